@@ -1,0 +1,761 @@
+//! The type checker: AST + schema → a resolved, typed tree ([`Typed`]).
+//!
+//! Fields become [`FieldId`]s, literals are converted to the type they meet,
+//! sets are typed and normalised into ranges, regexes are compiled (once), and
+//! every misuse is rejected with the span of the offending node.
+
+use crate::error::Error;
+use crate::functions::{Builtin, Callee};
+use crate::limits::Limits;
+use crate::schema::{FieldId, Schema, Type};
+use crate::syntax::{self, Arg, CompareOp, Expr, Literal, LogicalOp, Rhs, Span, ValueBase};
+use crate::value::canonical_ip;
+use ipnet::IpNet;
+use regex::bytes::{Regex, RegexBuilder};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// A checked expression: the typed tree and what it needs at run time.
+#[derive(Debug, Clone)]
+pub struct Typed {
+    /// The root, a Bool-valued node.
+    pub root: Node,
+    /// Named lists the expression reads.
+    pub lists: Vec<String>,
+}
+
+/// A Bool-valued node.
+#[derive(Debug, Clone)]
+pub enum Node {
+    /// A constant.
+    Const(bool),
+    /// All terms true (short-circuit, left to right).
+    And(Vec<Node>),
+    /// Some term true (short-circuit, left to right).
+    Or(Vec<Node>),
+    /// An odd number of terms true.
+    Xor(Vec<Node>),
+    /// Negation.
+    Not(Box<Node>),
+    /// A Bool operand used as a test (missing is false).
+    Test(Operand),
+    /// A comparison.
+    Compare(Box<Compare>),
+}
+
+/// `lhs test` where `lhs` has type `ty`.
+#[derive(Debug, Clone)]
+pub struct Compare {
+    /// The value tested.
+    pub lhs: Operand,
+    /// Its type (Bytes, Int, Ip or Bool).
+    pub ty: Type,
+    /// The test.
+    pub test: Test,
+    /// Where the comparison stands.
+    pub span: Span,
+}
+
+/// A constant value of a scalar type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Const {
+    /// A Bool.
+    Bool(bool),
+    /// An Int.
+    Int(i64),
+    /// A byte string.
+    Bytes(Vec<u8>),
+    /// An address (canonical: IPv4-mapped IPv6 is IPv4).
+    Ip(IpAddr),
+}
+
+/// The ordering operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Order {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl Order {
+    /// Whether `ord` (lhs compared with rhs) satisfies the operator.
+    pub fn holds(self, ord: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        match self {
+            Order::Lt => ord == Less,
+            Order::Le => ord != Greater,
+            Order::Gt => ord == Greater,
+            Order::Ge => ord != Less,
+        }
+    }
+
+    /// The keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Order::Lt => "lt",
+            Order::Le => "le",
+            Order::Gt => "gt",
+            Order::Ge => "ge",
+        }
+    }
+}
+
+/// What a comparison tests.
+#[derive(Debug, Clone)]
+pub enum Test {
+    /// Equal to a constant.
+    Eq(Const),
+    /// Not equal to a constant (false when missing).
+    Ne(Const),
+    /// Ordered against a constant.
+    Order(Order, Const),
+    /// Contains a byte substring.
+    Contains(Vec<u8>),
+    /// Matches a regex (compiled once, here).
+    Matches(Arc<Regex>),
+    /// Matches a wildcard pattern (`*`, `\*`, `\\`).
+    Wildcard {
+        /// The pattern bytes, escapes still in place.
+        pattern: Vec<u8>,
+        /// Case-sensitive (`strict wildcard`).
+        strict: bool,
+    },
+    /// In a set of byte strings (sorted, deduplicated).
+    InBytes(Vec<Vec<u8>>),
+    /// In a set of inclusive integer ranges (sorted, merged).
+    InInts(Vec<(i64, i64)>),
+    /// In a set of inclusive address ranges (sorted, merged, one family each).
+    InIps(Vec<(IpAddr, IpAddr)>),
+    /// In a named list.
+    InList(String),
+    /// `lhs & mask != 0`.
+    BitAnd(i64),
+    /// Compared with another operand of the same type.
+    Operand(CompareOp, Operand),
+}
+
+/// A value-producing node.
+#[derive(Debug, Clone)]
+pub enum Operand {
+    /// A request field.
+    Field(FieldId),
+    /// An array position or map key of a value.
+    Index(Box<Operand>, Key),
+    /// A function call.
+    Call(Callee, Vec<Operand>),
+    /// A constant argument.
+    Const(Const),
+    /// `[*]`: `body` evaluated for every element of `source` (an Array).
+    Each {
+        /// The array or map iterated.
+        source: Box<Operand>,
+        /// Evaluated per element, which it reads as [`Operand::Elem`].
+        body: Box<Operand>,
+    },
+    /// The current element of the innermost [`Operand::Each`].
+    Elem,
+    /// A comparison used as a value (inside `[*]` mapping or as an argument).
+    Compare(Box<Compare>),
+    /// A logical expression used as a value.
+    Logic(Box<Node>),
+}
+
+/// An index step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Key {
+    /// Array position.
+    Position(u32),
+    /// Map key.
+    Name(Vec<u8>),
+}
+
+/// Checks `expr` against `schema` with the default limits.
+pub fn check(expr: &Expr, schema: &Schema) -> Result<Typed, Error> {
+    check_with(expr, schema, &Limits::default())
+}
+
+/// Checks `expr` against `schema`, enforcing `limits`.
+pub fn check_with(expr: &Expr, schema: &Schema, limits: &Limits) -> Result<Typed, Error> {
+    let mut c = Checker {
+        schema,
+        limits,
+        regexes: 0,
+        lists: Vec::new(),
+        max_depth: limits.effective_depth(),
+    };
+    let root = c.node(expr, 0)?;
+    Ok(Typed {
+        root,
+        lists: c.lists,
+    })
+}
+
+mod calls;
+
+pub(crate) struct Checker<'s> {
+    schema: &'s Schema,
+    limits: &'s Limits,
+    regexes: usize,
+    lists: Vec<String>,
+    max_depth: usize,
+}
+
+/// A checked value before `[*]` mapping is closed.
+pub(crate) struct TVal {
+    pub(crate) op: Operand,
+    pub(crate) ty: Type,
+    /// `Some(source)` while the value is mapped over `source` by `[*]`:
+    /// `op` and `ty` then describe one element.
+    pub(crate) star: Option<Operand>,
+    /// The literal, when the value is one (for literal-only parameters).
+    pub(crate) literal: Option<Literal>,
+    pub(crate) span: Span,
+    /// The value as written (canonical form), for messages.
+    pub(crate) text: String,
+}
+
+impl TVal {
+    /// Closes a mapping: the value becomes `Array<ty>`.
+    fn close(self) -> TVal {
+        match self.star {
+            Some(source) => TVal {
+                op: Operand::Each {
+                    source: Box::new(source),
+                    body: Box::new(self.op),
+                },
+                ty: Type::array(self.ty),
+                star: None,
+                literal: None,
+                span: self.span,
+                text: self.text,
+            },
+            None => self,
+        }
+    }
+}
+
+const STAR_MISPLACED: &str = "`[*]` can only be used inside any(...), all(...) or the first argument of a function";
+
+fn type_name(ty: &Type) -> String {
+    ty.to_string()
+}
+
+impl Checker<'_> {
+    fn deeper(&self, depth: usize, span: Span) -> Result<usize, Error> {
+        if depth >= self.max_depth {
+            return Err(Error::limit(crate::error::Stage::Check, 
+                format!("nesting deeper than {} levels (raise `max_depth` in the settings)", self.max_depth),
+                span,
+            ));
+        }
+        Ok(depth + 1)
+    }
+
+    fn node(&mut self, e: &Expr, depth: usize) -> Result<Node, Error> {
+        let depth = self.deeper(depth, e.span())?;
+        Ok(match e {
+            Expr::Const { value, .. } => Node::Const(*value),
+            Expr::Logical { op, terms, span } => {
+                if terms.len() < 2 {
+                    return Err(Error::check("a logical chain needs at least two terms", *span));
+                }
+                let terms = terms.iter().map(|t| self.node(t, depth)).collect::<Result<Vec<_>, _>>()?;
+                match op {
+                    LogicalOp::And => Node::And(terms),
+                    LogicalOp::Or => Node::Or(terms),
+                    LogicalOp::Xor => Node::Xor(terms),
+                }
+            }
+            Expr::Not { expr, .. } => Node::Not(Box::new(self.node(expr, depth)?)),
+            Expr::Paren { expr, .. } => self.node(expr, depth)?,
+            Expr::Compare { lhs, op, rhs, span } => {
+                let lhs = self.value(lhs, depth)?;
+                if lhs.star.is_some() {
+                    return Err(Error::check(
+                        format!("{STAR_MISPLACED}; a comparison with `[*]` yields Array<Bool>: wrap it in any(...) or all(...)"),
+                        lhs.span,
+                    ));
+                }
+                Node::Compare(Box::new(self.compare(lhs, *op, rhs, *span, depth)?))
+            }
+            Expr::Test { value } => {
+                let v = self.value(value, depth)?;
+                if v.star.is_some() {
+                    return Err(Error::check(STAR_MISPLACED, v.span));
+                }
+                if v.ty != Type::Bool {
+                    let hint = match &v.ty {
+                        Type::Array(t) if **t == Type::Bool => "; use any(...) or all(...) to test an Array<Bool>".to_string(),
+                        _ => "; compare it with something, e.g. `== ...`".to_string(),
+                    };
+                    return Err(Error::check(
+                        format!("`{value}` is a {}, not a Bool, so it cannot stand alone as a test{hint}", type_name(&v.ty)),
+                        v.span,
+                    ));
+                }
+                Node::Test(v.op)
+            }
+        })
+    }
+
+    fn value(&mut self, v: &syntax::Value, depth: usize) -> Result<TVal, Error> {
+        let mut t = match &v.base {
+            ValueBase::Field(name) => {
+                let Some(id) = self.schema.field_id(&name.name) else {
+                    let hint = match self.schema.suggest_field(&name.name) {
+                        Some(s) => format!("; did you mean `{s}`?"),
+                        None => String::new(),
+                    };
+                    return Err(Error::check(format!("unknown field `{}`{hint}", name.name), name.span));
+                };
+                let ty = self.schema.field(id).map(|f| f.ty.clone()).unwrap_or(Type::Bool);
+                TVal { op: Operand::Field(id), ty, star: None, literal: None, span: name.span, text: name.name.clone() }
+            }
+            ValueBase::Call(call) => self.call(call, depth)?,
+        };
+        for ix in &v.indexes {
+            let span = ix.span();
+            match ix {
+                syntax::Index::Star(_) => {
+                    if t.star.is_some() {
+                        return Err(Error::check("only one `[*]` per value; map again through a function, as in any(lower(x[*])[*] == \"a\")", span));
+                    }
+                    let Some(elem) = t.ty.element().cloned() else {
+                        return Err(Error::check(format!("`[*]` needs an Array or a Map, but this is a {}", type_name(&t.ty)), span));
+                    };
+                    t = TVal { op: Operand::Elem, ty: elem, star: Some(t.op), literal: None, span: t.span.to(span), text: t.text };
+                }
+                syntax::Index::Position(n, _) => {
+                    let Type::Array(elem) = &t.ty else {
+                        let hint = if matches!(t.ty, Type::Map(_)) { "; a Map takes a quoted key, as in [\"name\"]" } else { "" };
+                        return Err(Error::check(format!("`[{n}]` needs an Array, but this is a {}{hint}", type_name(&t.ty)), span));
+                    };
+                    let elem = (**elem).clone();
+                    t = TVal { op: Operand::Index(Box::new(t.op), Key::Position(*n)), ty: elem, star: t.star, literal: None, span: t.span.to(span), text: t.text };
+                }
+                syntax::Index::Key(k, _) => {
+                    let Type::Map(elem) = &t.ty else {
+                        let hint = if matches!(t.ty, Type::Array(_)) { "; an Array takes a position, as in [0]" } else { "" };
+                        return Err(Error::check(format!("`[\"...\"]` needs a Map, but this is a {}{hint}", type_name(&t.ty)), span));
+                    };
+                    let elem = (**elem).clone();
+                    t = TVal { op: Operand::Index(Box::new(t.op), Key::Name(k.clone())), ty: elem, star: t.star, literal: None, span: t.span.to(span), text: t.text };
+                }
+            }
+        }
+        t.span = v.span;
+        t.text = v.to_string();
+        Ok(t)
+    }
+
+    fn compare(&mut self, lhs: TVal, op: CompareOp, rhs: &Rhs, span: Span, depth: usize) -> Result<Compare, Error> {
+        let ty = lhs.ty.clone();
+        let op_ok = match op {
+            CompareOp::Eq | CompareOp::Ne => matches!(ty, Type::Bytes | Type::Int | Type::Ip | Type::Bool),
+            CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge => matches!(ty, Type::Bytes | Type::Int | Type::Ip),
+            CompareOp::Contains | CompareOp::Matches | CompareOp::Wildcard | CompareOp::StrictWildcard => ty == Type::Bytes,
+            CompareOp::In => matches!(ty, Type::Bytes | Type::Int | Type::Ip),
+            CompareOp::BitwiseAnd => ty == Type::Int,
+        };
+        if !op_ok {
+            let takes = match op {
+                CompareOp::Eq | CompareOp::Ne => "String, Int, Ip or Bool values",
+                CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge | CompareOp::In => "String, Int or Ip values",
+                CompareOp::BitwiseAnd => "Int values",
+                _ => "String values",
+            };
+            let hint = match &ty {
+                Type::Array(_) | Type::Map(_) => "; comparisons never apply to a whole array or map: index it (`[0]`, `[\"key\"]`) or use any(x[*] ...)",
+                _ => "",
+            };
+            return Err(Error::check(
+                format!("operator `{}` is not valid for `{}`, which is a {}; it takes {takes}{hint}", op.keyword(), span_text(&lhs), type_name(&ty)),
+                span,
+            ));
+        }
+        let test = match rhs {
+            Rhs::Value(v) => {
+                let r = self.value(v, depth)?;
+                if r.star.is_some() {
+                    return Err(Error::check(STAR_MISPLACED, r.span));
+                }
+                if r.ty != ty {
+                    return Err(Error::check(
+                        format!("cannot compare a {} with a {}", type_name(&ty), type_name(&r.ty)),
+                        r.span,
+                    ));
+                }
+                match op {
+                    CompareOp::Matches | CompareOp::Wildcard | CompareOp::StrictWildcard => {
+                        return Err(Error::check(format!("`{}` needs a literal pattern on its right, not a field", op.keyword()), r.span));
+                    }
+                    CompareOp::In => return Err(Error::check("`in` needs a set `{...}` or a list `$name`", r.span)),
+                    _ => Test::Operand(op, r.op),
+                }
+            }
+            Rhs::List(name) => {
+                if op != CompareOp::In {
+                    return Err(Error::check(format!("a named list can only follow `in`: `{} in ${}`", span_text(&lhs), name.name), name.span));
+                }
+                let Some(list_ty) = self.schema.list_type(&name.name) else {
+                    let hint = match self.schema.suggest_list(&name.name) {
+                        Some(s) => format!("; did you mean `${s}`?"),
+                        None => String::new(),
+                    };
+                    return Err(Error::check(format!("unknown list `${}`{hint}", name.name), name.span));
+                };
+                if *list_ty != ty {
+                    return Err(Error::check(
+                        format!("list `${}` holds {} values, but `{}` is a {}", name.name, type_name(list_ty), span_text(&lhs), type_name(&ty)),
+                        name.span,
+                    ));
+                }
+                if !self.lists.contains(&name.name) {
+                    self.lists.push(name.name.clone());
+                }
+                Test::InList(name.name.clone())
+            }
+            Rhs::Set(items, set_span) => {
+                if op != CompareOp::In {
+                    return Err(Error::check(format!("a set can only follow `in`, as in `{} in {{...}}`", span_text(&lhs)), *set_span));
+                }
+                self.set(&ty, items)?
+            }
+            Rhs::Regex(pattern, rspan) => {
+                let re = self.regex(pattern, *rspan)?;
+                Test::Matches(re)
+            }
+            Rhs::Literal(lit, lspan) => {
+                let lspan = *lspan;
+                match op {
+                    CompareOp::In => return Err(Error::check("`in` needs a set `{...}` or a list `$name`", lspan)),
+                    CompareOp::Matches => {
+                        return Err(Error::check("`matches` needs a regex string", lspan));
+                    }
+                    CompareOp::Contains => Test::Contains(self.bytes_literal(lit, lspan, "contains")?),
+                    CompareOp::Wildcard | CompareOp::StrictWildcard => {
+                        let pattern = self.bytes_literal(lit, lspan, op.keyword())?;
+                        validate_wildcard(&pattern, lspan)?;
+                        Test::Wildcard { pattern, strict: op == CompareOp::StrictWildcard }
+                    }
+                    CompareOp::BitwiseAnd => match lit {
+                        Literal::Int(n) => Test::BitAnd(*n),
+                        other => return Err(Error::check(format!("`bitwise_and` needs an integer mask, found {}", other.kind()), lspan)),
+                    },
+                    CompareOp::Eq | CompareOp::Ne | CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge => {
+                        let c = self.scalar(&ty, lit, lspan, &lhs)?;
+                        match op {
+                            CompareOp::Eq => Test::Eq(c),
+                            CompareOp::Ne => Test::Ne(c),
+                            CompareOp::Lt => Test::Order(Order::Lt, c),
+                            CompareOp::Le => Test::Order(Order::Le, c),
+                            CompareOp::Gt => Test::Order(Order::Gt, c),
+                            _ => Test::Order(Order::Ge, c),
+                        }
+                    }
+                }
+            }
+        };
+        Ok(Compare { lhs: lhs.op, ty, test, span })
+    }
+
+    fn regex(&mut self, pattern: &str, span: Span) -> Result<Arc<Regex>, Error> {
+        self.regexes += 1;
+        if self.regexes > self.limits.max_regexes {
+            return Err(Error::limit(crate::error::Stage::Check, 
+                format!("more than {} regexes in one expression (raise `max_regexes` in the settings)", self.limits.max_regexes),
+                span,
+            ));
+        }
+        RegexBuilder::new(pattern)
+            .unicode(false)
+            .size_limit(self.limits.max_regex_size)
+            .dfa_size_limit(self.limits.max_regex_size)
+            .build()
+            .map(Arc::new)
+            .map_err(|e| match e {
+                regex::Error::CompiledTooBig(limit) => Error::limit(crate::error::Stage::Check, 
+                    format!("regex compiles to more than {limit} bytes (raise `max_regex_size` in the settings)"),
+                    span,
+                ),
+                other => Error::check(format!("invalid regex: {}", one_line(&other.to_string())), span),
+            })
+    }
+
+    fn bytes_literal(&self, lit: &Literal, span: Span, op: &str) -> Result<Vec<u8>, Error> {
+        match lit {
+            Literal::Bytes(b) | Literal::IpOrBytes(_, b) => Ok(b.clone()),
+            other => Err(Error::check(format!("`{op}` needs a string, found {} `{other}`", other.kind()), span)),
+        }
+    }
+
+    /// A literal compared with `==`, `!=`, `<` ... against a value of type `ty`.
+    fn scalar(&self, ty: &Type, lit: &Literal, span: Span, lhs: &TVal) -> Result<Const, Error> {
+        let mismatch = || {
+            Error::check(
+                format!("`{}` is a {}, but {} `{lit}` is not", span_text(lhs), type_name(ty), lit.kind()),
+                span,
+            )
+        };
+        match (ty, lit) {
+            (Type::Int, Literal::Int(n)) => Ok(Const::Int(*n)),
+            (Type::Bytes, Literal::Bytes(b) | Literal::IpOrBytes(_, b)) => Ok(Const::Bytes(b.clone())),
+            (Type::Ip, Literal::Ip(ip) | Literal::IpOrBytes(ip, _)) => Ok(Const::Ip(canonical_ip(*ip))),
+            (Type::Ip, Literal::Cidr(..) | Literal::IpRange(..)) => Err(Error::check(
+                format!("a {} can only be used in a set: write `{} in {{{lit}}}`", lit.kind(), span_text(lhs)),
+                span,
+            )),
+            (Type::Int, Literal::IntRange(..)) => Err(Error::check(
+                format!("a range can only be used in a set: write `{} in {{{lit}}}`", span_text(lhs)),
+                span,
+            )),
+            (Type::Bool, _) => Err(Error::check(
+                format!("`{}` is a Bool: test it directly (`{0}` or `not {0}`) instead of comparing it with a literal", span_text(lhs)),
+                span,
+            )),
+            _ => Err(mismatch()),
+        }
+    }
+
+    fn set(&self, ty: &Type, items: &[(Literal, Span)]) -> Result<Test, Error> {
+        // Mixed kinds among the elements themselves are reported first.
+        let class = |l: &Literal| match l {
+            Literal::Int(_) | Literal::IntRange(..) => 0,
+            Literal::Bytes(_) => 1,
+            Literal::Ip(_) | Literal::Cidr(..) | Literal::IpRange(..) => 2,
+            Literal::IpOrBytes(..) => 3,
+        };
+        let firm: Vec<&(Literal, Span)> = items.iter().filter(|(l, _)| class(l) != 3).collect();
+        if let Some((first, _)) = firm.first()
+            && let Some((bad, bad_span)) = firm.iter().find(|(l, _)| class(l) != class(first)).map(|x| (&x.0, x.1))
+        {
+            return Err(Error::check(
+                format!("mixed-type set: `{bad}` is {} {}, but the set starts with {} {}", article(bad.kind()), bad.kind(), article(first.kind()), first.kind()),
+                bad_span,
+            ));
+        }
+        let wrong = |l: &Literal, span: Span| {
+            Error::check(format!("set element `{l}` is {} {}, but the value tested is a {}", article(l.kind()), l.kind(), type_name(ty)), span)
+        };
+        match ty {
+            Type::Bytes => {
+                let mut out = Vec::with_capacity(items.len());
+                for (l, span) in items {
+                    match l {
+                        Literal::Bytes(b) | Literal::IpOrBytes(_, b) => out.push(b.clone()),
+                        other => return Err(wrong(other, *span)),
+                    }
+                }
+                out.sort();
+                out.dedup();
+                Ok(Test::InBytes(out))
+            }
+            Type::Int => {
+                let mut out = Vec::with_capacity(items.len());
+                for (l, span) in items {
+                    match l {
+                        Literal::Int(n) => out.push((*n, *n)),
+                        Literal::IntRange(a, b) if a <= b => out.push((*a, *b)),
+                        Literal::IntRange(a, b) => {
+                            return Err(Error::check(format!("range `{a}..{b}` is reversed: its start is greater than its end"), *span));
+                        }
+                        other => return Err(wrong(other, *span)),
+                    }
+                }
+                Ok(Test::InInts(merge_ranges(out, |n| n.checked_add(1))))
+            }
+            Type::Ip => {
+                let mut out = Vec::with_capacity(items.len());
+                for (l, span) in items {
+                    out.push(ip_range(l, *span).map_err(|e| e.unwrap_or_else(|| wrong(l, *span)))?);
+                }
+                Ok(Test::InIps(merge_ranges(out, next_ip)))
+            }
+            _ => Err(Error::check(format!("`in` is not valid for a {}", type_name(ty)), items.first().map_or(Span::default(), |x| x.1))),
+        }
+    }
+
+    fn call(&mut self, call: &syntax::Call, depth: usize) -> Result<TVal, Error> {
+        let depth = self.deeper(depth, call.span)?;
+        let name = call.name.name.as_str();
+        let callee = match Builtin::from_name(name) {
+            Some(b) => Callee::Builtin(b),
+            None => match self.schema.function(name) {
+                Some(u) => Callee::User(u.clone()),
+                None => {
+                    let known = Builtin::ALL.iter().map(|b| b.name());
+                    let hint = match crate::schema::closest(name, known) {
+                        Some(s) => format!("; did you mean `{s}`?"),
+                        None => String::new(),
+                    };
+                    return Err(Error::check(format!("unknown function `{name}`{hint}"), call.name.span));
+                }
+            },
+        };
+        let mut args = Vec::with_capacity(call.args.len());
+        for (k, a) in call.args.iter().enumerate() {
+            let v = self.arg(a, depth)?;
+            if k > 0 && v.star.is_some() {
+                return Err(Error::check(format!("{STAR_MISPLACED}; here it is argument {} of `{name}`", k + 1), v.span));
+            }
+            args.push(v);
+        }
+        let is_any_all = matches!(callee, Callee::Builtin(Builtin::Any | Builtin::All));
+        // A mapped first argument applies the function to every element.
+        let star = if is_any_all { None } else { args.first_mut().and_then(|a| a.star.take()) };
+        if is_any_all && let Some(first) = args.first_mut() {
+            let span = first.span;
+            let taken = std::mem::replace(first, TVal { op: Operand::Elem, ty: Type::Bool, star: None, literal: None, span, text: String::new() });
+            *first = taken.close();
+        }
+        let ret = self.check_call(&callee, &mut args, call)?;
+        for a in &args {
+            if let Some(Literal::Cidr(..) | Literal::IpRange(..) | Literal::IntRange(..)) = &a.literal {
+                return Err(Error::check(format!("a {} cannot be a function argument", a.literal.as_ref().map_or("", |l| l.kind())), a.span));
+            }
+        }
+        let op = Operand::Call(callee, args.into_iter().map(|a| a.op).collect());
+        let out = TVal { op, ty: ret, star, literal: None, span: call.span, text: call.to_string() };
+        Ok(out.close())
+    }
+
+    fn arg(&mut self, a: &Arg, depth: usize) -> Result<TVal, Error> {
+        match a {
+            Arg::Literal(l, span) => {
+                let (op, ty) = match l {
+                    Literal::Int(n) => (Operand::Const(Const::Int(*n)), Type::Int),
+                    Literal::Bytes(b) => (Operand::Const(Const::Bytes(b.clone())), Type::Bytes),
+                    Literal::Ip(ip) => (Operand::Const(Const::Ip(canonical_ip(*ip))), Type::Ip),
+                    // Resolved by the function's parameter type (see `typing::coerce`).
+                    Literal::IpOrBytes(_, b) => (Operand::Const(Const::Bytes(b.clone())), Type::Bytes),
+                    _ => (Operand::Const(Const::Int(0)), Type::Int),
+                };
+                Ok(TVal { op, ty, star: None, literal: Some(l.clone()), span: *span, text: l.to_string() })
+            }
+            Arg::Expr(Expr::Test { value }) => self.value(value, depth),
+            Arg::Expr(e @ Expr::Compare { lhs, op, rhs, span }) => {
+                let lhs = self.value(lhs, depth)?;
+                let star = lhs.star.as_ref().map(|_| ());
+                let (lhs, source) = match star {
+                    Some(()) => {
+                        let mut l = lhs;
+                        let s = l.star.take();
+                        (l, s)
+                    }
+                    None => (lhs, None),
+                };
+                let cmp = self.compare(lhs, *op, rhs, *span, depth)?;
+                Ok(TVal { op: Operand::Compare(Box::new(cmp)), ty: Type::Bool, star: source, literal: None, span: *span, text: e.to_string() })
+            }
+            Arg::Expr(e) => {
+                let n = self.node(e, depth)?;
+                Ok(TVal { op: Operand::Logic(Box::new(n)), ty: Type::Bool, star: None, literal: None, span: e.span(), text: e.to_string() })
+            }
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn article(kind: &str) -> &'static str {
+    if kind.starts_with(['a', 'e', 'i', 'o', 'u', 'I']) { "an" } else { "a" }
+}
+
+/// The value as written, for messages.
+fn span_text(v: &TVal) -> &str {
+    &v.text
+}
+
+/// An IP set element as an inclusive range; `Err(None)` when it is not an IP element.
+fn ip_range(l: &Literal, span: Span) -> Result<(IpAddr, IpAddr), Option<Error>> {
+    match l {
+        Literal::Ip(ip) | Literal::IpOrBytes(ip, _) => {
+            let ip = canonical_ip(*ip);
+            Ok((ip, ip))
+        }
+        Literal::Cidr(ip, len) => {
+            let net = IpNet::new(*ip, *len).map_err(|e| Some(Error::check(format!("invalid CIDR `{l}`: {e}"), span)))?;
+            if net.network() != *ip {
+                return Err(Some(Error::check(
+                    format!("CIDR `{l}` has host bits set; did you mean `{}`?", net.trunc()),
+                    span,
+                )));
+            }
+            // A v4-mapped v6 block is the v4 block it maps.
+            let (lo, hi) = (canonical_ip(net.network()), canonical_ip(net.broadcast()));
+            if lo.is_ipv4() != hi.is_ipv4() {
+                return Ok((net.network(), net.broadcast()));
+            }
+            Ok((lo, hi))
+        }
+        Literal::IpRange(a, b) => {
+            let (a, b) = (canonical_ip(*a), canonical_ip(*b));
+            if a.is_ipv4() != b.is_ipv4() {
+                return Err(Some(Error::check(format!("range `{l}` mixes IPv4 and IPv6"), span)));
+            }
+            if a > b {
+                return Err(Some(Error::check(format!("range `{l}` is reversed: its start is greater than its end"), span)));
+            }
+            Ok((a, b))
+        }
+        _ => Err(None),
+    }
+}
+
+fn next_ip(ip: IpAddr) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V4(v) => u32::from(v).checked_add(1).map(|n| IpAddr::V4(n.into())),
+        IpAddr::V6(v) => u128::from(v).checked_add(1).map(|n| IpAddr::V6(n.into())),
+    }
+}
+
+/// Sorts inclusive ranges and merges overlapping or adjacent ones.
+pub(crate) fn merge_ranges<T: Ord + Copy>(mut v: Vec<(T, T)>, succ: impl Fn(T) -> Option<T>) -> Vec<(T, T)> {
+    v.sort();
+    let mut out: Vec<(T, T)> = Vec::with_capacity(v.len());
+    for (lo, hi) in v {
+        if let Some(last) = out.last_mut() {
+            let touches = lo <= last.1 || succ(last.1) == Some(lo);
+            // IPv4 never touches IPv6: every v4 sorts first and the last v4 has no successor.
+            if touches {
+                if hi > last.1 {
+                    last.1 = hi;
+                }
+                continue;
+            }
+        }
+        out.push((lo, hi));
+    }
+    out
+}
+
+
+/// Only `\*` and `\\` are escapes in a wildcard pattern.
+fn validate_wildcard(p: &[u8], span: Span) -> Result<(), Error> {
+    let mut k = 0;
+    while k < p.len() {
+        if p[k] == b'\\' {
+            match p.get(k + 1) {
+                Some(b'*') | Some(b'\\') => k += 2,
+                Some(&c) => {
+                    return Err(Error::check(
+                        format!("in a wildcard pattern only `\\*` and `\\\\` are escapes, found `\\{}`", c as char),
+                        span,
+                    ));
+                }
+                None => return Err(Error::check("a wildcard pattern cannot end with a lone `\\`", span)),
+            }
+        } else {
+            k += 1;
+        }
+    }
+    Ok(())
+}
+

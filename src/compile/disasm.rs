@@ -1,0 +1,132 @@
+//! The instruction listing (`portcullis disasm`): one instruction a line, with
+//! fields by name, constants and matchers spelled out, registers as `rN`.
+
+use super::{Instr, LoopKind, Program, Src};
+use crate::check::Key;
+use crate::functions::eval::Prepared;
+use crate::syntax::QuotedBytes;
+use crate::value::Val;
+use std::fmt::{self, Display, Formatter};
+
+struct ShowSrc<'p>(&'p Program, Src);
+
+impl Display for ShowSrc<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let p = self.0;
+        match self.1 {
+            Src::Field(id) => match p.field_names.get(&id) {
+                Some(n) => f.write_str(n),
+                None => write!(f, "field#{}", id.0),
+            },
+            Src::Reg(r) => write!(f, "r{r}"),
+            Src::Const(c) => match p.consts.get(c as usize) {
+                Some(v) => write!(f, "{}", ShowVal(v)),
+                None => write!(f, "const#{c}"),
+            },
+            Src::Elem(r) => write!(f, "elem(r{r})"),
+            Src::Path(k) => match p.paths.get(k as usize) {
+                Some(path) => {
+                    write!(f, "{}", ShowSrc(p, path.root))?;
+                    for key in path.keys.iter() {
+                        match key {
+                            Key::Position(n) => write!(f, "[{n}]")?,
+                            Key::Name(s) => write!(f, "[{}]", QuotedBytes(s))?,
+                        }
+                    }
+                    Ok(())
+                }
+                None => write!(f, "path#{k}"),
+            },
+        }
+    }
+}
+
+struct ShowVal<'v, 'a>(&'v Val<'a>);
+
+impl Display for ShowVal<'_, '_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Val::Missing => f.write_str("missing"),
+            Val::Bool(b) => write!(f, "{b}"),
+            Val::Int(n) => write!(f, "{n}"),
+            Val::Bytes(b) => write!(f, "{}", QuotedBytes(b)),
+            Val::Ip(ip) => write!(f, "{ip}"),
+            Val::Array(s) => write!(f, "array({})", s.len()),
+            Val::Map(m) => write!(f, "map({})", m.len()),
+        }
+    }
+}
+
+fn kind(k: LoopKind) -> &'static str {
+    match k {
+        LoopKind::Any => "any",
+        LoopKind::All => "all",
+        LoopKind::Map => "map",
+    }
+}
+
+impl Display for Program {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        for (pc, ins) in self.code.iter().enumerate() {
+            write!(f, "{pc:04}  ")?;
+            match *ins {
+                Instr::Test { src, pred, flags } => {
+                    let name = if flags & 2 != 0 { "test_not" } else { "test" };
+                    let pred_text = self.preds.get(pred as usize).map_or_else(|| format!("pred#{pred}"), |p| format!("{p:?}"));
+                    let pred_text = if flags & 1 != 0 {
+                        pred_text.replacen("eq ", "ne ", 1)
+                    } else {
+                        pred_text
+                    };
+                    write!(f, "{name:<14}{} {pred_text}", ShowSrc(self, src))?;
+                }
+                Instr::Truthy { src, negate } => {
+                    let name = if negate { "truthy_not" } else { "truthy" };
+                    write!(f, "{name:<14}{}", ShowSrc(self, src))?;
+                }
+                Instr::CompareSrc { lhs, cmp, negate } => {
+                    let name = if negate { "compare_not" } else { "compare" };
+                    match self.compares.get(cmp as usize) {
+                        Some((op, rhs)) => write!(f, "{name:<14}{} {} {}", ShowSrc(self, lhs), op.keyword(), ShowSrc(self, *rhs))?,
+                        None => write!(f, "{name:<14}cmp#{cmp}")?,
+                    }
+                }
+                Instr::Const(b) => write!(f, "{:<14}{b}", "const")?,
+                Instr::JumpIfFalse(t) => write!(f, "{:<14}{t:04}", "jump_if_false")?,
+                Instr::JumpIfTrue(t) => write!(f, "{:<14}{t:04}", "jump_if_true")?,
+                Instr::PushAcc => write!(f, "push_acc")?,
+                Instr::XorPop => write!(f, "xor_pop")?,
+                Instr::Not => write!(f, "not")?,
+                Instr::StoreAcc(r) => write!(f, "{:<14}r{r}", "store_acc")?,
+                Instr::Call { dst, call } => match self.calls.get(call as usize) {
+                    Some(def) => {
+                        write!(f, "{:<14}r{dst} = {}(", "call", def.callee.name())?;
+                        for (k, a) in def.args.iter().enumerate() {
+                            if k > 0 {
+                                f.write_str(", ")?;
+                            }
+                            write!(f, "{}", ShowSrc(self, *a))?;
+                        }
+                        f.write_str(")")?;
+                        match &def.prepared {
+                            Prepared::Regex(re, _) => write!(f, "  ; regex {:?}", re.as_str())?,
+                            Prepared::Wildcard(w, _) => write!(f, "  ; wildcard {}", QuotedBytes(&w.source))?,
+                            Prepared::None => {}
+                        }
+                    }
+                    None => write!(f, "{:<14}r{dst} = call#{call}", "call")?,
+                },
+                Instr::LoopStart { kind: k, iter, exit, src } => {
+                    write!(f, "{:<14}r{iter} over {}, exit {exit:04}", format!("loop_{}", kind(k)), ShowSrc(self, src))?;
+                }
+                Instr::LoopNext { kind: k, iter, body } => {
+                    write!(f, "{:<14}r{iter}, body {body:04}", format!("next_{}", kind(k)))?;
+                }
+                Instr::LoopPush { iter, src } => write!(f, "{:<14}r{} <- {}", "push", iter + 2, ShowSrc(self, src))?,
+                Instr::Return => write!(f, "return")?,
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,306 @@
+//! Pre-built matchers: what a comparison's right side becomes at compile time.
+//!
+//! Each is built once per program and tests a value without allocating:
+//! hash sets for byte strings, sorted ranges with binary search for integers
+//! and addresses, `memmem` finders for `contains`, compiled regexes, and a
+//! linear-time wildcard matcher.
+
+use crate::check::Order;
+use crate::lists::ListHandle;
+use crate::value::{Val, canonical_ip};
+use memchr::memmem;
+use regex::bytes::Regex;
+use std::collections::HashSet;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// A predicate over one value; every predicate is false on a missing value.
+#[derive(Clone)]
+pub enum Pred {
+    /// Byte string equal.
+    BytesEq(Box<[u8]>),
+    /// Byte string ordered against a constant.
+    BytesOrd(Order, Box<[u8]>),
+    /// Integer equal.
+    IntEq(i64),
+    /// Integer ordered against a constant.
+    IntOrd(Order, i64),
+    /// Address equal (IPv4-mapped IPv6 already folded to IPv4).
+    IpEq(IpAddr),
+    /// Address ordered against a constant of the same family.
+    IpOrd(Order, IpAddr),
+    /// Byte string contains.
+    Contains(memmem::Finder<'static>),
+    /// Regex search.
+    Matches(Arc<Regex>),
+    /// Wildcard match.
+    Wildcard(Wildcard),
+    /// Byte string in a set.
+    BytesSet(BytesSet),
+    /// Integer in sorted disjoint inclusive ranges.
+    IntRanges(Box<[(i64, i64)]>),
+    /// Address in sorted disjoint inclusive ranges.
+    IpRanges(IpRanges),
+    /// Value in a named list (contents swappable at run time).
+    List(ListHandle),
+    /// `value & mask != 0`.
+    BitAnd(i64),
+}
+
+impl Pred {
+    /// Tests `v`. Missing and values of another type are false.
+    #[inline]
+    pub fn test(&self, v: &Val<'_>) -> bool {
+        match (self, v) {
+            (Pred::BytesEq(c), Val::Bytes(b)) => **b == **c,
+            (Pred::BytesOrd(o, c), Val::Bytes(b)) => o.holds((**b).cmp(&**c)),
+            (Pred::IntEq(c), Val::Int(n)) => n == c,
+            (Pred::IntOrd(o, c), Val::Int(n)) => o.holds(n.cmp(c)),
+            (Pred::IpEq(c), Val::Ip(ip)) => canonical_ip(*ip) == *c,
+            (Pred::IpOrd(o, c), Val::Ip(ip)) => {
+                let ip = canonical_ip(*ip);
+                ip.is_ipv4() == c.is_ipv4() && o.holds(ip.cmp(c))
+            }
+            (Pred::Contains(f), Val::Bytes(b)) => f.find(b).is_some(),
+            (Pred::Matches(re), Val::Bytes(b)) => re.is_match(b),
+            (Pred::Wildcard(w), Val::Bytes(b)) => w.matches(b),
+            (Pred::BytesSet(s), Val::Bytes(b)) => s.contains(b),
+            (Pred::IntRanges(r), Val::Int(n)) => in_ranges(r, *n),
+            (Pred::IpRanges(r), Val::Ip(ip)) => r.contains(*ip),
+            (Pred::List(l), v) => l.contains(v),
+            (Pred::BitAnd(m), Val::Int(n)) => n & m != 0,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for Pred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::syntax::QuotedBytes as Q;
+        match self {
+            Pred::BytesEq(b) => write!(f, "eq {}", Q(b)),
+            Pred::BytesOrd(o, b) => write!(f, "{} {}", o.keyword(), Q(b)),
+            Pred::IntEq(n) => write!(f, "eq {n}"),
+            Pred::IntOrd(o, n) => write!(f, "{} {n}", o.keyword()),
+            Pred::IpEq(ip) => write!(f, "eq {ip}"),
+            Pred::IpOrd(o, ip) => write!(f, "{} {ip}", o.keyword()),
+            Pred::Contains(fi) => write!(f, "contains {}", Q(fi.needle())),
+            Pred::Matches(re) => write!(f, "matches {:?}", re.as_str()),
+            Pred::Wildcard(w) => write!(f, "{}wildcard {}", if w.strict { "strict " } else { "" }, Q(&w.source)),
+            Pred::BytesSet(s) => write!(f, "in bytes-set({} items)", s.len()),
+            Pred::IntRanges(r) => {
+                write!(f, "in int-ranges{{")?;
+                for (k, (a, b)) in r.iter().enumerate() {
+                    let sep = if k > 0 { " " } else { "" };
+                    if a == b { write!(f, "{sep}{a}")? } else { write!(f, "{sep}{a}..{b}")? }
+                }
+                write!(f, "}}")
+            }
+            Pred::IpRanges(r) => write!(f, "in ip-ranges(v4: {}, v6: {})", r.v4.len(), r.v6.len()),
+            Pred::List(l) => write!(f, "in ${}", l.name()),
+            Pred::BitAnd(m) => write!(f, "bitwise_and {m:#x}"),
+        }
+    }
+}
+
+fn in_ranges<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
+    // The first range whose end is >= x is the only candidate.
+    let k = ranges.partition_point(|&(_, hi)| hi < x);
+    ranges.get(k).is_some_and(|&(lo, _)| lo <= x)
+}
+
+/// A set of byte strings: a hash set, or a sorted slice when small.
+#[derive(Clone, Debug)]
+pub enum BytesSet {
+    /// Up to 8 entries: linear scan with a length check first.
+    Small(Box<[Box<[u8]>]>),
+    /// More entries: hashed.
+    Hashed(HashSet<Box<[u8]>>),
+}
+
+impl BytesSet {
+    /// Builds a set from distinct entries.
+    pub fn new(items: Vec<Vec<u8>>) -> Self {
+        let boxed: Vec<Box<[u8]>> = items.into_iter().map(Vec::into_boxed_slice).collect();
+        if boxed.len() <= 8 {
+            BytesSet::Small(boxed.into_boxed_slice())
+        } else {
+            BytesSet::Hashed(boxed.into_iter().collect())
+        }
+    }
+
+    /// Membership.
+    #[inline]
+    pub fn contains(&self, b: &[u8]) -> bool {
+        match self {
+            BytesSet::Small(items) => items.iter().any(|i| **i == *b),
+            BytesSet::Hashed(h) => h.contains(b),
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        match self {
+            BytesSet::Small(i) => i.len(),
+            BytesSet::Hashed(h) => h.len(),
+        }
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Address ranges split by family, as integers, for binary search.
+#[derive(Clone, Debug, Default)]
+pub struct IpRanges {
+    v4: Box<[(u32, u32)]>,
+    v6: Box<[(u128, u128)]>,
+}
+
+impl IpRanges {
+    /// Builds from sorted, merged inclusive ranges of one family each.
+    pub fn new(ranges: &[(IpAddr, IpAddr)]) -> Self {
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        for (a, b) in ranges {
+            match (a, b) {
+                (IpAddr::V4(a), IpAddr::V4(b)) => v4.push((u32::from(*a), u32::from(*b))),
+                (IpAddr::V6(a), IpAddr::V6(b)) => v6.push((u128::from(*a), u128::from(*b))),
+                _ => {}
+            }
+        }
+        IpRanges {
+            v4: v4.into_boxed_slice(),
+            v6: v6.into_boxed_slice(),
+        }
+    }
+
+    /// Membership; IPv4-mapped IPv6 is looked up as IPv4.
+    #[inline]
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match canonical_ip(ip) {
+            IpAddr::V4(a) => in_ranges(&self.v4, u32::from(a)),
+            IpAddr::V6(a) => in_ranges(&self.v6, u128::from(a)),
+        }
+    }
+}
+
+/// A wildcard pattern: `*` matches any run of bytes, `\*` a star, `\\` a
+/// backslash; the whole value must match. Matching is linear in the value's
+/// length times the number of segments (greedy, no backtracking blow-up).
+#[derive(Clone, Debug)]
+pub struct Wildcard {
+    /// Literal segments between stars, lowercased when not strict.
+    segments: Vec<Vec<u8>>,
+    /// Case-sensitive.
+    pub strict: bool,
+    /// The pattern as written (for listings).
+    pub source: Vec<u8>,
+}
+
+impl Wildcard {
+    /// Compiles a pattern (escapes already validated by the checker).
+    pub fn new(pattern: &[u8], strict: bool) -> Self {
+        let mut segments = vec![Vec::new()];
+        let mut k = 0;
+        while k < pattern.len() {
+            match pattern[k] {
+                b'\\' if k + 1 < pattern.len() => {
+                    segments.last_mut().map(|s| s.push(pattern[k + 1]));
+                    k += 2;
+                }
+                b'*' => {
+                    segments.push(Vec::new());
+                    k += 1;
+                }
+                c => {
+                    let c = if strict { c } else { c.to_ascii_lowercase() };
+                    segments.last_mut().map(|s| s.push(c));
+                    k += 1;
+                }
+            }
+        }
+        Wildcard {
+            segments,
+            strict,
+            source: pattern.to_vec(),
+        }
+    }
+
+    fn eq_at(&self, hay: &[u8], needle: &[u8]) -> bool {
+        if self.strict {
+            hay == needle
+        } else {
+            hay.len() == needle.len() && hay.iter().zip(needle).all(|(h, n)| h.to_ascii_lowercase() == *n)
+        }
+    }
+
+    fn find(&self, hay: &[u8], needle: &[u8]) -> Option<usize> {
+        if needle.is_empty() {
+            return Some(0);
+        }
+        if self.strict {
+            return memmem::find(hay, needle);
+        }
+        hay.windows(needle.len()).position(|w| self.eq_at(w, needle))
+    }
+
+    /// Whether the whole of `value` matches.
+    pub fn matches(&self, value: &[u8]) -> bool {
+        self.place(value, |_, _| {})
+    }
+
+    /// When the whole of `value` matches: the whole span, then the span each
+    /// `*` covered (leftmost placement, so earlier stars take the least).
+    pub fn captures(&self, value: &[u8]) -> Option<Vec<(usize, usize)>> {
+        let mut starts = Vec::with_capacity(self.segments.len());
+        if !self.place(value, |k, at| starts.push((k, at))) {
+            return None;
+        }
+        let mut caps = vec![(0, value.len())];
+        for w in starts.windows(2) {
+            let (k, at) = w[0];
+            caps.push((at + self.segments[k].len(), w[1].1));
+        }
+        Some(caps)
+    }
+
+    /// Places every segment; `seen(k, at)` learns where segment `k` starts.
+    fn place(&self, value: &[u8], mut seen: impl FnMut(usize, usize)) -> bool {
+        let segs = &self.segments;
+        if segs.len() == 1 {
+            seen(0, 0);
+            return self.eq_at(value, &segs[0]);
+        }
+        let first = &segs[0];
+        let last = &segs[segs.len() - 1];
+        if value.len() < first.len() + last.len() {
+            return false;
+        }
+        if !self.eq_at(&value[..first.len()], first) {
+            return false;
+        }
+        let tail_start = value.len() - last.len();
+        if !self.eq_at(&value[tail_start..], last) {
+            return false;
+        }
+        // Middle segments: leftmost placement is always safe (greedy is optimal
+        // when every gap is a `*`).
+        seen(0, 0);
+        let mut pos = first.len();
+        for (k, seg) in segs.iter().enumerate().take(segs.len() - 1).skip(1) {
+            match self.find(&value[pos..tail_start], seg) {
+                Some(at) => {
+                    seen(k, pos + at);
+                    pos += at + seg.len();
+                }
+                None => return false,
+            }
+        }
+        seen(segs.len() - 1, tail_start);
+        true
+    }
+}

@@ -1,0 +1,528 @@
+//! The compiler: a typed tree ([`Typed`]) to a flat [`Program`].
+//!
+//! Logic becomes forward jumps over an accumulator (`and` jumps out on false,
+//! `or` on true); `not` is pushed down to the tests (De Morgan) and folded into
+//! a flag on each test instruction, so it costs nothing at run time. Right-hand
+//! sides become pre-built [matchers](matchers::Pred). Values made by indexing
+//! are resolved on read through [`Path`]s; values made by functions and `[*]`
+//! live in registers. The only backward jumps close `[*]` loops, one step per
+//! element, so every program ends.
+
+pub mod disasm;
+pub mod matchers;
+
+use crate::check::{Compare, Const, Key, Node, Operand, Order, Test, Typed};
+use crate::error::Error;
+use crate::functions::{Builtin, Callee, eval::Prepared};
+use crate::limits::Limits;
+use crate::lists::Lists;
+use crate::schema::{FieldId, Schema};
+use crate::syntax::{CompareOp, Span};
+use crate::value::Val;
+use matchers::{BytesSet, IpRanges, Pred, Wildcard};
+use memchr::memmem;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Where an instruction reads a value from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Src {
+    /// A request field.
+    Field(FieldId),
+    /// A register written earlier in the program.
+    Reg(u16),
+    /// An entry of the constant pool.
+    Const(u32),
+    /// The current element of the `[*]` loop whose iterator is this register.
+    Elem(u16),
+    /// An entry of the path pool: a value followed by array positions and map keys.
+    Path(u32),
+}
+
+/// What a `[*]` loop does with each element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopKind {
+    /// `any(...)`: stop at the first true body.
+    Any,
+    /// `all(...)`: stop at the first false body.
+    All,
+    /// Collect every body value into an array.
+    Map,
+}
+
+/// One instruction. `acc` is the Bool accumulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Instr {
+    /// `acc = (present(src) && (pred(src) != invert)) != negate`.
+    Test {
+        /// The value tested.
+        src: Src,
+        /// Index into the predicate pool.
+        pred: u32,
+        /// Bit 0: invert the predicate on a present value (`!=`); bit 1: negate the result (`not`).
+        flags: u8,
+    },
+    /// `acc = (src is Bool(true)) != negate`.
+    Truthy {
+        /// The value tested.
+        src: Src,
+        /// Negate the result.
+        negate: bool,
+    },
+    /// `acc = compare(lhs, rhs)` for two operands (field against field).
+    CompareSrc {
+        /// The left value.
+        lhs: Src,
+        /// Index into the operand-comparison pool (operator and right value).
+        cmp: u32,
+        /// Negate the result.
+        negate: bool,
+    },
+    /// `acc = value`.
+    Const(bool),
+    /// Jump when `acc` is false.
+    JumpIfFalse(u32),
+    /// Jump when `acc` is true.
+    JumpIfTrue(u32),
+    /// Push `acc` on the bit stack (for `xor`).
+    PushAcc,
+    /// `acc ^= pop()`.
+    XorPop,
+    /// `acc = !acc`.
+    Not,
+    /// `reg = Bool(acc)`.
+    StoreAcc(u16),
+    /// `reg = function(args...)`; index into the call pool.
+    Call {
+        /// Destination register.
+        dst: u16,
+        /// Index into the call pool.
+        call: u32,
+    },
+    /// Starts a `[*]` loop over the array (or map values) at `src`, with its
+    /// state in registers `iter`, `iter + 1` (and `iter + 2` for the collected
+    /// array). An empty source jumps to `exit` with `acc` = (kind is `All`).
+    LoopStart {
+        /// Loop kind.
+        kind: LoopKind,
+        /// First state register.
+        iter: u16,
+        /// Where to go when there is nothing to iterate.
+        exit: u32,
+        /// The array or map.
+        src: Src,
+    },
+    /// Ends one step of an `any`/`all` loop: stop on the deciding `acc`, else
+    /// jump back to `body` while elements remain.
+    LoopNext {
+        /// Loop kind.
+        kind: LoopKind,
+        /// First state register.
+        iter: u16,
+        /// The first instruction of the body.
+        body: u32,
+    },
+    /// Appends `src` to the collected array of a `Map` loop.
+    LoopPush {
+        /// First state register.
+        iter: u16,
+        /// The element's result.
+        src: Src,
+    },
+    /// Stop with `acc` as the result.
+    Return,
+}
+
+/// A value followed by positions and keys (`headers["accept"][0]`).
+#[derive(Debug, Clone)]
+pub struct Path {
+    /// The value the path starts from.
+    pub root: Src,
+    /// The steps.
+    pub keys: Box<[Key]>,
+}
+
+/// A call's function, arguments and compile-time preparation (regexes...).
+#[derive(Debug, Clone)]
+pub struct CallDef {
+    /// The function.
+    pub callee: Callee,
+    /// Where its arguments are.
+    pub args: Box<[Src]>,
+    /// What was prepared from literal arguments.
+    pub prepared: Prepared,
+}
+
+/// A compiled program: instructions and the pools they index.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The instructions; the last one is [`Instr::Return`].
+    pub code: Vec<Instr>,
+    /// Matchers, indexed by [`Instr::Test::pred`].
+    pub preds: Vec<Pred>,
+    /// Constants, indexed by [`Src::Const`].
+    pub consts: Vec<Val<'static>>,
+    /// Paths, indexed by [`Src::Path`].
+    pub paths: Vec<Path>,
+    /// Calls, indexed by [`Instr::Call::call`].
+    pub calls: Vec<CallDef>,
+    /// Operand comparisons, indexed by [`Instr::CompareSrc::cmp`].
+    pub compares: Vec<(CompareOp, Src)>,
+    /// Registers the program uses.
+    pub regs: u16,
+    /// Deepest `xor` nesting (bits of the bit stack used).
+    pub xor_depth: u16,
+    /// Fields the program reads, sorted, each once.
+    pub fields: Vec<FieldId>,
+    /// Field names for listings.
+    pub field_names: HashMap<FieldId, String>,
+}
+
+/// The most registers one program may use.
+pub const MAX_REGS: usize = u16::MAX as usize - 3;
+
+/// Compiles a checked expression.
+pub fn compile(typed: &Typed, schema: &Schema, lists: &Lists, limits: &Limits) -> Result<Program, Error> {
+    let mut g = Gen {
+        p: Program {
+            code: Vec::new(),
+            preds: Vec::new(),
+            consts: Vec::new(),
+            paths: Vec::new(),
+            calls: Vec::new(),
+            compares: Vec::new(),
+            regs: 0,
+            xor_depth: 0,
+            fields: Vec::new(),
+            field_names: HashMap::new(),
+        },
+        schema,
+        lists,
+        limits,
+        loops: Vec::new(),
+        xor_now: 0,
+        const_ids: HashMap::new(),
+    };
+    g.node(&typed.root, false)?;
+    g.emit(Instr::Return)?;
+    g.p.fields.sort();
+    g.p.fields.dedup();
+    Ok(g.p)
+}
+
+struct Gen<'a> {
+    p: Program,
+    schema: &'a Schema,
+    lists: &'a Lists,
+    limits: &'a Limits,
+    /// Iterator registers of the `[*]` loops being compiled, innermost last.
+    loops: Vec<u16>,
+    xor_now: u16,
+    const_ids: HashMap<Const, u32>,
+}
+
+impl Gen<'_> {
+    fn here(&self) -> u32 {
+        self.p.code.len() as u32
+    }
+
+    fn emit(&mut self, i: Instr) -> Result<u32, Error> {
+        if self.p.code.len() >= self.limits.max_instructions {
+            return Err(Error::limit(crate::error::Stage::Compile, 
+                format!(
+                    "the program needs more than {} instructions (raise `max_instructions` in the settings)",
+                    self.limits.max_instructions
+                ),
+                Span::default(),
+            ));
+        }
+        self.p.code.push(i);
+        Ok(self.here() - 1)
+    }
+
+    fn patch(&mut self, at: u32, target: u32) {
+        if let Some(i) = self.p.code.get_mut(at as usize) {
+            match i {
+                Instr::JumpIfFalse(t) | Instr::JumpIfTrue(t) => *t = target,
+                Instr::LoopStart { exit, .. } => *exit = target,
+                _ => {}
+            }
+        }
+    }
+
+    fn regs(&mut self, n: u16) -> Result<u16, Error> {
+        let r = self.p.regs;
+        if r as usize + n as usize > MAX_REGS {
+            return Err(Error::limit(crate::error::Stage::Compile, "the program needs too many registers", Span::default()));
+        }
+        self.p.regs += n;
+        Ok(r)
+    }
+
+    fn pred(&mut self, p: Pred) -> u32 {
+        self.p.preds.push(p);
+        self.p.preds.len() as u32 - 1
+    }
+
+    fn field(&mut self, id: FieldId) -> Src {
+        self.p.fields.push(id);
+        if let Some(f) = self.schema.field(id) {
+            self.p.field_names.entry(id).or_insert_with(|| f.name.clone());
+        }
+        Src::Field(id)
+    }
+
+    fn konst(&mut self, c: &Const) -> Src {
+        if let Some(&id) = self.const_ids.get(c) {
+            return Src::Const(id);
+        }
+        let v = match c {
+            Const::Bool(b) => Val::Bool(*b),
+            Const::Int(n) => Val::Int(*n),
+            Const::Bytes(b) => Val::Bytes(Cow::Owned(b.clone())),
+            Const::Ip(ip) => Val::Ip(*ip),
+        };
+        self.p.consts.push(v);
+        let id = self.p.consts.len() as u32 - 1;
+        self.const_ids.insert(c.clone(), id);
+        Src::Const(id)
+    }
+
+    /// Emits code leaving `acc = value(n) != negate`.
+    fn node(&mut self, n: &Node, negate: bool) -> Result<(), Error> {
+        match n {
+            Node::Const(b) => {
+                self.emit(Instr::Const(*b != negate))?;
+            }
+            Node::Not(inner) => self.node(inner, !negate)?,
+            // De Morgan: not (a and b) = (not a) or (not b).
+            Node::And(terms) => self.chain(terms, !negate, negate)?,
+            Node::Or(terms) => self.chain(terms, negate, negate)?,
+            Node::Xor(terms) => {
+                self.xor_now += 1;
+                self.p.xor_depth = self.p.xor_depth.max(self.xor_now);
+                for (k, t) in terms.iter().enumerate() {
+                    if k == 0 {
+                        // not (a xor b) = (not a) xor b.
+                        self.node(t, negate)?;
+                    } else {
+                        self.emit(Instr::PushAcc)?;
+                        self.node(t, false)?;
+                        self.emit(Instr::XorPop)?;
+                    }
+                }
+                self.xor_now -= 1;
+            }
+            Node::Test(op) => self.truthy(op, negate)?,
+            Node::Compare(c) => self.compare(c, negate)?,
+        }
+        Ok(())
+    }
+
+    /// `and` (jump out on false) when `is_and`, else `or` (jump out on true).
+    fn chain(&mut self, terms: &[Node], is_and: bool, negate: bool) -> Result<(), Error> {
+        let mut exits = Vec::new();
+        for (k, t) in terms.iter().enumerate() {
+            self.node(t, negate)?;
+            if k + 1 < terms.len() {
+                let j = if is_and { Instr::JumpIfFalse(0) } else { Instr::JumpIfTrue(0) };
+                exits.push(self.emit(j)?);
+            }
+        }
+        let end = self.here();
+        for e in exits {
+            self.patch(e, end);
+        }
+        Ok(())
+    }
+
+    /// A Bool operand as a test.
+    fn truthy(&mut self, op: &Operand, negate: bool) -> Result<(), Error> {
+        if let Operand::Call(Callee::Builtin(b @ (Builtin::Any | Builtin::All)), args) = op
+            && let [Operand::Each { source, body }] = args.as_slice()
+        {
+            let kind = if *b == Builtin::Any { LoopKind::Any } else { LoopKind::All };
+            self.bool_loop(kind, source, body)?;
+            if negate {
+                self.emit(Instr::Not)?;
+            }
+            return Ok(());
+        }
+        if let Operand::Compare(c) = op {
+            return self.compare(c, negate);
+        }
+        if let Operand::Logic(n) = op {
+            return self.node(n, negate);
+        }
+        let src = self.operand(op)?;
+        self.emit(Instr::Truthy { src, negate })?;
+        Ok(())
+    }
+
+    fn bool_loop(&mut self, kind: LoopKind, source: &Operand, body: &Operand) -> Result<(), Error> {
+        let src = self.operand(source)?;
+        let iter = self.regs(2)?;
+        let start = self.emit(Instr::LoopStart { kind, iter, exit: 0, src })?;
+        let body_at = self.here();
+        self.loops.push(iter);
+        self.truthy(body, false)?;
+        self.loops.pop();
+        self.emit(Instr::LoopNext { kind, iter, body: body_at })?;
+        let end = self.here();
+        self.patch(start, end);
+        Ok(())
+    }
+
+    fn compare(&mut self, c: &Compare, negate: bool) -> Result<(), Error> {
+        let src = self.operand(&c.lhs)?;
+        let neg = u8::from(negate) << 1;
+        let (pred, invert) = match &c.test {
+            Test::Eq(k) | Test::Ne(k) => {
+                let p = match k {
+                    Const::Bytes(b) => Pred::BytesEq(b.clone().into_boxed_slice()),
+                    Const::Int(n) => Pred::IntEq(*n),
+                    Const::Ip(ip) => Pred::IpEq(*ip),
+                    Const::Bool(_) => {
+                        return Err(Error::compile("a Bool cannot be compared with a literal", c.span));
+                    }
+                };
+                (p, matches!(c.test, Test::Ne(_)))
+            }
+            Test::Order(o, k) => (
+                match k {
+                    Const::Bytes(b) => Pred::BytesOrd(*o, b.clone().into_boxed_slice()),
+                    Const::Int(n) => Pred::IntOrd(*o, *n),
+                    Const::Ip(ip) => Pred::IpOrd(*o, *ip),
+                    Const::Bool(_) => return Err(Error::compile("a Bool has no order", c.span)),
+                },
+                false,
+            ),
+            Test::Contains(b) => (Pred::Contains(memmem::Finder::new(b).into_owned()), false),
+            Test::Matches(re) => (Pred::Matches(re.clone()), false),
+            Test::Wildcard { pattern, strict } => (Pred::Wildcard(Wildcard::new(pattern, *strict)), false),
+            Test::InBytes(items) => (Pred::BytesSet(BytesSet::new(items.clone())), false),
+            Test::InInts(r) => (Pred::IntRanges(r.clone().into_boxed_slice()), false),
+            Test::InIps(r) => (Pred::IpRanges(IpRanges::new(r)), false),
+            Test::InList(name) => match self.lists.handle(name) {
+                Some(h) => (Pred::List(h.clone()), false),
+                None => {
+                    return Err(Error::compile(format!("list `${name}` has no contents registered"), c.span));
+                }
+            },
+            Test::BitAnd(m) => (Pred::BitAnd(*m), false),
+            Test::Operand(op, rhs) => {
+                let rhs = self.operand(rhs)?;
+                self.p.compares.push((*op, rhs));
+                let cmp = self.p.compares.len() as u32 - 1;
+                self.emit(Instr::CompareSrc { lhs: src, cmp, negate })?;
+                return Ok(());
+            }
+        };
+        let pred = self.pred(pred);
+        self.emit(Instr::Test { src, pred, flags: u8::from(invert) | neg })?;
+        Ok(())
+    }
+
+    fn operand(&mut self, op: &Operand) -> Result<Src, Error> {
+        Ok(match op {
+            Operand::Field(id) => self.field(*id),
+            Operand::Const(c) => self.konst(c),
+            Operand::Elem => match self.loops.last() {
+                Some(&r) => Src::Elem(r),
+                None => return Err(Error::compile("`[*]` element used outside a loop", Span::default())),
+            },
+            Operand::Index(..) => {
+                let mut keys = Vec::new();
+                let mut cur = op;
+                while let Operand::Index(base, key) = cur {
+                    keys.push(key.clone());
+                    cur = base;
+                }
+                keys.reverse();
+                let root = self.operand(cur)?;
+                self.p.paths.push(Path { root, keys: keys.into_boxed_slice() });
+                Src::Path(self.p.paths.len() as u32 - 1)
+            }
+            Operand::Call(callee, args) => {
+                if let (Callee::Builtin(Builtin::Any | Builtin::All), [Operand::Each { .. }]) = (callee, args.as_slice()) {
+                    self.truthy(op, false)?;
+                    let r = self.regs(1)?;
+                    self.emit(Instr::StoreAcc(r))?;
+                    return Ok(Src::Reg(r));
+                }
+                let mut srcs = Vec::with_capacity(args.len());
+                for a in args {
+                    srcs.push(self.operand(a)?);
+                }
+                let prepared = match callee {
+                    Callee::Builtin(b) => Prepared::new(*b, args, self.limits).map_err(|m| Error::compile(m, Span::default()))?,
+                    Callee::User(_) => Prepared::None,
+                };
+                self.p.calls.push(CallDef { callee: callee.clone(), args: srcs.into_boxed_slice(), prepared });
+                let call = self.p.calls.len() as u32 - 1;
+                let dst = self.regs(1)?;
+                self.emit(Instr::Call { dst, call })?;
+                Src::Reg(dst)
+            }
+            Operand::Each { source, body } => {
+                let src = self.operand(source)?;
+                let iter = self.regs(3)?;
+                let start = self.emit(Instr::LoopStart { kind: LoopKind::Map, iter, exit: 0, src })?;
+                let body_at = self.here();
+                self.loops.push(iter);
+                let v = self.operand(body)?;
+                self.loops.pop();
+                self.emit(Instr::LoopPush { iter, src: v })?;
+                self.emit(Instr::LoopNext { kind: LoopKind::Map, iter, body: body_at })?;
+                let end = self.here();
+                self.patch(start, end);
+                Src::Reg(iter + 2)
+            }
+            Operand::Compare(c) => {
+                self.compare(c, false)?;
+                let r = self.regs(1)?;
+                self.emit(Instr::StoreAcc(r))?;
+                Src::Reg(r)
+            }
+            Operand::Logic(n) => {
+                self.node(n, false)?;
+                let r = self.regs(1)?;
+                self.emit(Instr::StoreAcc(r))?;
+                Src::Reg(r)
+            }
+        })
+    }
+}
+
+/// Compares two present values with an operator (field against field).
+pub(crate) fn compare_values(op: CompareOp, a: &Val<'_>, b: &Val<'_>) -> bool {
+    use std::cmp::Ordering;
+    let ord: Option<Ordering> = match (a, b) {
+        (Val::Int(x), Val::Int(y)) => Some(x.cmp(y)),
+        (Val::Bytes(x), Val::Bytes(y)) => Some((**x).cmp(&**y)),
+        (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(y)),
+        (Val::Ip(x), Val::Ip(y)) => {
+            let (x, y) = (x.to_canonical(), y.to_canonical());
+            if x.is_ipv4() == y.is_ipv4() { Some(x.cmp(&y)) } else { None }
+        }
+        _ => None,
+    };
+    match op {
+        CompareOp::Eq => ord == Some(Ordering::Equal),
+        // v4 against v6: present and different.
+        CompareOp::Ne => match (a, b) {
+            (Val::Ip(_), Val::Ip(_)) => ord != Some(Ordering::Equal),
+            _ => ord.is_some_and(|o| o != Ordering::Equal),
+        },
+        CompareOp::Lt => ord.is_some_and(|o| Order::Lt.holds(o)),
+        CompareOp::Le => ord.is_some_and(|o| Order::Le.holds(o)),
+        CompareOp::Gt => ord.is_some_and(|o| Order::Gt.holds(o)),
+        CompareOp::Ge => ord.is_some_and(|o| Order::Ge.holds(o)),
+        CompareOp::Contains => match (a, b) {
+            (Val::Bytes(h), Val::Bytes(n)) => memmem::find(h, n).is_some(),
+            _ => false,
+        },
+        CompareOp::BitwiseAnd => matches!((a, b), (Val::Int(x), Val::Int(y)) if x & y != 0),
+        _ => false,
+    }
+}

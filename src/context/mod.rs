@@ -1,0 +1,238 @@
+//! Request data: what the VM reads, by field id.
+//!
+//! [`Request`] is the trait; [`Context`] is a generic store of values indexed
+//! by field id (any schema), and [`HttpRequest`] a typed struct for the default
+//! HTTP catalogue that the VM reads by borrowing.
+
+pub mod http;
+
+pub use http::{HttpRequest, HttpRequestBuilder};
+
+use crate::error::Error;
+use crate::schema::{FieldId, Schema, Type};
+use crate::value::{Val, Value, canonical_ip};
+use std::collections::BTreeMap;
+
+/// Request data the VM reads by field id. A field the request does not set is
+/// [`Val::Missing`].
+pub trait Request {
+    /// The value of field `id` (ids are those of the schema the filter was compiled with).
+    fn get(&self, id: FieldId) -> Val<'_>;
+}
+
+/// Values indexed by field id, with setters that check types against the schema.
+#[derive(Debug, Clone)]
+pub struct Context<'s> {
+    schema: &'s Schema,
+    values: Vec<Option<Value>>,
+}
+
+impl Request for Context<'_> {
+    #[inline]
+    fn get(&self, id: FieldId) -> Val<'_> {
+        match self.values.get(id.index()) {
+            Some(Some(v)) => v.as_val(),
+            _ => Val::Missing,
+        }
+    }
+}
+
+impl<'s> Context<'s> {
+    /// An empty request (every field missing) for `schema`.
+    pub fn new(schema: &'s Schema) -> Self {
+        Context {
+            schema,
+            values: vec![None; schema.len()],
+        }
+    }
+
+    /// Sets a field by name (or alias), checking its type.
+    pub fn set(&mut self, name: &str, value: Value) -> Result<&mut Self, Error> {
+        let id = self.schema.field_id(name).ok_or_else(|| Error::Request {
+            field: name.to_string(),
+            message: match self.schema.suggest_field(name) {
+                Some(s) => format!("unknown field; did you mean `{s}`?"),
+                None => "unknown field".to_string(),
+            },
+        })?;
+        self.set_by_id(id, value)
+    }
+
+    /// Sets a field by id, checking its type.
+    pub fn set_by_id(&mut self, id: FieldId, value: Value) -> Result<&mut Self, Error> {
+        let Some(def) = self.schema.field(id) else {
+            return Err(Error::Request {
+                field: format!("#{}", id.0),
+                message: "no such field id in the schema".to_string(),
+            });
+        };
+        if let Err(m) = check_value(&def.ty, &value) {
+            return Err(Error::Request {
+                field: def.name.clone(),
+                message: m,
+            });
+        }
+        self.values[id.index()] = Some(canonical(value));
+        Ok(self)
+    }
+
+    /// Makes a field missing again.
+    pub fn unset(&mut self, id: FieldId) {
+        if let Some(slot) = self.values.get_mut(id.index()) {
+            *slot = None;
+        }
+    }
+
+    /// Makes every field missing (keeps the allocation for reuse).
+    pub fn clear(&mut self) {
+        self.values.iter_mut().for_each(|v| *v = None);
+    }
+
+    /// Builds a request from a flat JSON object (`{"http.host": "a.com", "tcp.dstport": 443}`).
+    /// Strings are `Bytes` (and `Ip`, parsed), numbers `Int`, `true`/`false`
+    /// `Bool`, arrays `Array<T>`, objects `Map<T>`. For a map field `X` whose
+    /// schema also has `X.names` / `X.values`, those are derived when not given.
+    pub fn from_json(schema: &'s Schema, text: &str) -> Result<Self, Error> {
+        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| Error::Request {
+            field: String::new(),
+            message: format!("request is not valid JSON: {e}"),
+        })?;
+        Self::from_json_value(schema, &json)
+    }
+
+    /// Like [`Context::from_json`], from parsed JSON.
+    pub fn from_json_value(schema: &'s Schema, json: &serde_json::Value) -> Result<Self, Error> {
+        let serde_json::Value::Object(obj) = json else {
+            return Err(Error::Request {
+                field: String::new(),
+                message: "a request must be a JSON object from field name to value".to_string(),
+            });
+        };
+        let mut cx = Context::new(schema);
+        for (name, v) in obj {
+            let Some(id) = schema.field_id(name) else {
+                return Err(Error::Request {
+                    field: name.clone(),
+                    message: match schema.suggest_field(name) {
+                        Some(s) => format!("unknown field; did you mean `{s}`?"),
+                        None => "unknown field".to_string(),
+                    },
+                });
+            };
+            let ty = &schema.field(id).map(|f| f.ty.clone()).unwrap_or(Type::Bool);
+            let value = from_json(ty, v).map_err(|m| Error::Request {
+                field: name.clone(),
+                message: m,
+            })?;
+            cx.values[id.index()] = Some(canonical(value));
+        }
+        cx.derive_names_values();
+        Ok(cx)
+    }
+
+    /// Fills `X.names` / `X.values` from the map `X` where they are unset.
+    fn derive_names_values(&mut self) {
+        for (id, def) in self.schema.fields() {
+            let Some(Some(Value::Map(m))) = self.values.get(id.index()) else { continue };
+            let names: Vec<Value> = m.keys().map(|k| Value::Bytes(k.clone())).collect();
+            let values: Vec<Value> = m
+                .values()
+                .flat_map(|v| match v {
+                    Value::Array(a) => a.clone(),
+                    other => vec![other.clone()],
+                })
+                .collect();
+            for (suffix, derived) in [("names", names), ("values", values)] {
+                let name = format!("{}.{suffix}", def.name);
+                if let Some(did) = self.schema.field_id(&name)
+                    && self.values[did.index()].is_none()
+                    && self.schema.field(did).map(|f| &f.ty) == Some(&Type::array(Type::Bytes))
+                    && derived.iter().all(|v| matches!(v, Value::Bytes(_)))
+                {
+                    self.values[did.index()] = Some(Value::Array(derived));
+                }
+            }
+        }
+    }
+}
+
+/// IPv4-mapped addresses become IPv4, everywhere in the value.
+fn canonical(v: Value) -> Value {
+    match v {
+        Value::Ip(ip) => Value::Ip(canonical_ip(ip)),
+        Value::Array(a) => Value::Array(a.into_iter().map(canonical).collect()),
+        Value::Map(m) => Value::Map(m.into_iter().map(|(k, v)| (k, canonical(v))).collect()),
+        other => other,
+    }
+}
+
+/// Whether `v` has type `ty`.
+pub fn check_value(ty: &Type, v: &Value) -> Result<(), String> {
+    let ok = match (ty, v) {
+        (Type::Bool, Value::Bool(_)) | (Type::Int, Value::Int(_)) | (Type::Bytes, Value::Bytes(_)) | (Type::Ip, Value::Ip(_)) => true,
+        (Type::Array(t), Value::Array(items)) => return items.iter().try_for_each(|i| check_value(t, i)),
+        (Type::Map(t), Value::Map(items)) => return items.values().try_for_each(|i| check_value(t, i)),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("expected a {ty}, found {}", kind_of(v)))
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Bool(_) => "Bool",
+        Value::Int(_) => "Int",
+        Value::Bytes(_) => "String",
+        Value::Ip(_) => "Ip",
+        Value::Array(_) => "Array",
+        Value::Map(_) => "Map",
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Converts JSON to a value of type `ty`.
+pub fn from_json(ty: &Type, v: &serde_json::Value) -> Result<Value, String> {
+    use serde_json::Value as J;
+    match (ty, v) {
+        (Type::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
+        (Type::Int, J::Number(n)) => n.as_i64().map(Value::Int).ok_or_else(|| format!("{n} is not a 64-bit integer")),
+        (Type::Bytes, J::String(s)) => Ok(Value::Bytes(s.as_bytes().to_vec())),
+        (Type::Ip, J::String(s)) => s
+            .trim()
+            .parse()
+            .map(|ip| Value::Ip(canonical_ip(ip)))
+            .map_err(|_| format!("`{s}` is not an IPv4 or IPv6 address")),
+        (Type::Array(t), J::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(k, i)| from_json(t, i).map_err(|m| format!("element {k}: {m}")))
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
+        (Type::Map(t), J::Object(items)) => {
+            let mut m = BTreeMap::new();
+            for (k, i) in items {
+                // A single value where the map holds arrays is taken as a one-element array.
+                let value = match (&**t, i) {
+                    (Type::Array(inner), x) if !x.is_array() => Value::Array(vec![from_json(inner, x).map_err(|e| format!("key `{k}`: {e}"))?]),
+                    _ => from_json(t, i).map_err(|e| format!("key `{k}`: {e}"))?,
+                };
+                m.insert(k.as_bytes().to_vec(), value);
+            }
+            Ok(Value::Map(m))
+        }
+        _ => Err(format!("expected a {ty}, found {}", json_kind(v))),
+    }
+}

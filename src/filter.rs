@@ -1,0 +1,127 @@
+//! The embedding API: compile expression text once into a [`Filter`], then
+//! evaluate it on every request.
+
+use crate::check::{self, Typed};
+use crate::compile::{self, Program};
+use crate::context::Request;
+use crate::error::Error;
+use crate::limits::Limits;
+use crate::lists::Lists;
+use crate::schema::{FieldId, Schema};
+use crate::syntax::{self, Expr};
+use std::fmt;
+use std::sync::Arc;
+
+/// A compiled expression. Cheap to clone (shared program), `Send + Sync`.
+#[derive(Clone)]
+pub struct Filter {
+    program: Arc<Program>,
+    source: Arc<str>,
+}
+
+impl fmt::Debug for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Filter")
+            .field("source", &self.source)
+            .field("instructions", &self.program.code.len())
+            .field("fields", &self.program.fields)
+            .finish()
+    }
+}
+
+impl Filter {
+    /// Whether `request` matches. Never panics; evaluation without transform
+    /// functions does not allocate.
+    #[inline]
+    pub fn matches<R: Request + ?Sized>(&self, request: &R) -> bool {
+        crate::vm::execute(&self.program, request)
+    }
+
+    /// The fields the filter reads (sorted, each once): a host may skip computing others.
+    pub fn fields(&self) -> &[FieldId] {
+        &self.program.fields
+    }
+
+    /// The compiled program.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// The expression text the filter was compiled from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The instruction listing, one instruction a line.
+    pub fn disassemble(&self) -> String {
+        self.program.to_string()
+    }
+}
+
+/// Compiles expressions against one schema, with limits and named lists.
+#[derive(Debug, Clone)]
+pub struct Compiler<'s> {
+    schema: &'s Schema,
+    limits: Limits,
+    lists: Lists,
+}
+
+impl<'s> Compiler<'s> {
+    /// A compiler with default limits and empty lists for every list the schema declares.
+    pub fn new(schema: &'s Schema) -> Self {
+        Compiler {
+            schema,
+            limits: Limits::default(),
+            lists: Lists::for_schema(schema),
+        }
+    }
+
+    /// Uses `limits`.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Uses these lists (shared: replacing their contents updates every filter).
+    pub fn with_lists(mut self, lists: &Lists) -> Self {
+        self.lists = lists.clone();
+        self
+    }
+
+    /// The lists filters from this compiler read.
+    pub fn lists(&self) -> &Lists {
+        &self.lists
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Parses and type-checks, without compiling.
+    pub fn check(&self, text: &str) -> Result<(Expr, Typed), Error> {
+        let expr = syntax::parse_with(text, &self.limits)?;
+        let typed = check::check_with(&expr, self.schema, &self.limits)?;
+        Ok((expr, typed))
+    }
+
+    /// Parses, checks and compiles `text`.
+    pub fn compile(&self, text: &str) -> Result<Filter, Error> {
+        let (_, typed) = self.check(text)?;
+        self.compile_typed(&typed, text)
+    }
+
+    /// Compiles an already checked expression.
+    pub fn compile_typed(&self, typed: &Typed, text: &str) -> Result<Filter, Error> {
+        let program = compile::compile(typed, self.schema, &self.lists, &self.limits)?;
+        Ok(Filter {
+            program: Arc::new(program),
+            source: text.into(),
+        })
+    }
+}
+
+/// Parses, checks and compiles `text` against `schema` with default limits.
+pub fn compile(text: &str, schema: &Schema) -> Result<Filter, Error> {
+    Compiler::new(schema).compile(text)
+}

@@ -1,0 +1,522 @@
+//! What each built-in function does, shared by the VM and the reference
+//! evaluator. Every function is total: malformed input gives a missing value
+//! or the input unchanged (as documented per function), never a panic, and
+//! its work is linear in its input (recursive URL decoding is capped at
+//! [`MAX_URL_DECODE_PASSES`] passes).
+
+use super::Builtin;
+use crate::check::{Const, Operand};
+use crate::compile::matchers::Wildcard;
+use crate::limits::Limits;
+use crate::value::{Seq, Val, Value};
+use regex::bytes::{Regex, RegexBuilder};
+use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+/// Most decoding passes `url_decode(x, "r")` makes.
+pub const MAX_URL_DECODE_PASSES: usize = 16;
+
+/// What a call prepares once, at compile time, from its literal arguments.
+#[derive(Debug, Clone, Default)]
+pub enum Prepared {
+    /// Nothing to prepare.
+    #[default]
+    None,
+    /// `regex_replace`: the regex and the replacement.
+    Regex(Arc<Regex>, Box<[u8]>),
+    /// `wildcard_replace`: the pattern and the replacement.
+    Wildcard(Box<Wildcard>, Box<[u8]>),
+}
+
+fn const_bytes(op: Option<&Operand>) -> Option<&[u8]> {
+    match op {
+        Some(Operand::Const(Const::Bytes(b))) => Some(b),
+        _ => None,
+    }
+}
+
+impl Prepared {
+    /// Prepares a call to `b` whose arguments are `args`.
+    pub fn new(b: Builtin, args: &[Operand], limits: &Limits) -> Result<Prepared, String> {
+        match b {
+            Builtin::RegexReplace => {
+                let pattern = const_bytes(args.get(1)).ok_or("regex_replace needs a literal regex")?;
+                let pattern = std::str::from_utf8(pattern).map_err(|_| "the regex must be UTF-8")?;
+                let re = RegexBuilder::new(pattern)
+                    .unicode(false)
+                    .size_limit(limits.max_regex_size)
+                    .build()
+                    .map_err(|e| format!("invalid regex: {e}"))?;
+                let repl = const_bytes(args.get(2)).ok_or("regex_replace needs a literal replacement")?;
+                Ok(Prepared::Regex(Arc::new(re), repl.into()))
+            }
+            Builtin::WildcardReplace => {
+                let pattern = const_bytes(args.get(1)).ok_or("wildcard_replace needs a literal pattern")?;
+                let strict = const_bytes(args.get(3)) == Some(b"s");
+                let repl = const_bytes(args.get(2)).ok_or("wildcard_replace needs a literal replacement")?;
+                Ok(Prepared::Wildcard(Box::new(Wildcard::new(pattern, strict)), repl.into()))
+            }
+            _ => Ok(Prepared::None),
+        }
+    }
+}
+
+/// A sub-slice that stays borrowed when its source is.
+fn sub<'a>(b: &Cow<'a, [u8]>, from: usize, to: usize) -> Cow<'a, [u8]> {
+    match b {
+        Cow::Borrowed(s) => Cow::Borrowed(&s[from..to]),
+        Cow::Owned(v) => Cow::Owned(v[from..to].to_vec()),
+    }
+}
+
+fn bytes(v: Vec<u8>) -> Val<'static> {
+    Val::Bytes(Cow::Owned(v))
+}
+
+/// Calls built-in `b`. `prepared` must come from [`Prepared::new`] for the
+/// same call (the reference evaluator prepares its own).
+pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared) -> Val<'a> {
+    use Builtin::*;
+    // Missing arguments make the result missing, except where the function
+    // says otherwise.
+    if !matches!(b, Coalesce | Concat) && args.iter().any(Val::is_missing) {
+        return Val::Missing;
+    }
+    let arg = |k: usize| args.get(k).unwrap_or(&Val::Missing);
+    let arg_bytes = |k: usize| arg(k).as_bytes();
+    match b {
+        Any | All => match arg(0) {
+            Val::Array(seq) => {
+                let want = b == Any;
+                let n = seq.len();
+                let found = (0..n).any(|k| matches!(seq.get(k), Val::Bool(x) if x == want));
+                Val::Bool(if want { found } else { !found && (0..n).all(|k| matches!(seq.get(k), Val::Bool(true))) })
+            }
+            _ => Val::Missing,
+        },
+        Lower | Upper => match arg(0) {
+            Val::Bytes(s) => {
+                let changes = s.iter().any(|c| if b == Lower { c.is_ascii_uppercase() } else { c.is_ascii_lowercase() });
+                if !changes {
+                    return Val::Bytes(s.clone());
+                }
+                bytes(if b == Lower { s.to_ascii_lowercase() } else { s.to_ascii_uppercase() })
+            }
+            _ => Val::Missing,
+        },
+        Len => match arg(0) {
+            Val::Bytes(s) => Val::Int(s.len() as i64),
+            Val::Array(a) => Val::Int(a.len() as i64),
+            Val::Map(m) => Val::Int(m.len() as i64),
+            _ => Val::Missing,
+        },
+        StartsWith | EndsWith => match (arg_bytes(0), arg_bytes(1)) {
+            (Some(s), Some(p)) => Val::Bool(if b == StartsWith { s.starts_with(p) } else { s.ends_with(p) }),
+            _ => Val::Missing,
+        },
+        Concat => concat(args),
+        Substring => substring(args),
+        UrlDecode => match arg(0) {
+            Val::Bytes(s) => {
+                let flags = arg_bytes(1).unwrap_or(b"");
+                url_decode(s, flags.contains(&b'r'), flags.contains(&b'u'))
+            }
+            _ => Val::Missing,
+        },
+        ToString => match arg(0) {
+            Val::Int(n) => bytes(n.to_string().into_bytes()),
+            Val::Bool(x) => bytes(x.to_string().into_bytes()),
+            Val::Ip(ip) => bytes(ip.to_string().into_bytes()),
+            _ => Val::Missing,
+        },
+        LookupJsonString | LookupJsonInteger => lookup_json(b == LookupJsonString, args),
+        HasKey => match (arg(0), arg_bytes(1)) {
+            (Val::Map(m), Some(k)) => Val::Bool(m.contains_key(k)),
+            _ => Val::Missing,
+        },
+        HasValue => has_value(arg(0), arg(1)),
+        Split => match (arg(0), arg_bytes(1)) {
+            (Val::Bytes(s), Some(sep)) if !sep.is_empty() => {
+                let limit = match arg(2) {
+                    Val::Int(n) if *n >= 1 => *n as usize,
+                    _ => usize::MAX,
+                };
+                let mut out = Vec::new();
+                let mut from = 0;
+                while out.len() + 1 < limit {
+                    match memchr::memmem::find(&s[from..], sep) {
+                        Some(at) => {
+                            out.push(Val::Bytes(sub(s, from, from + at)));
+                            from += at + sep.len();
+                        }
+                        None => break,
+                    }
+                }
+                out.push(Val::Bytes(sub(s, from, s.len())));
+                Val::Array(Seq::Vals(out))
+            }
+            _ => Val::Missing,
+        },
+        Join => match (arg(0), arg_bytes(1)) {
+            (Val::Array(a), Some(sep)) => {
+                let mut out = Vec::new();
+                for k in 0..a.len() {
+                    if k > 0 {
+                        out.extend_from_slice(sep);
+                    }
+                    if let Val::Bytes(x) = a.get(k) {
+                        out.extend_from_slice(&x);
+                    }
+                }
+                bytes(out)
+            }
+            _ => Val::Missing,
+        },
+        RemoveBytes => match (arg(0), arg_bytes(1)) {
+            (Val::Bytes(s), Some(set)) => {
+                let mut table = [false; 256];
+                for &c in set {
+                    table[c as usize] = true;
+                }
+                if !s.iter().any(|&c| table[c as usize]) {
+                    return Val::Bytes(s.clone());
+                }
+                bytes(s.iter().copied().filter(|&c| !table[c as usize]).collect())
+            }
+            _ => Val::Missing,
+        },
+        RegexReplace => match (arg(0), prepared) {
+            (Val::Bytes(s), Prepared::Regex(re, repl)) => regex_replace(s, re, repl),
+            _ => Val::Missing,
+        },
+        WildcardReplace => match (arg(0), prepared) {
+            (Val::Bytes(s), Prepared::Wildcard(w, repl)) => match w.captures(s) {
+                Some(caps) => bytes(expand(repl, |k| caps.get(k).map(|&(a, z)| &s[a..z]))),
+                None => Val::Bytes(s.clone()),
+            },
+            _ => Val::Missing,
+        },
+        Cidr | Cidr6 => {
+            let Val::Ip(ip) = arg(0) else { return Val::Missing };
+            let bits = |k: usize| match arg(k) {
+                Val::Int(n) => Some(*n),
+                _ => None,
+            };
+            match ip.to_canonical() {
+                IpAddr::V4(v4) if b == Cidr => match bits(1) {
+                    Some(n @ 0..=32) => {
+                        let mask = if n == 0 { 0 } else { u32::MAX << (32 - n) };
+                        Val::Ip(IpAddr::V4(Ipv4Addr::from(u32::from(v4) & mask)))
+                    }
+                    _ => Val::Missing,
+                },
+                IpAddr::V4(v4) => Val::Ip(IpAddr::V4(v4)),
+                IpAddr::V6(v6) => match bits(if b == Cidr { 2 } else { 1 }) {
+                    Some(n @ 0..=128) => {
+                        let mask = if n == 0 { 0 } else { u128::MAX << (128 - n) };
+                        Val::Ip(IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask)))
+                    }
+                    _ => Val::Missing,
+                },
+            }
+        }
+        DecodeBase64 => match arg(0) {
+            Val::Bytes(s) => match base64_decode(s) {
+                Some(v) => bytes(v),
+                None => Val::Missing,
+            },
+            _ => Val::Missing,
+        },
+        EncodeBase64 => match arg(0) {
+            Val::Bytes(s) => {
+                let flags = arg_bytes(1).unwrap_or(b"");
+                bytes(base64_encode(s, flags.contains(&b'u'), !flags.contains(&b'n')))
+            }
+            _ => Val::Missing,
+        },
+        Coalesce => args.iter().find(|a| !a.is_missing()).cloned().unwrap_or(Val::Missing),
+    }
+}
+
+fn concat<'a>(args: &[Val<'a>]) -> Val<'a> {
+    match args.iter().find(|a| !a.is_missing()) {
+        Some(Val::Array(_)) => {
+            let mut out = Vec::new();
+            for a in args {
+                if let Val::Array(seq) = a {
+                    out.extend((0..seq.len()).map(|k| seq.get(k)));
+                }
+            }
+            Val::Array(Seq::Vals(out))
+        }
+        _ => {
+            let mut out = Vec::new();
+            for a in args {
+                if let Val::Bytes(b) = a {
+                    out.extend_from_slice(b);
+                }
+            }
+            bytes(out)
+        }
+    }
+}
+
+fn substring<'a>(args: &[Val<'a>]) -> Val<'a> {
+    let Some(Val::Bytes(s)) = args.first() else { return Val::Missing };
+    let len = s.len() as i64;
+    let index = |v: Option<&Val<'_>>, default: i64| -> i64 {
+        let n = match v {
+            Some(Val::Int(n)) => *n,
+            _ => default,
+        };
+        let n = if n < 0 { len.saturating_add(n) } else { n };
+        n.clamp(0, len)
+    };
+    let from = index(args.get(1), 0);
+    let to = index(args.get(2), len);
+    if from >= to {
+        return Val::Bytes(Cow::Borrowed(b""));
+    }
+    Val::Bytes(sub(s, from as usize, to as usize))
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// One pass of `%XX`, `+` and (with `unicode`) `%uXXXX` decoding. Malformed
+/// escapes are kept as they are.
+fn url_decode_once(s: &[u8], unicode: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut k = 0;
+    while k < s.len() {
+        match s[k] {
+            b'+' => {
+                out.push(b' ');
+                k += 1;
+            }
+            b'%' => {
+                if unicode && matches!(s.get(k + 1), Some(b'u' | b'U')) {
+                    let digits = s.get(k + 2..k + 6).and_then(|d| {
+                        d.iter().try_fold(0u32, |acc, &c| hex_val(c).map(|h| acc * 16 + h as u32))
+                    });
+                    if let Some(cp) = digits {
+                        let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                        let mut buf = [0; 4];
+                        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                        k += 6;
+                        continue;
+                    }
+                }
+                match (s.get(k + 1).copied().and_then(hex_val), s.get(k + 2).copied().and_then(hex_val)) {
+                    (Some(h), Some(l)) => {
+                        out.push(h * 16 + l);
+                        k += 3;
+                    }
+                    _ => {
+                        out.push(b'%');
+                        k += 1;
+                    }
+                }
+            }
+            c => {
+                out.push(c);
+                k += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` and `+` once (and `%uXXXX` with `unicode`); malformed escapes stay as they are.
+pub fn url_decode_bytes(s: &[u8], unicode: bool) -> Vec<u8> {
+    url_decode_once(s, unicode)
+}
+
+fn url_decode<'a>(s: &Cow<'a, [u8]>, recursive: bool, unicode: bool) -> Val<'a> {
+    if !s.iter().any(|&c| c == b'%' || c == b'+') {
+        return Val::Bytes(s.clone());
+    }
+    let mut cur = url_decode_once(s, unicode);
+    if recursive {
+        for _ in 1..MAX_URL_DECODE_PASSES {
+            if !cur.contains(&b'%') && !cur.contains(&b'+') {
+                break;
+            }
+            let next = url_decode_once(&cur, unicode);
+            if next == cur {
+                break;
+            }
+            cur = next;
+        }
+    }
+    bytes(cur)
+}
+
+fn lookup_json<'a>(want_string: bool, args: &[Val<'a>]) -> Val<'a> {
+    let Some(Val::Bytes(doc)) = args.first() else { return Val::Missing };
+    // serde_json refuses nesting deeper than 128 levels: deep input is missing, not a crash.
+    let Ok(mut cur) = serde_json::from_slice::<serde_json::Value>(doc) else {
+        return Val::Missing;
+    };
+    for step in &args[1..] {
+        let next = match (step, cur) {
+            (Val::Bytes(k), serde_json::Value::Object(mut m)) => {
+                let Ok(k) = std::str::from_utf8(k) else { return Val::Missing };
+                m.remove(k)
+            }
+            (Val::Int(i), serde_json::Value::Array(mut a)) if *i >= 0 && (*i as usize) < a.len() => {
+                Some(a.swap_remove(*i as usize))
+            }
+            _ => None,
+        };
+        match next {
+            Some(v) => cur = v,
+            None => return Val::Missing,
+        }
+    }
+    match cur {
+        serde_json::Value::String(s) if want_string => bytes(s.into_bytes()),
+        serde_json::Value::Number(n) if !want_string => n.as_i64().map_or(Val::Missing, Val::Int),
+        _ => Val::Missing,
+    }
+}
+
+fn has_value(container: &Val<'_>, needle: &Val<'_>) -> Val<'static> {
+    let eq = |v: &Val<'_>| -> bool {
+        match v {
+            Val::Array(inner) if !matches!(needle, Val::Array(_)) => (0..inner.len()).any(|k| inner.get(k) == *needle),
+            other => other == needle,
+        }
+    };
+    match container {
+        Val::Array(seq) => Val::Bool((0..seq.len()).any(|k| eq(&seq.get(k)))),
+        Val::Map(m) => Val::Bool(m.values().any(|v| eq(&v.as_val()))),
+        _ => Val::Missing,
+    }
+}
+
+fn regex_replace<'a>(s: &Cow<'a, [u8]>, re: &Regex, repl: &[u8]) -> Val<'a> {
+    let Some(caps) = re.captures(s) else { return Val::Bytes(s.clone()) };
+    let Some(whole) = caps.get(0) else { return Val::Bytes(s.clone()) };
+    let mut out = Vec::with_capacity(s.len() + repl.len());
+    out.extend_from_slice(&s[..whole.start()]);
+    out.extend(expand(repl, |k| caps.get(k).map(|m| m.as_bytes())));
+    out.extend_from_slice(&s[whole.end()..]);
+    bytes(out)
+}
+
+/// Expands `${N}` (group N, empty when it did not take part) and `$$`.
+fn expand<'s>(repl: &[u8], group: impl Fn(usize) -> Option<&'s [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < repl.len() {
+        if repl[k] == b'$' {
+            if repl.get(k + 1) == Some(&b'$') {
+                out.push(b'$');
+                k += 2;
+                continue;
+            }
+            if repl.get(k + 1) == Some(&b'{')
+                && let Some(end) = repl[k..].iter().position(|&c| c == b'}')
+                && let Ok(n) = std::str::from_utf8(&repl[k + 2..k + end]).unwrap_or("x").parse::<usize>()
+            {
+                out.extend_from_slice(group(n).unwrap_or(b""));
+                k += end + 1;
+                continue;
+            }
+        }
+        out.push(repl[k]);
+        k += 1;
+    }
+    out
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn base64_encode(s: &[u8], url: bool, pad: bool) -> Vec<u8> {
+    let table = if url { B64_URL } else { B64 };
+    let mut out = Vec::with_capacity(s.len().div_ceil(3) * 4);
+    for chunk in s.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (k, &b)| acc | (b as u32) << (16 - 8 * k));
+        let emit = chunk.len() + 1;
+        for k in 0..4 {
+            if k < emit {
+                out.push(table[(n >> (18 - 6 * k) & 63) as usize]);
+            } else if pad {
+                out.push(b'=');
+            }
+        }
+    }
+    out
+}
+
+/// Decodes standard or URL-safe base64, padded or not; `None` when malformed.
+fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let s = match s.iter().rposition(|&c| c != b'=') {
+        Some(last) if s.len() - last - 1 <= 2 => &s[..=last],
+        Some(_) => return None,
+        None if s.is_empty() => s,
+        None => return None,
+    };
+    if s.len() % 4 == 1 {
+        return None;
+    }
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(s.len() / 4 * 3 + 2);
+    for chunk in s.chunks(4) {
+        let mut n = 0u32;
+        for (k, &c) in chunk.iter().enumerate() {
+            n |= val(c)? << (18 - 6 * k);
+        }
+        let produced = chunk.len() - 1;
+        for k in 0..produced {
+            out.push((n >> (16 - 8 * k)) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// An owned copy of a value, for results that must outlive their inputs.
+pub fn to_value(v: &Val<'_>) -> Option<Value> {
+    Some(match v {
+        Val::Missing => return None,
+        Val::Bool(b) => Value::Bool(*b),
+        Val::Int(n) => Value::Int(*n),
+        Val::Bytes(b) => Value::Bytes(b.to_vec()),
+        Val::Ip(ip) => Value::Ip(*ip),
+        Val::Array(s) => Value::Array((0..s.len()).filter_map(|k| to_value(&s.get(k))).collect()),
+        Val::Map(m) => Value::Map((*m).clone()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trips_and_rejects_garbage() {
+        for s in [&b""[..], b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar", b"\xff\xfe\x00"] {
+            for (url, pad) in [(false, true), (true, false)] {
+                assert_eq!(base64_decode(&base64_encode(s, url, pad)).as_deref(), Some(s));
+            }
+        }
+        assert_eq!(base64_encode(b"foobar", false, true), b"Zm9vYmFy");
+        assert_eq!(base64_encode(b"fo", false, true), b"Zm8=");
+        assert_eq!(base64_decode(b"Zm8"), Some(b"fo".to_vec()));
+        assert_eq!(base64_decode(b"Z"), None);
+        assert_eq!(base64_decode(b"Zm8*"), None);
+        assert_eq!(base64_decode(b"Zm8===="), None);
+    }
+}

@@ -1,0 +1,44 @@
+//! Configurable limits (LANGUAGE.md §8), with the defaults of public edge firewalls.
+
+use serde::{Deserialize, Serialize};
+
+/// The deepest nesting any stage will accept, whatever `max_depth` says: every
+/// stage that walks the tree recursively stays far inside a 2 MiB thread stack
+/// (the size of a test thread) at this depth, even in debug builds.
+pub const HARD_MAX_DEPTH: usize = 256;
+
+/// Limits enforced while parsing, checking and compiling an expression.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Longest expression, in bytes (default 4,096).
+    pub max_length: usize,
+    /// Deepest nesting of parentheses, `not` and function calls (default 128,
+    /// capped at [`HARD_MAX_DEPTH`]).
+    pub max_depth: usize,
+    /// Largest compiled size of one regex, in bytes (default 10 MiB).
+    pub max_regex_size: usize,
+    /// Most regexes (`matches` and `regex_replace`) in one expression (default 64).
+    pub max_regexes: usize,
+    /// Most bytecode instructions in one compiled program (default 65,536).
+    pub max_instructions: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_length: 4096,
+            max_depth: 128,
+            max_regex_size: 10 * 1024 * 1024,
+            max_regexes: 64,
+            max_instructions: 65_536,
+        }
+    }
+}
+
+impl Limits {
+    /// `max_depth` after the hard cap.
+    pub fn effective_depth(&self) -> usize {
+        self.max_depth.min(HARD_MAX_DEPTH)
+    }
+}

@@ -1,0 +1,268 @@
+//! Named lists (`$office_network`): contents supplied by the embedder and
+//! replaceable at run time without recompiling filters.
+//!
+//! A compiled filter holds a [`ListHandle`] per list it reads. Replacing a
+//! list's contents swaps one `Arc` under a lock, so an evaluation sees either
+//! the whole old contents or the whole new ones, never a mix.
+
+use crate::check::merge_ranges;
+use crate::compile::matchers::{BytesSet, IpRanges};
+use crate::error::Error;
+use crate::schema::{Schema, Type};
+use crate::syntax::{Literal, parse::classify_literal};
+use crate::value::{Val, canonical_ip};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+
+/// The contents of one list, ready for membership tests.
+#[derive(Debug, Clone)]
+pub enum ListData {
+    /// Byte strings.
+    Bytes(BytesSet),
+    /// Integer ranges.
+    Ints(Box<[(i64, i64)]>),
+    /// Address ranges.
+    Ips(IpRanges),
+}
+
+impl ListData {
+    /// An empty list of element type `ty`.
+    pub fn empty(ty: &Type) -> ListData {
+        match ty {
+            Type::Int => ListData::Ints(Box::new([])),
+            Type::Ip => ListData::Ips(IpRanges::default()),
+            _ => ListData::Bytes(BytesSet::new(Vec::new())),
+        }
+    }
+
+    /// Builds a list from items written as set elements (`"10.0.0.0/8"`,
+    /// `"198.51.100.1..198.51.100.9"`, `80`, `"8000..8999"`, `"a.com"`).
+    pub fn from_json(ty: &Type, items: &[serde_json::Value]) -> Result<ListData, String> {
+        match ty {
+            Type::Bytes => {
+                let mut out = Vec::with_capacity(items.len());
+                for it in items {
+                    match it {
+                        serde_json::Value::String(s) => out.push(s.as_bytes().to_vec()),
+                        other => return Err(format!("expected a string, found {other}")),
+                    }
+                }
+                out.sort();
+                out.dedup();
+                Ok(ListData::Bytes(BytesSet::new(out)))
+            }
+            Type::Int => {
+                let mut out = Vec::with_capacity(items.len());
+                for it in items {
+                    let range = match it {
+                        serde_json::Value::Number(n) => {
+                            let n = n.as_i64().ok_or_else(|| format!("{n} is not a 64-bit integer"))?;
+                            (n, n)
+                        }
+                        serde_json::Value::String(s) => match classify_literal(s) {
+                            Some(Literal::Int(n)) => (n, n),
+                            Some(Literal::IntRange(a, b)) if a <= b => (a, b),
+                            _ => return Err(format!("`{s}` is not an integer or an integer range")),
+                        },
+                        other => return Err(format!("expected an integer, found {other}")),
+                    };
+                    out.push(range);
+                }
+                Ok(ListData::Ints(merge_ranges(out, |n| n.checked_add(1)).into_boxed_slice()))
+            }
+            Type::Ip => {
+                let mut out = Vec::with_capacity(items.len());
+                for it in items {
+                    let serde_json::Value::String(s) = it else {
+                        return Err(format!("expected an address, CIDR or range as a string, found {it}"));
+                    };
+                    out.push(ip_item(s)?);
+                }
+                Ok(ListData::Ips(IpRanges::new(&merge_ranges(out, next_ip))))
+            }
+            other => Err(format!("lists cannot hold {other} values")),
+        }
+    }
+
+    /// Membership of a value (false when missing or of another type).
+    pub fn contains(&self, v: &Val<'_>) -> bool {
+        match (self, v) {
+            (ListData::Bytes(s), Val::Bytes(b)) => s.contains(b),
+            (ListData::Ints(r), Val::Int(n)) => {
+                let k = r.partition_point(|&(_, hi)| hi < *n);
+                r.get(k).is_some_and(|&(lo, _)| lo <= *n)
+            }
+            (ListData::Ips(r), Val::Ip(ip)) => r.contains(*ip),
+            _ => false,
+        }
+    }
+}
+
+/// The element type that list items written as in a lists file most likely
+/// have: numbers (and integer ranges) are Int, addresses, CIDR blocks and
+/// address ranges are Ip, anything else String.
+pub fn infer_type(items: &[serde_json::Value]) -> Type {
+    let all = |f: &dyn Fn(&serde_json::Value) -> bool| !items.is_empty() && items.iter().all(f);
+    let int_like = |v: &serde_json::Value| match v {
+        serde_json::Value::Number(_) => true,
+        serde_json::Value::String(s) => matches!(classify_literal(s), Some(Literal::IntRange(..))),
+        _ => false,
+    };
+    let ip_like = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => ip_item(s).is_ok(),
+        _ => false,
+    };
+    if all(&int_like) {
+        Type::Int
+    } else if all(&ip_like) {
+        Type::Ip
+    } else {
+        Type::Bytes
+    }
+}
+
+fn next_ip(ip: IpAddr) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V4(v) => u32::from(v).checked_add(1).map(|n| IpAddr::V4(n.into())),
+        IpAddr::V6(v) => u128::from(v).checked_add(1).map(|n| IpAddr::V6(n.into())),
+    }
+}
+
+fn ip_item(s: &str) -> Result<(IpAddr, IpAddr), String> {
+    match classify_literal(s) {
+        Some(Literal::Ip(ip)) | Some(Literal::IpOrBytes(ip, _)) => {
+            let ip = canonical_ip(ip);
+            Ok((ip, ip))
+        }
+        Some(Literal::Cidr(ip, len)) => {
+            let net = ipnet::IpNet::new(ip, len).map_err(|e| e.to_string())?;
+            if net.network() != ip {
+                return Err(format!("CIDR `{s}` has host bits set; did you mean `{}`?", net.trunc()));
+            }
+            let (lo, hi) = (canonical_ip(net.network()), canonical_ip(net.broadcast()));
+            if lo.is_ipv4() != hi.is_ipv4() {
+                return Ok((net.network(), net.broadcast()));
+            }
+            Ok((lo, hi))
+        }
+        Some(Literal::IpRange(a, b)) => {
+            let (a, b) = (canonical_ip(a), canonical_ip(b));
+            if a.is_ipv4() != b.is_ipv4() || a > b {
+                return Err(format!("`{s}` is not a valid range (same family, start <= end)"));
+            }
+            Ok((a, b))
+        }
+        _ => Err(format!("`{s}` is not an address, CIDR block or address range")),
+    }
+}
+
+/// A shared, swappable list. Cloning the handle shares the list.
+#[derive(Clone)]
+pub struct ListHandle {
+    name: Arc<str>,
+    data: Arc<RwLock<Arc<ListData>>>,
+}
+
+impl ListHandle {
+    /// A list called `name` holding `data`.
+    pub fn new(name: &str, data: ListData) -> Self {
+        ListHandle {
+            name: name.into(),
+            data: Arc::new(RwLock::new(Arc::new(data))),
+        }
+    }
+
+    /// The list's name (without `$`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Membership under the current contents.
+    #[inline]
+    pub fn contains(&self, v: &Val<'_>) -> bool {
+        match self.data.read() {
+            Ok(d) => d.contains(v),
+            Err(poisoned) => poisoned.into_inner().contains(v),
+        }
+    }
+
+    /// The current contents.
+    pub fn snapshot(&self) -> Arc<ListData> {
+        match self.data.read() {
+            Ok(d) => d.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the contents atomically.
+    pub fn replace(&self, data: ListData) {
+        let new = Arc::new(data);
+        match self.data.write() {
+            Ok(mut d) => *d = new,
+            Err(p) => *p.into_inner() = new,
+        }
+    }
+}
+
+impl fmt::Debug for ListHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ListHandle(${})", self.name)
+    }
+}
+
+/// The lists of one schema, by name: what filters compiled against it read.
+#[derive(Clone, Debug, Default)]
+pub struct Lists {
+    lists: BTreeMap<String, (Type, ListHandle)>,
+}
+
+impl Lists {
+    /// An empty list of each kind the schema declares.
+    pub fn for_schema(schema: &Schema) -> Lists {
+        let lists = schema
+            .lists()
+            .map(|(name, ty)| (name.to_string(), (ty.clone(), ListHandle::new(name, ListData::empty(ty)))))
+            .collect();
+        Lists { lists }
+    }
+
+    /// The handle of a declared list.
+    pub fn handle(&self, name: &str) -> Option<&ListHandle> {
+        self.lists.get(name).map(|(_, h)| h)
+    }
+
+    /// Replaces the contents of a declared list; filters see it at once.
+    pub fn set_json(&self, name: &str, items: &[serde_json::Value]) -> Result<(), Error> {
+        let Some((ty, handle)) = self.lists.get(name) else {
+            return Err(Error::config(format!("list `${name}` is not declared in the schema")));
+        };
+        let data = ListData::from_json(ty, items).map_err(|m| Error::config(format!("list `${name}`: {m}")))?;
+        handle.replace(data);
+        Ok(())
+    }
+
+    /// Loads `{"name": [items...], ...}`; every list is validated before any is replaced.
+    pub fn load_json(&self, text: &str) -> Result<(), Error> {
+        let map: BTreeMap<String, Vec<serde_json::Value>> =
+            serde_json::from_str(text).map_err(|e| Error::config(format!("lists JSON: {e}")))?;
+        self.load_map(&map)
+    }
+
+    /// Like [`Lists::load_json`], from parsed JSON.
+    pub fn load_map(&self, map: &BTreeMap<String, Vec<serde_json::Value>>) -> Result<(), Error> {
+        let mut staged = Vec::new();
+        for (name, items) in map {
+            let Some((ty, handle)) = self.lists.get(name) else {
+                return Err(Error::config(format!("list `${name}` is not declared in the schema")));
+            };
+            let data = ListData::from_json(ty, items).map_err(|m| Error::config(format!("list `${name}`: {m}")))?;
+            staged.push((handle, data));
+        }
+        for (h, d) in staged {
+            h.replace(d);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,390 @@
+//! The `portcullis` command-line tool.
+//!
+//! Exit codes: 0 success (for `eval` and `run`, whatever the result); 1 the
+//! expression or rules are invalid (a diagnostic is printed on stderr); 2 an
+//! input file cannot be read or is not valid JSON/TOML.
+
+use clap::{Parser, Subcommand};
+use portcullis::rules::{RuleSet, Verdict};
+use portcullis::{Compiler, Context, Error, Limits, Lists, Schema};
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "portcullis", version, about = "Check, compile and evaluate firewall rules written in the Wireshark-style rules language")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct SchemaArgs {
+    /// Schema JSON (`{"fields": {"name": "Type"}, "lists": {...}}`); default: the built-in HTTP catalogue.
+    #[arg(long)]
+    schema: Option<String>,
+    /// Longest expression accepted, in bytes.
+    #[arg(long)]
+    max_length: Option<usize>,
+    /// Deepest nesting accepted.
+    #[arg(long)]
+    max_depth: Option<usize>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse, type-check and compile an expression; print its canonical form.
+    Check {
+        /// The expression (or use --file).
+        expr: Option<String>,
+        /// Read the expression from a file.
+        #[arg(long)]
+        file: Option<String>,
+        #[command(flatten)]
+        schema: SchemaArgs,
+    },
+    /// Evaluate an expression against a request: prints `true` or `false`.
+    Eval {
+        /// The expression (not with --batch).
+        expr: Option<String>,
+        /// Request JSON: a flat object from field name to value.
+        #[arg(long)]
+        request: Option<String>,
+        /// Named lists JSON: `{"name": [values...]}`.
+        #[arg(long)]
+        lists: Option<String>,
+        /// JSON lines of `{"expr", "request", "lists"}` (`-` for stdin); one result line each.
+        #[arg(long)]
+        batch: Option<String>,
+        #[command(flatten)]
+        schema: SchemaArgs,
+    },
+    /// Print the bytecode an expression compiles to.
+    Disasm {
+        /// The expression (or use --file).
+        expr: Option<String>,
+        /// Read the expression from a file.
+        #[arg(long)]
+        file: Option<String>,
+        #[command(flatten)]
+        schema: SchemaArgs,
+    },
+    /// Print the canonical form of an expression, or of every rule of a rule-set file.
+    Fmt {
+        /// The expression (or use --file / --rules).
+        expr: Option<String>,
+        /// Read the expression from a file.
+        #[arg(long)]
+        file: Option<String>,
+        /// A rule set (JSON or TOML) whose expressions to format.
+        #[arg(long)]
+        rules: Option<String>,
+        #[command(flatten)]
+        schema: SchemaArgs,
+    },
+    /// Evaluate a rule set against a request (or a file of requests) and print the verdict.
+    Run {
+        /// The rule set, JSON or TOML.
+        #[arg(long)]
+        rules: String,
+        /// One request JSON.
+        #[arg(long)]
+        request: Option<String>,
+        /// A file of requests, one JSON object a line (`-` for stdin).
+        #[arg(long)]
+        requests: Option<String>,
+        /// Named lists JSON.
+        #[arg(long)]
+        lists: Option<String>,
+        #[command(flatten)]
+        schema: SchemaArgs,
+    },
+    /// List the schema's fields and their types.
+    Fields {
+        #[command(flatten)]
+        schema: SchemaArgs,
+    },
+}
+
+/// A failure of the tool itself: what to print and the exit code.
+struct Fail(String, u8);
+
+fn read(path: &str) -> Result<String, Fail> {
+    if path == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| Fail(format!("error: cannot read stdin: {e}"), 2))?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(path).map_err(|e| Fail(format!("error: cannot read `{path}`: {e}"), 2))
+}
+
+fn load_schema(args: &SchemaArgs) -> Result<(Schema, Limits), Fail> {
+    let schema = match &args.schema {
+        Some(path) => Schema::from_json(&read(path)?).map_err(|e| Fail(format!("error: schema `{path}`: {}", e.message()), 2))?,
+        None => Schema::default_http(),
+    };
+    let mut limits = Limits::default();
+    if let Some(n) = args.max_length {
+        limits.max_length = n;
+    }
+    if let Some(n) = args.max_depth {
+        limits.max_depth = n;
+    }
+    Ok((schema, limits))
+}
+
+fn expression(expr: Option<String>, file: Option<String>) -> Result<String, Fail> {
+    match (expr, file) {
+        (Some(e), None) => Ok(e),
+        (None, Some(f)) => Ok(read(&f)?.trim_end_matches(['\n', '\r']).to_string()),
+        (Some(_), Some(_)) => Err(Fail("error: give either an expression or --file, not both".into(), 2)),
+        (None, None) => Err(Fail("error: give an expression (or --file PATH)".into(), 2)),
+    }
+}
+
+fn diagnostic(e: &Error, source: &str) -> Fail {
+    Fail(e.render(source).trim_end().to_string(), 1)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fail(msg, code)) => {
+            eprintln!("{msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cmd: Command) -> Result<(), Fail> {
+    match cmd {
+        Command::Check { expr, file, schema } => {
+            let (schema, limits) = load_schema(&schema)?;
+            let text = expression(expr, file)?;
+            let compiler = Compiler::new(&schema).with_limits(limits);
+            let (ast, typed) = compiler.check(&text).map_err(|e| diagnostic(&e, &text))?;
+            compiler.compile_typed(&typed, &text).map_err(|e| diagnostic(&e, &text))?;
+            println!("{ast}");
+            Ok(())
+        }
+        Command::Disasm { expr, file, schema } => {
+            let (schema, limits) = load_schema(&schema)?;
+            let text = expression(expr, file)?;
+            let filter = Compiler::new(&schema).with_limits(limits).compile(&text).map_err(|e| diagnostic(&e, &text))?;
+            print!("{}", filter.disassemble());
+            Ok(())
+        }
+        Command::Fmt { expr, file, rules, schema } => {
+            let (_, limits) = load_schema(&schema)?;
+            if let Some(path) = rules {
+                let set = RuleSet::load(&path, &read(&path)?).map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
+                let mut failed = false;
+                for rule in &set.rules {
+                    match portcullis::parse_with(&rule.expression, &limits) {
+                        Ok(ast) => println!("{}\t{ast}", rule.id),
+                        Err(e) => {
+                            failed = true;
+                            eprintln!("rule `{}`: {}", rule.id, e.render(&rule.expression).trim_end());
+                        }
+                    }
+                }
+                return if failed { Err(Fail(String::new(), 1)) } else { Ok(()) };
+            }
+            let text = expression(expr, file)?;
+            let ast = portcullis::parse_with(&text, &limits).map_err(|e| diagnostic(&e, &text))?;
+            println!("{ast}");
+            Ok(())
+        }
+        Command::Fields { schema } => {
+            let (schema, _) = load_schema(&schema)?;
+            let mut out = std::io::stdout().lock();
+            for (_, f) in schema.fields() {
+                let _ = writeln!(out, "{}\t{}", f.name, f.ty);
+            }
+            for (alias, id) in schema.aliases() {
+                if let Some(f) = schema.field(id) {
+                    let _ = writeln!(out, "{alias}\t{} (alias of {})", f.ty, f.name);
+                }
+            }
+            Ok(())
+        }
+        Command::Eval { expr, request, lists, batch, schema } => {
+            let (schema, limits) = load_schema(&schema)?;
+            if let Some(path) = batch {
+                if expr.is_some() {
+                    return Err(Fail("error: --batch takes its expressions from the file, not the command line".into(), 2));
+                }
+                return eval_batch(&path, &schema, &limits);
+            }
+            let text = expression(expr, None)?;
+            let request = match request {
+                Some(path) => serde_json::from_str::<serde_json::Value>(&read(&path)?).map_err(|e| Fail(format!("error: request `{path}` is not valid JSON: {e}"), 2))?,
+                None => serde_json::Value::Object(Default::default()),
+            };
+            let lists = match lists {
+                Some(path) => serde_json::from_str::<BTreeMap<String, Vec<serde_json::Value>>>(&read(&path)?)
+                    .map_err(|e| Fail(format!("error: lists `{path}` must be a JSON object of arrays: {e}"), 2))?,
+                None => BTreeMap::new(),
+            };
+            match eval_one(&text, &request, &lists, &schema, &limits) {
+                Ok(b) => {
+                    println!("{b}");
+                    Ok(())
+                }
+                Err(e) => Err(match e.span() {
+                    Some(_) => diagnostic(&e, &text),
+                    None => Fail(format!("error: {e}"), 1),
+                }),
+            }
+        }
+        Command::Run { rules, request, requests, lists, schema } => {
+            let (schema, limits) = load_schema(&schema)?;
+            let set = RuleSet::load(&rules, &read(&rules)?).map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
+            let lists_json = match &lists {
+                Some(path) => serde_json::from_str::<BTreeMap<String, Vec<serde_json::Value>>>(&read(path)?)
+                    .map_err(|e| Fail(format!("error: lists `{path}` must be a JSON object of arrays: {e}"), 2))?,
+                None => BTreeMap::new(),
+            };
+            let schema = declare_lists_for(&schema, &lists_json, set.rules.iter().map(|r| r.expression.as_str()), &limits);
+            let list_store = Lists::for_schema(&schema);
+            list_store.load_map(&lists_json).map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
+            let compiler = Compiler::new(&schema).with_limits(limits).with_lists(&list_store);
+            let compiled = set.compile(&compiler).map_err(|e| Fail(e.to_string(), 1))?;
+            let verdict_line = |req: &serde_json::Value| -> String {
+                match Context::from_json_value(&schema, req) {
+                    Ok(cx) => compiled.evaluate(&cx).to_json().to_string(),
+                    Err(e) => serde_json::json!({"error": {"stage": "request", "message": e.message()}}).to_string(),
+                }
+            };
+            let mut out = std::io::stdout().lock();
+            match (request, requests) {
+                (Some(path), None) => {
+                    let req = serde_json::from_str::<serde_json::Value>(&read(&path)?).map_err(|e| Fail(format!("error: request `{path}` is not valid JSON: {e}"), 2))?;
+                    let cx = Context::from_json_value(&schema, &req).map_err(|e| Fail(format!("error: {e}"), 1))?;
+                    let v: Verdict = compiled.evaluate(&cx);
+                    let _ = writeln!(out, "{}", v.to_json());
+                }
+                (None, Some(path)) => {
+                    for line in lines(&path)? {
+                        let line = line?;
+                        if line.trim().is_empty() {
+                            continue;
+                        }
+                        let text = match serde_json::from_str::<serde_json::Value>(&line) {
+                            Ok(req) => verdict_line(&req),
+                            Err(e) => serde_json::json!({"error": {"stage": "request", "message": format!("not valid JSON: {e}")}}).to_string(),
+                        };
+                        let _ = writeln!(out, "{text}");
+                    }
+                }
+                _ => return Err(Fail("error: give exactly one of --request FILE or --requests FILE".into(), 2)),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn lines(path: &str) -> Result<Box<dyn Iterator<Item = Result<String, Fail>>>, Fail> {
+    let reader: Box<dyn BufRead> = if path == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        let f = std::fs::File::open(path).map_err(|e| Fail(format!("error: cannot read `{path}`: {e}"), 2))?;
+        Box::new(std::io::BufReader::new(f))
+    };
+    Ok(Box::new(reader.lines().map(|l| l.map_err(|e| Fail(format!("error: cannot read input: {e}"), 2)))))
+}
+
+/// Adds the lists named in `lists` to `schema`, each with the element type its
+/// use needs: the first of its values' likely type, Ip, Int and String that
+/// lets every expression type-check.
+fn declare_lists_for<'e>(schema: &Schema, lists: &BTreeMap<String, Vec<serde_json::Value>>, exprs: impl Iterator<Item = &'e str> + Clone, limits: &Limits) -> Schema {
+    if lists.is_empty() {
+        return schema.clone();
+    }
+    let mut chosen: BTreeMap<String, portcullis::Type> = BTreeMap::new();
+    for (name, values) in lists {
+        let mut candidates = vec![portcullis::lists::infer_type(values)];
+        for t in [portcullis::Type::Ip, portcullis::Type::Int, portcullis::Type::Bytes] {
+            if !candidates.contains(&t) {
+                candidates.push(t);
+            }
+        }
+        let pick = candidates
+            .iter()
+            .find(|t| {
+                let trial = schema.with_list(name, (*t).clone());
+                exprs.clone().all(|e| match portcullis::parse_with(e, limits) {
+                    Ok(ast) => !matches!(portcullis::check::check_with(&ast, &trial, limits), Err(Error::Check { ref message, .. }) if message.contains(&format!("${name}"))),
+                    Err(_) => true,
+                })
+            })
+            .cloned()
+            .unwrap_or_else(|| candidates[0].clone());
+        chosen.insert(name.clone(), pick);
+    }
+    let mut s = schema.clone();
+    for (name, t) in chosen {
+        s = s.with_list(&name, t);
+    }
+    s
+}
+
+fn eval_one(text: &str, request: &serde_json::Value, lists: &BTreeMap<String, Vec<serde_json::Value>>, schema: &Schema, limits: &Limits) -> Result<bool, Error> {
+    let schema = declare_lists_for(schema, lists, std::iter::once(text), limits);
+    let store = Lists::for_schema(&schema);
+    let compiler = Compiler::new(&schema).with_limits(limits.clone()).with_lists(&store);
+    let filter = compiler.compile(text)?;
+    store.load_map(lists)?;
+    let cx = Context::from_json_value(&schema, request)?;
+    Ok(filter.matches(&cx))
+}
+
+fn eval_batch(path: &str, schema: &Schema, limits: &Limits) -> Result<(), Fail> {
+    let mut out = std::io::stdout().lock();
+    for line in lines(path)? {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = batch_line(&line, schema, limits);
+        let _ = writeln!(out, "{result}");
+    }
+    Ok(())
+}
+
+fn batch_line(line: &str, schema: &Schema, limits: &Limits) -> serde_json::Value {
+    use serde_json::json;
+    let error = |stage: &str, message: String, span: Option<portcullis::Span>| {
+        let mut e = json!({"stage": stage, "message": message});
+        if let Some(s) = span {
+            e["span"] = json!([s.start, s.end]);
+        }
+        json!({ "error": e })
+    };
+    let obj: serde_json::Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => return error("request", format!("input line is not valid JSON: {e}"), None),
+    };
+    let Some(expr) = obj.get("expr").and_then(|e| e.as_str()) else {
+        return error("parse", "input line has no string `expr`".into(), None);
+    };
+    let request = obj.get("request").cloned().unwrap_or_else(|| json!({}));
+    let lists: BTreeMap<String, Vec<serde_json::Value>> = match obj.get("lists") {
+        None | Some(serde_json::Value::Null) => BTreeMap::new(),
+        Some(l) => match serde_json::from_value(l.clone()) {
+            Ok(l) => l,
+            Err(e) => return error("request", format!("`lists` must be an object of arrays: {e}"), None),
+        },
+    };
+    match eval_one(expr, &request, &lists, schema, limits) {
+        Ok(b) => json!({ "result": b }),
+        Err(e) => {
+            let stage = match e.stage() {
+                portcullis::Stage::Config => "request",
+                s => s.name(),
+            };
+            error(stage, e.message(), e.span())
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! Rule sets and verdicts (LANGUAGE.md §7).
+//!
+//! A [`RuleSet`] is loaded from JSON (the shape of the public rule-set APIs)
+//! or TOML, compiled at once into a [`CompiledRuleSet`] (every bad rule is
+//! reported, not only the first), and evaluated per request into a
+//! [`Verdict`]. A [`RuleSetHandle`] lets a service swap rule sets while
+//! requests are being evaluated.
+
+use crate::context::Request;
+use crate::error::Error;
+use crate::filter::{Compiler, Filter};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+/// What a matching rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Deny the request (terminates).
+    Block,
+    /// Interactive challenge (terminates).
+    Challenge,
+    /// JavaScript challenge (terminates).
+    JsChallenge,
+    /// Managed challenge (terminates).
+    ManagedChallenge,
+    /// Let the request through, skipping the remaining rules (terminates).
+    Allow,
+    /// Record the match and go on.
+    Log,
+    /// Skip the rules named in `action_parameters.rules` and go on.
+    Skip,
+}
+
+impl Action {
+    /// Whether the action ends evaluation.
+    pub fn terminates(self) -> bool {
+        !matches!(self, Action::Log | Action::Skip)
+    }
+
+    /// The action's name, as in rule files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Block => "block",
+            Action::Challenge => "challenge",
+            Action::JsChallenge => "js_challenge",
+            Action::ManagedChallenge => "managed_challenge",
+            Action::Allow => "allow",
+            Action::Log => "log",
+            Action::Skip => "skip",
+        }
+    }
+}
+
+/// Parameters of an action (for `skip`: the ids of the rules to skip).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionParameters {
+    /// Rule ids a `skip` rule skips.
+    #[serde(default)]
+    pub rules: Vec<String>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// One rule: an expression, an action and its metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    /// Unique id within the set.
+    pub id: String,
+    /// Free text for people.
+    #[serde(default)]
+    pub description: String,
+    /// The expression.
+    pub expression: String,
+    /// What happens on a match.
+    pub action: Action,
+    /// Action parameters.
+    #[serde(default)]
+    pub action_parameters: ActionParameters,
+    /// Disabled rules are not evaluated.
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+}
+
+/// An ordered list of rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleSet {
+    /// The rules, in evaluation order.
+    pub rules: Vec<Rule>,
+}
+
+/// Every problem found while compiling a rule set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct RuleSetError {
+    /// `(rule id, rendered diagnostic)`, in rule order.
+    pub problems: Vec<(String, String)>,
+}
+
+impl fmt::Display for RuleSetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} rule(s) rejected:", self.problems.len())?;
+        for (id, msg) in &self.problems {
+            writeln!(f, "rule `{id}`: {}", msg.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+impl RuleSet {
+    /// Loads JSON `{"rules": [...]}`.
+    pub fn from_json(text: &str) -> Result<RuleSet, Error> {
+        serde_json::from_str(text).map_err(|e| Error::config(format!("rule set JSON: {e}")))
+    }
+
+    /// Loads TOML (`[[rules]]` tables).
+    pub fn from_toml(text: &str) -> Result<RuleSet, Error> {
+        toml::from_str(text).map_err(|e| Error::config(format!("rule set TOML: {}", e.message())))
+    }
+
+    /// Loads by file name: `.toml` is TOML, anything else JSON.
+    pub fn load(path: &str, text: &str) -> Result<RuleSet, Error> {
+        if path.ends_with(".toml") {
+            RuleSet::from_toml(text)
+        } else {
+            RuleSet::from_json(text)
+        }
+    }
+
+    /// Compiles every enabled rule; reports every bad rule, duplicate id and
+    /// skip of an unknown rule at once.
+    pub fn compile(&self, compiler: &Compiler<'_>) -> Result<CompiledRuleSet, RuleSetError> {
+        let mut problems = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for (k, r) in self.rules.iter().enumerate() {
+            if r.id.is_empty() {
+                problems.push((format!("#{k}"), "error[config]: a rule needs a non-empty id".to_string()));
+            } else if index.insert(&r.id, k).is_some() {
+                problems.push((r.id.clone(), "error[config]: duplicate rule id".to_string()));
+            }
+        }
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for r in &self.rules {
+            let mut skips = Vec::new();
+            for target in &r.action_parameters.rules {
+                match index.get(target.as_str()) {
+                    Some(&k) => skips.push(k),
+                    None => problems.push((r.id.clone(), format!("error[config]: skip names unknown rule `{target}`"))),
+                }
+            }
+            if r.action == Action::Skip && r.action_parameters.rules.is_empty() {
+                problems.push((r.id.clone(), "error[config]: a skip rule must name the rules it skips in action_parameters.rules".to_string()));
+            }
+            if r.action != Action::Skip && !r.action_parameters.rules.is_empty() {
+                problems.push((r.id.clone(), format!("error[config]: only skip rules take action_parameters.rules, this one is `{}`", r.action.name())));
+            }
+            if !r.enabled {
+                rules.push(None);
+                continue;
+            }
+            match compiler.compile(&r.expression) {
+                Ok(filter) => rules.push(Some(CompiledRule {
+                    id: r.id.clone(),
+                    action: r.action,
+                    filter,
+                    skips,
+                })),
+                Err(e) => {
+                    problems.push((r.id.clone(), e.render(&r.expression)));
+                    rules.push(None);
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(RuleSetError { problems });
+        }
+        let ids = self.rules.iter().map(|r| r.id.clone()).collect();
+        Ok(CompiledRuleSet {
+            rules: rules.into_iter().collect(),
+            ids,
+        })
+    }
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    /// Its id.
+    pub id: String,
+    /// Its action.
+    pub action: Action,
+    /// Its compiled expression.
+    pub filter: Filter,
+    /// Positions (in the set) of the rules it skips.
+    pub skips: Vec<usize>,
+}
+
+/// A compiled rule set: `Send + Sync`, evaluated per request.
+#[derive(Debug, Clone)]
+pub struct CompiledRuleSet {
+    /// One slot per rule of the source set; `None` for disabled rules.
+    rules: Vec<Option<CompiledRule>>,
+    ids: Vec<String>,
+}
+
+/// The outcome of evaluating a rule set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verdict<'r> {
+    /// The terminating action that fired, if any.
+    pub action: Option<Action>,
+    /// The id of the rule that fired it.
+    pub rule: Option<&'r str>,
+    /// Matching non-terminating rules (`log`, `skip`), in order.
+    pub logged: Vec<&'r str>,
+    /// Rules that were skipped by a `skip` rule.
+    pub skipped: Vec<&'r str>,
+}
+
+impl Verdict<'_> {
+    /// `{"action": ..., "rule": ..., "logged": [...], "skipped": [...]}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "action": self.action.map(Action::name),
+            "rule": self.rule,
+            "logged": self.logged,
+            "skipped": self.skipped,
+        })
+    }
+}
+
+impl CompiledRuleSet {
+    /// Evaluates the rules in order against `request`.
+    pub fn evaluate<R: Request + ?Sized>(&self, request: &R) -> Verdict<'_> {
+        let mut verdict = Verdict::default();
+        let mut skip: Vec<bool> = Vec::new();
+        for (k, slot) in self.rules.iter().enumerate() {
+            let Some(rule) = slot else { continue };
+            if skip.get(k).copied().unwrap_or(false) {
+                verdict.skipped.push(&rule.id);
+                continue;
+            }
+            if !rule.filter.matches(request) {
+                continue;
+            }
+            match rule.action {
+                Action::Log => verdict.logged.push(&rule.id),
+                Action::Skip => {
+                    verdict.logged.push(&rule.id);
+                    if skip.is_empty() {
+                        skip = vec![false; self.rules.len()];
+                    }
+                    for &t in &rule.skips {
+                        if let Some(s) = skip.get_mut(t) {
+                            *s = true;
+                        }
+                    }
+                }
+                terminal => {
+                    verdict.action = Some(terminal);
+                    verdict.rule = Some(&rule.id);
+                    break;
+                }
+            }
+        }
+        verdict
+    }
+
+    /// Number of rules (enabled or not).
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when the set has no rules.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+/// A shared, swappable compiled rule set: readers take the current one,
+/// writers replace it whole; a reader never sees a half-built set.
+#[derive(Debug, Clone)]
+pub struct RuleSetHandle {
+    current: Arc<RwLock<Arc<CompiledRuleSet>>>,
+}
+
+impl RuleSetHandle {
+    /// A handle holding `set`.
+    pub fn new(set: CompiledRuleSet) -> Self {
+        RuleSetHandle {
+            current: Arc::new(RwLock::new(Arc::new(set))),
+        }
+    }
+
+    /// The current rule set (an `Arc`, so a reload does not disturb evaluations in flight).
+    pub fn load(&self) -> Arc<CompiledRuleSet> {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the rule set.
+    pub fn store(&self, set: CompiledRuleSet) {
+        let new = Arc::new(set);
+        match self.current.write() {
+            Ok(mut g) => *g = new,
+            Err(p) => *p.into_inner() = new,
+        }
+    }
+}

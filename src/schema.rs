@@ -1,0 +1,404 @@
+//! The field schema: typed fields resolved to dense ids, aliases, named lists
+//! and user functions. Built with [`SchemaBuilder`] or loaded from JSON.
+
+use crate::error::Error;
+use crate::functions::UserFunction;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+/// A value type of the language.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Type {
+    /// `true` / `false`.
+    Bool,
+    /// A signed 64-bit integer.
+    Int,
+    /// A byte string, shown to users as "String".
+    Bytes,
+    /// An IPv4 or IPv6 address.
+    Ip,
+    /// An ordered list of values of one type.
+    Array(Box<Type>),
+    /// Byte-string keys to values of one type.
+    Map(Box<Type>),
+}
+
+impl Type {
+    /// `Array<T>`.
+    pub fn array(t: Type) -> Type {
+        Type::Array(Box::new(t))
+    }
+
+    /// `Map<T>`.
+    pub fn map(t: Type) -> Type {
+        Type::Map(Box::new(t))
+    }
+
+    /// Element type of an array or map.
+    pub fn element(&self) -> Option<&Type> {
+        match self {
+            Type::Array(t) | Type::Map(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Parses `Bool`, `Int`, `Bytes` (or `String`), `Ip`, `Array<T>`, `Map<T>`.
+    pub fn parse(text: &str) -> Result<Type, Error> {
+        let t = text.trim();
+        let inner = |prefix: &str| {
+            t.strip_prefix(prefix)
+                .and_then(|r| r.strip_suffix('>'))
+                .map(Type::parse)
+        };
+        if let Some(r) = inner("Array<") {
+            return Ok(Type::array(r?));
+        }
+        if let Some(r) = inner("Map<") {
+            return Ok(Type::map(r?));
+        }
+        match t {
+            "Bool" => Ok(Type::Bool),
+            "Int" => Ok(Type::Int),
+            "Bytes" | "String" => Ok(Type::Bytes),
+            "Ip" => Ok(Type::Ip),
+            _ => Err(Error::config(format!(
+                "unknown type `{text}`; the types are Bool, Int, String (or Bytes), Ip, Array<T> and Map<T>"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::Bool => f.write_str("Bool"),
+            Type::Int => f.write_str("Int"),
+            Type::Bytes => f.write_str("String"),
+            Type::Ip => f.write_str("Ip"),
+            Type::Array(t) => write!(f, "Array<{t}>"),
+            Type::Map(t) => write!(f, "Map<{t}>"),
+        }
+    }
+}
+
+/// A field's dense index in its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FieldId(pub u32);
+
+impl FieldId {
+    /// The id as a `usize` index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// One field of a schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldDef {
+    /// The canonical name.
+    pub name: String,
+    /// Its type.
+    pub ty: Type,
+}
+
+/// Typed fields, aliases, named lists and user functions.
+#[derive(Clone, Default)]
+pub struct Schema {
+    fields: Vec<FieldDef>,
+    by_name: HashMap<String, FieldId>,
+    aliases: BTreeMap<String, FieldId>,
+    lists: BTreeMap<String, Type>,
+    functions: BTreeMap<String, Arc<UserFunction>>,
+}
+
+impl fmt::Debug for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Schema")
+            .field("fields", &self.fields.len())
+            .field("aliases", &self.aliases.len())
+            .field("lists", &self.lists)
+            .field("functions", &self.functions.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Schema {
+    /// Starts an empty schema.
+    pub fn builder() -> SchemaBuilder {
+        SchemaBuilder::default()
+    }
+
+    /// The default HTTP and network catalogue of `FIELDS.md`.
+    pub fn default_http() -> Schema {
+        let mut b = Schema::builder();
+        for (name, ty) in crate::catalogue::FIELDS {
+            b = b.field(name, Type::parse(ty).unwrap_or(Type::Bytes));
+        }
+        for (alias, target) in crate::catalogue::ALIASES {
+            b = b.alias(alias, target);
+        }
+        b.build().unwrap_or_default()
+    }
+
+    /// Loads a schema from JSON:
+    /// `{"fields": {"http.host": "Bytes"}, "aliases": {"host": "http.host"}, "lists": {"office": "Ip"}}`.
+    pub fn from_json(text: &str) -> Result<Schema, Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct SchemaJson {
+            fields: BTreeMap<String, String>,
+            #[serde(default)]
+            aliases: BTreeMap<String, String>,
+            #[serde(default)]
+            lists: BTreeMap<String, String>,
+        }
+        let json: SchemaJson = serde_json::from_str(text)
+            .map_err(|e| Error::config(format!("schema JSON: {e}")))?;
+        let mut b = Schema::builder();
+        for (name, ty) in &json.fields {
+            b = b.field(name, Type::parse(ty)?);
+        }
+        for (alias, target) in &json.aliases {
+            b = b.alias(alias, target);
+        }
+        for (name, ty) in &json.lists {
+            b = b.list(name, Type::parse(ty)?);
+        }
+        b.build()
+    }
+
+    /// Resolves a field name or alias.
+    pub fn field_id(&self, name: &str) -> Option<FieldId> {
+        self.by_name.get(name).copied()
+    }
+
+    /// The definition of a field.
+    pub fn field(&self, id: FieldId) -> Option<&FieldDef> {
+        self.fields.get(id.index())
+    }
+
+    /// Every field, in id order.
+    pub fn fields(&self) -> impl Iterator<Item = (FieldId, &FieldDef)> {
+        self.fields
+            .iter()
+            .enumerate()
+            .map(|(k, f)| (FieldId(k as u32), f))
+    }
+
+    /// Every alias and the field it names.
+    pub fn aliases(&self) -> impl Iterator<Item = (&str, FieldId)> {
+        self.aliases.iter().map(|(a, id)| (a.as_str(), *id))
+    }
+
+    /// Number of fields (ids are `0..len`).
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// True when the schema has no fields.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// A copy of the schema that also declares list `$name` of element type `ty`.
+    pub fn with_list(&self, name: &str, ty: Type) -> Schema {
+        let mut s = self.clone();
+        s.lists.insert(name.to_string(), ty);
+        s
+    }
+
+    /// The element type of a declared named list.
+    pub fn list_type(&self, name: &str) -> Option<&Type> {
+        self.lists.get(name)
+    }
+
+    /// Every declared list and its element type.
+    pub fn lists(&self) -> impl Iterator<Item = (&str, &Type)> {
+        self.lists.iter().map(|(n, t)| (n.as_str(), t))
+    }
+
+    /// A registered user function.
+    pub fn function(&self, name: &str) -> Option<&Arc<UserFunction>> {
+        self.functions.get(name)
+    }
+
+    /// The known name closest to `name` (for "did you mean").
+    pub fn suggest_field(&self, name: &str) -> Option<&str> {
+        closest(name, self.by_name.keys().map(String::as_str))
+    }
+
+    /// The declared list name closest to `name`.
+    pub fn suggest_list(&self, name: &str) -> Option<&str> {
+        closest(name, self.lists.keys().map(String::as_str))
+    }
+}
+
+/// The candidate within a small edit distance of `name`, if any.
+pub(crate) fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (name.len() / 3).clamp(1, 4);
+    candidates
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over bytes, bounded to short names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len().abs_diff(b.len()) > 4 || a.len() > 128 || b.len() > 128 {
+        return usize::MAX;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// Builds a [`Schema`]; [`SchemaBuilder::build`] validates names and aliases.
+#[derive(Default)]
+pub struct SchemaBuilder {
+    fields: Vec<(String, Type)>,
+    aliases: Vec<(String, String)>,
+    lists: Vec<(String, Type)>,
+    functions: Vec<UserFunction>,
+}
+
+impl SchemaBuilder {
+    /// Adds a field.
+    pub fn field(mut self, name: &str, ty: Type) -> Self {
+        self.fields.push((name.to_string(), ty));
+        self
+    }
+
+    /// Makes `alias` another name for the field `target`.
+    pub fn alias(mut self, alias: &str, target: &str) -> Self {
+        self.aliases.push((alias.to_string(), target.to_string()));
+        self
+    }
+
+    /// Declares a named list (`$name`) whose elements have type `ty` (Bytes, Int or Ip).
+    pub fn list(mut self, name: &str, ty: Type) -> Self {
+        self.lists.push((name.to_string(), ty));
+        self
+    }
+
+    /// Registers a user function.
+    pub fn function(mut self, f: UserFunction) -> Self {
+        self.functions.push(f);
+        self
+    }
+
+    /// Validates and builds the schema.
+    pub fn build(self) -> Result<Schema, Error> {
+        let mut s = Schema::default();
+        for (name, ty) in self.fields {
+            validate_name(&name, "field")?;
+            if s.by_name.contains_key(&name) {
+                return Err(Error::config(format!("field `{name}` is declared twice")));
+            }
+            let id = FieldId(s.fields.len() as u32);
+            s.by_name.insert(name.clone(), id);
+            s.fields.push(FieldDef { name, ty });
+        }
+        for (alias, target) in self.aliases {
+            validate_name(&alias, "alias")?;
+            let Some(&id) = s.by_name.get(&target) else {
+                return Err(Error::config(format!(
+                    "alias `{alias}` names `{target}`, which is not a field"
+                )));
+            };
+            if s.by_name.insert(alias.clone(), id).is_some() {
+                return Err(Error::config(format!("`{alias}` is declared twice")));
+            }
+            s.aliases.insert(alias, id);
+        }
+        for (name, ty) in self.lists {
+            validate_name(&name, "list")?;
+            if !matches!(ty, Type::Bytes | Type::Int | Type::Ip) {
+                return Err(Error::config(format!(
+                    "list `${name}` has type {ty}; lists hold String, Int or Ip values"
+                )));
+            }
+            s.lists.insert(name, ty);
+        }
+        for f in self.functions {
+            if crate::functions::Builtin::from_name(&f.name).is_some() {
+                return Err(Error::config(format!(
+                    "function `{}` would hide the built-in of that name",
+                    f.name
+                )));
+            }
+            if f.name.is_empty()
+                || !f.name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                || !f.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                return Err(Error::config(format!(
+                    "function name `{}` must be made of `[a-z0-9_]` and start with a letter",
+                    f.name
+                )));
+            }
+            s.functions.insert(f.name.clone(), Arc::new(f));
+        }
+        Ok(s)
+    }
+}
+
+fn validate_name(name: &str, what: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name.split('.').all(|seg| {
+            seg.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        });
+    let reserved = crate::syntax::parse::KEYWORDS.contains(&name);
+    if ok && !reserved {
+        Ok(())
+    } else {
+        Err(Error::config(format!(
+            "{what} name `{name}` is invalid: use dot-separated segments of `[a-z0-9_]`, each starting with a letter or `_`, and no keyword"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_parse_and_print() {
+        for (text, shown) in [
+            ("Bool", "Bool"),
+            ("Bytes", "String"),
+            ("String", "String"),
+            ("Map<Array<Bytes>>", "Map<Array<String>>"),
+            ("Array<Int>", "Array<Int>"),
+        ] {
+            assert_eq!(Type::parse(text).map(|t| t.to_string()).ok().as_deref(), Some(shown));
+        }
+        assert!(Type::parse("Strng").is_err());
+    }
+
+    #[test]
+    fn json_schema_resolves_aliases_and_suggests() {
+        let s = Schema::from_json(
+            r#"{"fields": {"http.host": "Bytes", "http.request.headers": "Map<Array<Bytes>>"},
+                "aliases": {"host": "http.host"}, "lists": {"office": "Ip"}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.field_id("host"), s.field_id("http.host"));
+        assert_eq!(s.suggest_field("http.hots"), Some("http.host"));
+        assert_eq!(s.list_type("office"), Some(&Type::Ip));
+        assert!(Schema::from_json(r#"{"fields": {"Bad": "Int"}}"#).is_err());
+    }
+}

@@ -1,0 +1,115 @@
+//! Values: owned request data ([`Value`]) and the values evaluation works on ([`Val`]).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// An owned value, as stored in a request [`Context`](crate::context::Context).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// A Bool.
+    Bool(bool),
+    /// An Int.
+    Int(i64),
+    /// A byte string.
+    Bytes(Vec<u8>),
+    /// An address (IPv4-mapped IPv6 is stored as IPv4).
+    Ip(IpAddr),
+    /// An array.
+    Array(Vec<Value>),
+    /// A map from byte-string keys.
+    Map(BTreeMap<Vec<u8>, Value>),
+}
+
+impl Value {
+    /// A borrowed view of the value.
+    pub fn as_val(&self) -> Val<'_> {
+        match self {
+            Value::Bool(b) => Val::Bool(*b),
+            Value::Int(n) => Val::Int(*n),
+            Value::Bytes(b) => Val::Bytes(Cow::Borrowed(b)),
+            Value::Ip(ip) => Val::Ip(*ip),
+            Value::Array(a) => Val::Array(Seq::Values(a)),
+            Value::Map(m) => Val::Map(m),
+        }
+    }
+}
+
+/// A value during evaluation: borrowed from the request where possible.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val<'a> {
+    /// Absent: an unset field, an index out of range, a missing key.
+    Missing,
+    /// A Bool.
+    Bool(bool),
+    /// An Int.
+    Int(i64),
+    /// A byte string, borrowed or computed.
+    Bytes(Cow<'a, [u8]>),
+    /// An address.
+    Ip(IpAddr),
+    /// An array, borrowed or computed.
+    Array(Seq<'a>),
+    /// A map (maps only come from request data).
+    Map(&'a BTreeMap<Vec<u8>, Value>),
+}
+
+/// The elements of an array value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seq<'a> {
+    /// Borrowed from request data.
+    Values(&'a [Value]),
+    /// Computed during evaluation (by `[*]` or a function).
+    Vals(Vec<Val<'a>>),
+}
+
+impl<'a> Seq<'a> {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            Seq::Values(v) => v.len(),
+            Seq::Vals(v) => v.len(),
+        }
+    }
+
+    /// True when there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element `k`, or missing.
+    pub fn get(&self, k: usize) -> Val<'a> {
+        match self {
+            Seq::Values(v) => v.get(k).map_or(Val::Missing, Value::as_val),
+            Seq::Vals(v) => v.get(k).cloned().unwrap_or(Val::Missing),
+        }
+    }
+}
+
+impl<'a> Val<'a> {
+    /// Bytes, when the value is a byte string.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Val::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// True for [`Val::Missing`].
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Val::Missing)
+    }
+
+    /// A copy that owns everything it can (maps stay borrowed).
+    pub fn into_owned_bytes(self) -> Val<'a> {
+        match self {
+            Val::Bytes(b) => Val::Bytes(Cow::Owned(b.into_owned())),
+            other => other,
+        }
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) become IPv4, so both forms compare equal.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    ip.to_canonical()
+}

@@ -1,0 +1,262 @@
+//! The VM: runs a [`Program`] over a [`Request`].
+//!
+//! A plain `loop { match }` over the instructions with a Bool accumulator.
+//! Registers live on the Rust stack for programs that need at most
+//! [`STACK_REGS`] of them (every program without `[*]` maps or nested calls),
+//! so evaluation without transform functions allocates nothing. Every access
+//! is checked: a malformed program yields `false`, never a panic.
+
+use crate::compile::{Instr, LoopKind, Program, Src, compare_values};
+use crate::context::Request;
+use crate::functions::{Callee, eval};
+use crate::value::{Seq, Val};
+use std::borrow::Cow;
+
+/// Registers kept on the stack; programs needing more use a heap vector.
+pub const STACK_REGS: usize = 8;
+
+/// Bits of `xor` nesting the bit stack holds (the depth limit keeps nesting below it).
+const BIT_STACK: usize = 256;
+
+/// Evaluates `p` over `req`.
+pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
+    let n = p.regs as usize;
+    if n == 0 {
+        run(p, req, &mut [])
+    } else if n <= STACK_REGS {
+        let mut regs: [Val<'_>; STACK_REGS] = [const { Val::Missing }; STACK_REGS];
+        run(p, req, &mut regs)
+    } else {
+        let mut regs = vec![Val::Missing; n];
+        run(p, req, &mut regs)
+    }
+}
+
+fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]) -> bool {
+    let mut acc = false;
+    let mut bits = [0u64; BIT_STACK / 64];
+    let mut depth = 0usize;
+    let mut pc = 0usize;
+    while let Some(ins) = p.code.get(pc) {
+        pc += 1;
+        match *ins {
+            Instr::Test { src, pred, flags } => {
+                let v = load(p, req, regs, src);
+                let hit = match p.preds.get(pred as usize) {
+                    Some(pr) if !v.is_missing() => pr.test(&v) != (flags & 1 != 0),
+                    _ => false,
+                };
+                acc = hit != (flags & 2 != 0);
+            }
+            Instr::Truthy { src, negate } => {
+                acc = matches!(*load(p, req, regs, src), Val::Bool(true)) != negate;
+            }
+            Instr::CompareSrc { lhs, cmp, negate } => {
+                let hit = match p.compares.get(cmp as usize) {
+                    Some(&(op, rhs)) => {
+                        let a = load(p, req, regs, lhs);
+                        let b = load(p, req, regs, rhs);
+                        !a.is_missing() && !b.is_missing() && compare_values(op, &a, &b)
+                    }
+                    None => false,
+                };
+                acc = hit != negate;
+            }
+            Instr::Const(b) => acc = b,
+            Instr::JumpIfFalse(t) => {
+                if !acc {
+                    pc = forward(pc, t);
+                }
+            }
+            Instr::JumpIfTrue(t) => {
+                if acc {
+                    pc = forward(pc, t);
+                }
+            }
+            Instr::Not => acc = !acc,
+            Instr::PushAcc => {
+                if depth < BIT_STACK {
+                    let (w, b) = (depth / 64, depth % 64);
+                    bits[w] = (bits[w] & !(1 << b)) | (u64::from(acc) << b);
+                }
+                depth += 1;
+            }
+            Instr::XorPop => {
+                depth = depth.saturating_sub(1);
+                if depth < BIT_STACK {
+                    acc ^= bits[depth / 64] >> (depth % 64) & 1 == 1;
+                }
+            }
+            Instr::StoreAcc(r) => set(regs, r as usize, Val::Bool(acc)),
+            Instr::Call { dst, call } => {
+                let v = call_function(p, req, regs, call as usize);
+                set(regs, dst as usize, v);
+            }
+            Instr::LoopStart { kind, iter, exit, src } => {
+                let seq = match take(p, req, regs, src) {
+                    Val::Array(seq) => seq,
+                    Val::Map(m) => Seq::Vals(m.values().map(|v| v.as_val()).collect()),
+                    _ => Seq::Values(&[]),
+                };
+                let empty = seq.is_empty();
+                let i = iter as usize;
+                if kind == LoopKind::Map {
+                    set(regs, i + 2, Val::Array(Seq::Vals(Vec::with_capacity(seq.len()))));
+                }
+                set(regs, i, Val::Array(seq));
+                set(regs, i + 1, Val::Int(0));
+                if empty {
+                    acc = kind == LoopKind::All;
+                    pc = forward(pc, exit);
+                }
+            }
+            Instr::LoopNext { kind, iter, body } => {
+                let decided = match kind {
+                    LoopKind::Any => acc,
+                    LoopKind::All => !acc,
+                    LoopKind::Map => false,
+                };
+                if decided {
+                    continue;
+                }
+                let i = iter as usize;
+                let len = match regs.get(i) {
+                    Some(Val::Array(s)) => s.len(),
+                    _ => 0,
+                };
+                let next = match regs.get(i + 1) {
+                    Some(Val::Int(k)) => *k as usize + 1,
+                    _ => usize::MAX,
+                };
+                // Each backward jump consumes one element: loops end.
+                if next < len && (body as usize) < pc {
+                    set(regs, i + 1, Val::Int(next as i64));
+                    pc = body as usize;
+                }
+            }
+            Instr::LoopPush { iter, src } => {
+                let v = take(p, req, regs, src);
+                if let Some(Val::Array(Seq::Vals(out))) = regs.get_mut(iter as usize + 2) {
+                    out.push(v);
+                }
+            }
+            Instr::Return => return acc,
+        }
+    }
+    acc
+}
+
+/// Jumps only go forward; anything else ends the program.
+#[inline]
+fn forward(pc: usize, target: u32) -> usize {
+    let t = target as usize;
+    if t >= pc { t } else { usize::MAX }
+}
+
+#[inline]
+fn set<'a>(regs: &mut [Val<'a>], r: usize, v: Val<'a>) {
+    if let Some(slot) = regs.get_mut(r) {
+        *slot = v;
+    }
+}
+
+/// Reads a value, borrowing where it can.
+#[inline]
+fn load<'r, 'a, R: Request + ?Sized>(p: &'r Program, req: &'a R, regs: &'r [Val<'a>], src: Src) -> Cow<'r, Val<'a>> {
+    match src {
+        Src::Field(id) => Cow::Owned(req.get(id)),
+        Src::Reg(r) => regs.get(r as usize).map_or(Cow::Owned(Val::Missing), Cow::Borrowed),
+        Src::Const(c) => p.consts.get(c as usize).map_or(Cow::Owned(Val::Missing), Cow::Borrowed),
+        Src::Elem(r) => element(regs, r as usize),
+        Src::Path(k) => {
+            let Some(path) = p.paths.get(k as usize) else {
+                return Cow::Owned(Val::Missing);
+            };
+            let mut cur = load(p, req, regs, path.root);
+            for key in path.keys.iter() {
+                cur = step(cur, key);
+                if cur.is_missing() {
+                    break;
+                }
+            }
+            cur
+        }
+    }
+}
+
+/// Reads a value to own it: registers are moved out (each is read once) and
+/// constants are borrowed from the program, so neither is copied.
+fn take<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>], src: Src) -> Val<'a> {
+    match src {
+        Src::Reg(r) => regs.get_mut(r as usize).map_or(Val::Missing, |v| std::mem::replace(v, Val::Missing)),
+        Src::Const(c) => match p.consts.get(c as usize) {
+            Some(Val::Bytes(b)) => Val::Bytes(Cow::Borrowed(b)),
+            Some(other) => other.clone(),
+            None => Val::Missing,
+        },
+        _ => load(p, req, regs, src).into_owned(),
+    }
+}
+
+fn element<'r, 'a>(regs: &'r [Val<'a>], iter: usize) -> Cow<'r, Val<'a>> {
+    match (regs.get(iter), regs.get(iter + 1)) {
+        (Some(Val::Array(seq)), Some(Val::Int(k))) => match seq {
+            Seq::Values(vs) => Cow::Owned(vs.get(*k as usize).map_or(Val::Missing, |v| v.as_val())),
+            Seq::Vals(vs) => vs.get(*k as usize).map_or(Cow::Owned(Val::Missing), Cow::Borrowed),
+        },
+        _ => Cow::Owned(Val::Missing),
+    }
+}
+
+/// One index step: an array position or a map key.
+fn step<'r, 'a>(v: Cow<'r, Val<'a>>, key: &crate::check::Key) -> Cow<'r, Val<'a>> {
+    use crate::check::Key;
+    match (v, key) {
+        (Cow::Borrowed(Val::Array(Seq::Vals(vs))), Key::Position(n)) => {
+            vs.get(*n as usize).map_or(Cow::Owned(Val::Missing), Cow::Borrowed)
+        }
+        (Cow::Borrowed(Val::Array(Seq::Values(vs))), Key::Position(n)) => {
+            Cow::Owned(vs.get(*n as usize).map_or(Val::Missing, |v| v.as_val()))
+        }
+        (Cow::Owned(Val::Array(seq)), Key::Position(n)) => Cow::Owned(match seq {
+            Seq::Values(vs) => vs.get(*n as usize).map_or(Val::Missing, |v| v.as_val()),
+            Seq::Vals(vs) => vs.into_iter().nth(*n as usize).unwrap_or(Val::Missing),
+        }),
+        (v, Key::Name(k)) => match &*v {
+            Val::Map(m) => Cow::Owned(m.get(k.as_slice()).map_or(Val::Missing, |x| x.as_val())),
+            _ => Cow::Owned(Val::Missing),
+        },
+        _ => Cow::Owned(Val::Missing),
+    }
+}
+
+/// Argument counts that stay on the stack.
+const STACK_ARGS: usize = 4;
+
+fn call_function<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>], call: usize) -> Val<'a> {
+    let Some(def) = p.calls.get(call) else {
+        return Val::Missing;
+    };
+    let n = def.args.len();
+    let mut stack: [Val<'a>; STACK_ARGS] = [const { Val::Missing }; STACK_ARGS];
+    let mut heap: Vec<Val<'a>>;
+    let args: &mut [Val<'a>] = if n <= STACK_ARGS {
+        &mut stack[..n]
+    } else {
+        heap = vec![Val::Missing; n];
+        &mut heap
+    };
+    for (slot, src) in args.iter_mut().zip(def.args.iter()) {
+        *slot = take(p, req, regs, *src);
+    }
+    match &def.callee {
+        Callee::Builtin(b) => eval::call(*b, args, &def.prepared),
+        Callee::User(u) => {
+            if args.iter().any(Val::is_missing) {
+                Val::Missing
+            } else {
+                (u.implementation)(args)
+            }
+        }
+    }
+}

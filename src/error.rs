@@ -221,7 +221,10 @@ fn render_span(source: &str, span: Span) -> String {
         .chars()
         .count()
         .max(1);
-    let chars: Vec<char> = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+    let chars: Vec<char> = text
+        .chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
     let (from, prefix) = if col0 > WINDOW {
         (col0 - WINDOW, "…")
     } else {

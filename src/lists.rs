@@ -58,25 +58,33 @@ impl ListData {
                 for it in items {
                     let range = match it {
                         serde_json::Value::Number(n) => {
-                            let n = n.as_i64().ok_or_else(|| format!("{n} is not a 64-bit integer"))?;
+                            let n = n
+                                .as_i64()
+                                .ok_or_else(|| format!("{n} is not a 64-bit integer"))?;
                             (n, n)
                         }
                         serde_json::Value::String(s) => match classify_literal(s) {
                             Some(Literal::Int(n)) => (n, n),
                             Some(Literal::IntRange(a, b)) if a <= b => (a, b),
-                            _ => return Err(format!("`{s}` is not an integer or an integer range")),
+                            _ => {
+                                return Err(format!("`{s}` is not an integer or an integer range"));
+                            }
                         },
                         other => return Err(format!("expected an integer, found {other}")),
                     };
                     out.push(range);
                 }
-                Ok(ListData::Ints(merge_ranges(out, |n| n.checked_add(1)).into_boxed_slice()))
+                Ok(ListData::Ints(
+                    merge_ranges(out, |n| n.checked_add(1)).into_boxed_slice(),
+                ))
             }
             Type::Ip => {
                 let mut out = Vec::with_capacity(items.len());
                 for it in items {
                     let serde_json::Value::String(s) = it else {
-                        return Err(format!("expected an address, CIDR or range as a string, found {it}"));
+                        return Err(format!(
+                            "expected an address, CIDR or range as a string, found {it}"
+                        ));
                     };
                     out.push(ip_item(s)?);
                 }
@@ -139,7 +147,10 @@ fn ip_item(s: &str) -> Result<(IpAddr, IpAddr), String> {
         Some(Literal::Cidr(ip, len)) => {
             let net = ipnet::IpNet::new(ip, len).map_err(|e| e.to_string())?;
             if net.network() != ip {
-                return Err(format!("CIDR `{s}` has host bits set; did you mean `{}`?", net.trunc()));
+                return Err(format!(
+                    "CIDR `{s}` has host bits set; did you mean `{}`?",
+                    net.trunc()
+                ));
             }
             let (lo, hi) = (canonical_ip(net.network()), canonical_ip(net.broadcast()));
             if lo.is_ipv4() != hi.is_ipv4() {
@@ -150,11 +161,15 @@ fn ip_item(s: &str) -> Result<(IpAddr, IpAddr), String> {
         Some(Literal::IpRange(a, b)) => {
             let (a, b) = (canonical_ip(a), canonical_ip(b));
             if a.is_ipv4() != b.is_ipv4() || a > b {
-                return Err(format!("`{s}` is not a valid range (same family, start <= end)"));
+                return Err(format!(
+                    "`{s}` is not a valid range (same family, start <= end)"
+                ));
             }
             Ok((a, b))
         }
-        _ => Err(format!("`{s}` is not an address, CIDR block or address range")),
+        _ => Err(format!(
+            "`{s}` is not an address, CIDR block or address range"
+        )),
     }
 }
 
@@ -223,7 +238,12 @@ impl Lists {
     pub fn for_schema(schema: &Schema) -> Lists {
         let lists = schema
             .lists()
-            .map(|(name, ty)| (name.to_string(), (ty.clone(), ListHandle::new(name, ListData::empty(ty)))))
+            .map(|(name, ty)| {
+                (
+                    name.to_string(),
+                    (ty.clone(), ListHandle::new(name, ListData::empty(ty))),
+                )
+            })
             .collect();
         Lists { lists }
     }
@@ -236,9 +256,12 @@ impl Lists {
     /// Replaces the contents of a declared list; filters see it at once.
     pub fn set_json(&self, name: &str, items: &[serde_json::Value]) -> Result<(), Error> {
         let Some((ty, handle)) = self.lists.get(name) else {
-            return Err(Error::config(format!("list `${name}` is not declared in the schema")));
+            return Err(Error::config(format!(
+                "list `${name}` is not declared in the schema"
+            )));
         };
-        let data = ListData::from_json(ty, items).map_err(|m| Error::config(format!("list `${name}`: {m}")))?;
+        let data = ListData::from_json(ty, items)
+            .map_err(|m| Error::config(format!("list `${name}`: {m}")))?;
         handle.replace(data);
         Ok(())
     }
@@ -255,9 +278,12 @@ impl Lists {
         let mut staged = Vec::new();
         for (name, items) in map {
             let Some((ty, handle)) = self.lists.get(name) else {
-                return Err(Error::config(format!("list `${name}` is not declared in the schema")));
+                return Err(Error::config(format!(
+                    "list `${name}` is not declared in the schema"
+                )));
             };
-            let data = ListData::from_json(ty, items).map_err(|m| Error::config(format!("list `${name}`: {m}")))?;
+            let data = ListData::from_json(ty, items)
+                .map_err(|m| Error::config(format!("list `${name}`: {m}")))?;
             staged.push((handle, data));
         }
         for (h, d) in staged {

@@ -12,7 +12,11 @@ use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "portcullis", version, about = "Check, compile and evaluate firewall rules written in the Wireshark-style rules language")]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Check, compile and evaluate firewall rules written in the Wireshark-style rules language"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -112,7 +116,8 @@ struct Fail(String, u8);
 fn read(path: &str) -> Result<String, Fail> {
     if path == "-" {
         let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| Fail(format!("error: cannot read stdin: {e}"), 2))?;
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| Fail(format!("error: cannot read stdin: {e}"), 2))?;
         return Ok(s);
     }
     std::fs::read_to_string(path).map_err(|e| Fail(format!("error: cannot read `{path}`: {e}"), 2))
@@ -120,7 +125,8 @@ fn read(path: &str) -> Result<String, Fail> {
 
 fn load_schema(args: &SchemaArgs) -> Result<(Schema, Limits), Fail> {
     let schema = match &args.schema {
-        Some(path) => Schema::from_json(&read(path)?).map_err(|e| Fail(format!("error: schema `{path}`: {}", e.message()), 2))?,
+        Some(path) => Schema::from_json(&read(path)?)
+            .map_err(|e| Fail(format!("error: schema `{path}`: {}", e.message()), 2))?,
         None => Schema::default_http(),
     };
     let mut limits = Limits::default();
@@ -137,7 +143,10 @@ fn expression(expr: Option<String>, file: Option<String>) -> Result<String, Fail
     match (expr, file) {
         (Some(e), None) => Ok(e),
         (None, Some(f)) => Ok(read(&f)?.trim_end_matches(['\n', '\r']).to_string()),
-        (Some(_), Some(_)) => Err(Fail("error: give either an expression or --file, not both".into(), 2)),
+        (Some(_), Some(_)) => Err(Fail(
+            "error: give either an expression or --file, not both".into(),
+            2,
+        )),
         (None, None) => Err(Fail("error: give an expression (or --file PATH)".into(), 2)),
     }
 }
@@ -164,32 +173,51 @@ fn run(cmd: Command) -> Result<(), Fail> {
             let text = expression(expr, file)?;
             let compiler = Compiler::new(&schema).with_limits(limits);
             let (ast, typed) = compiler.check(&text).map_err(|e| diagnostic(&e, &text))?;
-            compiler.compile_typed(&typed, &text).map_err(|e| diagnostic(&e, &text))?;
+            compiler
+                .compile_typed(&typed, &text)
+                .map_err(|e| diagnostic(&e, &text))?;
             println!("{ast}");
             Ok(())
         }
         Command::Disasm { expr, file, schema } => {
             let (schema, limits) = load_schema(&schema)?;
             let text = expression(expr, file)?;
-            let filter = Compiler::new(&schema).with_limits(limits).compile(&text).map_err(|e| diagnostic(&e, &text))?;
+            let filter = Compiler::new(&schema)
+                .with_limits(limits)
+                .compile(&text)
+                .map_err(|e| diagnostic(&e, &text))?;
             print!("{}", filter.disassemble());
             Ok(())
         }
-        Command::Fmt { expr, file, rules, schema } => {
+        Command::Fmt {
+            expr,
+            file,
+            rules,
+            schema,
+        } => {
             let (_, limits) = load_schema(&schema)?;
             if let Some(path) = rules {
-                let set = RuleSet::load(&path, &read(&path)?).map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
+                let set = RuleSet::load(&path, &read(&path)?)
+                    .map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
                 let mut failed = false;
                 for rule in &set.rules {
                     match portcullis::parse_with(&rule.expression, &limits) {
                         Ok(ast) => println!("{}\t{ast}", rule.id),
                         Err(e) => {
                             failed = true;
-                            eprintln!("rule `{}`: {}", rule.id, e.render(&rule.expression).trim_end());
+                            eprintln!(
+                                "rule `{}`: {}",
+                                rule.id,
+                                e.render(&rule.expression).trim_end()
+                            );
                         }
                     }
                 }
-                return if failed { Err(Fail(String::new(), 1)) } else { Ok(()) };
+                return if failed {
+                    Err(Fail(String::new(), 1))
+                } else {
+                    Ok(())
+                };
             }
             let text = expression(expr, file)?;
             let ast = portcullis::parse_with(&text, &limits).map_err(|e| diagnostic(&e, &text))?;
@@ -209,24 +237,46 @@ fn run(cmd: Command) -> Result<(), Fail> {
             }
             Ok(())
         }
-        Command::Eval { expr, request, lists, batch, schema } => {
+        Command::Eval {
+            expr,
+            request,
+            lists,
+            batch,
+            schema,
+        } => {
             let (schema, limits) = load_schema(&schema)?;
             if let Some(path) = batch {
                 if expr.is_some() {
-                    return Err(Fail("error: --batch takes its expressions from the file, not the command line".into(), 2));
+                    return Err(Fail(
+                        "error: --batch takes its expressions from the file, not the command line"
+                            .into(),
+                        2,
+                    ));
                 }
                 return eval_batch(&path, &schema, &limits);
             }
             let text = expression(expr, None)?;
             let request = match request {
-                Some(path) => serde_json::from_str::<serde_json::Value>(&read(&path)?).map_err(|e| Fail(format!("error: request `{path}` is not valid JSON: {e}"), 2))?,
+                Some(path) => {
+                    serde_json::from_str::<serde_json::Value>(&read(&path)?).map_err(|e| {
+                        Fail(format!("error: request `{path}` is not valid JSON: {e}"), 2)
+                    })?
+                }
                 None => serde_json::Value::Object(Default::default()),
             };
-            let lists = match lists {
-                Some(path) => serde_json::from_str::<BTreeMap<String, Vec<serde_json::Value>>>(&read(&path)?)
-                    .map_err(|e| Fail(format!("error: lists `{path}` must be a JSON object of arrays: {e}"), 2))?,
-                None => BTreeMap::new(),
-            };
+            let lists =
+                match lists {
+                    Some(path) => serde_json::from_str::<BTreeMap<String, Vec<serde_json::Value>>>(
+                        &read(&path)?,
+                    )
+                    .map_err(|e| {
+                        Fail(
+                            format!("error: lists `{path}` must be a JSON object of arrays: {e}"),
+                            2,
+                        )
+                    })?,
+                    None => BTreeMap::new(),
+                };
             match eval_one(&text, &request, &lists, &schema, &limits) {
                 Ok(b) => {
                     println!("{b}");
@@ -238,30 +288,60 @@ fn run(cmd: Command) -> Result<(), Fail> {
                 }),
             }
         }
-        Command::Run { rules, request, requests, lists, schema } => {
+        Command::Run {
+            rules,
+            request,
+            requests,
+            lists,
+            schema,
+        } => {
             let (schema, limits) = load_schema(&schema)?;
-            let set = RuleSet::load(&rules, &read(&rules)?).map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
+            let set = RuleSet::load(&rules, &read(&rules)?)
+                .map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
             let lists_json = match &lists {
-                Some(path) => serde_json::from_str::<BTreeMap<String, Vec<serde_json::Value>>>(&read(path)?)
-                    .map_err(|e| Fail(format!("error: lists `{path}` must be a JSON object of arrays: {e}"), 2))?,
+                Some(path) => {
+                    serde_json::from_str::<BTreeMap<String, Vec<serde_json::Value>>>(&read(path)?)
+                        .map_err(|e| {
+                        Fail(
+                            format!("error: lists `{path}` must be a JSON object of arrays: {e}"),
+                            2,
+                        )
+                    })?
+                }
                 None => BTreeMap::new(),
             };
-            let schema = declare_lists_for(&schema, &lists_json, set.rules.iter().map(|r| r.expression.as_str()), &limits);
+            let schema = declare_lists_for(
+                &schema,
+                &lists_json,
+                set.rules.iter().map(|r| r.expression.as_str()),
+                &limits,
+            );
             let list_store = Lists::for_schema(&schema);
-            list_store.load_map(&lists_json).map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
-            let compiler = Compiler::new(&schema).with_limits(limits).with_lists(&list_store);
+            list_store
+                .load_map(&lists_json)
+                .map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
+            let compiler = Compiler::new(&schema)
+                .with_limits(limits)
+                .with_lists(&list_store);
             let compiled = set.compile(&compiler).map_err(|e| Fail(e.to_string(), 1))?;
             let verdict_line = |req: &serde_json::Value| -> String {
                 match Context::from_json_value(&schema, req) {
                     Ok(cx) => compiled.evaluate(&cx).to_json().to_string(),
-                    Err(e) => serde_json::json!({"error": {"stage": "request", "message": e.message()}}).to_string(),
+                    Err(e) => {
+                        serde_json::json!({"error": {"stage": "request", "message": e.message()}})
+                            .to_string()
+                    }
                 }
             };
             let mut out = std::io::stdout().lock();
             match (request, requests) {
                 (Some(path), None) => {
-                    let req = serde_json::from_str::<serde_json::Value>(&read(&path)?).map_err(|e| Fail(format!("error: request `{path}` is not valid JSON: {e}"), 2))?;
-                    let cx = Context::from_json_value(&schema, &req).map_err(|e| Fail(format!("error: {e}"), 1))?;
+                    let req =
+                        serde_json::from_str::<serde_json::Value>(&read(&path)?).map_err(|e| {
+                            Fail(format!("error: request `{path}` is not valid JSON: {e}"), 2)
+                        })?;
+                    let cx = Context::from_json_value(&schema, &req)
+                        .map_err(|e| Fail(format!("error: {e}"), 1))?;
                     let v: Verdict = compiled.evaluate(&cx);
                     let _ = writeln!(out, "{}", v.to_json());
                 }
@@ -278,7 +358,12 @@ fn run(cmd: Command) -> Result<(), Fail> {
                         let _ = writeln!(out, "{text}");
                     }
                 }
-                _ => return Err(Fail("error: give exactly one of --request FILE or --requests FILE".into(), 2)),
+                _ => {
+                    return Err(Fail(
+                        "error: give exactly one of --request FILE or --requests FILE".into(),
+                        2,
+                    ));
+                }
             }
             Ok(())
         }
@@ -289,23 +374,38 @@ fn lines(path: &str) -> Result<Box<dyn Iterator<Item = Result<String, Fail>>>, F
     let reader: Box<dyn BufRead> = if path == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
-        let f = std::fs::File::open(path).map_err(|e| Fail(format!("error: cannot read `{path}`: {e}"), 2))?;
+        let f = std::fs::File::open(path)
+            .map_err(|e| Fail(format!("error: cannot read `{path}`: {e}"), 2))?;
         Box::new(std::io::BufReader::new(f))
     };
-    Ok(Box::new(reader.lines().map(|l| l.map_err(|e| Fail(format!("error: cannot read input: {e}"), 2)))))
+    Ok(Box::new(reader.lines().map(|l| {
+        l.map_err(|e| Fail(format!("error: cannot read input: {e}"), 2))
+    })))
 }
 
 /// Adds the lists named in `lists` to `schema`, each with the element type its
 /// use needs: the first of its values' likely type, Ip, Int and String that
 /// lets every expression type-check.
-fn declare_lists_for<'e>(schema: &Schema, lists: &BTreeMap<String, Vec<serde_json::Value>>, exprs: impl Iterator<Item = &'e str> + Clone, limits: &Limits) -> Schema {
+fn declare_lists_for<'e>(
+    schema: &Schema,
+    lists: &BTreeMap<String, Vec<serde_json::Value>>,
+    exprs: impl Iterator<Item = &'e str> + Clone,
+    limits: &Limits,
+) -> Schema {
     if lists.is_empty() {
         return schema.clone();
     }
     let mut chosen: BTreeMap<String, portcullis::Type> = BTreeMap::new();
     for (name, values) in lists {
+        if schema.list_type(name).is_some() {
+            continue;
+        }
         let mut candidates = vec![portcullis::lists::infer_type(values)];
-        for t in [portcullis::Type::Ip, portcullis::Type::Int, portcullis::Type::Bytes] {
+        for t in [
+            portcullis::Type::Ip,
+            portcullis::Type::Int,
+            portcullis::Type::Bytes,
+        ] {
             if !candidates.contains(&t) {
                 candidates.push(t);
             }
@@ -330,10 +430,18 @@ fn declare_lists_for<'e>(schema: &Schema, lists: &BTreeMap<String, Vec<serde_jso
     s
 }
 
-fn eval_one(text: &str, request: &serde_json::Value, lists: &BTreeMap<String, Vec<serde_json::Value>>, schema: &Schema, limits: &Limits) -> Result<bool, Error> {
+fn eval_one(
+    text: &str,
+    request: &serde_json::Value,
+    lists: &BTreeMap<String, Vec<serde_json::Value>>,
+    schema: &Schema,
+    limits: &Limits,
+) -> Result<bool, Error> {
     let schema = declare_lists_for(schema, lists, std::iter::once(text), limits);
     let store = Lists::for_schema(&schema);
-    let compiler = Compiler::new(&schema).with_limits(limits.clone()).with_lists(&store);
+    let compiler = Compiler::new(&schema)
+        .with_limits(limits.clone())
+        .with_lists(&store);
     let filter = compiler.compile(text)?;
     store.load_map(lists)?;
     let cx = Context::from_json_value(&schema, request)?;
@@ -364,7 +472,13 @@ fn batch_line(line: &str, schema: &Schema, limits: &Limits) -> serde_json::Value
     };
     let obj: serde_json::Value = match serde_json::from_str(line) {
         Ok(v) => v,
-        Err(e) => return error("request", format!("input line is not valid JSON: {e}"), None),
+        Err(e) => {
+            return error(
+                "request",
+                format!("input line is not valid JSON: {e}"),
+                None,
+            );
+        }
     };
     let Some(expr) = obj.get("expr").and_then(|e| e.as_str()) else {
         return error("parse", "input line has no string `expr`".into(), None);
@@ -374,7 +488,13 @@ fn batch_line(line: &str, schema: &Schema, limits: &Limits) -> serde_json::Value
         None | Some(serde_json::Value::Null) => BTreeMap::new(),
         Some(l) => match serde_json::from_value(l.clone()) {
             Ok(l) => l,
-            Err(e) => return error("request", format!("`lists` must be an object of arrays: {e}"), None),
+            Err(e) => {
+                return error(
+                    "request",
+                    format!("`lists` must be an object of arrays: {e}"),
+                    None,
+                );
+            }
         },
     };
     match eval_one(expr, &request, &lists, schema, limits) {

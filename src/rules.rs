@@ -137,7 +137,10 @@ impl RuleSet {
         let mut index: HashMap<&str, usize> = HashMap::new();
         for (k, r) in self.rules.iter().enumerate() {
             if r.id.is_empty() {
-                problems.push((format!("#{k}"), "error[config]: a rule needs a non-empty id".to_string()));
+                problems.push((
+                    format!("#{k}"),
+                    "error[config]: a rule needs a non-empty id".to_string(),
+                ));
             } else if index.insert(&r.id, k).is_some() {
                 problems.push((r.id.clone(), "error[config]: duplicate rule id".to_string()));
             }
@@ -148,7 +151,10 @@ impl RuleSet {
             for target in &r.action_parameters.rules {
                 match index.get(target.as_str()) {
                     Some(&k) => skips.push(k),
-                    None => problems.push((r.id.clone(), format!("error[config]: skip names unknown rule `{target}`"))),
+                    None => problems.push((
+                        r.id.clone(),
+                        format!("error[config]: skip names unknown rule `{target}`"),
+                    )),
                 }
             }
             if r.action == Action::Skip && r.action_parameters.rules.is_empty() {

@@ -154,8 +154,8 @@ impl Schema {
             #[serde(default)]
             lists: BTreeMap<String, String>,
         }
-        let json: SchemaJson = serde_json::from_str(text)
-            .map_err(|e| Error::config(format!("schema JSON: {e}")))?;
+        let json: SchemaJson =
+            serde_json::from_str(text).map_err(|e| Error::config(format!("schema JSON: {e}")))?;
         let mut b = Schema::builder();
         for (name, ty) in &json.fields {
             b = b.field(name, Type::parse(ty)?);
@@ -236,7 +236,10 @@ impl Schema {
 }
 
 /// The candidate within a small edit distance of `name`, if any.
-pub(crate) fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    name: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (name.len() / 3).clamp(1, 4);
     candidates
         .map(|c| (edit_distance(name, c), c))
@@ -339,8 +342,13 @@ impl SchemaBuilder {
                 )));
             }
             if f.name.is_empty()
-                || !f.name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-                || !f.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                || !f
+                    .name
+                    .starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                || !f
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             {
                 return Err(Error::config(format!(
                     "function name `{}` must be made of `[a-z0-9_]` and start with a letter",
@@ -384,7 +392,10 @@ mod tests {
             ("Map<Array<Bytes>>", "Map<Array<String>>"),
             ("Array<Int>", "Array<Int>"),
         ] {
-            assert_eq!(Type::parse(text).map(|t| t.to_string()).ok().as_deref(), Some(shown));
+            assert_eq!(
+                Type::parse(text).map(|t| t.to_string()).ok().as_deref(),
+                Some(shown)
+            );
         }
         assert!(Type::parse("Strng").is_err());
     }

@@ -92,7 +92,12 @@ fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]
                 let v = call_function(p, req, regs, call as usize);
                 set(regs, dst as usize, v);
             }
-            Instr::LoopStart { kind, iter, exit, src } => {
+            Instr::LoopStart {
+                kind,
+                iter,
+                exit,
+                src,
+            } => {
                 let seq = match take(p, req, regs, src) {
                     Val::Array(seq) => seq,
                     Val::Map(m) => Seq::Vals(m.values().map(|v| v.as_val()).collect()),
@@ -101,7 +106,11 @@ fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]
                 let empty = seq.is_empty();
                 let i = iter as usize;
                 if kind == LoopKind::Map {
-                    set(regs, i + 2, Val::Array(Seq::Vals(Vec::with_capacity(seq.len()))));
+                    set(
+                        regs,
+                        i + 2,
+                        Val::Array(Seq::Vals(Vec::with_capacity(seq.len()))),
+                    );
                 }
                 set(regs, i, Val::Array(seq));
                 set(regs, i + 1, Val::Int(0));
@@ -162,11 +171,21 @@ fn set<'a>(regs: &mut [Val<'a>], r: usize, v: Val<'a>) {
 
 /// Reads a value, borrowing where it can.
 #[inline]
-fn load<'r, 'a, R: Request + ?Sized>(p: &'r Program, req: &'a R, regs: &'r [Val<'a>], src: Src) -> Cow<'r, Val<'a>> {
+fn load<'r, 'a, R: Request + ?Sized>(
+    p: &'r Program,
+    req: &'a R,
+    regs: &'r [Val<'a>],
+    src: Src,
+) -> Cow<'r, Val<'a>> {
     match src {
         Src::Field(id) => Cow::Owned(req.get(id)),
-        Src::Reg(r) => regs.get(r as usize).map_or(Cow::Owned(Val::Missing), Cow::Borrowed),
-        Src::Const(c) => p.consts.get(c as usize).map_or(Cow::Owned(Val::Missing), Cow::Borrowed),
+        Src::Reg(r) => regs
+            .get(r as usize)
+            .map_or(Cow::Owned(Val::Missing), Cow::Borrowed),
+        Src::Const(c) => p
+            .consts
+            .get(c as usize)
+            .map_or(Cow::Owned(Val::Missing), Cow::Borrowed),
         Src::Elem(r) => element(regs, r as usize),
         Src::Path(k) => {
             let Some(path) = p.paths.get(k as usize) else {
@@ -186,9 +205,16 @@ fn load<'r, 'a, R: Request + ?Sized>(p: &'r Program, req: &'a R, regs: &'r [Val<
 
 /// Reads a value to own it: registers are moved out (each is read once) and
 /// constants are borrowed from the program, so neither is copied.
-fn take<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>], src: Src) -> Val<'a> {
+fn take<'a, R: Request + ?Sized>(
+    p: &'a Program,
+    req: &'a R,
+    regs: &mut [Val<'a>],
+    src: Src,
+) -> Val<'a> {
     match src {
-        Src::Reg(r) => regs.get_mut(r as usize).map_or(Val::Missing, |v| std::mem::replace(v, Val::Missing)),
+        Src::Reg(r) => regs
+            .get_mut(r as usize)
+            .map_or(Val::Missing, |v| std::mem::replace(v, Val::Missing)),
         Src::Const(c) => match p.consts.get(c as usize) {
             Some(Val::Bytes(b)) => Val::Bytes(Cow::Borrowed(b)),
             Some(other) => other.clone(),
@@ -202,7 +228,9 @@ fn element<'r, 'a>(regs: &'r [Val<'a>], iter: usize) -> Cow<'r, Val<'a>> {
     match (regs.get(iter), regs.get(iter + 1)) {
         (Some(Val::Array(seq)), Some(Val::Int(k))) => match seq {
             Seq::Values(vs) => Cow::Owned(vs.get(*k as usize).map_or(Val::Missing, |v| v.as_val())),
-            Seq::Vals(vs) => vs.get(*k as usize).map_or(Cow::Owned(Val::Missing), Cow::Borrowed),
+            Seq::Vals(vs) => vs
+                .get(*k as usize)
+                .map_or(Cow::Owned(Val::Missing), Cow::Borrowed),
         },
         _ => Cow::Owned(Val::Missing),
     }
@@ -212,9 +240,9 @@ fn element<'r, 'a>(regs: &'r [Val<'a>], iter: usize) -> Cow<'r, Val<'a>> {
 fn step<'r, 'a>(v: Cow<'r, Val<'a>>, key: &crate::check::Key) -> Cow<'r, Val<'a>> {
     use crate::check::Key;
     match (v, key) {
-        (Cow::Borrowed(Val::Array(Seq::Vals(vs))), Key::Position(n)) => {
-            vs.get(*n as usize).map_or(Cow::Owned(Val::Missing), Cow::Borrowed)
-        }
+        (Cow::Borrowed(Val::Array(Seq::Vals(vs))), Key::Position(n)) => vs
+            .get(*n as usize)
+            .map_or(Cow::Owned(Val::Missing), Cow::Borrowed),
         (Cow::Borrowed(Val::Array(Seq::Values(vs))), Key::Position(n)) => {
             Cow::Owned(vs.get(*n as usize).map_or(Val::Missing, |v| v.as_val()))
         }
@@ -233,7 +261,12 @@ fn step<'r, 'a>(v: Cow<'r, Val<'a>>, key: &crate::check::Key) -> Cow<'r, Val<'a>
 /// Argument counts that stay on the stack.
 const STACK_ARGS: usize = 4;
 
-fn call_function<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>], call: usize) -> Val<'a> {
+fn call_function<'a, R: Request + ?Sized>(
+    p: &'a Program,
+    req: &'a R,
+    regs: &mut [Val<'a>],
+    call: usize,
+) -> Val<'a> {
     let Some(def) = p.calls.get(call) else {
         return Val::Missing;
     };

@@ -11,7 +11,12 @@ use crate::value::canonical_ip;
 impl Checker<'_> {
     /// Checks the arguments of a call (already checked one by one) and returns
     /// the result type. Literal arguments are converted to the parameter type.
-    pub(super) fn check_call(&mut self, callee: &Callee, args: &mut [TVal], call: &syntax::Call) -> Result<Type, Error> {
+    pub(super) fn check_call(
+        &mut self,
+        callee: &Callee,
+        args: &mut [TVal],
+        call: &syntax::Call,
+    ) -> Result<Type, Error> {
         let name = callee.name().to_string();
         let sig = Sig { name: &name, call };
         let b = match callee {
@@ -74,7 +79,10 @@ impl Checker<'_> {
                 if let Some(opt) = args.get_mut(1) {
                     let flags = sig.literal_bytes(opt, 2)?;
                     if flags.is_empty() || !flags.iter().all(|c| matches!(c, b'r' | b'u')) {
-                        return Err(Error::check("the options of url_decode are \"r\" (recursive), \"u\" (%uXXXX) or both (\"ur\")", opt.span));
+                        return Err(Error::check(
+                            "the options of url_decode are \"r\" (recursive), \"u\" (%uXXXX) or both (\"ur\")",
+                            opt.span,
+                        ));
                     }
                 }
                 Ok(Type::Bytes)
@@ -95,13 +103,20 @@ impl Checker<'_> {
                         Some(Literal::Int(n)) if *n >= 0 => {}
                         _ => {
                             return Err(Error::check(
-                                format!("argument {} of `{name}` must be a literal object key (\"name\") or array index (0, 1, ...)", k + 1),
+                                format!(
+                                    "argument {} of `{name}` must be a literal object key (\"name\") or array index (0, 1, ...)",
+                                    k + 1
+                                ),
                                 a.span,
                             ));
                         }
                     }
                 }
-                Ok(if b == LookupJsonString { Type::Bytes } else { Type::Int })
+                Ok(if b == LookupJsonString {
+                    Type::Bytes
+                } else {
+                    Type::Int
+                })
             }
             HasKey => {
                 sig.arity(args, 2, 2)?;
@@ -131,12 +146,20 @@ impl Checker<'_> {
                 sig.expect(&mut args[0], &Type::Bytes)?;
                 let sep = sig.literal_bytes(&mut args[1], 2)?;
                 if sep.is_empty() {
-                    return Err(Error::check("the separator of split must not be empty", args[1].span));
+                    return Err(Error::check(
+                        "the separator of split must not be empty",
+                        args[1].span,
+                    ));
                 }
                 if let Some(limit) = args.get_mut(2) {
                     match limit.literal {
                         Some(Literal::Int(n)) if n >= 1 => {}
-                        _ => return Err(Error::check("the limit of split must be a literal integer of at least 1", limit.span)),
+                        _ => {
+                            return Err(Error::check(
+                                "the limit of split must be a literal integer of at least 1",
+                                limit.span,
+                            ));
+                        }
                     }
                 }
                 Ok(Type::array(Type::Bytes))
@@ -158,7 +181,10 @@ impl Checker<'_> {
                 sig.expect(&mut args[0], &Type::Bytes)?;
                 let pattern = sig.literal_bytes(&mut args[1], 2)?;
                 let Ok(pattern) = String::from_utf8(pattern) else {
-                    return Err(Error::check("the regex of regex_replace must be valid UTF-8", args[1].span));
+                    return Err(Error::check(
+                        "the regex of regex_replace must be valid UTF-8",
+                        args[1].span,
+                    ));
                 };
                 self.regex(&pattern, args[1].span)?;
                 let repl = sig.literal_bytes(&mut args[2], 3)?;
@@ -175,7 +201,10 @@ impl Checker<'_> {
                 if let Some(flags) = args.get_mut(3) {
                     let f = sig.literal_bytes(flags, 4)?;
                     if f != b"s" {
-                        return Err(Error::check("the only flag of wildcard_replace is \"s\" (case-sensitive)", flags.span));
+                        return Err(Error::check(
+                            "the only flag of wildcard_replace is \"s\" (case-sensitive)",
+                            flags.span,
+                        ));
                     }
                 }
                 Ok(Type::Bytes)
@@ -190,7 +219,10 @@ impl Checker<'_> {
                     if let Some(Literal::Int(v)) = a.literal
                         && !(0..=*max).contains(&v)
                     {
-                        return Err(Error::check(format!("prefix length {v} is out of range (0 to {max})"), a.span));
+                        return Err(Error::check(
+                            format!("prefix length {v} is out of range (0 to {max})"),
+                            a.span,
+                        ));
                     }
                 }
                 Ok(Type::Ip)
@@ -201,14 +233,22 @@ impl Checker<'_> {
                 if let Some(flags) = args.get_mut(1) {
                     let f = sig.literal_bytes(flags, 2)?;
                     if !f.iter().all(|c| matches!(c, b'u' | b'n')) {
-                        return Err(Error::check("the flags of base64 functions are \"u\" (URL-safe alphabet) and \"n\" (no padding)", flags.span));
+                        return Err(Error::check(
+                            "the flags of base64 functions are \"u\" (URL-safe alphabet) and \"n\" (no padding)",
+                            flags.span,
+                        ));
                     }
                 }
                 Ok(Type::Bytes)
             }
             Coalesce => {
                 sig.arity(args, 1, usize::MAX)?;
-                let first = args.iter().find(|a| a.literal.is_none()).unwrap_or(&args[0]).ty.clone();
+                let first = args
+                    .iter()
+                    .find(|a| a.literal.is_none())
+                    .unwrap_or(&args[0])
+                    .ty
+                    .clone();
                 for a in args.iter_mut() {
                     sig.expect(a, &first)?;
                 }
@@ -236,12 +276,22 @@ impl Sig<'_> {
         } else {
             format!("{min} to {max} arguments")
         };
-        Err(Error::check(format!("`{}` takes {want}, but {n} {} given", self.name, if n == 1 { "was" } else { "were" }), self.call.span))
+        Err(Error::check(
+            format!(
+                "`{}` takes {want}, but {n} {} given",
+                self.name,
+                if n == 1 { "was" } else { "were" }
+            ),
+            self.call.span,
+        ))
     }
 
     fn wrong(&self, a: &TVal, position: usize, want: &str, got: &Type) -> Error {
         Error::check(
-            format!("argument {position} of `{}` must be {want}, but `{}` is a {got}", self.name, a.text),
+            format!(
+                "argument {position} of `{}` must be {want}, but `{}` is a {got}",
+                self.name, a.text
+            ),
             a.span,
         )
     }
@@ -265,7 +315,13 @@ impl Sig<'_> {
     fn literal_bytes(&self, a: &mut TVal, position: usize) -> Result<Vec<u8>, Error> {
         match &a.literal {
             Some(Literal::Bytes(b)) | Some(Literal::IpOrBytes(_, b)) => Ok(b.clone()),
-            _ => Err(Error::check(format!("argument {position} of `{}` must be a literal string", self.name), a.span)),
+            _ => Err(Error::check(
+                format!(
+                    "argument {position} of `{}` must be a literal string",
+                    self.name
+                ),
+                a.span,
+            )),
         }
     }
 

@@ -239,7 +239,8 @@ impl TVal {
     }
 }
 
-const STAR_MISPLACED: &str = "`[*]` can only be used inside any(...), all(...) or the first argument of a function";
+const STAR_MISPLACED: &str =
+    "`[*]` can only be used inside any(...), all(...) or the first argument of a function";
 
 fn type_name(ty: &Type) -> String {
     ty.to_string()
@@ -248,8 +249,12 @@ fn type_name(ty: &Type) -> String {
 impl Checker<'_> {
     fn deeper(&self, depth: usize, span: Span) -> Result<usize, Error> {
         if depth >= self.max_depth {
-            return Err(Error::limit(crate::error::Stage::Check, 
-                format!("nesting deeper than {} levels (raise `max_depth` in the settings)", self.max_depth),
+            return Err(Error::limit(
+                crate::error::Stage::Check,
+                format!(
+                    "nesting deeper than {} levels (raise `max_depth` in the settings)",
+                    self.max_depth
+                ),
                 span,
             ));
         }
@@ -257,14 +262,24 @@ impl Checker<'_> {
     }
 
     fn node(&mut self, e: &Expr, depth: usize) -> Result<Node, Error> {
+        crate::stack::guard(|| self.node_inner(e, depth))
+    }
+
+    fn node_inner(&mut self, e: &Expr, depth: usize) -> Result<Node, Error> {
         let depth = self.deeper(depth, e.span())?;
         Ok(match e {
             Expr::Const { value, .. } => Node::Const(*value),
             Expr::Logical { op, terms, span } => {
                 if terms.len() < 2 {
-                    return Err(Error::check("a logical chain needs at least two terms", *span));
+                    return Err(Error::check(
+                        "a logical chain needs at least two terms",
+                        *span,
+                    ));
                 }
-                let terms = terms.iter().map(|t| self.node(t, depth)).collect::<Result<Vec<_>, _>>()?;
+                let terms = terms
+                    .iter()
+                    .map(|t| self.node(t, depth))
+                    .collect::<Result<Vec<_>, _>>()?;
                 match op {
                     LogicalOp::And => Node::And(terms),
                     LogicalOp::Or => Node::Or(terms),
@@ -277,7 +292,9 @@ impl Checker<'_> {
                 let lhs = self.value(lhs, depth)?;
                 if lhs.star.is_some() {
                     return Err(Error::check(
-                        format!("{STAR_MISPLACED}; a comparison with `[*]` yields Array<Bool>: wrap it in any(...) or all(...)"),
+                        format!(
+                            "{STAR_MISPLACED}; a comparison with `[*]` yields Array<Bool>: wrap it in any(...) or all(...)"
+                        ),
                         lhs.span,
                     ));
                 }
@@ -290,11 +307,16 @@ impl Checker<'_> {
                 }
                 if v.ty != Type::Bool {
                     let hint = match &v.ty {
-                        Type::Array(t) if **t == Type::Bool => "; use any(...) or all(...) to test an Array<Bool>".to_string(),
+                        Type::Array(t) if **t == Type::Bool => {
+                            "; use any(...) or all(...) to test an Array<Bool>".to_string()
+                        }
                         _ => "; compare it with something, e.g. `== ...`".to_string(),
                     };
                     return Err(Error::check(
-                        format!("`{value}` is a {}, not a Bool, so it cannot stand alone as a test{hint}", type_name(&v.ty)),
+                        format!(
+                            "`{value}` is a {}, not a Bool, so it cannot stand alone as a test{hint}",
+                            type_name(&v.ty)
+                        ),
                         v.span,
                     ));
                 }
@@ -311,10 +333,24 @@ impl Checker<'_> {
                         Some(s) => format!("; did you mean `{s}`?"),
                         None => String::new(),
                     };
-                    return Err(Error::check(format!("unknown field `{}`{hint}", name.name), name.span));
+                    return Err(Error::check(
+                        format!("unknown field `{}`{hint}", name.name),
+                        name.span,
+                    ));
                 };
-                let ty = self.schema.field(id).map(|f| f.ty.clone()).unwrap_or(Type::Bool);
-                TVal { op: Operand::Field(id), ty, star: None, literal: None, span: name.span, text: name.name.clone() }
+                let ty = self
+                    .schema
+                    .field(id)
+                    .map(|f| f.ty.clone())
+                    .unwrap_or(Type::Bool);
+                TVal {
+                    op: Operand::Field(id),
+                    ty,
+                    star: None,
+                    literal: None,
+                    span: name.span,
+                    text: name.name.clone(),
+                }
             }
             ValueBase::Call(call) => self.call(call, depth)?,
         };
@@ -323,28 +359,78 @@ impl Checker<'_> {
             match ix {
                 syntax::Index::Star(_) => {
                     if t.star.is_some() {
-                        return Err(Error::check("only one `[*]` per value; map again through a function, as in any(lower(x[*])[*] == \"a\")", span));
+                        return Err(Error::check(
+                            "only one `[*]` per value; map again through a function, as in any(lower(x[*])[*] == \"a\")",
+                            span,
+                        ));
                     }
                     let Some(elem) = t.ty.element().cloned() else {
-                        return Err(Error::check(format!("`[*]` needs an Array or a Map, but this is a {}", type_name(&t.ty)), span));
+                        return Err(Error::check(
+                            format!(
+                                "`[*]` needs an Array or a Map, but this is a {}",
+                                type_name(&t.ty)
+                            ),
+                            span,
+                        ));
                     };
-                    t = TVal { op: Operand::Elem, ty: elem, star: Some(t.op), literal: None, span: t.span.to(span), text: t.text };
+                    t = TVal {
+                        op: Operand::Elem,
+                        ty: elem,
+                        star: Some(t.op),
+                        literal: None,
+                        span: t.span.to(span),
+                        text: t.text,
+                    };
                 }
                 syntax::Index::Position(n, _) => {
                     let Type::Array(elem) = &t.ty else {
-                        let hint = if matches!(t.ty, Type::Map(_)) { "; a Map takes a quoted key, as in [\"name\"]" } else { "" };
-                        return Err(Error::check(format!("`[{n}]` needs an Array, but this is a {}{hint}", type_name(&t.ty)), span));
+                        let hint = if matches!(t.ty, Type::Map(_)) {
+                            "; a Map takes a quoted key, as in [\"name\"]"
+                        } else {
+                            ""
+                        };
+                        return Err(Error::check(
+                            format!(
+                                "`[{n}]` needs an Array, but this is a {}{hint}",
+                                type_name(&t.ty)
+                            ),
+                            span,
+                        ));
                     };
                     let elem = (**elem).clone();
-                    t = TVal { op: Operand::Index(Box::new(t.op), Key::Position(*n)), ty: elem, star: t.star, literal: None, span: t.span.to(span), text: t.text };
+                    t = TVal {
+                        op: Operand::Index(Box::new(t.op), Key::Position(*n)),
+                        ty: elem,
+                        star: t.star,
+                        literal: None,
+                        span: t.span.to(span),
+                        text: t.text,
+                    };
                 }
                 syntax::Index::Key(k, _) => {
                     let Type::Map(elem) = &t.ty else {
-                        let hint = if matches!(t.ty, Type::Array(_)) { "; an Array takes a position, as in [0]" } else { "" };
-                        return Err(Error::check(format!("`[\"...\"]` needs a Map, but this is a {}{hint}", type_name(&t.ty)), span));
+                        let hint = if matches!(t.ty, Type::Array(_)) {
+                            "; an Array takes a position, as in [0]"
+                        } else {
+                            ""
+                        };
+                        return Err(Error::check(
+                            format!(
+                                "`[\"...\"]` needs a Map, but this is a {}{hint}",
+                                type_name(&t.ty)
+                            ),
+                            span,
+                        ));
                     };
                     let elem = (**elem).clone();
-                    t = TVal { op: Operand::Index(Box::new(t.op), Key::Name(k.clone())), ty: elem, star: t.star, literal: None, span: t.span.to(span), text: t.text };
+                    t = TVal {
+                        op: Operand::Index(Box::new(t.op), Key::Name(k.clone())),
+                        ty: elem,
+                        star: t.star,
+                        literal: None,
+                        span: t.span.to(span),
+                        text: t.text,
+                    };
                 }
             }
         }
@@ -353,28 +439,51 @@ impl Checker<'_> {
         Ok(t)
     }
 
-    fn compare(&mut self, lhs: TVal, op: CompareOp, rhs: &Rhs, span: Span, depth: usize) -> Result<Compare, Error> {
+    fn compare(
+        &mut self,
+        lhs: TVal,
+        op: CompareOp,
+        rhs: &Rhs,
+        span: Span,
+        depth: usize,
+    ) -> Result<Compare, Error> {
         let ty = lhs.ty.clone();
         let op_ok = match op {
-            CompareOp::Eq | CompareOp::Ne => matches!(ty, Type::Bytes | Type::Int | Type::Ip | Type::Bool),
-            CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge => matches!(ty, Type::Bytes | Type::Int | Type::Ip),
-            CompareOp::Contains | CompareOp::Matches | CompareOp::Wildcard | CompareOp::StrictWildcard => ty == Type::Bytes,
+            CompareOp::Eq | CompareOp::Ne => {
+                matches!(ty, Type::Bytes | Type::Int | Type::Ip | Type::Bool)
+            }
+            CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge => {
+                matches!(ty, Type::Bytes | Type::Int | Type::Ip)
+            }
+            CompareOp::Contains
+            | CompareOp::Matches
+            | CompareOp::Wildcard
+            | CompareOp::StrictWildcard => ty == Type::Bytes,
             CompareOp::In => matches!(ty, Type::Bytes | Type::Int | Type::Ip),
             CompareOp::BitwiseAnd => ty == Type::Int,
         };
         if !op_ok {
             let takes = match op {
                 CompareOp::Eq | CompareOp::Ne => "String, Int, Ip or Bool values",
-                CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge | CompareOp::In => "String, Int or Ip values",
+                CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge | CompareOp::In => {
+                    "String, Int or Ip values"
+                }
                 CompareOp::BitwiseAnd => "Int values",
                 _ => "String values",
             };
             let hint = match &ty {
-                Type::Array(_) | Type::Map(_) => "; comparisons never apply to a whole array or map: index it (`[0]`, `[\"key\"]`) or use any(x[*] ...)",
+                Type::Array(_) | Type::Map(_) => {
+                    "; comparisons never apply to a whole array or map: index it (`[0]`, `[\"key\"]`) or use any(x[*] ...)"
+                }
                 _ => "",
             };
             return Err(Error::check(
-                format!("operator `{}` is not valid for `{}`, which is a {}; it takes {takes}{hint}", op.keyword(), span_text(&lhs), type_name(&ty)),
+                format!(
+                    "operator `{}` is not valid for `{}`, which is a {}; it takes {takes}{hint}",
+                    op.keyword(),
+                    span_text(&lhs),
+                    type_name(&ty)
+                ),
                 span,
             ));
         }
@@ -386,32 +495,63 @@ impl Checker<'_> {
                 }
                 if r.ty != ty {
                     return Err(Error::check(
-                        format!("cannot compare a {} with a {}", type_name(&ty), type_name(&r.ty)),
+                        format!(
+                            "cannot compare a {} with a {}",
+                            type_name(&ty),
+                            type_name(&r.ty)
+                        ),
                         r.span,
                     ));
                 }
                 match op {
                     CompareOp::Matches | CompareOp::Wildcard | CompareOp::StrictWildcard => {
-                        return Err(Error::check(format!("`{}` needs a literal pattern on its right, not a field", op.keyword()), r.span));
+                        return Err(Error::check(
+                            format!(
+                                "`{}` needs a literal pattern on its right, not a field",
+                                op.keyword()
+                            ),
+                            r.span,
+                        ));
                     }
-                    CompareOp::In => return Err(Error::check("`in` needs a set `{...}` or a list `$name`", r.span)),
+                    CompareOp::In => {
+                        return Err(Error::check(
+                            "`in` needs a set `{...}` or a list `$name`",
+                            r.span,
+                        ));
+                    }
                     _ => Test::Operand(op, r.op),
                 }
             }
             Rhs::List(name) => {
                 if op != CompareOp::In {
-                    return Err(Error::check(format!("a named list can only follow `in`: `{} in ${}`", span_text(&lhs), name.name), name.span));
+                    return Err(Error::check(
+                        format!(
+                            "a named list can only follow `in`: `{} in ${}`",
+                            span_text(&lhs),
+                            name.name
+                        ),
+                        name.span,
+                    ));
                 }
                 let Some(list_ty) = self.schema.list_type(&name.name) else {
                     let hint = match self.schema.suggest_list(&name.name) {
                         Some(s) => format!("; did you mean `${s}`?"),
                         None => String::new(),
                     };
-                    return Err(Error::check(format!("unknown list `${}`{hint}", name.name), name.span));
+                    return Err(Error::check(
+                        format!("unknown list `${}`{hint}", name.name),
+                        name.span,
+                    ));
                 };
                 if *list_ty != ty {
                     return Err(Error::check(
-                        format!("list `${}` holds {} values, but `{}` is a {}", name.name, type_name(list_ty), span_text(&lhs), type_name(&ty)),
+                        format!(
+                            "list `${}` holds {} values, but `{}` is a {}",
+                            name.name,
+                            type_name(list_ty),
+                            span_text(&lhs),
+                            type_name(&ty)
+                        ),
                         name.span,
                     ));
                 }
@@ -422,7 +562,13 @@ impl Checker<'_> {
             }
             Rhs::Set(items, set_span) => {
                 if op != CompareOp::In {
-                    return Err(Error::check(format!("a set can only follow `in`, as in `{} in {{...}}`", span_text(&lhs)), *set_span));
+                    return Err(Error::check(
+                        format!(
+                            "a set can only follow `in`, as in `{} in {{...}}`",
+                            span_text(&lhs)
+                        ),
+                        *set_span,
+                    ));
                 }
                 self.set(&ty, items)?
             }
@@ -433,21 +579,44 @@ impl Checker<'_> {
             Rhs::Literal(lit, lspan) => {
                 let lspan = *lspan;
                 match op {
-                    CompareOp::In => return Err(Error::check("`in` needs a set `{...}` or a list `$name`", lspan)),
+                    CompareOp::In => {
+                        return Err(Error::check(
+                            "`in` needs a set `{...}` or a list `$name`",
+                            lspan,
+                        ));
+                    }
                     CompareOp::Matches => {
                         return Err(Error::check("`matches` needs a regex string", lspan));
                     }
-                    CompareOp::Contains => Test::Contains(self.bytes_literal(lit, lspan, "contains")?),
+                    CompareOp::Contains => {
+                        Test::Contains(self.bytes_literal(lit, lspan, "contains")?)
+                    }
                     CompareOp::Wildcard | CompareOp::StrictWildcard => {
                         let pattern = self.bytes_literal(lit, lspan, op.keyword())?;
                         validate_wildcard(&pattern, lspan)?;
-                        Test::Wildcard { pattern, strict: op == CompareOp::StrictWildcard }
+                        Test::Wildcard {
+                            pattern,
+                            strict: op == CompareOp::StrictWildcard,
+                        }
                     }
                     CompareOp::BitwiseAnd => match lit {
                         Literal::Int(n) => Test::BitAnd(*n),
-                        other => return Err(Error::check(format!("`bitwise_and` needs an integer mask, found {}", other.kind()), lspan)),
+                        other => {
+                            return Err(Error::check(
+                                format!(
+                                    "`bitwise_and` needs an integer mask, found {}",
+                                    other.kind()
+                                ),
+                                lspan,
+                            ));
+                        }
                     },
-                    CompareOp::Eq | CompareOp::Ne | CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge => {
+                    CompareOp::Eq
+                    | CompareOp::Ne
+                    | CompareOp::Lt
+                    | CompareOp::Le
+                    | CompareOp::Gt
+                    | CompareOp::Ge => {
                         let c = self.scalar(&ty, lit, lspan, &lhs)?;
                         match op {
                             CompareOp::Eq => Test::Eq(c),
@@ -461,14 +630,23 @@ impl Checker<'_> {
                 }
             }
         };
-        Ok(Compare { lhs: lhs.op, ty, test, span })
+        Ok(Compare {
+            lhs: lhs.op,
+            ty,
+            test,
+            span,
+        })
     }
 
     fn regex(&mut self, pattern: &str, span: Span) -> Result<Arc<Regex>, Error> {
         self.regexes += 1;
         if self.regexes > self.limits.max_regexes {
-            return Err(Error::limit(crate::error::Stage::Check, 
-                format!("more than {} regexes in one expression (raise `max_regexes` in the settings)", self.limits.max_regexes),
+            return Err(Error::limit(
+                crate::error::Stage::Check,
+                format!(
+                    "more than {} regexes in one expression (raise `max_regexes` in the settings)",
+                    self.limits.max_regexes
+                ),
                 span,
             ));
         }
@@ -479,7 +657,7 @@ impl Checker<'_> {
             .build()
             .map(Arc::new)
             .map_err(|e| match e {
-                regex::Error::CompiledTooBig(limit) => Error::limit(crate::error::Stage::Check, 
+                regex::Error::CompiledTooBig(limit) => Error::limit(crate::error::Stage::Check,
                     format!("regex compiles to more than {limit} bytes (raise `max_regex_size` in the settings)"),
                     span,
                 ),
@@ -490,7 +668,10 @@ impl Checker<'_> {
     fn bytes_literal(&self, lit: &Literal, span: Span, op: &str) -> Result<Vec<u8>, Error> {
         match lit {
             Literal::Bytes(b) | Literal::IpOrBytes(_, b) => Ok(b.clone()),
-            other => Err(Error::check(format!("`{op}` needs a string, found {} `{other}`", other.kind()), span)),
+            other => Err(Error::check(
+                format!("`{op}` needs a string, found {} `{other}`", other.kind()),
+                span,
+            )),
         }
     }
 
@@ -498,24 +679,43 @@ impl Checker<'_> {
     fn scalar(&self, ty: &Type, lit: &Literal, span: Span, lhs: &TVal) -> Result<Const, Error> {
         let mismatch = || {
             Error::check(
-                format!("`{}` is a {}, but {} `{lit}` is not", span_text(lhs), type_name(ty), lit.kind()),
+                format!(
+                    "`{}` is a {}, but {} `{lit}` is not",
+                    span_text(lhs),
+                    type_name(ty),
+                    lit.kind()
+                ),
                 span,
             )
         };
         match (ty, lit) {
             (Type::Int, Literal::Int(n)) => Ok(Const::Int(*n)),
-            (Type::Bytes, Literal::Bytes(b) | Literal::IpOrBytes(_, b)) => Ok(Const::Bytes(b.clone())),
-            (Type::Ip, Literal::Ip(ip) | Literal::IpOrBytes(ip, _)) => Ok(Const::Ip(canonical_ip(*ip))),
+            (Type::Bytes, Literal::Bytes(b) | Literal::IpOrBytes(_, b)) => {
+                Ok(Const::Bytes(b.clone()))
+            }
+            (Type::Ip, Literal::Ip(ip) | Literal::IpOrBytes(ip, _)) => {
+                Ok(Const::Ip(canonical_ip(*ip)))
+            }
             (Type::Ip, Literal::Cidr(..) | Literal::IpRange(..)) => Err(Error::check(
-                format!("a {} can only be used in a set: write `{} in {{{lit}}}`", lit.kind(), span_text(lhs)),
+                format!(
+                    "a {} can only be used in a set: write `{} in {{{lit}}}`",
+                    lit.kind(),
+                    span_text(lhs)
+                ),
                 span,
             )),
             (Type::Int, Literal::IntRange(..)) => Err(Error::check(
-                format!("a range can only be used in a set: write `{} in {{{lit}}}`", span_text(lhs)),
+                format!(
+                    "a range can only be used in a set: write `{} in {{{lit}}}`",
+                    span_text(lhs)
+                ),
                 span,
             )),
             (Type::Bool, _) => Err(Error::check(
-                format!("`{}` is a Bool: test it directly (`{0}` or `not {0}`) instead of comparing it with a literal", span_text(lhs)),
+                format!(
+                    "`{}` is a Bool: test it directly (`{0}` or `not {0}`) instead of comparing it with a literal",
+                    span_text(lhs)
+                ),
                 span,
             )),
             _ => Err(mismatch()),
@@ -532,15 +732,32 @@ impl Checker<'_> {
         };
         let firm: Vec<&(Literal, Span)> = items.iter().filter(|(l, _)| class(l) != 3).collect();
         if let Some((first, _)) = firm.first()
-            && let Some((bad, bad_span)) = firm.iter().find(|(l, _)| class(l) != class(first)).map(|x| (&x.0, x.1))
+            && let Some((bad, bad_span)) = firm
+                .iter()
+                .find(|(l, _)| class(l) != class(first))
+                .map(|x| (&x.0, x.1))
         {
             return Err(Error::check(
-                format!("mixed-type set: `{bad}` is {} {}, but the set starts with {} {}", article(bad.kind()), bad.kind(), article(first.kind()), first.kind()),
+                format!(
+                    "mixed-type set: `{bad}` is {} {}, but the set starts with {} {}",
+                    article(bad.kind()),
+                    bad.kind(),
+                    article(first.kind()),
+                    first.kind()
+                ),
                 bad_span,
             ));
         }
         let wrong = |l: &Literal, span: Span| {
-            Error::check(format!("set element `{l}` is {} {}, but the value tested is a {}", article(l.kind()), l.kind(), type_name(ty)), span)
+            Error::check(
+                format!(
+                    "set element `{l}` is {} {}, but the value tested is a {}",
+                    article(l.kind()),
+                    l.kind(),
+                    type_name(ty)
+                ),
+                span,
+            )
         };
         match ty {
             Type::Bytes => {
@@ -562,7 +779,12 @@ impl Checker<'_> {
                         Literal::Int(n) => out.push((*n, *n)),
                         Literal::IntRange(a, b) if a <= b => out.push((*a, *b)),
                         Literal::IntRange(a, b) => {
-                            return Err(Error::check(format!("range `{a}..{b}` is reversed: its start is greater than its end"), *span));
+                            return Err(Error::check(
+                                format!(
+                                    "range `{a}..{b}` is reversed: its start is greater than its end"
+                                ),
+                                *span,
+                            ));
                         }
                         other => return Err(wrong(other, *span)),
                     }
@@ -576,11 +798,18 @@ impl Checker<'_> {
                 }
                 Ok(Test::InIps(merge_ranges(out, next_ip)))
             }
-            _ => Err(Error::check(format!("`in` is not valid for a {}", type_name(ty)), items.first().map_or(Span::default(), |x| x.1))),
+            _ => Err(Error::check(
+                format!("`in` is not valid for a {}", type_name(ty)),
+                items.first().map_or(Span::default(), |x| x.1),
+            )),
         }
     }
 
     fn call(&mut self, call: &syntax::Call, depth: usize) -> Result<TVal, Error> {
+        crate::stack::guard(|| self.call_inner(call, depth))
+    }
+
+    fn call_inner(&mut self, call: &syntax::Call, depth: usize) -> Result<TVal, Error> {
         let depth = self.deeper(depth, call.span)?;
         let name = call.name.name.as_str();
         let callee = match Builtin::from_name(name) {
@@ -593,7 +822,10 @@ impl Checker<'_> {
                         Some(s) => format!("; did you mean `{s}`?"),
                         None => String::new(),
                     };
-                    return Err(Error::check(format!("unknown function `{name}`{hint}"), call.name.span));
+                    return Err(Error::check(
+                        format!("unknown function `{name}`{hint}"),
+                        call.name.span,
+                    ));
                 }
             },
         };
@@ -601,26 +833,61 @@ impl Checker<'_> {
         for (k, a) in call.args.iter().enumerate() {
             let v = self.arg(a, depth)?;
             if k > 0 && v.star.is_some() {
-                return Err(Error::check(format!("{STAR_MISPLACED}; here it is argument {} of `{name}`", k + 1), v.span));
+                return Err(Error::check(
+                    format!(
+                        "{STAR_MISPLACED}; here it is argument {} of `{name}`",
+                        k + 1
+                    ),
+                    v.span,
+                ));
             }
             args.push(v);
         }
         let is_any_all = matches!(callee, Callee::Builtin(Builtin::Any | Builtin::All));
         // A mapped first argument applies the function to every element.
-        let star = if is_any_all { None } else { args.first_mut().and_then(|a| a.star.take()) };
+        let star = if is_any_all {
+            None
+        } else {
+            args.first_mut().and_then(|a| a.star.take())
+        };
         if is_any_all && let Some(first) = args.first_mut() {
             let span = first.span;
-            let taken = std::mem::replace(first, TVal { op: Operand::Elem, ty: Type::Bool, star: None, literal: None, span, text: String::new() });
+            let taken = std::mem::replace(
+                first,
+                TVal {
+                    op: Operand::Elem,
+                    ty: Type::Bool,
+                    star: None,
+                    literal: None,
+                    span,
+                    text: String::new(),
+                },
+            );
             *first = taken.close();
         }
         let ret = self.check_call(&callee, &mut args, call)?;
         for a in &args {
-            if let Some(Literal::Cidr(..) | Literal::IpRange(..) | Literal::IntRange(..)) = &a.literal {
-                return Err(Error::check(format!("a {} cannot be a function argument", a.literal.as_ref().map_or("", |l| l.kind())), a.span));
+            if let Some(Literal::Cidr(..) | Literal::IpRange(..) | Literal::IntRange(..)) =
+                &a.literal
+            {
+                return Err(Error::check(
+                    format!(
+                        "a {} cannot be a function argument",
+                        a.literal.as_ref().map_or("", |l| l.kind())
+                    ),
+                    a.span,
+                ));
             }
         }
         let op = Operand::Call(callee, args.into_iter().map(|a| a.op).collect());
-        let out = TVal { op, ty: ret, star, literal: None, span: call.span, text: call.to_string() };
+        let out = TVal {
+            op,
+            ty: ret,
+            star,
+            literal: None,
+            span: call.span,
+            text: call.to_string(),
+        };
         Ok(out.close())
     }
 
@@ -632,10 +899,19 @@ impl Checker<'_> {
                     Literal::Bytes(b) => (Operand::Const(Const::Bytes(b.clone())), Type::Bytes),
                     Literal::Ip(ip) => (Operand::Const(Const::Ip(canonical_ip(*ip))), Type::Ip),
                     // Resolved by the function's parameter type (see `typing::coerce`).
-                    Literal::IpOrBytes(_, b) => (Operand::Const(Const::Bytes(b.clone())), Type::Bytes),
+                    Literal::IpOrBytes(_, b) => {
+                        (Operand::Const(Const::Bytes(b.clone())), Type::Bytes)
+                    }
                     _ => (Operand::Const(Const::Int(0)), Type::Int),
                 };
-                Ok(TVal { op, ty, star: None, literal: Some(l.clone()), span: *span, text: l.to_string() })
+                Ok(TVal {
+                    op,
+                    ty,
+                    star: None,
+                    literal: Some(l.clone()),
+                    span: *span,
+                    text: l.to_string(),
+                })
             }
             Arg::Expr(Expr::Test { value }) => self.value(value, depth),
             Arg::Expr(e @ Expr::Compare { lhs, op, rhs, span }) => {
@@ -650,11 +926,25 @@ impl Checker<'_> {
                     None => (lhs, None),
                 };
                 let cmp = self.compare(lhs, *op, rhs, *span, depth)?;
-                Ok(TVal { op: Operand::Compare(Box::new(cmp)), ty: Type::Bool, star: source, literal: None, span: *span, text: e.to_string() })
+                Ok(TVal {
+                    op: Operand::Compare(Box::new(cmp)),
+                    ty: Type::Bool,
+                    star: source,
+                    literal: None,
+                    span: *span,
+                    text: e.to_string(),
+                })
             }
             Arg::Expr(e) => {
                 let n = self.node(e, depth)?;
-                Ok(TVal { op: Operand::Logic(Box::new(n)), ty: Type::Bool, star: None, literal: None, span: e.span(), text: e.to_string() })
+                Ok(TVal {
+                    op: Operand::Logic(Box::new(n)),
+                    ty: Type::Bool,
+                    star: None,
+                    literal: None,
+                    span: e.span(),
+                    text: e.to_string(),
+                })
             }
         }
     }
@@ -665,7 +955,11 @@ fn one_line(s: &str) -> String {
 }
 
 fn article(kind: &str) -> &'static str {
-    if kind.starts_with(['a', 'e', 'i', 'o', 'u', 'I']) { "an" } else { "a" }
+    if kind.starts_with(['a', 'e', 'i', 'o', 'u', 'I']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 /// The value as written, for messages.
@@ -681,10 +975,14 @@ fn ip_range(l: &Literal, span: Span) -> Result<(IpAddr, IpAddr), Option<Error>> 
             Ok((ip, ip))
         }
         Literal::Cidr(ip, len) => {
-            let net = IpNet::new(*ip, *len).map_err(|e| Some(Error::check(format!("invalid CIDR `{l}`: {e}"), span)))?;
+            let net = IpNet::new(*ip, *len)
+                .map_err(|e| Some(Error::check(format!("invalid CIDR `{l}`: {e}"), span)))?;
             if net.network() != *ip {
                 return Err(Some(Error::check(
-                    format!("CIDR `{l}` has host bits set; did you mean `{}`?", net.trunc()),
+                    format!(
+                        "CIDR `{l}` has host bits set; did you mean `{}`?",
+                        net.trunc()
+                    ),
                     span,
                 )));
             }
@@ -698,10 +996,16 @@ fn ip_range(l: &Literal, span: Span) -> Result<(IpAddr, IpAddr), Option<Error>> 
         Literal::IpRange(a, b) => {
             let (a, b) = (canonical_ip(*a), canonical_ip(*b));
             if a.is_ipv4() != b.is_ipv4() {
-                return Err(Some(Error::check(format!("range `{l}` mixes IPv4 and IPv6"), span)));
+                return Err(Some(Error::check(
+                    format!("range `{l}` mixes IPv4 and IPv6"),
+                    span,
+                )));
             }
             if a > b {
-                return Err(Some(Error::check(format!("range `{l}` is reversed: its start is greater than its end"), span)));
+                return Err(Some(Error::check(
+                    format!("range `{l}` is reversed: its start is greater than its end"),
+                    span,
+                )));
             }
             Ok((a, b))
         }
@@ -717,7 +1021,10 @@ fn next_ip(ip: IpAddr) -> Option<IpAddr> {
 }
 
 /// Sorts inclusive ranges and merges overlapping or adjacent ones.
-pub(crate) fn merge_ranges<T: Ord + Copy>(mut v: Vec<(T, T)>, succ: impl Fn(T) -> Option<T>) -> Vec<(T, T)> {
+pub(crate) fn merge_ranges<T: Ord + Copy>(
+    mut v: Vec<(T, T)>,
+    succ: impl Fn(T) -> Option<T>,
+) -> Vec<(T, T)> {
     v.sort();
     let mut out: Vec<(T, T)> = Vec::with_capacity(v.len());
     for (lo, hi) in v {
@@ -736,7 +1043,6 @@ pub(crate) fn merge_ranges<T: Ord + Copy>(mut v: Vec<(T, T)>, succ: impl Fn(T) -
     out
 }
 
-
 /// Only `\*` and `\\` are escapes in a wildcard pattern.
 fn validate_wildcard(p: &[u8], span: Span) -> Result<(), Error> {
     let mut k = 0;
@@ -746,11 +1052,19 @@ fn validate_wildcard(p: &[u8], span: Span) -> Result<(), Error> {
                 Some(b'*') | Some(b'\\') => k += 2,
                 Some(&c) => {
                     return Err(Error::check(
-                        format!("in a wildcard pattern only `\\*` and `\\\\` are escapes, found `\\{}`", c as char),
+                        format!(
+                            "in a wildcard pattern only `\\*` and `\\\\` are escapes, found `\\{}`",
+                            c as char
+                        ),
                         span,
                     ));
                 }
-                None => return Err(Error::check("a wildcard pattern cannot end with a lone `\\`", span)),
+                None => {
+                    return Err(Error::check(
+                        "a wildcard pattern cannot end with a lone `\\`",
+                        span,
+                    ));
+                }
             }
         } else {
             k += 1;
@@ -758,4 +1072,3 @@ fn validate_wildcard(p: &[u8], span: Span) -> Result<(), Error> {
     }
     Ok(())
 }
-

@@ -72,7 +72,10 @@ impl Display for Program {
             match *ins {
                 Instr::Test { src, pred, flags } => {
                     let name = if flags & 2 != 0 { "test_not" } else { "test" };
-                    let pred_text = self.preds.get(pred as usize).map_or_else(|| format!("pred#{pred}"), |p| format!("{p:?}"));
+                    let pred_text = self
+                        .preds
+                        .get(pred as usize)
+                        .map_or_else(|| format!("pred#{pred}"), |p| format!("{p:?}"));
                     let pred_text = if flags & 1 != 0 {
                         pred_text.replacen("eq ", "ne ", 1)
                     } else {
@@ -87,7 +90,13 @@ impl Display for Program {
                 Instr::CompareSrc { lhs, cmp, negate } => {
                     let name = if negate { "compare_not" } else { "compare" };
                     match self.compares.get(cmp as usize) {
-                        Some((op, rhs)) => write!(f, "{name:<14}{} {} {}", ShowSrc(self, lhs), op.keyword(), ShowSrc(self, *rhs))?,
+                        Some((op, rhs)) => write!(
+                            f,
+                            "{name:<14}{} {} {}",
+                            ShowSrc(self, lhs),
+                            op.keyword(),
+                            ShowSrc(self, *rhs)
+                        )?,
                         None => write!(f, "{name:<14}cmp#{cmp}")?,
                     }
                 }
@@ -110,19 +119,41 @@ impl Display for Program {
                         f.write_str(")")?;
                         match &def.prepared {
                             Prepared::Regex(re, _) => write!(f, "  ; regex {:?}", re.as_str())?,
-                            Prepared::Wildcard(w, _) => write!(f, "  ; wildcard {}", QuotedBytes(&w.source))?,
+                            Prepared::Wildcard(w, _) => {
+                                write!(f, "  ; wildcard {}", QuotedBytes(&w.source))?
+                            }
                             Prepared::None => {}
                         }
                     }
                     None => write!(f, "{:<14}r{dst} = call#{call}", "call")?,
                 },
-                Instr::LoopStart { kind: k, iter, exit, src } => {
-                    write!(f, "{:<14}r{iter} over {}, exit {exit:04}", format!("loop_{}", kind(k)), ShowSrc(self, src))?;
+                Instr::LoopStart {
+                    kind: k,
+                    iter,
+                    exit,
+                    src,
+                } => {
+                    write!(
+                        f,
+                        "{:<14}r{iter} over {}, exit {exit:04}",
+                        format!("loop_{}", kind(k)),
+                        ShowSrc(self, src)
+                    )?;
                 }
-                Instr::LoopNext { kind: k, iter, body } => {
-                    write!(f, "{:<14}r{iter}, body {body:04}", format!("next_{}", kind(k)))?;
+                Instr::LoopNext {
+                    kind: k,
+                    iter,
+                    body,
+                } => {
+                    write!(
+                        f,
+                        "{:<14}r{iter}, body {body:04}",
+                        format!("next_{}", kind(k))
+                    )?;
                 }
-                Instr::LoopPush { iter, src } => write!(f, "{:<14}r{} <- {}", "push", iter + 2, ShowSrc(self, src))?,
+                Instr::LoopPush { iter, src } => {
+                    write!(f, "{:<14}r{} <- {}", "push", iter + 2, ShowSrc(self, src))?
+                }
                 Instr::Return => write!(f, "return")?,
             }
             writeln!(f)?;

@@ -31,11 +31,11 @@ pub enum Pred {
     /// Address ordered against a constant of the same family.
     IpOrd(Order, IpAddr),
     /// Byte string contains.
-    Contains(memmem::Finder<'static>),
+    Contains(Box<memmem::Finder<'static>>),
     /// Regex search.
     Matches(Arc<Regex>),
     /// Wildcard match.
-    Wildcard(Wildcard),
+    Wildcard(Box<Wildcard>),
     /// Byte string in a set.
     BytesSet(BytesSet),
     /// Integer in sorted disjoint inclusive ranges.
@@ -87,13 +87,22 @@ impl fmt::Debug for Pred {
             Pred::IpOrd(o, ip) => write!(f, "{} {ip}", o.keyword()),
             Pred::Contains(fi) => write!(f, "contains {}", Q(fi.needle())),
             Pred::Matches(re) => write!(f, "matches {:?}", re.as_str()),
-            Pred::Wildcard(w) => write!(f, "{}wildcard {}", if w.strict { "strict " } else { "" }, Q(&w.source)),
+            Pred::Wildcard(w) => write!(
+                f,
+                "{}wildcard {}",
+                if w.strict { "strict " } else { "" },
+                Q(&w.source)
+            ),
             Pred::BytesSet(s) => write!(f, "in bytes-set({} items)", s.len()),
             Pred::IntRanges(r) => {
                 write!(f, "in int-ranges{{")?;
                 for (k, (a, b)) in r.iter().enumerate() {
                     let sep = if k > 0 { " " } else { "" };
-                    if a == b { write!(f, "{sep}{a}")? } else { write!(f, "{sep}{a}..{b}")? }
+                    if a == b {
+                        write!(f, "{sep}{a}")?
+                    } else {
+                        write!(f, "{sep}{a}..{b}")?
+                    }
                 }
                 write!(f, "}}")
             }
@@ -209,7 +218,9 @@ impl Wildcard {
         while k < pattern.len() {
             match pattern[k] {
                 b'\\' if k + 1 < pattern.len() => {
-                    segments.last_mut().map(|s| s.push(pattern[k + 1]));
+                    if let Some(s) = segments.last_mut() {
+                        s.push(pattern[k + 1]);
+                    }
                     k += 2;
                 }
                 b'*' => {
@@ -218,7 +229,9 @@ impl Wildcard {
                 }
                 c => {
                     let c = if strict { c } else { c.to_ascii_lowercase() };
-                    segments.last_mut().map(|s| s.push(c));
+                    if let Some(s) = segments.last_mut() {
+                        s.push(c);
+                    }
                     k += 1;
                 }
             }
@@ -234,7 +247,11 @@ impl Wildcard {
         if self.strict {
             hay == needle
         } else {
-            hay.len() == needle.len() && hay.iter().zip(needle).all(|(h, n)| h.to_ascii_lowercase() == *n)
+            hay.len() == needle.len()
+                && hay
+                    .iter()
+                    .zip(needle)
+                    .all(|(h, n)| h.to_ascii_lowercase() == *n)
         }
     }
 
@@ -245,7 +262,8 @@ impl Wildcard {
         if self.strict {
             return memmem::find(hay, needle);
         }
-        hay.windows(needle.len()).position(|w| self.eq_at(w, needle))
+        hay.windows(needle.len())
+            .position(|w| self.eq_at(w, needle))
     }
 
     /// Whether the whole of `value` matches.

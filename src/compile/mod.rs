@@ -182,7 +182,12 @@ pub struct Program {
 pub const MAX_REGS: usize = u16::MAX as usize - 3;
 
 /// Compiles a checked expression.
-pub fn compile(typed: &Typed, schema: &Schema, lists: &Lists, limits: &Limits) -> Result<Program, Error> {
+pub fn compile(
+    typed: &Typed,
+    schema: &Schema,
+    lists: &Lists,
+    limits: &Limits,
+) -> Result<Program, Error> {
     let mut g = Gen {
         p: Program {
             code: Vec::new(),
@@ -228,7 +233,8 @@ impl Gen<'_> {
 
     fn emit(&mut self, i: Instr) -> Result<u32, Error> {
         if self.p.code.len() >= self.limits.max_instructions {
-            return Err(Error::limit(crate::error::Stage::Compile, 
+            return Err(Error::limit(
+                crate::error::Stage::Compile,
                 format!(
                     "the program needs more than {} instructions (raise `max_instructions` in the settings)",
                     self.limits.max_instructions
@@ -253,7 +259,11 @@ impl Gen<'_> {
     fn regs(&mut self, n: u16) -> Result<u16, Error> {
         let r = self.p.regs;
         if r as usize + n as usize > MAX_REGS {
-            return Err(Error::limit(crate::error::Stage::Compile, "the program needs too many registers", Span::default()));
+            return Err(Error::limit(
+                crate::error::Stage::Compile,
+                "the program needs too many registers",
+                Span::default(),
+            ));
         }
         self.p.regs += n;
         Ok(r)
@@ -267,7 +277,10 @@ impl Gen<'_> {
     fn field(&mut self, id: FieldId) -> Src {
         self.p.fields.push(id);
         if let Some(f) = self.schema.field(id) {
-            self.p.field_names.entry(id).or_insert_with(|| f.name.clone());
+            self.p
+                .field_names
+                .entry(id)
+                .or_insert_with(|| f.name.clone());
         }
         Src::Field(id)
     }
@@ -290,6 +303,10 @@ impl Gen<'_> {
 
     /// Emits code leaving `acc = value(n) != negate`.
     fn node(&mut self, n: &Node, negate: bool) -> Result<(), Error> {
+        crate::stack::guard(|| self.node_inner(n, negate))
+    }
+
+    fn node_inner(&mut self, n: &Node, negate: bool) -> Result<(), Error> {
         match n {
             Node::Const(b) => {
                 self.emit(Instr::Const(*b != negate))?;
@@ -325,7 +342,11 @@ impl Gen<'_> {
         for (k, t) in terms.iter().enumerate() {
             self.node(t, negate)?;
             if k + 1 < terms.len() {
-                let j = if is_and { Instr::JumpIfFalse(0) } else { Instr::JumpIfTrue(0) };
+                let j = if is_and {
+                    Instr::JumpIfFalse(0)
+                } else {
+                    Instr::JumpIfTrue(0)
+                };
                 exits.push(self.emit(j)?);
             }
         }
@@ -341,7 +362,11 @@ impl Gen<'_> {
         if let Operand::Call(Callee::Builtin(b @ (Builtin::Any | Builtin::All)), args) = op
             && let [Operand::Each { source, body }] = args.as_slice()
         {
-            let kind = if *b == Builtin::Any { LoopKind::Any } else { LoopKind::All };
+            let kind = if *b == Builtin::Any {
+                LoopKind::Any
+            } else {
+                LoopKind::All
+            };
             self.bool_loop(kind, source, body)?;
             if negate {
                 self.emit(Instr::Not)?;
@@ -362,12 +387,21 @@ impl Gen<'_> {
     fn bool_loop(&mut self, kind: LoopKind, source: &Operand, body: &Operand) -> Result<(), Error> {
         let src = self.operand(source)?;
         let iter = self.regs(2)?;
-        let start = self.emit(Instr::LoopStart { kind, iter, exit: 0, src })?;
+        let start = self.emit(Instr::LoopStart {
+            kind,
+            iter,
+            exit: 0,
+            src,
+        })?;
         let body_at = self.here();
         self.loops.push(iter);
         self.truthy(body, false)?;
         self.loops.pop();
-        self.emit(Instr::LoopNext { kind, iter, body: body_at })?;
+        self.emit(Instr::LoopNext {
+            kind,
+            iter,
+            body: body_at,
+        })?;
         let end = self.here();
         self.patch(start, end);
         Ok(())
@@ -383,7 +417,10 @@ impl Gen<'_> {
                     Const::Int(n) => Pred::IntEq(*n),
                     Const::Ip(ip) => Pred::IpEq(*ip),
                     Const::Bool(_) => {
-                        return Err(Error::compile("a Bool cannot be compared with a literal", c.span));
+                        return Err(Error::compile(
+                            "a Bool cannot be compared with a literal",
+                            c.span,
+                        ));
                     }
                 };
                 (p, matches!(c.test, Test::Ne(_)))
@@ -397,16 +434,25 @@ impl Gen<'_> {
                 },
                 false,
             ),
-            Test::Contains(b) => (Pred::Contains(memmem::Finder::new(b).into_owned()), false),
+            Test::Contains(b) => (
+                Pred::Contains(Box::new(memmem::Finder::new(b).into_owned())),
+                false,
+            ),
             Test::Matches(re) => (Pred::Matches(re.clone()), false),
-            Test::Wildcard { pattern, strict } => (Pred::Wildcard(Wildcard::new(pattern, *strict)), false),
+            Test::Wildcard { pattern, strict } => (
+                Pred::Wildcard(Box::new(Wildcard::new(pattern, *strict))),
+                false,
+            ),
             Test::InBytes(items) => (Pred::BytesSet(BytesSet::new(items.clone())), false),
             Test::InInts(r) => (Pred::IntRanges(r.clone().into_boxed_slice()), false),
             Test::InIps(r) => (Pred::IpRanges(IpRanges::new(r)), false),
             Test::InList(name) => match self.lists.handle(name) {
                 Some(h) => (Pred::List(h.clone()), false),
                 None => {
-                    return Err(Error::compile(format!("list `${name}` has no contents registered"), c.span));
+                    return Err(Error::compile(
+                        format!("list `${name}` has no contents registered"),
+                        c.span,
+                    ));
                 }
             },
             Test::BitAnd(m) => (Pred::BitAnd(*m), false),
@@ -414,22 +460,39 @@ impl Gen<'_> {
                 let rhs = self.operand(rhs)?;
                 self.p.compares.push((*op, rhs));
                 let cmp = self.p.compares.len() as u32 - 1;
-                self.emit(Instr::CompareSrc { lhs: src, cmp, negate })?;
+                self.emit(Instr::CompareSrc {
+                    lhs: src,
+                    cmp,
+                    negate,
+                })?;
                 return Ok(());
             }
         };
         let pred = self.pred(pred);
-        self.emit(Instr::Test { src, pred, flags: u8::from(invert) | neg })?;
+        self.emit(Instr::Test {
+            src,
+            pred,
+            flags: u8::from(invert) | neg,
+        })?;
         Ok(())
     }
 
     fn operand(&mut self, op: &Operand) -> Result<Src, Error> {
+        crate::stack::guard(|| self.operand_inner(op))
+    }
+
+    fn operand_inner(&mut self, op: &Operand) -> Result<Src, Error> {
         Ok(match op {
             Operand::Field(id) => self.field(*id),
             Operand::Const(c) => self.konst(c),
             Operand::Elem => match self.loops.last() {
                 Some(&r) => Src::Elem(r),
-                None => return Err(Error::compile("`[*]` element used outside a loop", Span::default())),
+                None => {
+                    return Err(Error::compile(
+                        "`[*]` element used outside a loop",
+                        Span::default(),
+                    ));
+                }
             },
             Operand::Index(..) => {
                 let mut keys = Vec::new();
@@ -440,11 +503,16 @@ impl Gen<'_> {
                 }
                 keys.reverse();
                 let root = self.operand(cur)?;
-                self.p.paths.push(Path { root, keys: keys.into_boxed_slice() });
+                self.p.paths.push(Path {
+                    root,
+                    keys: keys.into_boxed_slice(),
+                });
                 Src::Path(self.p.paths.len() as u32 - 1)
             }
             Operand::Call(callee, args) => {
-                if let (Callee::Builtin(Builtin::Any | Builtin::All), [Operand::Each { .. }]) = (callee, args.as_slice()) {
+                if let (Callee::Builtin(Builtin::Any | Builtin::All), [Operand::Each { .. }]) =
+                    (callee, args.as_slice())
+                {
                     self.truthy(op, false)?;
                     let r = self.regs(1)?;
                     self.emit(Instr::StoreAcc(r))?;
@@ -455,10 +523,15 @@ impl Gen<'_> {
                     srcs.push(self.operand(a)?);
                 }
                 let prepared = match callee {
-                    Callee::Builtin(b) => Prepared::new(*b, args, self.limits).map_err(|m| Error::compile(m, Span::default()))?,
+                    Callee::Builtin(b) => Prepared::new(*b, args, self.limits)
+                        .map_err(|m| Error::compile(m, Span::default()))?,
                     Callee::User(_) => Prepared::None,
                 };
-                self.p.calls.push(CallDef { callee: callee.clone(), args: srcs.into_boxed_slice(), prepared });
+                self.p.calls.push(CallDef {
+                    callee: callee.clone(),
+                    args: srcs.into_boxed_slice(),
+                    prepared,
+                });
                 let call = self.p.calls.len() as u32 - 1;
                 let dst = self.regs(1)?;
                 self.emit(Instr::Call { dst, call })?;
@@ -467,13 +540,22 @@ impl Gen<'_> {
             Operand::Each { source, body } => {
                 let src = self.operand(source)?;
                 let iter = self.regs(3)?;
-                let start = self.emit(Instr::LoopStart { kind: LoopKind::Map, iter, exit: 0, src })?;
+                let start = self.emit(Instr::LoopStart {
+                    kind: LoopKind::Map,
+                    iter,
+                    exit: 0,
+                    src,
+                })?;
                 let body_at = self.here();
                 self.loops.push(iter);
                 let v = self.operand(body)?;
                 self.loops.pop();
                 self.emit(Instr::LoopPush { iter, src: v })?;
-                self.emit(Instr::LoopNext { kind: LoopKind::Map, iter, body: body_at })?;
+                self.emit(Instr::LoopNext {
+                    kind: LoopKind::Map,
+                    iter,
+                    body: body_at,
+                })?;
                 let end = self.here();
                 self.patch(start, end);
                 Src::Reg(iter + 2)
@@ -503,7 +585,11 @@ pub(crate) fn compare_values(op: CompareOp, a: &Val<'_>, b: &Val<'_>) -> bool {
         (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(y)),
         (Val::Ip(x), Val::Ip(y)) => {
             let (x, y) = (x.to_canonical(), y.to_canonical());
-            if x.is_ipv4() == y.is_ipv4() { Some(x.cmp(&y)) } else { None }
+            if x.is_ipv4() == y.is_ipv4() {
+                Some(x.cmp(&y))
+            } else {
+                None
+            }
         }
         _ => None,
     };
@@ -524,5 +610,20 @@ pub(crate) fn compare_values(op: CompareOp, a: &Val<'_>, b: &Val<'_>) -> bool {
         },
         CompareOp::BitwiseAnd => matches!((a, b), (Val::Int(x), Val::Int(y)) if x & y != 0),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instructions_stay_small() {
+        assert!(
+            std::mem::size_of::<Instr>() <= 16,
+            "Instr is {} bytes",
+            std::mem::size_of::<Instr>()
+        );
+        assert_eq!(std::mem::size_of::<Src>(), 8);
     }
 }

@@ -116,7 +116,11 @@ impl HttpRequestBuilder {
         let ext = decoded_path
             .rsplit(|&c| c == b'/')
             .next()
-            .and_then(|last| last.iter().rposition(|&c| c == b'.').map(|k| last[k + 1..].to_ascii_lowercase()))
+            .and_then(|last| {
+                last.iter()
+                    .rposition(|&c| c == b'.')
+                    .map(|k| last[k + 1..].to_ascii_lowercase())
+            })
             .unwrap_or_default();
         r.http_request_uri_path_extension = Some(ext);
         r.http_request_uri_path = Some(decoded_path);
@@ -135,7 +139,8 @@ impl HttpRequestBuilder {
 
     /// Adds a request header (names are lowercased; repeated headers keep their order).
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
         self
     }
 
@@ -258,7 +263,10 @@ impl HttpRequestBuilder {
             for (name, value) in &self.headers {
                 names.push(Value::Bytes(name.as_bytes().to_vec()));
                 values.push(Value::Bytes(value.clone()));
-                if let Value::Array(a) = map.entry(name.as_bytes().to_vec()).or_insert_with(|| Value::Array(Vec::new())) {
+                if let Value::Array(a) = map
+                    .entry(name.as_bytes().to_vec())
+                    .or_insert_with(|| Value::Array(Vec::new()))
+                {
                     a.push(Value::Bytes(value.clone()));
                 }
                 let first = |slot: &mut Option<Vec<u8>>| {
@@ -275,7 +283,13 @@ impl HttpRequestBuilder {
                     "accept-language" => {
                         let langs = value
                             .split(|&c| c == b',')
-                            .map(|l| l.split(|&c| c == b';').next().unwrap_or(b"").trim_ascii().to_vec())
+                            .map(|l| {
+                                l.split(|&c| c == b';')
+                                    .next()
+                                    .unwrap_or(b"")
+                                    .trim_ascii()
+                                    .to_vec()
+                            })
                             .filter(|l| !l.is_empty())
                             .map(Value::Bytes)
                             .collect();
@@ -300,13 +314,18 @@ impl HttpRequestBuilder {
                     Some(i) => (&pair[..i], &pair[i + 1..]),
                     None => (pair, &b""[..]),
                 };
-                if let Value::Array(a) = jar.entry(k.to_vec()).or_insert_with(|| Value::Array(Vec::new())) {
+                if let Value::Array(a) = jar
+                    .entry(k.to_vec())
+                    .or_insert_with(|| Value::Array(Vec::new()))
+                {
                     a.push(Value::Bytes(v.to_vec()));
                 }
             }
             r.http_request_cookies = Some(jar);
         }
-        if let (Some(scheme), Some(host), Some(uri)) = (&self.scheme, &r.http_host, &r.http_request_uri) {
+        if let (Some(scheme), Some(host), Some(uri)) =
+            (&self.scheme, &r.http_host, &r.http_request_uri)
+        {
             let mut full = format!("{scheme}://").into_bytes();
             full.extend_from_slice(host);
             full.extend_from_slice(uri);
@@ -325,7 +344,10 @@ fn parse_args(query: &str, decode: bool) -> (BTreeMap<Vec<u8>, Value>, Vec<Value
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let (k, v) = if decode {
-            (url_decode_bytes(k.as_bytes(), false), url_decode_bytes(v.as_bytes(), false))
+            (
+                url_decode_bytes(k.as_bytes(), false),
+                url_decode_bytes(v.as_bytes(), false),
+            )
         } else {
             (k.as_bytes().to_vec(), v.as_bytes().to_vec())
         };
@@ -352,13 +374,19 @@ mod tests {
                 Type::Bytes => Value::Bytes(def.name.as_bytes().to_vec()),
                 Type::Ip => Value::Ip("192.0.2.7".parse().unwrap()),
                 Type::Array(_) => Value::Array(vec![Value::Bytes(b"x".to_vec())]),
-                Type::Map(_) => Value::Map(BTreeMap::from([(b"k".to_vec(), Value::Array(vec![Value::Bytes(b"v".to_vec())]))])),
+                Type::Map(_) => Value::Map(BTreeMap::from([(
+                    b"k".to_vec(),
+                    Value::Array(vec![Value::Bytes(b"v".to_vec())]),
+                )])),
             };
             let value = match (&def.ty, value) {
                 (Type::Array(t), _) if **t == Type::Int => Value::Array(vec![Value::Int(3)]),
                 (_, v) => v,
             };
-            let req = HttpRequest::builder().field(&def.name, value.clone()).build().unwrap();
+            let req = HttpRequest::builder()
+                .field(&def.name, value.clone())
+                .build()
+                .unwrap();
             assert_eq!(req.get(id), value.as_val(), "{}", def.name);
         }
     }
@@ -376,13 +404,30 @@ mod tests {
             .unwrap();
         let s = Schema::default_http();
         let get = |n: &str| req.get(s.field_id(n).unwrap());
-        assert_eq!(get("http.request.uri.path"), Val::Bytes(Cow::Borrowed(b"/a/B c.PHP")));
-        assert_eq!(get("http.request.uri.path.extension"), Val::Bytes(Cow::Borrowed(b"php")));
-        assert_eq!(get("http.request.full_uri"), Val::Bytes(Cow::Borrowed(b"https://example.com/a/B%20c.PHP?x=1&y=%41&x=2")));
+        assert_eq!(
+            get("http.request.uri.path"),
+            Val::Bytes(Cow::Borrowed(b"/a/B c.PHP"))
+        );
+        assert_eq!(
+            get("http.request.uri.path.extension"),
+            Val::Bytes(Cow::Borrowed(b"php"))
+        );
+        assert_eq!(
+            get("http.request.full_uri"),
+            Val::Bytes(Cow::Borrowed(
+                b"https://example.com/a/B%20c.PHP?x=1&y=%41&x=2"
+            ))
+        );
         assert_eq!(get("http.host"), Val::Bytes(Cow::Borrowed(b"example.com")));
-        assert!(matches!(get("http.request.uri.args.names"), Val::Array(Seq::Values(v)) if v.len() == 3));
-        assert!(matches!(get("http.request.cookies"), Val::Map(m) if m.contains_key(&b"theme"[..])));
-        assert!(matches!(get("http.request.accepted_languages"), Val::Array(Seq::Values(v)) if v.len() == 2));
+        assert!(
+            matches!(get("http.request.uri.args.names"), Val::Array(Seq::Values(v)) if v.len() == 3)
+        );
+        assert!(
+            matches!(get("http.request.cookies"), Val::Map(m) if m.contains_key(&b"theme"[..]))
+        );
+        assert!(
+            matches!(get("http.request.accepted_languages"), Val::Array(Seq::Values(v)) if v.len() == 2)
+        );
         assert_eq!(get("ssl"), Val::Bool(true));
         assert_eq!(get("ip.src"), Val::Missing);
     }

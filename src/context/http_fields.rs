@@ -220,96 +220,311 @@ impl HttpFields {
     #[inline]
     pub fn get(&self, id: FieldId) -> Val<'_> {
         match id.0 {
-            0 => self.http_host.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            1 => self.http_cookie.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            2 => self.http_referer.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            3 => self.http_user_agent.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            4 => self.http_x_forwarded_for.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            5 => self.http_request_method.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            6 => self.http_request_version.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            7 => self.http_request_full_uri.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            8 => self.http_request_uri.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            9 => self.http_request_uri_path.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            10 => self.http_request_uri_path_extension.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            11 => self.http_request_uri_query.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            12 => self.http_request_uri_args.as_ref().map_or(Val::Missing, Val::Map),
-            13 => self.http_request_uri_args_names.as_deref().map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
-            14 => self.http_request_uri_args_values.as_deref().map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
-            15 => self.http_request_cookies.as_ref().map_or(Val::Missing, Val::Map),
-            16 => self.http_request_headers.as_ref().map_or(Val::Missing, Val::Map),
-            17 => self.http_request_headers_names.as_deref().map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
-            18 => self.http_request_headers_values.as_deref().map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
-            19 => self.http_request_headers_truncated.map_or(Val::Missing, Val::Bool),
-            20 => self.http_request_accepted_languages.as_deref().map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
-            21 => self.http_request_timestamp_sec.map_or(Val::Missing, Val::Int),
-            22 => self.http_request_timestamp_msec.map_or(Val::Missing, Val::Int),
-            23 => self.http_request_body_raw.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            0 => self
+                .http_host
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            1 => self
+                .http_cookie
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            2 => self
+                .http_referer
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            3 => self
+                .http_user_agent
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            4 => self
+                .http_x_forwarded_for
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            5 => self
+                .http_request_method
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            6 => self
+                .http_request_version
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            7 => self
+                .http_request_full_uri
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            8 => self
+                .http_request_uri
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            9 => self
+                .http_request_uri_path
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            10 => self
+                .http_request_uri_path_extension
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            11 => self
+                .http_request_uri_query
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            12 => self
+                .http_request_uri_args
+                .as_ref()
+                .map_or(Val::Missing, Val::Map),
+            13 => self
+                .http_request_uri_args_names
+                .as_deref()
+                .map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
+            14 => self
+                .http_request_uri_args_values
+                .as_deref()
+                .map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
+            15 => self
+                .http_request_cookies
+                .as_ref()
+                .map_or(Val::Missing, Val::Map),
+            16 => self
+                .http_request_headers
+                .as_ref()
+                .map_or(Val::Missing, Val::Map),
+            17 => self
+                .http_request_headers_names
+                .as_deref()
+                .map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
+            18 => self
+                .http_request_headers_values
+                .as_deref()
+                .map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
+            19 => self
+                .http_request_headers_truncated
+                .map_or(Val::Missing, Val::Bool),
+            20 => self
+                .http_request_accepted_languages
+                .as_deref()
+                .map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
+            21 => self
+                .http_request_timestamp_sec
+                .map_or(Val::Missing, Val::Int),
+            22 => self
+                .http_request_timestamp_msec
+                .map_or(Val::Missing, Val::Int),
+            23 => self
+                .http_request_body_raw
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
             24 => self.http_request_body_size.map_or(Val::Missing, Val::Int),
-            25 => self.http_request_body_truncated.map_or(Val::Missing, Val::Bool),
-            26 => self.http_request_body_mime.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            27 => self.http_request_body_form.as_ref().map_or(Val::Missing, Val::Map),
-            28 => self.http_request_body_form_names.as_deref().map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
-            29 => self.http_request_body_form_values.as_deref().map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
-            30 => self.http_request_jwt_claims.as_ref().map_or(Val::Missing, Val::Map),
-            31 => self.raw_http_request_full_uri.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            32 => self.raw_http_request_uri.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            33 => self.raw_http_request_uri_path.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            34 => self.raw_http_request_uri_query.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            35 => self.raw_http_request_uri_args.as_ref().map_or(Val::Missing, Val::Map),
-            36 => self.raw_http_request_uri_args_names.as_deref().map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
-            37 => self.raw_http_request_uri_args_values.as_deref().map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
+            25 => self
+                .http_request_body_truncated
+                .map_or(Val::Missing, Val::Bool),
+            26 => self
+                .http_request_body_mime
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            27 => self
+                .http_request_body_form
+                .as_ref()
+                .map_or(Val::Missing, Val::Map),
+            28 => self
+                .http_request_body_form_names
+                .as_deref()
+                .map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
+            29 => self
+                .http_request_body_form_values
+                .as_deref()
+                .map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
+            30 => self
+                .http_request_jwt_claims
+                .as_ref()
+                .map_or(Val::Missing, Val::Map),
+            31 => self
+                .raw_http_request_full_uri
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            32 => self
+                .raw_http_request_uri
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            33 => self
+                .raw_http_request_uri_path
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            34 => self
+                .raw_http_request_uri_query
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            35 => self
+                .raw_http_request_uri_args
+                .as_ref()
+                .map_or(Val::Missing, Val::Map),
+            36 => self
+                .raw_http_request_uri_args_names
+                .as_deref()
+                .map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
+            37 => self
+                .raw_http_request_uri_args_values
+                .as_deref()
+                .map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
             38 => self.http_response_code.map_or(Val::Missing, Val::Int),
-            39 => self.http_response_headers.as_ref().map_or(Val::Missing, Val::Map),
-            40 => self.http_response_headers_names.as_deref().map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
-            41 => self.http_response_headers_values.as_deref().map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
+            39 => self
+                .http_response_headers
+                .as_ref()
+                .map_or(Val::Missing, Val::Map),
+            40 => self
+                .http_response_headers_names
+                .as_deref()
+                .map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
+            41 => self
+                .http_response_headers_values
+                .as_deref()
+                .map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
             42 => self.ssl.map_or(Val::Missing, Val::Bool),
             43 => self.ip_src.map_or(Val::Missing, Val::Ip),
             44 => self.ip_src_asnum.map_or(Val::Missing, Val::Int),
-            45 => self.ip_src_country.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            46 => self.ip_src_continent.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            47 => self.ip_src_city.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            48 => self.ip_src_region.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            49 => self.ip_src_region_code.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            50 => self.ip_src_postal_code.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            51 => self.ip_src_timezone_name.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            52 => self.ip_src_is_in_european_union.map_or(Val::Missing, Val::Bool),
+            45 => self
+                .ip_src_country
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            46 => self
+                .ip_src_continent
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            47 => self
+                .ip_src_city
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            48 => self
+                .ip_src_region
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            49 => self
+                .ip_src_region_code
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            50 => self
+                .ip_src_postal_code
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            51 => self
+                .ip_src_timezone_name
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            52 => self
+                .ip_src_is_in_european_union
+                .map_or(Val::Missing, Val::Bool),
             53 => self.cf_edge_server_ip.map_or(Val::Missing, Val::Ip),
             54 => self.cf_edge_server_port.map_or(Val::Missing, Val::Int),
-            55 => self.cf_ray_id.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            56 => self.cf_random_seed.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            55 => self
+                .cf_ray_id
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            56 => self
+                .cf_random_seed
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
             57 => self.cf_threat_score.map_or(Val::Missing, Val::Int),
             58 => self.cf_client_bot.map_or(Val::Missing, Val::Bool),
             59 => self.cf_bot_management_score.map_or(Val::Missing, Val::Int),
-            60 => self.cf_bot_management_verified_bot.map_or(Val::Missing, Val::Bool),
-            61 => self.cf_bot_management_static_resource.map_or(Val::Missing, Val::Bool),
-            62 => self.cf_bot_management_ja3_hash.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            63 => self.cf_bot_management_ja4.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            64 => self.cf_bot_management_detection_ids.as_deref().map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
-            65 => self.cf_verified_bot_category.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            60 => self
+                .cf_bot_management_verified_bot
+                .map_or(Val::Missing, Val::Bool),
+            61 => self
+                .cf_bot_management_static_resource
+                .map_or(Val::Missing, Val::Bool),
+            62 => self
+                .cf_bot_management_ja3_hash
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            63 => self
+                .cf_bot_management_ja4
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            64 => self
+                .cf_bot_management_detection_ids
+                .as_deref()
+                .map_or(Val::Missing, |a| Val::Array(Seq::Values(a))),
+            65 => self
+                .cf_verified_bot_category
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
             66 => self.cf_waf_score.map_or(Val::Missing, Val::Int),
             67 => self.cf_waf_score_sqli.map_or(Val::Missing, Val::Int),
             68 => self.cf_waf_score_xss.map_or(Val::Missing, Val::Int),
             69 => self.cf_waf_score_rce.map_or(Val::Missing, Val::Int),
-            70 => self.cf_waf_score_class.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            71 => self.cf_tls_version.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            72 => self.cf_tls_cipher.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            73 => self.cf_tls_client_auth_cert_presented.map_or(Val::Missing, Val::Bool),
-            74 => self.cf_tls_client_auth_cert_verified.map_or(Val::Missing, Val::Bool),
-            75 => self.cf_tls_client_auth_cert_revoked.map_or(Val::Missing, Val::Bool),
-            76 => self.cf_tls_client_auth_cert_issuer_dn.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            77 => self.cf_tls_client_auth_cert_subject_dn.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            78 => self.cf_tls_client_auth_cert_issuer_dn_rfc2253.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            79 => self.cf_tls_client_auth_cert_subject_dn_rfc2253.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            80 => self.cf_tls_client_auth_cert_serial.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            81 => self.cf_tls_client_auth_cert_issuer_serial.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            82 => self.cf_tls_client_auth_cert_fingerprint_sha256.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            83 => self.cf_tls_client_auth_cert_fingerprint_sha1.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            84 => self.cf_tls_client_auth_cert_not_before.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            85 => self.cf_tls_client_auth_cert_not_after.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            86 => self.cf_tls_client_auth_cert_ski.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
-            87 => self.cf_tls_client_auth_cert_issuer_ski.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            70 => self
+                .cf_waf_score_class
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            71 => self
+                .cf_tls_version
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            72 => self
+                .cf_tls_cipher
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            73 => self
+                .cf_tls_client_auth_cert_presented
+                .map_or(Val::Missing, Val::Bool),
+            74 => self
+                .cf_tls_client_auth_cert_verified
+                .map_or(Val::Missing, Val::Bool),
+            75 => self
+                .cf_tls_client_auth_cert_revoked
+                .map_or(Val::Missing, Val::Bool),
+            76 => self
+                .cf_tls_client_auth_cert_issuer_dn
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            77 => self
+                .cf_tls_client_auth_cert_subject_dn
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            78 => self
+                .cf_tls_client_auth_cert_issuer_dn_rfc2253
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            79 => self
+                .cf_tls_client_auth_cert_subject_dn_rfc2253
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            80 => self
+                .cf_tls_client_auth_cert_serial
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            81 => self
+                .cf_tls_client_auth_cert_issuer_serial
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            82 => self
+                .cf_tls_client_auth_cert_fingerprint_sha256
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            83 => self
+                .cf_tls_client_auth_cert_fingerprint_sha1
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            84 => self
+                .cf_tls_client_auth_cert_not_before
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            85 => self
+                .cf_tls_client_auth_cert_not_after
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            86 => self
+                .cf_tls_client_auth_cert_ski
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            87 => self
+                .cf_tls_client_auth_cert_issuer_ski
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
             88 => self.ip_dst.map_or(Val::Missing, Val::Ip),
-            89 => self.ip_proto.as_deref().map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
+            89 => self
+                .ip_proto
+                .as_deref()
+                .map_or(Val::Missing, |b| Val::Bytes(Cow::Borrowed(b))),
             90 => self.ip_len.map_or(Val::Missing, Val::Int),
             91 => self.ip_ttl.map_or(Val::Missing, Val::Int),
             92 => self.tcp_srcport.map_or(Val::Missing, Val::Int),

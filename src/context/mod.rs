@@ -133,7 +133,9 @@ impl<'s> Context<'s> {
     /// Fills `X.names` / `X.values` from the map `X` where they are unset.
     fn derive_names_values(&mut self) {
         for (id, def) in self.schema.fields() {
-            let Some(Some(Value::Map(m))) = self.values.get(id.index()) else { continue };
+            let Some(Some(Value::Map(m))) = self.values.get(id.index()) else {
+                continue;
+            };
             let names: Vec<Value> = m.keys().map(|k| Value::Bytes(k.clone())).collect();
             let values: Vec<Value> = m
                 .values()
@@ -169,9 +171,16 @@ fn canonical(v: Value) -> Value {
 /// Whether `v` has type `ty`.
 pub fn check_value(ty: &Type, v: &Value) -> Result<(), String> {
     let ok = match (ty, v) {
-        (Type::Bool, Value::Bool(_)) | (Type::Int, Value::Int(_)) | (Type::Bytes, Value::Bytes(_)) | (Type::Ip, Value::Ip(_)) => true,
-        (Type::Array(t), Value::Array(items)) => return items.iter().try_for_each(|i| check_value(t, i)),
-        (Type::Map(t), Value::Map(items)) => return items.values().try_for_each(|i| check_value(t, i)),
+        (Type::Bool, Value::Bool(_))
+        | (Type::Int, Value::Int(_))
+        | (Type::Bytes, Value::Bytes(_))
+        | (Type::Ip, Value::Ip(_)) => true,
+        (Type::Array(t), Value::Array(items)) => {
+            return items.iter().try_for_each(|i| check_value(t, i));
+        }
+        (Type::Map(t), Value::Map(items)) => {
+            return items.values().try_for_each(|i| check_value(t, i));
+        }
         _ => false,
     };
     if ok {
@@ -208,7 +217,10 @@ pub fn from_json(ty: &Type, v: &serde_json::Value) -> Result<Value, String> {
     use serde_json::Value as J;
     match (ty, v) {
         (Type::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
-        (Type::Int, J::Number(n)) => n.as_i64().map(Value::Int).ok_or_else(|| format!("{n} is not a 64-bit integer")),
+        (Type::Int, J::Number(n)) => n
+            .as_i64()
+            .map(Value::Int)
+            .ok_or_else(|| format!("{n} is not a 64-bit integer")),
         (Type::Bytes, J::String(s)) => Ok(Value::Bytes(s.as_bytes().to_vec())),
         (Type::Ip, J::String(s)) => s
             .trim()
@@ -226,7 +238,9 @@ pub fn from_json(ty: &Type, v: &serde_json::Value) -> Result<Value, String> {
             for (k, i) in items {
                 // A single value where the map holds arrays is taken as a one-element array.
                 let value = match (&**t, i) {
-                    (Type::Array(inner), x) if !x.is_array() => Value::Array(vec![from_json(inner, x).map_err(|e| format!("key `{k}`: {e}"))?]),
+                    (Type::Array(inner), x) if !x.is_array() => Value::Array(vec![
+                        from_json(inner, x).map_err(|e| format!("key `{k}`: {e}"))?,
+                    ]),
                     _ => from_json(t, i).map_err(|e| format!("key `{k}`: {e}"))?,
                 };
                 m.insert(k.as_bytes().to_vec(), value);

@@ -41,21 +41,29 @@ impl Prepared {
     pub fn new(b: Builtin, args: &[Operand], limits: &Limits) -> Result<Prepared, String> {
         match b {
             Builtin::RegexReplace => {
-                let pattern = const_bytes(args.get(1)).ok_or("regex_replace needs a literal regex")?;
-                let pattern = std::str::from_utf8(pattern).map_err(|_| "the regex must be UTF-8")?;
+                let pattern =
+                    const_bytes(args.get(1)).ok_or("regex_replace needs a literal regex")?;
+                let pattern =
+                    std::str::from_utf8(pattern).map_err(|_| "the regex must be UTF-8")?;
                 let re = RegexBuilder::new(pattern)
                     .unicode(false)
                     .size_limit(limits.max_regex_size)
                     .build()
                     .map_err(|e| format!("invalid regex: {e}"))?;
-                let repl = const_bytes(args.get(2)).ok_or("regex_replace needs a literal replacement")?;
+                let repl =
+                    const_bytes(args.get(2)).ok_or("regex_replace needs a literal replacement")?;
                 Ok(Prepared::Regex(Arc::new(re), repl.into()))
             }
             Builtin::WildcardReplace => {
-                let pattern = const_bytes(args.get(1)).ok_or("wildcard_replace needs a literal pattern")?;
+                let pattern =
+                    const_bytes(args.get(1)).ok_or("wildcard_replace needs a literal pattern")?;
                 let strict = const_bytes(args.get(3)) == Some(b"s");
-                let repl = const_bytes(args.get(2)).ok_or("wildcard_replace needs a literal replacement")?;
-                Ok(Prepared::Wildcard(Box::new(Wildcard::new(pattern, strict)), repl.into()))
+                let repl = const_bytes(args.get(2))
+                    .ok_or("wildcard_replace needs a literal replacement")?;
+                Ok(Prepared::Wildcard(
+                    Box::new(Wildcard::new(pattern, strict)),
+                    repl.into(),
+                ))
             }
             _ => Ok(Prepared::None),
         }
@@ -91,17 +99,31 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared) -> Val<'a> {
                 let want = b == Any;
                 let n = seq.len();
                 let found = (0..n).any(|k| matches!(seq.get(k), Val::Bool(x) if x == want));
-                Val::Bool(if want { found } else { !found && (0..n).all(|k| matches!(seq.get(k), Val::Bool(true))) })
+                Val::Bool(if want {
+                    found
+                } else {
+                    !found && (0..n).all(|k| matches!(seq.get(k), Val::Bool(true)))
+                })
             }
             _ => Val::Missing,
         },
         Lower | Upper => match arg(0) {
             Val::Bytes(s) => {
-                let changes = s.iter().any(|c| if b == Lower { c.is_ascii_uppercase() } else { c.is_ascii_lowercase() });
+                let changes = s.iter().any(|c| {
+                    if b == Lower {
+                        c.is_ascii_uppercase()
+                    } else {
+                        c.is_ascii_lowercase()
+                    }
+                });
                 if !changes {
                     return Val::Bytes(s.clone());
                 }
-                bytes(if b == Lower { s.to_ascii_lowercase() } else { s.to_ascii_uppercase() })
+                bytes(if b == Lower {
+                    s.to_ascii_lowercase()
+                } else {
+                    s.to_ascii_uppercase()
+                })
             }
             _ => Val::Missing,
         },
@@ -112,7 +134,11 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared) -> Val<'a> {
             _ => Val::Missing,
         },
         StartsWith | EndsWith => match (arg_bytes(0), arg_bytes(1)) {
-            (Some(s), Some(p)) => Val::Bool(if b == StartsWith { s.starts_with(p) } else { s.ends_with(p) }),
+            (Some(s), Some(p)) => Val::Bool(if b == StartsWith {
+                s.starts_with(p)
+            } else {
+                s.ends_with(p)
+            }),
             _ => Val::Missing,
         },
         Concat => concat(args),
@@ -198,7 +224,9 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared) -> Val<'a> {
             _ => Val::Missing,
         },
         Cidr | Cidr6 => {
-            let Val::Ip(ip) = arg(0) else { return Val::Missing };
+            let Val::Ip(ip) = arg(0) else {
+                return Val::Missing;
+            };
             let bits = |k: usize| match arg(k) {
                 Val::Int(n) => Some(*n),
                 _ => None,
@@ -231,11 +259,19 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared) -> Val<'a> {
         EncodeBase64 => match arg(0) {
             Val::Bytes(s) => {
                 let flags = arg_bytes(1).unwrap_or(b"");
-                bytes(base64_encode(s, flags.contains(&b'u'), !flags.contains(&b'n')))
+                bytes(base64_encode(
+                    s,
+                    flags.contains(&b'u'),
+                    !flags.contains(&b'n'),
+                ))
             }
             _ => Val::Missing,
         },
-        Coalesce => args.iter().find(|a| !a.is_missing()).cloned().unwrap_or(Val::Missing),
+        Coalesce => args
+            .iter()
+            .find(|a| !a.is_missing())
+            .cloned()
+            .unwrap_or(Val::Missing),
     }
 }
 
@@ -263,7 +299,9 @@ fn concat<'a>(args: &[Val<'a>]) -> Val<'a> {
 }
 
 fn substring<'a>(args: &[Val<'a>]) -> Val<'a> {
-    let Some(Val::Bytes(s)) = args.first() else { return Val::Missing };
+    let Some(Val::Bytes(s)) = args.first() else {
+        return Val::Missing;
+    };
     let len = s.len() as i64;
     let index = |v: Option<&Val<'_>>, default: i64| -> i64 {
         let n = match v {
@@ -299,7 +337,8 @@ fn url_decode_once(s: &[u8], unicode: bool) -> Vec<u8> {
             b'%' => {
                 if unicode && matches!(s.get(k + 1), Some(b'u' | b'U')) {
                     let digits = s.get(k + 2..k + 6).and_then(|d| {
-                        d.iter().try_fold(0u32, |acc, &c| hex_val(c).map(|h| acc * 16 + h as u32))
+                        d.iter()
+                            .try_fold(0u32, |acc, &c| hex_val(c).map(|h| acc * 16 + h as u32))
                     });
                     if let Some(cp) = digits {
                         let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
@@ -309,7 +348,10 @@ fn url_decode_once(s: &[u8], unicode: bool) -> Vec<u8> {
                         continue;
                     }
                 }
-                match (s.get(k + 1).copied().and_then(hex_val), s.get(k + 2).copied().and_then(hex_val)) {
+                match (
+                    s.get(k + 1).copied().and_then(hex_val),
+                    s.get(k + 2).copied().and_then(hex_val),
+                ) {
                     (Some(h), Some(l)) => {
                         out.push(h * 16 + l);
                         k += 3;
@@ -355,7 +397,9 @@ fn url_decode<'a>(s: &Cow<'a, [u8]>, recursive: bool, unicode: bool) -> Val<'a> 
 }
 
 fn lookup_json<'a>(want_string: bool, args: &[Val<'a>]) -> Val<'a> {
-    let Some(Val::Bytes(doc)) = args.first() else { return Val::Missing };
+    let Some(Val::Bytes(doc)) = args.first() else {
+        return Val::Missing;
+    };
     // serde_json refuses nesting deeper than 128 levels: deep input is missing, not a crash.
     let Ok(mut cur) = serde_json::from_slice::<serde_json::Value>(doc) else {
         return Val::Missing;
@@ -363,10 +407,14 @@ fn lookup_json<'a>(want_string: bool, args: &[Val<'a>]) -> Val<'a> {
     for step in &args[1..] {
         let next = match (step, cur) {
             (Val::Bytes(k), serde_json::Value::Object(mut m)) => {
-                let Ok(k) = std::str::from_utf8(k) else { return Val::Missing };
+                let Ok(k) = std::str::from_utf8(k) else {
+                    return Val::Missing;
+                };
                 m.remove(k)
             }
-            (Val::Int(i), serde_json::Value::Array(mut a)) if *i >= 0 && (*i as usize) < a.len() => {
+            (Val::Int(i), serde_json::Value::Array(mut a))
+                if *i >= 0 && (*i as usize) < a.len() =>
+            {
                 Some(a.swap_remove(*i as usize))
             }
             _ => None,
@@ -386,7 +434,9 @@ fn lookup_json<'a>(want_string: bool, args: &[Val<'a>]) -> Val<'a> {
 fn has_value(container: &Val<'_>, needle: &Val<'_>) -> Val<'static> {
     let eq = |v: &Val<'_>| -> bool {
         match v {
-            Val::Array(inner) if !matches!(needle, Val::Array(_)) => (0..inner.len()).any(|k| inner.get(k) == *needle),
+            Val::Array(inner) if !matches!(needle, Val::Array(_)) => {
+                (0..inner.len()).any(|k| inner.get(k) == *needle)
+            }
             other => other == needle,
         }
     };
@@ -398,8 +448,12 @@ fn has_value(container: &Val<'_>, needle: &Val<'_>) -> Val<'static> {
 }
 
 fn regex_replace<'a>(s: &Cow<'a, [u8]>, re: &Regex, repl: &[u8]) -> Val<'a> {
-    let Some(caps) = re.captures(s) else { return Val::Bytes(s.clone()) };
-    let Some(whole) = caps.get(0) else { return Val::Bytes(s.clone()) };
+    let Some(caps) = re.captures(s) else {
+        return Val::Bytes(s.clone());
+    };
+    let Some(whole) = caps.get(0) else {
+        return Val::Bytes(s.clone());
+    };
     let mut out = Vec::with_capacity(s.len() + repl.len());
     out.extend_from_slice(&s[..whole.start()]);
     out.extend(expand(repl, |k| caps.get(k).map(|m| m.as_bytes())));
@@ -420,7 +474,9 @@ fn expand<'s>(repl: &[u8], group: impl Fn(usize) -> Option<&'s [u8]>) -> Vec<u8>
             }
             if repl.get(k + 1) == Some(&b'{')
                 && let Some(end) = repl[k..].iter().position(|&c| c == b'}')
-                && let Ok(n) = std::str::from_utf8(&repl[k + 2..k + end]).unwrap_or("x").parse::<usize>()
+                && let Ok(n) = std::str::from_utf8(&repl[k + 2..k + end])
+                    .unwrap_or("x")
+                    .parse::<usize>()
             {
                 out.extend_from_slice(group(n).unwrap_or(b""));
                 k += end + 1;
@@ -440,7 +496,10 @@ fn base64_encode(s: &[u8], url: bool, pad: bool) -> Vec<u8> {
     let table = if url { B64_URL } else { B64 };
     let mut out = Vec::with_capacity(s.len().div_ceil(3) * 4);
     for chunk in s.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (k, &b)| acc | (b as u32) << (16 - 8 * k));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (k, &b)| acc | (b as u32) << (16 - 8 * k));
         let emit = chunk.len() + 1;
         for k in 0..4 {
             if k < emit {
@@ -507,9 +566,21 @@ mod tests {
 
     #[test]
     fn base64_round_trips_and_rejects_garbage() {
-        for s in [&b""[..], b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar", b"\xff\xfe\x00"] {
+        for s in [
+            &b""[..],
+            b"f",
+            b"fo",
+            b"foo",
+            b"foob",
+            b"fooba",
+            b"foobar",
+            b"\xff\xfe\x00",
+        ] {
             for (url, pad) in [(false, true), (true, false)] {
-                assert_eq!(base64_decode(&base64_encode(s, url, pad)).as_deref(), Some(s));
+                assert_eq!(
+                    base64_decode(&base64_encode(s, url, pad)).as_deref(),
+                    Some(s)
+                );
             }
         }
         assert_eq!(base64_encode(b"foobar", false, true), b"Zm9vYmFy");

@@ -9,9 +9,9 @@
 use super::ast::*;
 use crate::error::Error;
 use crate::limits::Limits;
+use nom::IResult;
 use nom::bytes::complete::{tag, take_while, take_while1};
 use nom::character::complete::{char, multispace0};
-use nom::IResult;
 use std::net::IpAddr;
 
 /// The words that are never field names.
@@ -46,7 +46,8 @@ pub fn parse(source: &str) -> Result<Expr, Error> {
 /// Parses `source`, enforcing `limits.max_length` and `limits.max_depth`.
 pub fn parse_with(source: &str, limits: &Limits) -> Result<Expr, Error> {
     if source.len() > limits.max_length {
-        return Err(Error::limit(crate::error::Stage::Parse, 
+        return Err(Error::limit(
+            crate::error::Stage::Parse,
             format!(
                 "expression is {} bytes long; the limit is {} bytes (raise `max_length` in the settings)",
                 source.len(),
@@ -173,16 +174,19 @@ impl<'s> Parser<'s> {
                 let start = self.src.len() - p.rest;
                 let rest = &self.src[start..];
                 match p.message {
-                    Some(m) if m.starts_with("nesting") => {
-                        Error::limit(crate::error::Stage::Parse, m, Span::new(start, start + p.len))
-                    }
+                    Some(m) if m.starts_with("nesting") => Error::limit(
+                        crate::error::Stage::Parse,
+                        m,
+                        Span::new(start, start + p.len),
+                    ),
                     Some(m) => Error::parse(m, Span::new(start, start + p.len)),
                     None => self.unexpected(rest),
                 }
             }
-            nom::Err::Incomplete(_) => {
-                Error::parse("unexpected end of expression", Span::new(self.src.len(), self.src.len()))
-            }
+            nom::Err::Incomplete(_) => Error::parse(
+                "unexpected end of expression",
+                Span::new(self.src.len(), self.src.len()),
+            ),
         }
     }
 
@@ -213,12 +217,14 @@ impl<'s> Parser<'s> {
             return Error::parse("unmatched `)`", span);
         }
         Error::parse(
-            format!("unexpected `{word}` after a complete expression; expected `and`, `or`, `xor` or the end"),
+            format!(
+                "unexpected `{word}` after a complete expression; expected `and`, `or`, `xor` or the end"
+            ),
             span,
         )
     }
 
-    fn deeper<'a>(&self, at: &'a str, depth: usize) -> Result<usize, nom::Err<PErr>> {
+    fn deeper(&self, at: &str, depth: usize) -> Result<usize, nom::Err<PErr>> {
         if depth + 1 > self.max_depth {
             let msg = if self.depth_capped {
                 format!(
@@ -261,7 +267,13 @@ impl<'s> Parser<'s> {
             rest = after;
         }
         if terms.len() == 1 {
-            return Ok((rest, terms.pop().unwrap_or(Expr::Const { value: false, span: Span::default() })));
+            return Ok((
+                rest,
+                terms.pop().unwrap_or(Expr::Const {
+                    value: false,
+                    span: Span::default(),
+                }),
+            ));
         }
         let span = self.span_from(start, rest);
         Ok((rest, Expr::Logical { op, terms, span }))
@@ -276,12 +288,22 @@ impl<'s> Parser<'s> {
     }
 
     fn unary<'a>(&self, i: &'a str, depth: usize) -> PResult<'a, Expr> {
+        crate::stack::guard(|| self.unary_inner(i, depth))
+    }
+
+    fn unary_inner<'a>(&self, i: &'a str, depth: usize) -> PResult<'a, Expr> {
         let (i, _) = ws(i)?;
         if let Ok((rest, _)) = not_op(i) {
             let depth = self.deeper(i, depth)?;
             let (rest, inner) = self.unary(rest, depth)?;
             let span = Span::new(self.offset(i), inner.span().end);
-            return Ok((rest, Expr::Not { expr: Box::new(inner), span }));
+            return Ok((
+                rest,
+                Expr::Not {
+                    expr: Box::new(inner),
+                    span,
+                },
+            ));
         }
         if let Ok((rest, _)) = char::<_, PErr>('(')(i) {
             let depth = self.deeper(i, depth)?;
@@ -294,7 +316,13 @@ impl<'s> Parser<'s> {
                 return Err(nom::Err::Failure(self.expected_close(rest)));
             };
             let span = self.span_from(i, rest);
-            return Ok((rest, Expr::Paren { expr: Box::new(inner), span }));
+            return Ok((
+                rest,
+                Expr::Paren {
+                    expr: Box::new(inner),
+                    span,
+                },
+            ));
         }
         for (word, value) in [("true", true), ("false", false)] {
             if let Ok((rest, _)) = keyword(word)(i) {
@@ -308,7 +336,9 @@ impl<'s> Parser<'s> {
     fn expected_close(&self, rest: &str) -> PErr {
         let word = next_word(rest);
         let message = match miscased_keyword(word) {
-            Some(k) => format!("`{word}` is not an operator; keywords are lowercase: did you mean `{k}`?"),
+            Some(k) => {
+                format!("`{word}` is not an operator; keywords are lowercase: did you mean `{k}`?")
+            }
             None => format!("expected `)`, found `{word}`"),
         };
         PErr {
@@ -319,7 +349,25 @@ impl<'s> Parser<'s> {
     }
 
     fn comparison<'a>(&self, i: &'a str, depth: usize) -> PResult<'a, Expr> {
-        let (rest, lhs) = self.value(i, depth)?;
+        let (rest, lhs) = match self.value(i, depth) {
+            Ok(ok) => ok,
+            Err(nom::Err::Error(_)) => {
+                if let Ok((after, _)) = self.literal(i) {
+                    return fail(
+                        i,
+                        after.as_ptr() as usize - i.as_ptr() as usize,
+                        "a comparison starts with a field or a function call, not a literal: write `field == literal`",
+                    );
+                }
+                let found = describe(i);
+                return fail(
+                    i,
+                    next_word(i).len(),
+                    format!("expected a field, a function call, `not` or `(`, found {found}"),
+                );
+            }
+            Err(e) => return Err(e),
+        };
         let (after_ws, _) = ws(rest)?;
         let Ok((after_op, op)) = compare_op(after_ws) else {
             return Ok((rest, Expr::Test { value: lhs }));
@@ -340,13 +388,21 @@ impl<'s> Parser<'s> {
                     let (rest, name) = self.list_name(i)?;
                     return Ok((rest, Rhs::List(name)));
                 }
-                fail(i, next_word(i).len(), "expected a set `{ ... }` or a named list `$name` after `in`")
+                fail(
+                    i,
+                    next_word(i).len(),
+                    "expected a set `{ ... }` or a named list `$name` after `in`",
+                )
             }
             CompareOp::Matches => {
                 let (rest, pattern) = match string_literal(i, StringMode::Regex) {
                     Ok(ok) => ok,
                     Err(nom::Err::Error(_)) => {
-                        return fail(i, next_word(i).len(), "expected a regular expression string after `matches`, such as \"^/admin\"");
+                        return fail(
+                            i,
+                            next_word(i).len(),
+                            "expected a regular expression string after `matches`, such as \"^/admin\"",
+                        );
                     }
                     Err(e) => return Err(e),
                 };
@@ -362,7 +418,9 @@ impl<'s> Parser<'s> {
                     return self.set(i);
                 }
                 match self.literal(i) {
-                    Ok((rest, lit)) => return Ok((rest, Rhs::Literal(lit, self.span_from(i, rest)))),
+                    Ok((rest, lit)) => {
+                        return Ok((rest, Rhs::Literal(lit, self.span_from(i, rest))));
+                    }
                     Err(nom::Err::Error(_)) => {}
                     Err(e) => return Err(e),
                 }
@@ -371,7 +429,11 @@ impl<'s> Parser<'s> {
                     Err(nom::Err::Error(_)) => fail(
                         i,
                         next_word(i).len(),
-                        format!("expected a value after `{}`, found {}", op.keyword(), describe(i)),
+                        format!(
+                            "expected a value after `{}`, found {}",
+                            op.keyword(),
+                            describe(i)
+                        ),
                     ),
                     Err(e) => Err(e),
                 }
@@ -417,12 +479,28 @@ impl<'s> Parser<'s> {
         let (rest, _) = char('$')(i)?;
         let (rest, name) = match dotted_name(rest) {
             Ok(ok) => ok,
-            Err(_) => return fail(i, 1, "expected a list name after `$`, such as `$office_network`"),
+            Err(_) => {
+                return fail(
+                    i,
+                    1,
+                    "expected a list name after `$`, such as `$office_network`",
+                );
+            }
         };
         if let Some(msg) = check_name(name) {
-            return fail(i, name.len() + 1, format!("invalid list name `${name}`: {msg}"));
+            return fail(
+                i,
+                name.len() + 1,
+                format!("invalid list name `${name}`: {msg}"),
+            );
         }
-        Ok((rest, Name { name: name.to_string(), span: self.span_from(i, rest) }))
+        Ok((
+            rest,
+            Name {
+                name: name.to_string(),
+                span: self.span_from(i, rest),
+            },
+        ))
     }
 
     // ----- values ---------------------------------------------------------------
@@ -432,17 +510,40 @@ impl<'s> Parser<'s> {
         let Ok((rest, name)) = dotted_name(i) else {
             let word = next_word(i);
             if let Some(k) = miscased_keyword(word) {
-                return fail(i, word.len(), format!("`{word}` is not a keyword; keywords are lowercase: did you mean `{k}`?"));
+                return fail(
+                    i,
+                    word.len(),
+                    format!(
+                        "`{word}` is not a keyword; keywords are lowercase: did you mean `{k}`?"
+                    ),
+                );
             }
-            if word.chars().any(|c| c.is_ascii_uppercase()) && word.chars().all(is_word_char) {
-                return fail(i, word.len(), format!("field names are lowercase: did you mean `{}`?", word.to_ascii_lowercase()));
+            if word.starts_with(|c: char| c.is_ascii_alphabetic())
+                && word.chars().any(|c| c.is_ascii_uppercase())
+                && word.chars().all(is_word_char)
+            {
+                return fail(
+                    i,
+                    word.len(),
+                    format!(
+                        "field names are lowercase: did you mean `{}`?",
+                        word.to_ascii_lowercase()
+                    ),
+                );
             }
             return backtrack(i);
         };
         // A name directly followed by uppercase letters or other word chars.
         if rest.starts_with(|c: char| c.is_ascii_uppercase()) {
             let word = next_word(i);
-            return fail(i, word.len(), format!("field names are lowercase: did you mean `{}`?", word.to_ascii_lowercase()));
+            return fail(
+                i,
+                word.len(),
+                format!(
+                    "field names are lowercase: did you mean `{}`?",
+                    word.to_ascii_lowercase()
+                ),
+            );
         }
         let base_span = self.span_from(i, rest);
         let (mut rest, base) = if rest.starts_with('(') {
@@ -455,7 +556,13 @@ impl<'s> Parser<'s> {
             if let Some(msg) = check_name(name) {
                 return fail(i, name.len(), format!("invalid field name `{name}`: {msg}"));
             }
-            (rest, ValueBase::Field(Name { name: name.to_string(), span: base_span }))
+            (
+                rest,
+                ValueBase::Field(Name {
+                    name: name.to_string(),
+                    span: base_span,
+                }),
+            )
         };
         let mut indexes = Vec::new();
         while rest.starts_with('[') {
@@ -463,21 +570,58 @@ impl<'s> Parser<'s> {
             indexes.push(ix);
             rest = after;
         }
-        Ok((rest, Value { base, indexes, span: self.span_from(start, rest) }))
+        Ok((
+            rest,
+            Value {
+                base,
+                indexes,
+                span: self.span_from(start, rest),
+            },
+        ))
     }
 
-    fn call<'a>(&self, name_at: &'a str, name: &'a str, i: &'a str, depth: usize) -> PResult<'a, Call> {
+    fn call<'a>(
+        &self,
+        name_at: &'a str,
+        name: &'a str,
+        i: &'a str,
+        depth: usize,
+    ) -> PResult<'a, Call> {
+        crate::stack::guard(|| self.call_inner(name_at, name, i, depth))
+    }
+
+    fn call_inner<'a>(
+        &self,
+        name_at: &'a str,
+        name: &'a str,
+        i: &'a str,
+        depth: usize,
+    ) -> PResult<'a, Call> {
         if name.contains('.') || !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
-            return fail(name_at, name.len(), format!("`{name}` is not a function name"));
+            return fail(
+                name_at,
+                name.len(),
+                format!("`{name}` is not a function name"),
+            );
         }
         let depth = self.deeper(name_at, depth)?;
-        let name_node = Name { name: name.to_string(), span: self.span_from(name_at, i) };
+        let name_node = Name {
+            name: name.to_string(),
+            span: self.span_from(name_at, i),
+        };
         let (mut rest, _) = char('(')(i)?;
         let mut args = Vec::new();
         rest = ws(rest)?.0;
         if let Some(after) = rest.strip_prefix(')') {
             let span = self.span_from(name_at, after);
-            return Ok((after, Call { name: name_node, args, span }));
+            return Ok((
+                after,
+                Call {
+                    name: name_node,
+                    args,
+                    span,
+                },
+            ));
         }
         loop {
             rest = ws(rest)?.0;
@@ -490,12 +634,30 @@ impl<'s> Parser<'s> {
             }
             if let Some(a) = after.strip_prefix(')') {
                 let span = self.span_from(name_at, a);
-                return Ok((a, Call { name: name_node, args, span }));
+                return Ok((
+                    a,
+                    Call {
+                        name: name_node,
+                        args,
+                        span,
+                    },
+                ));
             }
             if after.is_empty() {
-                return fail(i, 1, format!("the argument list of `{name}(` is never closed"));
+                return fail(
+                    i,
+                    1,
+                    format!("the argument list of `{name}(` is never closed"),
+                );
             }
-            return fail(after, next_word(after).len(), format!("expected `,` or `)` in the arguments of `{name}`, found {}", describe(after)));
+            return fail(
+                after,
+                next_word(after).len(),
+                format!(
+                    "expected `,` or `)` in the arguments of `{name}`, found {}",
+                    describe(after)
+                ),
+            );
         }
     }
 
@@ -510,7 +672,11 @@ impl<'s> Parser<'s> {
         }
         match self.expr(i, depth) {
             Ok((rest, e)) => Ok((rest, Arg::Expr(e))),
-            Err(nom::Err::Error(_)) => fail(i, next_word(i).len(), format!("expected a function argument, found {}", describe(i))),
+            Err(nom::Err::Error(_)) => fail(
+                i,
+                next_word(i).len(),
+                format!("expected a function argument, found {}", describe(i)),
+            ),
             Err(e) => Err(e),
         }
     }
@@ -523,22 +689,41 @@ impl<'s> Parser<'s> {
         } else if rest.starts_with('"') || rest.starts_with('r') {
             match string_literal(rest, StringMode::Plain) {
                 Ok((after, key)) => (after, Index::Key(key, Span::default())),
-                Err(nom::Err::Error(_)) => return fail(rest, next_word(rest).len(), "expected `*`, an index or a quoted key inside `[ ]`"),
+                Err(nom::Err::Error(_)) => {
+                    return fail(
+                        rest,
+                        next_word(rest).len(),
+                        "expected `*`, an index or a quoted key inside `[ ]`",
+                    );
+                }
                 Err(e) => return Err(e),
             }
         } else {
             let (after, digits) = take_while::<_, _, PErr>(|c: char| c.is_ascii_digit())(rest)?;
             if digits.is_empty() {
-                return fail(rest, next_word(rest).len(), format!("expected `*`, a non-negative index or a quoted key inside `[ ]`, found {}", describe(rest)));
+                return fail(
+                    rest,
+                    next_word(rest).len(),
+                    format!(
+                        "expected `*`, a non-negative index or a quoted key inside `[ ]`, found {}",
+                        describe(rest)
+                    ),
+                );
             }
             match digits.parse::<u32>() {
                 Ok(n) => (after, Index::Position(n, Span::default())),
-                Err(_) => return fail(rest, digits.len(), format!("index `{digits}` is too large")),
+                Err(_) => {
+                    return fail(rest, digits.len(), format!("index `{digits}` is too large"));
+                }
             }
         };
         let (rest, _) = ws(rest)?;
         let Some(rest) = rest.strip_prefix(']') else {
-            return fail(rest, next_word(rest).len(), format!("expected `]`, found {}", describe(rest)));
+            return fail(
+                rest,
+                next_word(rest).len(),
+                format!("expected `]`, found {}", describe(rest)),
+            );
         };
         let span = self.span_from(i, rest);
         let ix = match ix {
@@ -557,7 +742,9 @@ impl<'s> Parser<'s> {
             let (rest, bytes) = string_literal(i, StringMode::Plain)?;
             return Ok((rest, Literal::Bytes(bytes)));
         }
-        let (rest, tok) = take_while1::<_, _, PErr>(|c: char| c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '-' | '/' | '_'))(i)?;
+        let (rest, tok) = take_while1::<_, _, PErr>(|c: char| {
+            c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '-' | '/' | '_')
+        })(i)?;
         match classify(tok) {
             Classified::Literal(l) => Ok((rest, l)),
             Classified::NotALiteral => backtrack(i),
@@ -650,14 +837,20 @@ fn compare_op(i: &str) -> PResult<'_, CompareOp> {
     }
     let word = next_word(i);
     if let Some(k) = miscased_keyword(word) {
-        return fail(i, word.len(), format!("`{word}` is not an operator; keywords are lowercase: did you mean `{k}`?"));
+        return fail(
+            i,
+            word.len(),
+            format!("`{word}` is not an operator; keywords are lowercase: did you mean `{k}`?"),
+        );
     }
     backtrack(i)
 }
 
 /// A dotted name made of `[a-z0-9_.]` characters (validated by [`check_name`]).
 fn dotted_name(i: &str) -> PResult<'_, &str> {
-    let (rest, name) = take_while1(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')(i)?;
+    let (rest, name) = take_while1(|c: char| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'
+    })(i)?;
     if !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
         return backtrack(i);
     }
@@ -694,7 +887,11 @@ fn string_literal(i: &str, mode: StringMode) -> PResult<'_, Vec<u8>> {
             return backtrack(i);
         }
         if hashes.len() > 255 {
-            return fail(i, hashes.len() + 1, format!("a raw string takes at most 255 `#`, found {}", hashes.len()));
+            return fail(
+                i,
+                hashes.len() + 1,
+                format!("a raw string takes at most 255 `#`, found {}", hashes.len()),
+            );
         }
         let body = &after_hashes[1..];
         let mut close = String::with_capacity(hashes.len() + 1);
@@ -702,7 +899,11 @@ fn string_literal(i: &str, mode: StringMode) -> PResult<'_, Vec<u8>> {
         close.push_str(hashes);
         return match body.find(&close) {
             Some(end) => Ok((&body[end + close.len()..], body.as_bytes()[..end].to_vec())),
-            None => fail(i, 1 + hashes.len() + 1, format!("raw string is never closed (expected `{close}`)")),
+            None => fail(
+                i,
+                1 + hashes.len() + 1,
+                format!("raw string is never closed (expected `{close}`)"),
+            ),
         };
     }
     if !i.starts_with('"') {
@@ -738,32 +939,56 @@ fn string_literal(i: &str, mode: StringMode) -> PResult<'_, Vec<u8>> {
                         k += 2;
                     }
                     b'x' => {
-                        let hex = bytes.get(k + 2..k + 4).filter(|h| h.iter().all(u8::is_ascii_hexdigit));
+                        let hex = bytes
+                            .get(k + 2..k + 4)
+                            .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
                         let Some(hex) = hex else {
-                            return fail(&i[k..], 2, "`\\x` must be followed by two hex digits, as in `\\x41`");
+                            return fail(
+                                &i[k..],
+                                2,
+                                "`\\x` must be followed by two hex digits, as in `\\x41`",
+                            );
                         };
                         let s = std::str::from_utf8(hex).unwrap_or("0");
                         out.push(u8::from_str_radix(s, 16).unwrap_or(0));
                         k += 4;
                     }
                     b'0'..=b'7' => {
-                        let oct = bytes.get(k + 1..k + 4).filter(|h| h.iter().all(|b| (b'0'..=b'7').contains(b)));
+                        let oct = bytes
+                            .get(k + 1..k + 4)
+                            .filter(|h| h.iter().all(|b| (b'0'..=b'7').contains(b)));
                         let Some(oct) = oct else {
-                            return fail(&i[k..], 2, "an octal escape takes exactly three digits, as in `\\101`");
+                            return fail(
+                                &i[k..],
+                                2,
+                                "an octal escape takes exactly three digits, as in `\\101`",
+                            );
                         };
                         let s = std::str::from_utf8(oct).unwrap_or("0");
                         match u8::from_str_radix(s, 8) {
                             Ok(b) => out.push(b),
-                            Err(_) => return fail(&i[k..], 4, format!("octal escape `\\{s}` is larger than \\377 (one byte)")),
+                            Err(_) => {
+                                return fail(
+                                    &i[k..],
+                                    4,
+                                    format!("octal escape `\\{s}` is larger than \\377 (one byte)"),
+                                );
+                            }
                         }
                         k += 4;
                     }
                     _ => {
-                        let esc: String = i[k + 1..].chars().next().map(String::from).unwrap_or_default();
+                        let esc: String = i[k + 1..]
+                            .chars()
+                            .next()
+                            .map(String::from)
+                            .unwrap_or_default();
                         return fail(
                             &i[k..],
                             1 + esc.len(),
-                            format!("unknown escape `\\{esc}` in string; the escapes are `\\\"`, `\\\\`, `\\xHH` and `\\OOO` (use a raw string r\"...\" for backslashes)"),
+                            format!(
+                                "unknown escape `\\{esc}` in string; the escapes are `\\\"`, `\\\\`, `\\xHH` and `\\OOO` (use a raw string r\"...\" for backslashes)"
+                            ),
                         );
                     }
                 }
@@ -787,13 +1012,19 @@ enum Classified {
 fn classify(tok: &str) -> Classified {
     if let Some((lo, hi)) = tok.split_once("..") {
         return match (classify(lo), classify(hi)) {
-            (Classified::Literal(Literal::Int(a)), Classified::Literal(Literal::Int(b))) => Classified::Literal(Literal::IntRange(a, b)),
+            (Classified::Literal(Literal::Int(a)), Classified::Literal(Literal::Int(b))) => {
+                Classified::Literal(Literal::IntRange(a, b))
+            }
             (Classified::Literal(a), Classified::Literal(b)) => match (as_ip(&a), as_ip(&b)) {
                 (Some(a), Some(b)) => Classified::Literal(Literal::IpRange(a, b)),
-                _ => Classified::Invalid(format!("`{tok}` is not a range: both ends must be integers or both IP addresses")),
+                _ => Classified::Invalid(format!(
+                    "`{tok}` is not a range: both ends must be integers or both IP addresses"
+                )),
             },
             (Classified::Invalid(m), _) | (_, Classified::Invalid(m)) => Classified::Invalid(m),
-            _ => Classified::Invalid(format!("`{tok}` is not a range: both ends must be integers or both IP addresses")),
+            _ => Classified::Invalid(format!(
+                "`{tok}` is not a range: both ends must be integers or both IP addresses"
+            )),
         };
     }
     if let Some((addr, len)) = tok.split_once('/') {
@@ -802,11 +1033,18 @@ fn classify(tok: &str) -> Classified {
         };
         let max = if ip.is_ipv4() { 32 } else { 128 };
         return match len.parse::<u8>() {
-            Ok(n) if n <= max && len.chars().all(|c| c.is_ascii_digit()) => Classified::Literal(Literal::Cidr(ip, n)),
-            _ => Classified::Invalid(format!("`{len}` is not a valid prefix length for `{addr}` (0 to {max})")),
+            Ok(n) if n <= max && len.chars().all(|c| c.is_ascii_digit()) => {
+                Classified::Literal(Literal::Cidr(ip, n))
+            }
+            _ => Classified::Invalid(format!(
+                "`{len}` is not a valid prefix length for `{addr}` (0 to {max})"
+            )),
         };
     }
-    if tok.starts_with(|c: char| c.is_ascii_digit() || c == '-') && !tok.contains([':', '.']) && !tok[1..].contains('-') {
+    if tok.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+        && !tok.contains([':', '.'])
+        && !tok[1..].contains('-')
+    {
         return int_literal(tok);
     }
     let hex = hex_bytes(tok);
@@ -821,7 +1059,9 @@ fn classify(tok: &str) -> Classified {
     }
     if tok.starts_with(|c: char| c.is_ascii_digit()) {
         if tok.contains(':') || tok.split('.').count() == 4 {
-            return Classified::Invalid(format!("`{tok}` is not a valid IP address or hex byte string"));
+            return Classified::Invalid(format!(
+                "`{tok}` is not a valid IP address or hex byte string"
+            ));
         }
         return Classified::Invalid(format!("`{tok}` is not a valid literal"));
     }
@@ -841,23 +1081,30 @@ fn int_literal(tok: &str) -> Classified {
         Some(b) => (true, b),
         None => (false, tok),
     };
-    let (radix, digits, what) = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        (16, h, "hexadecimal")
-    } else if let Some(o) = body.strip_prefix("0o") {
-        (8, o, "octal")
-    } else if body.len() > 1 && body.starts_with('0') {
-        (8, &body[1..], "octal (a leading 0 means octal)")
-    } else {
-        (10, body, "decimal")
-    };
+    let (radix, digits, what) =
+        if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+            (16, h, "hexadecimal")
+        } else if let Some(o) = body.strip_prefix("0o") {
+            (8, o, "octal")
+        } else if body.len() > 1 && body.starts_with('0') {
+            (8, &body[1..], "octal (a leading 0 means octal)")
+        } else {
+            (10, body, "decimal")
+        };
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return Classified::Invalid(format!("`{tok}` is not a valid {what} integer"));
     }
     // Parse the magnitude as u64 then negate, so i64::MIN is accepted.
     match u64::from_str_radix(digits, radix) {
-        Ok(m) if neg && m <= i64::MAX as u64 + 1 => Classified::Literal(Literal::Int((m as i128).wrapping_neg() as i64)),
+        Ok(m) if neg && m <= i64::MAX as u64 + 1 => {
+            Classified::Literal(Literal::Int((m as i128).wrapping_neg() as i64))
+        }
         Ok(m) if !neg && m <= i64::MAX as u64 => Classified::Literal(Literal::Int(m as i64)),
-        _ => Classified::Invalid(format!("integer `{tok}` does not fit in 64 bits (range {} to {})", i64::MIN, i64::MAX)),
+        _ => Classified::Invalid(format!(
+            "integer `{tok}` does not fit in 64 bits (range {} to {})",
+            i64::MIN,
+            i64::MAX
+        )),
     }
 }
 
@@ -913,12 +1160,27 @@ mod tests {
 
     #[test]
     fn bare_tokens_classify_by_shape() {
-        assert!(matches!(classify("10.20.30.40"), Classified::Literal(Literal::IpOrBytes(..))));
-        assert!(matches!(classify("1.2.3.4"), Classified::Literal(Literal::Ip(_))));
-        assert!(matches!(classify("aa:bb:cc"), Classified::Literal(Literal::Bytes(_))));
-        assert!(matches!(classify("::1"), Classified::Literal(Literal::Ip(_))));
+        assert!(matches!(
+            classify("10.20.30.40"),
+            Classified::Literal(Literal::IpOrBytes(..))
+        ));
+        assert!(matches!(
+            classify("1.2.3.4"),
+            Classified::Literal(Literal::Ip(_))
+        ));
+        assert!(matches!(
+            classify("aa:bb:cc"),
+            Classified::Literal(Literal::Bytes(_))
+        ));
+        assert!(matches!(
+            classify("::1"),
+            Classified::Literal(Literal::Ip(_))
+        ));
         assert!(matches!(classify("http.host"), Classified::NotALiteral));
         assert!(matches!(classify("10.0.0.0/33"), Classified::Invalid(_)));
-        assert!(matches!(classify("80..90"), Classified::Literal(Literal::IntRange(80, 90))));
+        assert!(matches!(
+            classify("80..90"),
+            Classified::Literal(Literal::IntRange(80, 90))
+        ));
     }
 }

@@ -11,6 +11,12 @@ use std::net::IpAddr;
 
 impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        crate::stack::guard(|| self.fmt_inner(f))
+    }
+}
+
+impl Expr {
+    fn fmt_inner(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Const { value, .. } => write!(f, "{value}"),
             Expr::Logical { op, terms, .. } => {
@@ -48,6 +54,10 @@ fn needs_parens_in_chain(term: &Expr, parent: LogicalOp) -> bool {
 /// Wraps in [`Expr::Paren`] every subtree the printer would parenthesize, so
 /// that `parse(print(e))` equals `normalize(e)` for any tree `e`.
 pub fn normalize(e: Expr) -> Expr {
+    crate::stack::guard(|| normalize_inner(e))
+}
+
+fn normalize_inner(e: Expr) -> Expr {
     fn paren(e: Expr) -> Expr {
         let span = e.span();
         Expr::Paren {
@@ -86,8 +96,38 @@ pub fn normalize(e: Expr) -> Expr {
             expr: Box::new(normalize(*expr)),
             span,
         },
+        Expr::Compare { lhs, op, rhs, span } => Expr::Compare {
+            lhs: normalize_value(lhs),
+            op,
+            rhs: match rhs {
+                Rhs::Value(v) => Rhs::Value(normalize_value(v)),
+                other => other,
+            },
+            span,
+        },
+        Expr::Test { value } => Expr::Test {
+            value: normalize_value(value),
+        },
         other => other,
     }
+}
+
+fn normalize_value(mut v: Value) -> Value {
+    if let ValueBase::Call(c) = &mut v.base {
+        for a in &mut c.args {
+            if let Arg::Expr(e) = a {
+                let taken = std::mem::replace(
+                    e,
+                    Expr::Const {
+                        value: false,
+                        span: Span::default(),
+                    },
+                );
+                *e = normalize(taken);
+            }
+        }
+    }
+    v
 }
 
 impl Display for Value {

@@ -82,7 +82,7 @@ impl<'r, R: Request + ?Sized> Cx<'r, R> {
                 let items: Vec<Val<'r>> = match self.value(source, elem) {
                     Val::Array(seq) => (0..seq.len()).map(|k| seq.get(k)).collect(),
                     Val::Map(m) => m.values().map(|v| v.as_val()).collect(),
-                    _ => Vec::new(),
+                    _ => return Val::Missing,
                 };
                 Val::Array(Seq::Vals(
                     items.iter().map(|e| self.value(body, Some(e))).collect(),

@@ -98,13 +98,19 @@ fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]
                 exit,
                 src,
             } => {
+                let i = iter as usize;
                 let seq = match take(p, req, regs, src) {
                     Val::Array(seq) => seq,
                     Val::Map(m) => Seq::Vals(m.values().map(|v| v.as_val()).collect()),
-                    _ => Seq::Values(&[]),
+                    // A missing array: `any`/`all` of it is missing (false), a map over it is missing.
+                    _ => {
+                        set(regs, i + 2, Val::Missing);
+                        acc = false;
+                        pc = forward(pc, exit);
+                        continue;
+                    }
                 };
                 let empty = seq.is_empty();
-                let i = iter as usize;
                 if kind == LoopKind::Map {
                     set(
                         regs,

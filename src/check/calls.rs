@@ -289,8 +289,9 @@ impl Sig<'_> {
     fn wrong(&self, a: &TVal, position: usize, want: &str, got: &Type) -> Error {
         Error::check(
             format!(
-                "argument {position} of `{}` must be {want}, but `{}` is a {got}",
-                self.name, a.text
+                "argument {position} of `{}` must be {want}, but `{}` is {}",
+                self.name, a.text,
+            super::a_type(got)
             ),
             a.span,
         )
@@ -308,7 +309,7 @@ impl Sig<'_> {
             return Ok(());
         }
         let position = self.position(a);
-        Err(self.wrong(a, position, &format!("a {want}"), &a.ty))
+        Err(self.wrong(a, position, &super::a_type(want), &a.ty))
     }
 
     /// Requires a literal string and returns its bytes.

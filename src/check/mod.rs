@@ -246,6 +246,13 @@ fn type_name(ty: &Type) -> String {
     ty.to_string()
 }
 
+/// The type with its article: "a String", "an Int".
+fn a_type(ty: &Type) -> String {
+    let t = ty.to_string();
+    let article = if t.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+    format!("{article} {t}")
+}
+
 impl Checker<'_> {
     fn deeper(&self, depth: usize, span: Span) -> Result<usize, Error> {
         if depth >= self.max_depth {
@@ -314,8 +321,8 @@ impl Checker<'_> {
                     };
                     return Err(Error::check(
                         format!(
-                            "`{value}` is a {}, not a Bool, so it cannot stand alone as a test{hint}",
-                            type_name(&v.ty)
+                            "`{value}` is {}, not a Bool, so it cannot stand alone as a test{hint}",
+                            a_type(&v.ty)
                         ),
                         v.span,
                     ));
@@ -367,8 +374,8 @@ impl Checker<'_> {
                     let Some(elem) = t.ty.element().cloned() else {
                         return Err(Error::check(
                             format!(
-                                "`[*]` needs an Array or a Map, but this is a {}",
-                                type_name(&t.ty)
+                                "`[*]` needs an Array or a Map, but this is {}",
+                                a_type(&t.ty)
                             ),
                             span,
                         ));
@@ -391,8 +398,8 @@ impl Checker<'_> {
                         };
                         return Err(Error::check(
                             format!(
-                                "`[{n}]` needs an Array, but this is a {}{hint}",
-                                type_name(&t.ty)
+                                "`[{n}]` needs an Array, but this is {}{hint}",
+                                a_type(&t.ty)
                             ),
                             span,
                         ));
@@ -416,8 +423,8 @@ impl Checker<'_> {
                         };
                         return Err(Error::check(
                             format!(
-                                "`[\"...\"]` needs a Map, but this is a {}{hint}",
-                                type_name(&t.ty)
+                                "`[\"...\"]` needs a Map, but this is {}{hint}",
+                                a_type(&t.ty)
                             ),
                             span,
                         ));
@@ -479,10 +486,10 @@ impl Checker<'_> {
             };
             return Err(Error::check(
                 format!(
-                    "operator `{}` is not valid for `{}`, which is a {}; it takes {takes}{hint}",
+                    "operator `{}` is not valid for `{}`, which is {}; it takes {takes}{hint}",
                     op.keyword(),
                     span_text(&lhs),
-                    type_name(&ty)
+                    a_type(&ty)
                 ),
                 span,
             ));
@@ -496,9 +503,9 @@ impl Checker<'_> {
                 if r.ty != ty {
                     return Err(Error::check(
                         format!(
-                            "cannot compare a {} with a {}",
-                            type_name(&ty),
-                            type_name(&r.ty)
+                            "cannot compare {} with {}",
+                            a_type(&ty),
+                            a_type(&r.ty)
                         ),
                         r.span,
                     ));
@@ -546,11 +553,11 @@ impl Checker<'_> {
                 if *list_ty != ty {
                     return Err(Error::check(
                         format!(
-                            "list `${}` holds {} values, but `{}` is a {}",
+                            "list `${}` holds {} values, but `{}` is {}",
                             name.name,
                             type_name(list_ty),
                             span_text(&lhs),
-                            type_name(&ty)
+                            a_type(&ty)
                         ),
                         name.span,
                     ));
@@ -661,7 +668,7 @@ impl Checker<'_> {
                     format!("regex compiles to more than {limit} bytes (raise `max_regex_size` in the settings)"),
                     span,
                 ),
-                other => Error::check(format!("invalid regex: {}", one_line(&other.to_string())), span),
+                other => Error::compile(format!("invalid regex: {}", one_line(&other.to_string())), span),
             })
     }
 
@@ -680,9 +687,9 @@ impl Checker<'_> {
         let mismatch = || {
             Error::check(
                 format!(
-                    "`{}` is a {}, but {} `{lit}` is not",
+                    "`{}` is {}, but {} `{lit}` is not",
                     span_text(lhs),
-                    type_name(ty),
+                    a_type(ty),
                     lit.kind()
                 ),
                 span,
@@ -751,10 +758,10 @@ impl Checker<'_> {
         let wrong = |l: &Literal, span: Span| {
             Error::check(
                 format!(
-                    "set element `{l}` is {} {}, but the value tested is a {}",
+                    "set element `{l}` is {} {}, but the value tested is {}",
                     article(l.kind()),
                     l.kind(),
-                    type_name(ty)
+                    a_type(ty)
                 ),
                 span,
             )
@@ -799,7 +806,7 @@ impl Checker<'_> {
                 Ok(Test::InIps(merge_ranges(out, next_ip)))
             }
             _ => Err(Error::check(
-                format!("`in` is not valid for a {}", type_name(ty)),
+                format!("`in` is not valid for {}", a_type(ty)),
                 items.first().map_or(Span::default(), |x| x.1),
             )),
         }

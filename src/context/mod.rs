@@ -126,30 +126,35 @@ impl<'s> Context<'s> {
             })?;
             cx.values[id.index()] = Some(canonical(value));
         }
-        cx.derive_names_values();
+        cx.derive_names_values(obj);
         Ok(cx)
     }
 
-    /// Fills `X.names` / `X.values` from the map `X` where they are unset.
-    fn derive_names_values(&mut self) {
-        for (id, def) in self.schema.fields() {
-            let Some(Some(Value::Map(m))) = self.values.get(id.index()) else {
+    /// Fills `X.names` / `X.values` from the map `X` where they are unset, in
+    /// the order the request gave the keys (FIELDS.md: arrays keep request order).
+    fn derive_names_values(&mut self, obj: &serde_json::Map<String, serde_json::Value>) {
+        for (name, v) in obj {
+            let serde_json::Value::Object(map) = v else { continue };
+            let mut names = Vec::with_capacity(map.len());
+            let mut values = Vec::new();
+            for (k, item) in map {
+                names.push(Value::Bytes(k.as_bytes().to_vec()));
+                match item {
+                    serde_json::Value::Array(a) => values.extend(a.iter().filter_map(|x| x.as_str()).map(|x| Value::Bytes(x.as_bytes().to_vec()))),
+                    serde_json::Value::String(x) => values.push(Value::Bytes(x.as_bytes().to_vec())),
+                    _ => {}
+                }
+            }
+            let Some(id) = self.schema.field_id(name) else { continue };
+            let Some(def) = self.schema.field(id) else { continue };
+            if !matches!(def.ty, Type::Map(_)) {
                 continue;
-            };
-            let names: Vec<Value> = m.keys().map(|k| Value::Bytes(k.clone())).collect();
-            let values: Vec<Value> = m
-                .values()
-                .flat_map(|v| match v {
-                    Value::Array(a) => a.clone(),
-                    other => vec![other.clone()],
-                })
-                .collect();
+            }
             for (suffix, derived) in [("names", names), ("values", values)] {
-                let name = format!("{}.{suffix}", def.name);
-                if let Some(did) = self.schema.field_id(&name)
+                let derived_name = format!("{}.{suffix}", def.name);
+                if let Some(did) = self.schema.field_id(&derived_name)
                     && self.values[did.index()].is_none()
                     && self.schema.field(did).map(|f| &f.ty) == Some(&Type::array(Type::Bytes))
-                    && derived.iter().all(|v| matches!(v, Value::Bytes(_)))
                 {
                     self.values[did.index()] = Some(Value::Array(derived));
                 }

@@ -326,11 +326,17 @@ fn hex_val(c: u8) -> Option<u8> {
 /// One pass of `%XX`, `+` and (with `unicode`) `%uXXXX` decoding. Malformed
 /// escapes are kept as they are.
 fn url_decode_once(s: &[u8], unicode: bool) -> Vec<u8> {
+    decode_pass(s, unicode, true)
+}
+
+/// One decoding pass; `plus` decodes `+` as a space (only the first pass of a
+/// recursive decode does: a `+` that came from `%2B` is a plus).
+fn decode_pass(s: &[u8], unicode: bool, plus: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut k = 0;
     while k < s.len() {
         match s[k] {
-            b'+' => {
+            b'+' if plus => {
                 out.push(b' ');
                 k += 1;
             }
@@ -383,10 +389,10 @@ fn url_decode<'a>(s: &Cow<'a, [u8]>, recursive: bool, unicode: bool) -> Val<'a> 
     let mut cur = url_decode_once(s, unicode);
     if recursive {
         for _ in 1..MAX_URL_DECODE_PASSES {
-            if !cur.contains(&b'%') && !cur.contains(&b'+') {
+            if !cur.contains(&b'%') {
                 break;
             }
-            let next = url_decode_once(&cur, unicode);
+            let next = decode_pass(&cur, unicode, false);
             if next == cur {
                 break;
             }

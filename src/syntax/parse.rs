@@ -369,8 +369,10 @@ impl<'s> Parser<'s> {
             Err(e) => return Err(e),
         };
         let (after_ws, _) = ws(rest)?;
-        let Ok((after_op, op)) = compare_op(after_ws) else {
-            return Ok((rest, Expr::Test { value: lhs }));
+        let (after_op, op) = match compare_op(after_ws) {
+            Ok(ok) => ok,
+            Err(nom::Err::Error(_)) => return Ok((rest, Expr::Test { value: lhs })),
+            Err(e) => return Err(e),
         };
         let (after_op, _) = ws(after_op)?;
         let (rest, rhs) = self.rhs(after_op, op, depth)?;

@@ -25,7 +25,8 @@ static CALLS: AtomicUsize = AtomicUsize::new(0);
 // SAFETY: defers every call to the system allocator; only counts bytes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
+        let now =
+            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
         PEAK.fetch_max(now, Ordering::Relaxed);
         CALLS.fetch_add(1, Ordering::Relaxed);
         // SAFETY: same contract as the caller's.
@@ -51,7 +52,10 @@ fn held<T>(f: impl FnOnce() -> T) -> (T, isize) {
 // ---- the cases ----------------------------------------------------------
 
 fn e5() -> String {
-    (0..50).map(|k| format!("http.host == \"host{k:02}.example.com\"")).collect::<Vec<_>>().join(" or ")
+    (0..50)
+        .map(|k| format!("http.host == \"host{k:02}.example.com\""))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn cases() -> Vec<(&'static str, String)> {
@@ -133,27 +137,46 @@ impl Req {
             .client_ip(IpAddr::V4(self.ip))
             .country(&self.country)
             .bot_score(self.bot_score)
-            .client_cert(&ClientCert { presented: self.verified, verified: self.verified, ..ClientCert::default() })
+            .client_cert(&ClientCert {
+                presented: self.verified,
+                verified: self.verified,
+                ..ClientCert::default()
+            })
             .field("tcp.dstport", Value::Int(self.port))
-            .field("cf.bot_management.verified_bot", Value::Bool(self.verified_bot))
+            .field(
+                "cf.bot_management.verified_bot",
+                Value::Bool(self.verified_bot),
+            )
             .build()
             .expect("request")
     }
 
-    fn wirefilter<'s>(&'s self, scheme: &'s wirefilter::Scheme) -> wirefilter::ExecutionContext<'s> {
+    fn wirefilter<'s>(
+        &'s self,
+        scheme: &'s wirefilter::Scheme,
+    ) -> wirefilter::ExecutionContext<'s> {
         let mut cx = wirefilter::ExecutionContext::new(scheme);
         cx.set_field_value("http.host", self.host.as_str()).unwrap();
-        cx.set_field_value("http.request.uri.path", self.path.as_str()).unwrap();
-        cx.set_field_value("http.request.method", self.method.as_str()).unwrap();
-        cx.set_field_value("http.user_agent", self.ua.as_str()).unwrap();
-        cx.set_field_value("http.referer", self.referer.as_str()).unwrap();
-        cx.set_field_value("http.cookie", self.cookie.as_str()).unwrap();
+        cx.set_field_value("http.request.uri.path", self.path.as_str())
+            .unwrap();
+        cx.set_field_value("http.request.method", self.method.as_str())
+            .unwrap();
+        cx.set_field_value("http.user_agent", self.ua.as_str())
+            .unwrap();
+        cx.set_field_value("http.referer", self.referer.as_str())
+            .unwrap();
+        cx.set_field_value("http.cookie", self.cookie.as_str())
+            .unwrap();
         cx.set_field_value("ip.src", IpAddr::V4(self.ip)).unwrap();
-        cx.set_field_value("ip.src.country", self.country.as_str()).unwrap();
+        cx.set_field_value("ip.src.country", self.country.as_str())
+            .unwrap();
         cx.set_field_value("tcp.dstport", self.port as i32).unwrap();
-        cx.set_field_value("cf.tls_client_auth.cert_verified", self.verified).unwrap();
-        cx.set_field_value("cf.bot_management.score", self.bot_score as i32).unwrap();
-        cx.set_field_value("cf.bot_management.verified_bot", self.verified_bot).unwrap();
+        cx.set_field_value("cf.tls_client_auth.cert_verified", self.verified)
+            .unwrap();
+        cx.set_field_value("cf.bot_management.score", self.bot_score as i32)
+            .unwrap();
+        cx.set_field_value("cf.bot_management.verified_bot", self.verified_bot)
+            .unwrap();
         cx
     }
 }
@@ -177,7 +200,8 @@ fn native(case: &str) -> Native {
     match case {
         "E1" => Box::new(|r: &HttpFields| bytes_eq(&r.http_host, b"api.example.com")),
         "E2" => Box::new(|r: &HttpFields| {
-            (bytes_eq(&r.http_host, b"orangeclouded.com") || bytes_eq(&r.http_host, b"api.orangeclouded.com"))
+            (bytes_eq(&r.http_host, b"orangeclouded.com")
+                || bytes_eq(&r.http_host, b"api.orangeclouded.com"))
                 && r.cf_tls_client_auth_cert_verified == Some(false)
         }),
         "E3" => Box::new(|r: &HttpFields| {
@@ -188,13 +212,19 @@ fn native(case: &str) -> Native {
             let curl = memchr::memmem::Finder::new(b"curl").into_owned();
             let admin = Regex::new("^/admin").unwrap();
             Box::new(move |r: &HttpFields| {
-                r.http_user_agent.as_deref().is_some_and(|ua| curl.find(ua).is_some())
-                    || r.http_request_uri_path.as_deref().is_some_and(|p| admin.is_match(p))
+                r.http_user_agent
+                    .as_deref()
+                    .is_some_and(|ua| curl.find(ua).is_some())
+                    || r.http_request_uri_path
+                        .as_deref()
+                        .is_some_and(|p| admin.is_match(p))
                     || bytes_eq(&r.http_request_method, b"POST")
             })
         }
         _ => {
-            let hosts: Vec<Vec<u8>> = (0..50).map(|k| format!("host{k:02}.example.com").into_bytes()).collect();
+            let hosts: Vec<Vec<u8>> = (0..50)
+                .map(|k| format!("host{k:02}.example.com").into_bytes())
+                .collect();
             Box::new(move |r: &HttpFields| hosts.iter().any(|h| bytes_eq(&r.http_host, h)))
         }
     }
@@ -206,7 +236,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn below(&mut self, n: u64) -> u64 {
@@ -214,7 +247,9 @@ impl Lcg {
     }
 }
 
-const COUNTRIES: &[&str] = &["US", "GB", "DE", "FR", "CN", "RU", "BR", "IN", "JP", "KR", "NL", "SE", "PL", "TR", "IR", "KP"];
+const COUNTRIES: &[&str] = &[
+    "US", "GB", "DE", "FR", "CN", "RU", "BR", "IN", "JP", "KR", "NL", "SE", "PL", "TR", "IR", "KP",
+];
 
 /// A rule's expression, and its hand-written twin.
 fn rule(k: usize, rng: &mut Lcg) -> (String, Native) {
@@ -223,14 +258,22 @@ fn rule(k: usize, rng: &mut Lcg) -> (String, Native) {
         0 => {
             let host = format!("h{n}.example.com");
             let h = host.clone().into_bytes();
-            (format!("http.host == \"{host}\""), Box::new(move |r: &HttpFields| bytes_eq(&r.http_host, &h)))
+            (
+                format!("http.host == \"{host}\""),
+                Box::new(move |r: &HttpFields| bytes_eq(&r.http_host, &h)),
+            )
         }
         1 => {
             let (a, b) = (format!("api{n}.example.com"), format!("app{n}.example.com"));
             let (ab, bb) = (a.clone().into_bytes(), b.clone().into_bytes());
             (
-                format!("http.host in {{\"{a}\" \"{b}\"}} and not cf.tls_client_auth.cert_verified"),
-                Box::new(move |r: &HttpFields| (bytes_eq(&r.http_host, &ab) || bytes_eq(&r.http_host, &bb)) && r.cf_tls_client_auth_cert_verified == Some(false)),
+                format!(
+                    "http.host in {{\"{a}\" \"{b}\"}} and not cf.tls_client_auth.cert_verified"
+                ),
+                Box::new(move |r: &HttpFields| {
+                    (bytes_eq(&r.http_host, &ab) || bytes_eq(&r.http_host, &bb))
+                        && r.cf_tls_client_auth_cert_verified == Some(false)
+                }),
             )
         }
         2 => {
@@ -238,24 +281,38 @@ fn rule(k: usize, rng: &mut Lcg) -> (String, Native) {
             let re = Regex::new(&re_text).unwrap();
             (
                 format!("http.request.uri.path matches \"{re_text}\""),
-                Box::new(move |r: &HttpFields| r.http_request_uri_path.as_deref().is_some_and(|p| re.is_match(p))),
+                Box::new(move |r: &HttpFields| {
+                    r.http_request_uri_path
+                        .as_deref()
+                        .is_some_and(|p| re.is_match(p))
+                }),
             )
         }
         3 => {
             let (a, b) = ((n % 256) as u32, (n / 8 % 256) as u32);
             (
                 format!("ip.src in {{10.{a}.0.0/16 198.51.{b}.0/24}}"),
-                Box::new(move |r: &HttpFields| in_v4(r.ip_src, 0x0a00_0000 | a << 16, 16) || in_v4(r.ip_src, 0xc633_0000 | b << 8, 24)),
+                Box::new(move |r: &HttpFields| {
+                    in_v4(r.ip_src, 0x0a00_0000 | a << 16, 16)
+                        || in_v4(r.ip_src, 0xc633_0000 | b << 8, 24)
+                }),
             )
         }
         4 => {
-            let (c1, c2) = (COUNTRIES[n % COUNTRIES.len()], COUNTRIES[(n / 7) % COUNTRIES.len()]);
+            let (c1, c2) = (
+                COUNTRIES[n % COUNTRIES.len()],
+                COUNTRIES[(n / 7) % COUNTRIES.len()],
+            );
             let path = format!("/geo/{n}");
             let p = path.clone().into_bytes();
             (
-                format!("ip.src.country in {{\"{c1}\" \"{c2}\"}} and http.request.uri.path == \"{path}\""),
+                format!(
+                    "ip.src.country in {{\"{c1}\" \"{c2}\"}} and http.request.uri.path == \"{path}\""
+                ),
                 Box::new(move |r: &HttpFields| {
-                    (bytes_eq(&r.ip_src_country, c1.as_bytes()) || bytes_eq(&r.ip_src_country, c2.as_bytes())) && bytes_eq(&r.http_request_uri_path, &p)
+                    (bytes_eq(&r.ip_src_country, c1.as_bytes())
+                        || bytes_eq(&r.ip_src_country, c2.as_bytes()))
+                        && bytes_eq(&r.http_request_uri_path, &p)
                 }),
             )
         }
@@ -264,7 +321,11 @@ fn rule(k: usize, rng: &mut Lcg) -> (String, Native) {
             let f = memchr::memmem::Finder::new(needle.as_bytes()).into_owned();
             (
                 format!("http.user_agent contains \"{needle}\""),
-                Box::new(move |r: &HttpFields| r.http_user_agent.as_deref().is_some_and(|ua| f.find(ua).is_some())),
+                Box::new(move |r: &HttpFields| {
+                    r.http_user_agent
+                        .as_deref()
+                        .is_some_and(|ua| f.find(ua).is_some())
+                }),
             )
         }
         6 => {
@@ -272,9 +333,13 @@ fn rule(k: usize, rng: &mut Lcg) -> (String, Native) {
             let host = format!("shop{n}.example.com");
             let h = host.clone().into_bytes();
             (
-                format!("cf.bot_management.score lt {score} and not cf.bot_management.verified_bot and http.host eq \"{host}\""),
+                format!(
+                    "cf.bot_management.score lt {score} and not cf.bot_management.verified_bot and http.host eq \"{host}\""
+                ),
                 Box::new(move |r: &HttpFields| {
-                    r.cf_bot_management_score.is_some_and(|s| s < score) && r.cf_bot_management_verified_bot == Some(false) && bytes_eq(&r.http_host, &h)
+                    r.cf_bot_management_score.is_some_and(|s| s < score)
+                        && r.cf_bot_management_verified_bot == Some(false)
+                        && bytes_eq(&r.http_host, &h)
                 }),
             )
         }
@@ -283,7 +348,11 @@ fn rule(k: usize, rng: &mut Lcg) -> (String, Native) {
             let f = memchr::memmem::Finder::new(needle.as_bytes()).into_owned();
             (
                 format!("http.referer contains \"{needle}\""),
-                Box::new(move |r: &HttpFields| r.http_referer.as_deref().is_some_and(|x| f.find(x).is_some())),
+                Box::new(move |r: &HttpFields| {
+                    r.http_referer
+                        .as_deref()
+                        .is_some_and(|x| f.find(x).is_some())
+                }),
             )
         }
         _ => {
@@ -291,7 +360,10 @@ fn rule(k: usize, rng: &mut Lcg) -> (String, Native) {
             let p = path.clone().into_bytes();
             (
                 format!("http.request.method == \"POST\" and http.request.uri.path == \"{path}\""),
-                Box::new(move |r: &HttpFields| bytes_eq(&r.http_request_method, b"POST") && bytes_eq(&r.http_request_uri_path, &p)),
+                Box::new(move |r: &HttpFields| {
+                    bytes_eq(&r.http_request_method, b"POST")
+                        && bytes_eq(&r.http_request_uri_path, &p)
+                }),
             )
         }
     }
@@ -320,11 +392,28 @@ fn r1000_requests() -> Vec<Req> {
                 2 => format!("/geo/{n}"),
                 _ => "/index.html".into(),
             };
-            r.method = if rng.below(3) == 0 { "POST".into() } else { "GET".into() };
-            r.ip = Ipv4Addr::new(if rng.below(2) == 0 { 10 } else { 203 }, rng.below(256) as u8, rng.below(256) as u8, 7);
+            r.method = if rng.below(3) == 0 {
+                "POST".into()
+            } else {
+                "GET".into()
+            };
+            r.ip = Ipv4Addr::new(
+                if rng.below(2) == 0 { 10 } else { 203 },
+                rng.below(256) as u8,
+                rng.below(256) as u8,
+                7,
+            );
             r.country = COUNTRIES[rng.below(COUNTRIES.len() as u64) as usize].into();
-            r.ua = if rng.below(8) == 0 { format!("scanner{}", rng.below(2000)) } else { "Mozilla/5.0".into() };
-            r.referer = if rng.below(8) == 0 { format!("https://spam{}.example/", rng.below(2000)) } else { "https://www.example.com/".into() };
+            r.ua = if rng.below(8) == 0 {
+                format!("scanner{}", rng.below(2000))
+            } else {
+                "Mozilla/5.0".into()
+            };
+            r.referer = if rng.below(8) == 0 {
+                format!("https://spam{}.example/", rng.below(2000))
+            } else {
+                "https://www.example.com/".into()
+            };
             r.verified = rng.below(2) == 0;
             r.bot_score = rng.below(100) as i64;
             r
@@ -367,17 +456,33 @@ fn main() {
         memory.push(format!("{name} compiled_bytes={bytes}"));
         let wf_filter = scheme.parse(&text).expect("wirefilter parses").compile();
         let nat = native(name);
-        assert_eq!(filter.matches(&pc_req), wf_filter.execute(&wf_req).unwrap(), "{name}: engines disagree");
-        assert_eq!(filter.matches(&pc_req), nat(&pc_req.fields), "{name}: baseline disagrees");
+        assert_eq!(
+            filter.matches(&pc_req),
+            wf_filter.execute(&wf_req).unwrap(),
+            "{name}: engines disagree"
+        );
+        assert_eq!(
+            filter.matches(&pc_req),
+            nat(&pc_req.fields),
+            "{name}: baseline disagrees"
+        );
         let mut g = c.benchmark_group(name);
-        g.bench_function("portcullis", |b| b.iter(|| filter.matches(black_box(&pc_req))));
-        g.bench_function("wirefilter", |b| b.iter(|| wf_filter.execute(black_box(&wf_req)).unwrap()));
+        g.bench_function("portcullis", |b| {
+            b.iter(|| filter.matches(black_box(&pc_req)))
+        });
+        g.bench_function("wirefilter", |b| {
+            b.iter(|| wf_filter.execute(black_box(&wf_req)).unwrap())
+        });
         g.bench_function("native", |b| b.iter(|| nat(black_box(&pc_req.fields))));
         g.finish();
 
         let mut g = c.benchmark_group(format!("{name}-compile"));
-        g.bench_function("portcullis", |b| b.iter(|| compiler.compile(black_box(&text)).map(|f| f.fields().len())));
-        g.bench_function("wirefilter", |b| b.iter(|| scheme.parse(black_box(&text)).map(|a| a.compile())));
+        g.bench_function("portcullis", |b| {
+            b.iter(|| compiler.compile(black_box(&text)).map(|f| f.fields().len()))
+        });
+        g.bench_function("wirefilter", |b| {
+            b.iter(|| scheme.parse(black_box(&text)).map(|a| a.compile()))
+        });
         g.finish();
     }
 
@@ -386,15 +491,24 @@ fn main() {
     let set = rule_set(&exprs);
     let peak_before = LIVE.load(Ordering::SeqCst);
     PEAK.store(peak_before, Ordering::SeqCst);
-    let (compiled, set_bytes): (CompiledRuleSet, isize) = held(|| set.compile(&compiler).expect("R1000 compiles"));
+    let (compiled, set_bytes): (CompiledRuleSet, isize) =
+        held(|| set.compile(&compiler).expect("R1000 compiles"));
     let peak = PEAK.load(Ordering::SeqCst) - peak_before;
-    memory.push(format!("R1000 compiled_bytes={set_bytes} peak_compile_bytes={peak}"));
-    let wf_filters: Vec<_> = exprs.iter().map(|e| scheme.parse(e).expect("wirefilter parses").compile()).collect();
+    memory.push(format!(
+        "R1000 compiled_bytes={set_bytes} peak_compile_bytes={peak}"
+    ));
+    let wf_filters: Vec<_> = exprs
+        .iter()
+        .map(|e| scheme.parse(e).expect("wirefilter parses").compile())
+        .collect();
     let pc_reqs: Vec<HttpRequest> = reqs.iter().map(Req::portcullis).collect();
     let wf_reqs: Vec<_> = reqs.iter().map(|r| r.wirefilter(&scheme)).collect();
     let mut fired = 0;
     for ((p, w), r) in pc_reqs.iter().zip(&wf_reqs).zip(&pc_reqs) {
-        let pv = compiled.evaluate(p).rule.map(|id| id[1..].parse::<usize>().unwrap());
+        let pv = compiled
+            .evaluate(p)
+            .rule
+            .map(|id| id[1..].parse::<usize>().unwrap());
         let wv = wf_filters.iter().position(|f| f.execute(w).unwrap());
         let nv = natives.iter().position(|f| f(&r.fields));
         assert_eq!(pv, wv, "R1000: engines disagree");
@@ -403,16 +517,49 @@ fn main() {
     }
     eprintln!("R1000: {fired} of 1000 requests blocked");
     let mut g = c.benchmark_group("R1000");
-    g.bench_function("portcullis", |b| b.iter(|| pc_reqs.iter().filter(|r| compiled.evaluate(*r).action.is_some()).count()));
-    g.bench_function("wirefilter", |b| {
-        b.iter(|| wf_reqs.iter().filter(|r| wf_filters.iter().any(|f| f.execute(r).unwrap())).count())
+    g.bench_function("portcullis", |b| {
+        b.iter(|| {
+            pc_reqs
+                .iter()
+                .filter(|r| compiled.evaluate(*r).action.is_some())
+                .count()
+        })
     });
-    g.bench_function("native", |b| b.iter(|| pc_reqs.iter().filter(|r| natives.iter().any(|f| f(&r.fields))).count()));
+    g.bench_function("wirefilter", |b| {
+        b.iter(|| {
+            wf_reqs
+                .iter()
+                .filter(|r| wf_filters.iter().any(|f| f.execute(r).unwrap()))
+                .count()
+        })
+    });
+    g.bench_function("native", |b| {
+        b.iter(|| {
+            pc_reqs
+                .iter()
+                .filter(|r| natives.iter().any(|f| f(&r.fields)))
+                .count()
+        })
+    });
     g.finish();
     let mut g = c.benchmark_group("R1000-compile");
     g.sample_size(10);
-    g.bench_function("portcullis", |b| b.iter_batched(|| set.clone(), |s| s.compile(&compiler).map(|c| c.len()).unwrap_or(0), BatchSize::LargeInput));
-    g.bench_function("wirefilter", |b| b.iter(|| exprs.iter().map(|e| scheme.parse(e).map(|a| a.compile())).filter(Result::is_ok).count()));
+    g.bench_function("portcullis", |b| {
+        b.iter_batched(
+            || set.clone(),
+            |s| s.compile(&compiler).map(|c| c.len()).unwrap_or(0),
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("wirefilter", |b| {
+        b.iter(|| {
+            exprs
+                .iter()
+                .map(|e| scheme.parse(e).map(|a| a.compile()))
+                .filter(Result::is_ok)
+                .count()
+        })
+    });
     g.finish();
 
     c.final_summary();
@@ -428,15 +575,42 @@ fn summary(memory: &[String]) {
         v["mean"]["point_estimate"].as_f64()
     };
     println!();
-    for (group, per) in [("E1", 1.0), ("E2", 1.0), ("E3", 1.0), ("E4", 1.0), ("E5", 1.0), ("R1000", 1000.0)] {
-        let (Some(p), Some(w), Some(n)) = (mean(group, "portcullis"), mean(group, "wirefilter"), mean(group, "native")) else {
+    for (group, per) in [
+        ("E1", 1.0),
+        ("E2", 1.0),
+        ("E3", 1.0),
+        ("E4", 1.0),
+        ("E5", 1.0),
+        ("R1000", 1000.0),
+    ] {
+        let (Some(p), Some(w), Some(n)) = (
+            mean(group, "portcullis"),
+            mean(group, "wirefilter"),
+            mean(group, "native"),
+        ) else {
             continue;
         };
-        println!("{group} portcullis_ns={:.2} wirefilter_ns={:.2} native_ns={:.2} ratio={:.3}", p / per, w / per, n / per, p / w);
+        println!(
+            "{group} portcullis_ns={:.2} wirefilter_ns={:.2} native_ns={:.2} ratio={:.3}",
+            p / per,
+            w / per,
+            n / per,
+            p / w
+        );
     }
-    for group in ["E1-compile", "E2-compile", "E3-compile", "E4-compile", "E5-compile", "R1000-compile"] {
+    for group in [
+        "E1-compile",
+        "E2-compile",
+        "E3-compile",
+        "E4-compile",
+        "E5-compile",
+        "R1000-compile",
+    ] {
         if let (Some(p), Some(w)) = (mean(group, "portcullis"), mean(group, "wirefilter")) {
-            println!("{group} portcullis_ns={p:.0} wirefilter_ns={w:.0} ratio={:.3}", p / w);
+            println!(
+                "{group} portcullis_ns={p:.0} wirefilter_ns={w:.0} ratio={:.3}",
+                p / w
+            );
         }
     }
     for m in memory {

@@ -10,7 +10,7 @@ use crate::compile::matchers::{BytesSet, IpRanges};
 use crate::error::Error;
 use crate::schema::{Schema, Type};
 use crate::syntax::{Literal, parse::classify_literal};
-use crate::value::{Val, canonical_ip};
+use crate::value::{Scalar, Val, canonical_ip};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -96,13 +96,18 @@ impl ListData {
 
     /// Membership of a value (false when missing or of another type).
     pub fn contains(&self, v: &Val<'_>) -> bool {
+        self.contains_scalar(v.scalar())
+    }
+
+    /// Membership of a scalar (false when missing or of another type).
+    pub fn contains_scalar(&self, v: Scalar<'_>) -> bool {
         match (self, v) {
-            (ListData::Bytes(s), Val::Bytes(b)) => s.contains(b),
-            (ListData::Ints(r), Val::Int(n)) => {
-                let k = r.partition_point(|&(_, hi)| hi < *n);
-                r.get(k).is_some_and(|&(lo, _)| lo <= *n)
+            (ListData::Bytes(s), Scalar::Bytes(b)) => s.contains(b),
+            (ListData::Ints(r), Scalar::Int(n)) => {
+                let k = r.partition_point(|&(_, hi)| hi < n);
+                r.get(k).is_some_and(|&(lo, _)| lo <= n)
             }
-            (ListData::Ips(r), Val::Ip(ip)) => r.contains(*ip),
+            (ListData::Ips(r), Scalar::Ip(ip)) => r.contains(ip),
             _ => false,
         }
     }
@@ -197,9 +202,15 @@ impl ListHandle {
     /// Membership under the current contents.
     #[inline]
     pub fn contains(&self, v: &Val<'_>) -> bool {
+        self.contains_scalar(v.scalar())
+    }
+
+    /// Membership of a scalar under the current contents.
+    #[inline]
+    pub fn contains_scalar(&self, v: Scalar<'_>) -> bool {
         match self.data.read() {
-            Ok(d) => d.contains(v),
-            Err(poisoned) => poisoned.into_inner().contains(v),
+            Ok(d) => d.contains_scalar(v),
+            Err(poisoned) => poisoned.into_inner().contains_scalar(v),
         }
     }
 

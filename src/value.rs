@@ -109,6 +109,53 @@ impl<'a> Val<'a> {
     }
 }
 
+/// A scalar value borrowed from request data: `Copy`, so reading it costs no
+/// drop. [`Scalar::Composite`] means "not a scalar here: read it with `get`".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scalar<'a> {
+    /// Absent.
+    Missing,
+    /// A Bool.
+    Bool(bool),
+    /// An Int.
+    Int(i64),
+    /// A byte string.
+    Bytes(&'a [u8]),
+    /// An address.
+    Ip(IpAddr),
+    /// An array, a map, or a value the source computes: use `Request::get`.
+    Composite,
+}
+
+impl<'a> Val<'a> {
+    /// The scalar view of a value (`Composite` for arrays and maps).
+    #[inline]
+    pub fn scalar(&self) -> Scalar<'_> {
+        match self {
+            Val::Missing => Scalar::Missing,
+            Val::Bool(b) => Scalar::Bool(*b),
+            Val::Int(n) => Scalar::Int(*n),
+            Val::Bytes(b) => Scalar::Bytes(b),
+            Val::Ip(ip) => Scalar::Ip(*ip),
+            Val::Array(_) | Val::Map(_) => Scalar::Composite,
+        }
+    }
+}
+
+impl Value {
+    /// The scalar view of an owned value.
+    #[inline]
+    pub fn scalar(&self) -> Scalar<'_> {
+        match self {
+            Value::Bool(b) => Scalar::Bool(*b),
+            Value::Int(n) => Scalar::Int(*n),
+            Value::Bytes(b) => Scalar::Bytes(b),
+            Value::Ip(ip) => Scalar::Ip(*ip),
+            Value::Array(_) | Value::Map(_) => Scalar::Composite,
+        }
+    }
+}
+
 /// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) become IPv4, so both forms compare equal.
 pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     ip.to_canonical()

@@ -9,7 +9,7 @@
 use crate::compile::{Instr, LoopKind, Program, Src, compare_values};
 use crate::context::Request;
 use crate::functions::{Callee, eval};
-use crate::value::{Seq, Val};
+use crate::value::{Scalar, Seq, Val};
 use std::borrow::Cow;
 
 /// Registers kept on the stack; programs needing more use a heap vector.
@@ -47,6 +47,28 @@ fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]
                     _ => false,
                 };
                 acc = hit != (flags & 2 != 0);
+            }
+            Instr::TestField { field, pred, flags } => {
+                let hit = match p.preds.get(pred as usize) {
+                    Some(pr) => match req.scalar(field) {
+                        Scalar::Missing => false,
+                        Scalar::Composite => {
+                            let v = req.get(field);
+                            !v.is_missing() && pr.test(&v) != (flags & 1 != 0)
+                        }
+                        s => pr.test_scalar(s) != (flags & 1 != 0),
+                    },
+                    None => false,
+                };
+                acc = hit != (flags & 2 != 0);
+            }
+            Instr::TruthyField { field, negate } => {
+                let t = match req.scalar(field) {
+                    Scalar::Bool(b) => b,
+                    Scalar::Composite => matches!(req.get(field), Val::Bool(true)),
+                    _ => false,
+                };
+                acc = t != negate;
             }
             Instr::Truthy { src, negate } => {
                 acc = matches!(*load(p, req, regs, src), Val::Bool(true)) != negate;

@@ -290,8 +290,9 @@ impl Sig<'_> {
         Error::check(
             format!(
                 "argument {position} of `{}` must be {want}, but `{}` is {}",
-                self.name, a.text,
-            super::a_type(got)
+                self.name,
+                a.text,
+                super::a_type(got)
             ),
             a.span,
         )

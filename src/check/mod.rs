@@ -249,7 +249,11 @@ fn type_name(ty: &Type) -> String {
 /// The type with its article: "a String", "an Int".
 fn a_type(ty: &Type) -> String {
     let t = ty.to_string();
-    let article = if t.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+    let article = if t.starts_with(['A', 'E', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
+    };
     format!("{article} {t}")
 }
 
@@ -502,11 +506,7 @@ impl Checker<'_> {
                 }
                 if r.ty != ty {
                     return Err(Error::check(
-                        format!(
-                            "cannot compare {} with {}",
-                            a_type(&ty),
-                            a_type(&r.ty)
-                        ),
+                        format!("cannot compare {} with {}", a_type(&ty), a_type(&r.ty)),
                         r.span,
                     ));
                 }

@@ -83,6 +83,27 @@ impl Display for Program {
                     };
                     write!(f, "{name:<14}{} {pred_text}", ShowSrc(self, src))?;
                 }
+                Instr::TestField { field, pred, flags } => {
+                    let name = if flags & 2 != 0 { "test_not" } else { "test" };
+                    let pred_text = self
+                        .preds
+                        .get(pred as usize)
+                        .map_or_else(|| format!("pred#{pred}"), |p| format!("{p:?}"));
+                    let pred_text = if flags & 1 != 0 {
+                        pred_text.replacen("eq ", "ne ", 1)
+                    } else {
+                        pred_text
+                    };
+                    write!(
+                        f,
+                        "{name:<14}{} {pred_text}",
+                        ShowSrc(self, Src::Field(field))
+                    )?;
+                }
+                Instr::TruthyField { field, negate } => {
+                    let name = if negate { "truthy_not" } else { "truthy" };
+                    write!(f, "{name:<14}{}", ShowSrc(self, Src::Field(field)))?;
+                }
                 Instr::Truthy { src, negate } => {
                     let name = if negate { "truthy_not" } else { "truthy" };
                     write!(f, "{name:<14}{}", ShowSrc(self, src))?;

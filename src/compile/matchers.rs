@@ -7,7 +7,7 @@
 
 use crate::check::Order;
 use crate::lists::ListHandle;
-use crate::value::{Val, canonical_ip};
+use crate::value::{Scalar, Val, canonical_ip};
 use memchr::memmem;
 use regex::bytes::Regex;
 use std::collections::HashSet;
@@ -30,6 +30,10 @@ pub enum Pred {
     IpEq(IpAddr),
     /// Address ordered against a constant of the same family.
     IpOrd(Order, IpAddr),
+    /// Byte string starts with (a regex that is an anchored literal).
+    StartsWith(Box<[u8]>),
+    /// Byte string ends with (a regex that is a literal anchored at the end).
+    EndsWith(Box<[u8]>),
     /// Byte string contains.
     Contains(Box<memmem::Finder<'static>>),
     /// Regex search.
@@ -52,24 +56,32 @@ impl Pred {
     /// Tests `v`. Missing and values of another type are false.
     #[inline]
     pub fn test(&self, v: &Val<'_>) -> bool {
+        self.test_scalar(v.scalar())
+    }
+
+    /// Tests a scalar. Missing and values of another type are false.
+    #[inline]
+    pub fn test_scalar(&self, v: Scalar<'_>) -> bool {
         match (self, v) {
-            (Pred::BytesEq(c), Val::Bytes(b)) => **b == **c,
-            (Pred::BytesOrd(o, c), Val::Bytes(b)) => o.holds((**b).cmp(&**c)),
-            (Pred::IntEq(c), Val::Int(n)) => n == c,
-            (Pred::IntOrd(o, c), Val::Int(n)) => o.holds(n.cmp(c)),
-            (Pred::IpEq(c), Val::Ip(ip)) => canonical_ip(*ip) == *c,
-            (Pred::IpOrd(o, c), Val::Ip(ip)) => {
-                let ip = canonical_ip(*ip);
+            (Pred::BytesEq(c), Scalar::Bytes(b)) => b == &**c,
+            (Pred::BytesOrd(o, c), Scalar::Bytes(b)) => o.holds(b.cmp(&**c)),
+            (Pred::IntEq(c), Scalar::Int(n)) => n == *c,
+            (Pred::IntOrd(o, c), Scalar::Int(n)) => o.holds(n.cmp(c)),
+            (Pred::IpEq(c), Scalar::Ip(ip)) => canonical_ip(ip) == *c,
+            (Pred::IpOrd(o, c), Scalar::Ip(ip)) => {
+                let ip = canonical_ip(ip);
                 ip.is_ipv4() == c.is_ipv4() && o.holds(ip.cmp(c))
             }
-            (Pred::Contains(f), Val::Bytes(b)) => f.find(b).is_some(),
-            (Pred::Matches(re), Val::Bytes(b)) => re.is_match(b),
-            (Pred::Wildcard(w), Val::Bytes(b)) => w.matches(b),
-            (Pred::BytesSet(s), Val::Bytes(b)) => s.contains(b),
-            (Pred::IntRanges(r), Val::Int(n)) => in_ranges(r, *n),
-            (Pred::IpRanges(r), Val::Ip(ip)) => r.contains(*ip),
-            (Pred::List(l), v) => l.contains(v),
-            (Pred::BitAnd(m), Val::Int(n)) => n & m != 0,
+            (Pred::StartsWith(p), Scalar::Bytes(b)) => b.starts_with(p),
+            (Pred::EndsWith(p), Scalar::Bytes(b)) => b.ends_with(p),
+            (Pred::Contains(f), Scalar::Bytes(b)) => f.find(b).is_some(),
+            (Pred::Matches(re), Scalar::Bytes(b)) => re.is_match(b),
+            (Pred::Wildcard(w), Scalar::Bytes(b)) => w.matches(b),
+            (Pred::BytesSet(s), Scalar::Bytes(b)) => s.contains(b),
+            (Pred::IntRanges(r), Scalar::Int(n)) => in_ranges(r, n),
+            (Pred::IpRanges(r), Scalar::Ip(ip)) => r.contains(ip),
+            (Pred::List(l), v) => l.contains_scalar(v),
+            (Pred::BitAnd(m), Scalar::Int(n)) => n & m != 0,
             _ => false,
         }
     }
@@ -85,6 +97,8 @@ impl fmt::Debug for Pred {
             Pred::IntOrd(o, n) => write!(f, "{} {n}", o.keyword()),
             Pred::IpEq(ip) => write!(f, "eq {ip}"),
             Pred::IpOrd(o, ip) => write!(f, "{} {ip}", o.keyword()),
+            Pred::StartsWith(b) => write!(f, "starts_with {}", Q(b)),
+            Pred::EndsWith(b) => write!(f, "ends_with {}", Q(b)),
             Pred::Contains(fi) => write!(f, "contains {}", Q(fi.needle())),
             Pred::Matches(re) => write!(f, "matches {:?}", re.as_str()),
             Pred::Wildcard(w) => write!(
@@ -93,7 +107,21 @@ impl fmt::Debug for Pred {
                 if w.strict { "strict " } else { "" },
                 Q(&w.source)
             ),
-            Pred::BytesSet(s) => write!(f, "in bytes-set({} items)", s.len()),
+            Pred::BytesSet(s) => {
+                let mut items: Vec<&[u8]> = match s {
+                    BytesSet::Small(v) => v.iter().map(|b| &**b).collect(),
+                    BytesSet::Hashed(h) => h.iter().map(|b| &**b).collect(),
+                };
+                if items.len() > 8 {
+                    return write!(f, "in hash-set({} items)", items.len());
+                }
+                items.sort();
+                write!(f, "in {{")?;
+                for (k, b) in items.iter().enumerate() {
+                    write!(f, "{}{}", if k > 0 { " " } else { "" }, Q(b))?;
+                }
+                write!(f, "}}")
+            }
             Pred::IntRanges(r) => {
                 write!(f, "in int-ranges{{")?;
                 for (k, (a, b)) in r.iter().enumerate() {
@@ -106,7 +134,27 @@ impl fmt::Debug for Pred {
                 }
                 write!(f, "}}")
             }
-            Pred::IpRanges(r) => write!(f, "in ip-ranges(v4: {}, v6: {})", r.v4.len(), r.v6.len()),
+            Pred::IpRanges(r) => {
+                if r.v4.len() + r.v6.len() > 8 {
+                    return write!(f, "in ip-ranges(v4: {}, v6: {})", r.v4.len(), r.v6.len());
+                }
+                write!(f, "in ip-ranges{{")?;
+                let v4 =
+                    r.v4.iter()
+                        .map(|&(a, b)| (IpAddr::V4(a.into()), IpAddr::V4(b.into())));
+                let v6 =
+                    r.v6.iter()
+                        .map(|&(a, b)| (IpAddr::V6(a.into()), IpAddr::V6(b.into())));
+                for (k, (a, b)) in v4.chain(v6).enumerate() {
+                    let sep = if k > 0 { " " } else { "" };
+                    if a == b {
+                        write!(f, "{sep}{a}")?
+                    } else {
+                        write!(f, "{sep}{a}..{b}")?
+                    }
+                }
+                write!(f, "}}")
+            }
             Pred::List(l) => write!(f, "in ${}", l.name()),
             Pred::BitAnd(m) => write!(f, "bitwise_and {m:#x}"),
         }
@@ -119,20 +167,64 @@ fn in_ranges<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
     ranges.get(k).is_some_and(|&(lo, _)| lo <= x)
 }
 
-/// A set of byte strings: a hash set, or a sorted slice when small.
+/// A fast, non-cryptographic hasher for byte strings (FxHash-style, eight
+/// bytes a step). The sets it hashes are fixed at compile time, so a request
+/// cannot grow a probe sequence: lookups stay bounded by the table.
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Hash builder of [`FastHasher`].
+pub type FastHash = std::hash::BuildHasherDefault<FastHasher>;
+
+/// A set of byte strings: a hash set, or a slice when small.
 #[derive(Clone, Debug)]
 pub enum BytesSet {
-    /// Up to 8 entries: linear scan with a length check first.
+    /// Up to 4 entries: linear scan with a length check first.
     Small(Box<[Box<[u8]>]>),
     /// More entries: hashed.
-    Hashed(HashSet<Box<[u8]>>),
+    Hashed(HashSet<Box<[u8]>, FastHash>),
 }
 
 impl BytesSet {
     /// Builds a set from distinct entries.
     pub fn new(items: Vec<Vec<u8>>) -> Self {
         let boxed: Vec<Box<[u8]>> = items.into_iter().map(Vec::into_boxed_slice).collect();
-        if boxed.len() <= 8 {
+        if boxed.len() <= 4 {
             BytesSet::Small(boxed.into_boxed_slice())
         } else {
             BytesSet::Hashed(boxed.into_iter().collect())

@@ -10,6 +10,7 @@
 
 pub mod disasm;
 pub mod matchers;
+pub mod optimize;
 
 use crate::check::{Compare, Const, Key, Node, Operand, Order, Test, Typed};
 use crate::error::Error;
@@ -61,6 +62,22 @@ pub enum Instr {
         pred: u32,
         /// Bit 0: invert the predicate on a present value (`!=`); bit 1: negate the result (`not`).
         flags: u8,
+    },
+    /// [`Instr::Test`] on a request field, read through the scalar fast path.
+    TestField {
+        /// The field tested.
+        field: FieldId,
+        /// Index into the predicate pool.
+        pred: u32,
+        /// As in [`Instr::Test`].
+        flags: u8,
+    },
+    /// [`Instr::Truthy`] on a request field.
+    TruthyField {
+        /// The field tested.
+        field: FieldId,
+        /// Negate the result.
+        negate: bool,
     },
     /// `acc = (src is Bool(true)) != negate`.
     Truthy {
@@ -208,8 +225,10 @@ pub fn compile(
         xor_now: 0,
         const_ids: HashMap::new(),
     };
-    g.node(&typed.root, false)?;
+    let root = optimize::optimize(typed.root.clone());
+    g.node(&root, false)?;
     g.emit(Instr::Return)?;
+    optimize::thread_jumps(&mut g.p.code);
     g.p.fields.sort();
     g.p.fields.dedup();
     Ok(g.p)
@@ -379,8 +398,10 @@ impl Gen<'_> {
         if let Operand::Logic(n) = op {
             return self.node(n, negate);
         }
-        let src = self.operand(op)?;
-        self.emit(Instr::Truthy { src, negate })?;
+        match self.operand(op)? {
+            Src::Field(field) => self.emit(Instr::TruthyField { field, negate })?,
+            src => self.emit(Instr::Truthy { src, negate })?,
+        };
         Ok(())
     }
 
@@ -438,7 +459,7 @@ impl Gen<'_> {
                 Pred::Contains(Box::new(memmem::Finder::new(b).into_owned())),
                 false,
             ),
-            Test::Matches(re) => (Pred::Matches(re.clone()), false),
+            Test::Matches(re) => (regex_pred(re), false),
             Test::Wildcard { pattern, strict } => (
                 Pred::Wildcard(Box::new(Wildcard::new(pattern, *strict))),
                 false,
@@ -469,11 +490,11 @@ impl Gen<'_> {
             }
         };
         let pred = self.pred(pred);
-        self.emit(Instr::Test {
-            src,
-            pred,
-            flags: u8::from(invert) | neg,
-        })?;
+        let flags = u8::from(invert) | neg;
+        match src {
+            Src::Field(field) => self.emit(Instr::TestField { field, pred, flags })?,
+            src => self.emit(Instr::Test { src, pred, flags })?,
+        };
         Ok(())
     }
 
@@ -576,6 +597,52 @@ impl Gen<'_> {
     }
 }
 
+/// A regex that is a plain literal, optionally anchored (`^/admin`,
+/// `\.php$`, `curl`), becomes a byte comparison; anything else stays a regex.
+/// (Byte mode, case-sensitive, and `$` only at the very end, as the regex
+/// crate has it, make the two exactly equivalent.)
+fn regex_pred(re: &std::sync::Arc<regex::bytes::Regex>) -> Pred {
+    match regex_literal(re.as_str()) {
+        Some((lit, true, true)) => Pred::BytesEq(lit.into_boxed_slice()),
+        Some((lit, true, false)) => Pred::StartsWith(lit.into_boxed_slice()),
+        Some((lit, false, true)) => Pred::EndsWith(lit.into_boxed_slice()),
+        Some((lit, false, false)) => {
+            Pred::Contains(Box::new(memmem::Finder::new(&lit).into_owned()))
+        }
+        None => Pred::Matches(re.clone()),
+    }
+}
+
+/// `(literal bytes, anchored at start, anchored at end)` when `pattern` is one.
+pub(crate) fn regex_literal(pattern: &str) -> Option<(Vec<u8>, bool, bool)> {
+    let (start, body) = match pattern.strip_prefix('^') {
+        Some(rest) => (true, rest),
+        None => (false, pattern),
+    };
+    let mut out = Vec::new();
+    let mut end = false;
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                // An escaped punctuation character is itself.
+                Some(e) if e.is_ascii_punctuation() => out.push(e as u8),
+                _ => return None,
+            },
+            '$' if chars.peek().is_none() => end = true,
+            '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' => {
+                return None;
+            }
+            c if c.is_whitespace() && c != ' ' => return None,
+            c => {
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    Some((out, start, end))
+}
+
 /// Compares two present values with an operator (field against field).
 pub(crate) fn compare_values(op: CompareOp, a: &Val<'_>, b: &Val<'_>) -> bool {
     use std::cmp::Ordering;
@@ -616,6 +683,30 @@ pub(crate) fn compare_values(op: CompareOp, a: &Val<'_>, b: &Val<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_regexes_become_byte_tests() {
+        type Case<'a> = (&'a str, Option<(&'a [u8], bool, bool)>);
+        let cases: &[Case] = &[
+            ("^/admin", Some((b"/admin", true, false))),
+            ("curl", Some((b"curl", false, false))),
+            ("\\.php$", Some((b".php", false, true))),
+            ("^GET$", Some((b"GET", true, true))),
+            ("a.c", None),
+            ("^/v[0-9]+", None),
+            ("\\d", None),
+            ("(?i)abc", None),
+            ("a$b", None),
+        ];
+        for (pattern, want) in cases {
+            let got = regex_literal(pattern);
+            assert_eq!(
+                got.as_ref().map(|(l, s, e)| (l.as_slice(), *s, *e)),
+                *want,
+                "{pattern}"
+            );
+        }
+    }
 
     #[test]
     fn instructions_stay_small() {

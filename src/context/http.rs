@@ -17,7 +17,7 @@ use super::{Request, check_value};
 use crate::error::Error;
 use crate::functions::eval::url_decode_bytes;
 use crate::schema::{FieldId, Schema, Type};
-use crate::value::{Seq, Val, Value, canonical_ip};
+use crate::value::{Scalar, Seq, Val, Value, canonical_ip};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -34,6 +34,11 @@ impl Request for HttpRequest {
     #[inline]
     fn get(&self, id: FieldId) -> Val<'_> {
         self.fields.get(id)
+    }
+
+    #[inline]
+    fn scalar(&self, id: FieldId) -> Scalar<'_> {
+        self.fields.scalar(id)
     }
 }
 

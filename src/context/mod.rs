@@ -10,7 +10,7 @@ pub use http::{HttpRequest, HttpRequestBuilder};
 
 use crate::error::Error;
 use crate::schema::{FieldId, Schema, Type};
-use crate::value::{Val, Value, canonical_ip};
+use crate::value::{Scalar, Val, Value, canonical_ip};
 use std::collections::BTreeMap;
 
 /// Request data the VM reads by field id. A field the request does not set is
@@ -18,6 +18,15 @@ use std::collections::BTreeMap;
 pub trait Request {
     /// The value of field `id` (ids are those of the schema the filter was compiled with).
     fn get(&self, id: FieldId) -> Val<'_>;
+
+    /// The fast path for scalar fields: the value as a [`Scalar`], or
+    /// [`Scalar::Composite`] to make the VM call [`get`](Request::get). The
+    /// default always answers `Composite`, which is correct, only slower.
+    #[inline]
+    fn scalar(&self, id: FieldId) -> Scalar<'_> {
+        let _ = id;
+        Scalar::Composite
+    }
 }
 
 /// Values indexed by field id, with setters that check types against the schema.
@@ -33,6 +42,14 @@ impl Request for Context<'_> {
         match self.values.get(id.index()) {
             Some(Some(v)) => v.as_val(),
             _ => Val::Missing,
+        }
+    }
+
+    #[inline]
+    fn scalar(&self, id: FieldId) -> Scalar<'_> {
+        match self.values.get(id.index()) {
+            Some(Some(v)) => v.scalar(),
+            _ => Scalar::Missing,
         }
     }
 }
@@ -134,19 +151,31 @@ impl<'s> Context<'s> {
     /// the order the request gave the keys (FIELDS.md: arrays keep request order).
     fn derive_names_values(&mut self, obj: &serde_json::Map<String, serde_json::Value>) {
         for (name, v) in obj {
-            let serde_json::Value::Object(map) = v else { continue };
+            let serde_json::Value::Object(map) = v else {
+                continue;
+            };
             let mut names = Vec::with_capacity(map.len());
             let mut values = Vec::new();
             for (k, item) in map {
                 names.push(Value::Bytes(k.as_bytes().to_vec()));
                 match item {
-                    serde_json::Value::Array(a) => values.extend(a.iter().filter_map(|x| x.as_str()).map(|x| Value::Bytes(x.as_bytes().to_vec()))),
-                    serde_json::Value::String(x) => values.push(Value::Bytes(x.as_bytes().to_vec())),
+                    serde_json::Value::Array(a) => values.extend(
+                        a.iter()
+                            .filter_map(|x| x.as_str())
+                            .map(|x| Value::Bytes(x.as_bytes().to_vec())),
+                    ),
+                    serde_json::Value::String(x) => {
+                        values.push(Value::Bytes(x.as_bytes().to_vec()))
+                    }
                     _ => {}
                 }
             }
-            let Some(id) = self.schema.field_id(name) else { continue };
-            let Some(def) = self.schema.field(id) else { continue };
+            let Some(id) = self.schema.field_id(name) else {
+                continue;
+            };
+            let Some(def) = self.schema.field(id) else {
+                continue;
+            };
             if !matches!(def.ty, Type::Map(_)) {
                 continue;
             }

@@ -1,0 +1,237 @@
+//! The optimizer: rewrites of the typed tree before code generation, and jump
+//! threading after it. Every rewrite keeps the meaning exactly, missing values
+//! included (predicates have no side effects, so order within a chain is free).
+//!
+//! - constant folding and dead-branch removal (`x and false` → `false`, ...);
+//! - flattening of nested chains of one operator, and of double negation;
+//! - an `or` of equalities (and sets) on one field becomes one set lookup:
+//!   `h == "a" or h == "b" or h in {"c"}` → `h in {"a" "b" "c"}`.
+//!
+//! Passes repeat until nothing changes, at most [`MAX_PASSES`] times.
+
+use super::Instr;
+use crate::check::{Compare, Const, Node, Operand, Test, merge_ranges};
+use std::net::IpAddr;
+
+/// Most rewrite passes over one tree.
+pub const MAX_PASSES: usize = 4;
+
+/// Optimizes a tree.
+pub fn optimize(mut n: Node) -> Node {
+    for _ in 0..MAX_PASSES {
+        let (next, changed) = pass(n);
+        n = next;
+        if !changed {
+            break;
+        }
+    }
+    n
+}
+
+fn pass(n: Node) -> (Node, bool) {
+    crate::stack::guard(|| pass_inner(n))
+}
+
+fn pass_inner(n: Node) -> (Node, bool) {
+    match n {
+        Node::Not(inner) => {
+            let (inner, changed) = pass(*inner);
+            match inner {
+                Node::Const(b) => (Node::Const(!b), true),
+                Node::Not(x) => (*x, true),
+                other => (Node::Not(Box::new(other)), changed),
+            }
+        }
+        Node::And(terms) => chain(terms, true),
+        Node::Or(terms) => chain(terms, false),
+        Node::Xor(terms) => {
+            let mut changed = false;
+            let mut parity = false;
+            let mut out = Vec::with_capacity(terms.len());
+            for t in terms {
+                let (t, c) = pass(t);
+                changed |= c;
+                match t {
+                    Node::Const(b) => {
+                        parity ^= b;
+                        changed = true;
+                    }
+                    Node::Xor(inner) => {
+                        out.extend(inner);
+                        changed = true;
+                    }
+                    other => out.push(other),
+                }
+            }
+            let core = match out.len() {
+                0 => Node::Const(false),
+                1 => out.pop().unwrap_or(Node::Const(false)),
+                _ => Node::Xor(out),
+            };
+            let result = if parity {
+                Node::Not(Box::new(core))
+            } else {
+                core
+            };
+            (result, changed)
+        }
+        other => (other, false),
+    }
+}
+
+/// `and` (`is_and`) or `or`: fold constants, flatten, merge equalities.
+fn chain(terms: Vec<Node>, is_and: bool) -> (Node, bool) {
+    let mut changed = false;
+    let mut out: Vec<Node> = Vec::with_capacity(terms.len());
+    for t in terms {
+        let (t, c) = pass(t);
+        changed |= c;
+        match t {
+            // The neutral element disappears; the absorbing one decides.
+            Node::Const(b) if b == is_and => changed = true,
+            Node::Const(b) => return (Node::Const(b), true),
+            Node::And(inner) if is_and => {
+                out.extend(inner);
+                changed = true;
+            }
+            Node::Or(inner) if !is_and => {
+                out.extend(inner);
+                changed = true;
+            }
+            other => out.push(other),
+        }
+    }
+    if !is_and {
+        changed |= merge_equalities(&mut out);
+    }
+    let node = match out.len() {
+        0 => Node::Const(is_and),
+        1 => {
+            changed = true;
+            out.pop().unwrap_or(Node::Const(is_and))
+        }
+        _ if is_and => Node::And(out),
+        _ => Node::Or(out),
+    };
+    (node, changed)
+}
+
+/// The members of a set test on a field, by kind.
+enum Members {
+    Bytes(Vec<Vec<u8>>),
+    Ints(Vec<(i64, i64)>),
+    Ips(Vec<(IpAddr, IpAddr)>),
+}
+
+fn members(c: &Compare) -> Option<(u32, Members)> {
+    let Operand::Field(id) = c.lhs else {
+        return None;
+    };
+    let m = match &c.test {
+        Test::Eq(Const::Bytes(b)) => Members::Bytes(vec![b.clone()]),
+        Test::InBytes(items) => Members::Bytes(items.clone()),
+        Test::Eq(Const::Int(n)) => Members::Ints(vec![(*n, *n)]),
+        Test::InInts(r) => Members::Ints(r.clone()),
+        Test::Eq(Const::Ip(ip)) => Members::Ips(vec![(*ip, *ip)]),
+        Test::InIps(r) => Members::Ips(r.clone()),
+        _ => return None,
+    };
+    Some((id.0, m))
+}
+
+/// Merges, in an `or`, every group of equality/set tests on one field into
+/// the first of them. Returns whether anything merged.
+fn merge_equalities(terms: &mut Vec<Node>) -> bool {
+    let mut changed = false;
+    let mut k = 0;
+    while k < terms.len() {
+        let Node::Compare(first) = &terms[k] else {
+            k += 1;
+            continue;
+        };
+        let Some((field, mut acc)) = members(first) else {
+            k += 1;
+            continue;
+        };
+        let mut merged_any = false;
+        let mut j = k + 1;
+        while j < terms.len() {
+            let same = match &terms[j] {
+                Node::Compare(c) => match (members(c), &mut acc) {
+                    (Some((f, Members::Bytes(b))), Members::Bytes(a)) if f == field => {
+                        a.extend(b);
+                        true
+                    }
+                    (Some((f, Members::Ints(b))), Members::Ints(a)) if f == field => {
+                        a.extend(b);
+                        true
+                    }
+                    (Some((f, Members::Ips(b))), Members::Ips(a)) if f == field => {
+                        a.extend(b);
+                        true
+                    }
+                    _ => false,
+                },
+                _ => false,
+            };
+            if same {
+                terms.remove(j);
+                merged_any = true;
+            } else {
+                j += 1;
+            }
+        }
+        if merged_any {
+            if let Node::Compare(c) = &mut terms[k] {
+                c.test = match acc {
+                    Members::Bytes(mut v) => {
+                        v.sort();
+                        v.dedup();
+                        Test::InBytes(v)
+                    }
+                    Members::Ints(v) => Test::InInts(merge_ranges(v, |n| n.checked_add(1))),
+                    Members::Ips(v) => Test::InIps(merge_ranges(v, next_ip)),
+                };
+            }
+            changed = true;
+        }
+        k += 1;
+    }
+    changed
+}
+
+fn next_ip(ip: IpAddr) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V4(v) => u32::from(v).checked_add(1).map(|n| IpAddr::V4(n.into())),
+        IpAddr::V6(v) => u128::from(v).checked_add(1).map(|n| IpAddr::V6(n.into())),
+    }
+}
+
+/// Jump threading: a jump that lands on another jump goes straight to where
+/// that one would take it (the accumulator does not change in between).
+/// Targets only move forward, so this ends.
+pub fn thread_jumps(code: &mut [Instr]) {
+    for k in 0..code.len() {
+        let (mut target, on_true) = match code[k] {
+            Instr::JumpIfTrue(t) => (t as usize, true),
+            Instr::JumpIfFalse(t) => (t as usize, false),
+            _ => continue,
+        };
+        // Each step moves forward, so at most code.len() steps.
+        for _ in 0..code.len() {
+            match code.get(target) {
+                Some(Instr::JumpIfTrue(t)) if on_true => target = *t as usize,
+                Some(Instr::JumpIfFalse(t)) if !on_true => target = *t as usize,
+                // The opposite jump cannot be taken: fall through it.
+                Some(Instr::JumpIfTrue(_)) | Some(Instr::JumpIfFalse(_)) => target += 1,
+                _ => break,
+            }
+        }
+        let t = target as u32;
+        code[k] = if on_true {
+            Instr::JumpIfTrue(t)
+        } else {
+            Instr::JumpIfFalse(t)
+        };
+    }
+}

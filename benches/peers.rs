@@ -87,7 +87,7 @@ const WF_FIELDS: &[(&str, wirefilter::Type)] = &[
 fn wf_scheme() -> wirefilter::Scheme {
     let mut s = wirefilter::Scheme::new();
     for (name, ty) in WF_FIELDS {
-        s.add_field(name.to_string(), ty.clone()).expect("field");
+        s.add_field(name.to_string(), *ty).expect("field");
     }
     s
 }

@@ -110,8 +110,9 @@ fn length_limit_is_enforced_with_a_clear_message() {
 
 #[test]
 fn instruction_cap_is_enforced() {
+    // Order comparisons are not merged into a set by the optimizer.
     let text = (0..100)
-        .map(|k| format!("tcp.dstport == {k}"))
+        .map(|k| format!("tcp.dstport > {k}"))
         .collect::<Vec<_>>()
         .join(" or ");
     let limits = Limits {

@@ -201,44 +201,134 @@ proptest! {
 
     #[test]
     fn rule_set_agrees_with_rules_one_by_one(exprs in proptest::collection::vec(expr(), 1..6), actions in proptest::collection::vec(0usize..4, 6), req in request()) {
-        let schema = schema();
-        let compiler = Compiler::new(&schema);
-        let kinds = [Action::Log, Action::Block, Action::Allow, Action::Skip];
-        let rules: Vec<Rule> = exprs.iter().enumerate().map(|(k, e)| {
-            let action = kinds[actions[k]];
-            let skip = if action == Action::Skip { vec![format!("r{}", (k + 1) % exprs.len())] } else { vec![] };
-            Rule { id: format!("r{k}"), description: String::new(), expression: e.clone(), action, action_parameters: portcullis::rules::ActionParameters { rules: skip }, enabled: k != 4 }
-        }).collect();
-        let set = RuleSet { rules: rules.clone() }.compile(&compiler).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let cx = Context::from_json_value(&schema, &req).unwrap();
-        let verdict = set.evaluate(&cx);
-        // One by one, as LANGUAGE.md §7 says.
-        let mut skipped_ids: Vec<String> = Vec::new();
-        let (mut action, mut rule, mut logged, mut skipped) = (None, None, Vec::new(), Vec::new());
-        for r in rules.iter().filter(|r| r.enabled) {
-            if skipped_ids.contains(&r.id) {
-                skipped.push(r.id.clone());
-                continue;
+        check_rule_set(&exprs, &actions, &req)?;
+    }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn indexed_rule_set_agrees_with_rules_one_by_one(exprs in proptest::collection::vec(anchored(), 1..40), actions in proptest::collection::vec(0usize..4, 40), req in request()) {
+        check_rule_set(&exprs, &actions, &req)?;
+    }
+}
+
+/// Rules the rule-set index can anchor: equality, set, substring, regex and
+/// address anchors, alone or with another conjunct.
+fn anchored() -> impl Strategy<Value = String> {
+    let anchor = (
+        pick(BYTES_FIELDS),
+        pick(STRINGS),
+        pick(STRINGS),
+        pick(IPS),
+        0usize..6,
+    )
+        .prop_map(|(f, s, t, ip, k)| match k {
+            0 => format!("{f} == \"{s}\""),
+            1 => format!("{f} in {{\"{s}\" \"{t}\"}}"),
+            2 => format!("{f} contains \"{s}{t}\""),
+            3 => format!("{f} matches \"^/ad|b+c|{}\"", regex_escape(s)),
+            4 => format!("ip.src in {{10.0.0.0/8 {ip}}}"),
+            _ => format!("ip.dst == {ip}"),
+        });
+    (anchor, proptest::option::of(atom())).prop_map(|(a, extra)| match extra {
+        Some(e) => format!("{a} and ({e})"),
+        None => a,
+    })
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_string()
+            } else {
+                format!("\\\\x{:02x}", c as u32 & 0xff)
             }
-            if !compiler.compile(&r.expression).unwrap().matches(&cx) {
-                continue;
+        })
+        .collect()
+}
+
+/// Builds a rule set from `exprs` (actions by index; rule 4 disabled; skip
+/// rules skip the next rule) and checks its verdict against evaluating the
+/// rules one by one as LANGUAGE.md §7 says.
+fn check_rule_set(
+    exprs: &[String],
+    actions: &[usize],
+    req: &serde_json::Value,
+) -> Result<(), TestCaseError> {
+    let schema = schema();
+    let compiler = Compiler::new(&schema);
+    let kinds = [Action::Log, Action::Block, Action::Allow, Action::Skip];
+    let rules: Vec<Rule> = exprs
+        .iter()
+        .enumerate()
+        .map(|(k, e)| {
+            let action = kinds[actions[k % actions.len()]];
+            let skip = if action == Action::Skip {
+                vec![format!("r{}", (k + 1) % exprs.len())]
+            } else {
+                vec![]
+            };
+            Rule {
+                id: format!("r{k}"),
+                description: String::new(),
+                expression: e.clone(),
+                action,
+                action_parameters: portcullis::rules::ActionParameters { rules: skip },
+                enabled: k != 4,
             }
-            match r.action {
-                Action::Log => logged.push(r.id.clone()),
-                Action::Skip => {
-                    logged.push(r.id.clone());
-                    skipped_ids.extend(r.action_parameters.rules.iter().cloned());
-                }
-                a => {
-                    action = Some(a);
-                    rule = Some(r.id.clone());
-                    break;
-                }
+        })
+        .collect();
+    let set = RuleSet {
+        rules: rules.clone(),
+    }
+    .compile(&compiler)
+    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let cx = Context::from_json_value(&schema, req).unwrap();
+    let verdict = set.evaluate(&cx);
+    let mut skipped_ids: Vec<String> = Vec::new();
+    let (mut action, mut rule, mut logged, mut skipped) = (None, None, Vec::new(), Vec::new());
+    for r in rules.iter().filter(|r| r.enabled) {
+        if skipped_ids.contains(&r.id) {
+            skipped.push(r.id.clone());
+            continue;
+        }
+        if !compiler.compile(&r.expression).unwrap().matches(&cx) {
+            continue;
+        }
+        match r.action {
+            Action::Log => logged.push(r.id.clone()),
+            Action::Skip => {
+                logged.push(r.id.clone());
+                skipped_ids.extend(r.action_parameters.rules.iter().cloned());
+            }
+            a => {
+                action = Some(a);
+                rule = Some(r.id.clone());
+                break;
             }
         }
-        prop_assert_eq!(verdict.action, action);
-        prop_assert_eq!(verdict.rule.map(str::to_string), rule);
-        prop_assert_eq!(verdict.logged.iter().map(|s| s.to_string()).collect::<Vec<_>>(), logged);
-        prop_assert_eq!(verdict.skipped.iter().map(|s| s.to_string()).collect::<Vec<_>>(), skipped);
     }
+    prop_assert_eq!(verdict.action, action, "{:?}", exprs);
+    prop_assert_eq!(verdict.rule.map(str::to_string), rule);
+    prop_assert_eq!(
+        verdict
+            .logged
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+        logged
+    );
+    prop_assert_eq!(
+        verdict
+            .skipped
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+        skipped
+    );
+    Ok(())
 }

@@ -6,6 +6,8 @@
 //! [`Verdict`]. A [`RuleSetHandle`] lets a service swap rule sets while
 //! requests are being evaluated.
 
+mod index;
+
 use crate::context::Request;
 use crate::error::Error;
 use crate::filter::{Compiler, Filter};
@@ -146,6 +148,7 @@ impl RuleSet {
             }
         }
         let mut rules = Vec::with_capacity(self.rules.len());
+        let mut anchors = Vec::with_capacity(self.rules.len());
         for r in &self.rules {
             let mut skips = Vec::new();
             for target in &r.action_parameters.rules {
@@ -165,15 +168,26 @@ impl RuleSet {
             }
             if !r.enabled {
                 rules.push(None);
+                anchors.push(None);
                 continue;
             }
-            match compiler.compile(&r.expression) {
-                Ok(filter) => rules.push(Some(CompiledRule {
-                    id: r.id.clone(),
-                    action: r.action,
+            let compiled = compiler.check(&r.expression).and_then(|(_, typed)| {
+                let filter = compiler.compile_typed(&typed, &r.expression)?;
+                Ok((
                     filter,
-                    skips,
-                })),
+                    index::anchor_of(&crate::compile::optimize::optimize(typed.root)),
+                ))
+            });
+            match compiled {
+                Ok((filter, anchor)) => {
+                    anchors.push(Some(anchor));
+                    rules.push(Some(CompiledRule {
+                        id: r.id.clone(),
+                        action: r.action,
+                        filter,
+                        skips,
+                    }));
+                }
                 Err(e) => {
                     problems.push((r.id.clone(), e.render(&r.expression)));
                     rules.push(None);
@@ -185,8 +199,9 @@ impl RuleSet {
         }
         let ids = self.rules.iter().map(|r| r.id.clone()).collect();
         Ok(CompiledRuleSet {
-            rules: rules.into_iter().collect(),
+            rules,
             ids,
+            index: index::RuleIndex::build(&anchors),
         })
     }
 }
@@ -210,6 +225,8 @@ pub struct CompiledRuleSet {
     /// One slot per rule of the source set; `None` for disabled rules.
     rules: Vec<Option<CompiledRule>>,
     ids: Vec<String>,
+    /// Which rules can match a request, found per field rather than per rule.
+    index: index::RuleIndex,
 }
 
 /// The outcome of evaluating a rule set.
@@ -238,36 +255,58 @@ impl Verdict<'_> {
 }
 
 impl CompiledRuleSet {
-    /// Evaluates the rules in order against `request`.
+    /// Evaluates the rules in order against `request`: the index names the
+    /// candidates, which are evaluated in rule order. No allocation unless a
+    /// rule logs or skips (the verdict lists them) or the set has more than
+    /// 2,048 rules.
     pub fn evaluate<R: Request + ?Sized>(&self, request: &R) -> Verdict<'_> {
+        const STACK_WORDS: usize = 32;
+        let words = self.index.len().div_ceil(64);
+        let (mut cand_stack, mut skip_stack) = ([0u64; STACK_WORDS], [0u64; STACK_WORDS]);
+        let (mut cand_heap, mut skip_heap);
+        let (cand, skip): (&mut [u64], &mut [u64]) = if words <= STACK_WORDS {
+            (&mut cand_stack[..words], &mut skip_stack[..words])
+        } else {
+            cand_heap = vec![0u64; words];
+            skip_heap = vec![0u64; words];
+            (&mut cand_heap, &mut skip_heap)
+        };
+        self.index.candidates(request, cand);
         let mut verdict = Verdict::default();
-        let mut skip: Vec<bool> = Vec::new();
-        for (k, slot) in self.rules.iter().enumerate() {
-            let Some(rule) = slot else { continue };
-            if skip.get(k).copied().unwrap_or(false) {
-                verdict.skipped.push(&rule.id);
-                continue;
-            }
-            if !rule.filter.matches(request) {
-                continue;
-            }
-            match rule.action {
-                Action::Log => verdict.logged.push(&rule.id),
-                Action::Skip => {
-                    verdict.logged.push(&rule.id);
-                    if skip.is_empty() {
-                        skip = vec![false; self.rules.len()];
-                    }
-                    for &t in &rule.skips {
-                        if let Some(s) = skip.get_mut(t) {
-                            *s = true;
+        for w in 0..words {
+            // Bits set while scanning this word (by a skip) are seen too.
+            while cand[w] != 0 {
+                let bit = cand[w].trailing_zeros() as usize;
+                cand[w] &= cand[w] - 1;
+                let k = w * 64 + bit;
+                let Some(Some(rule)) = self.rules.get(k) else {
+                    continue;
+                };
+                if skip[w] & (1 << bit) != 0 {
+                    verdict.skipped.push(&rule.id);
+                    continue;
+                }
+                if !rule.filter.matches(request) {
+                    continue;
+                }
+                match rule.action {
+                    Action::Log => verdict.logged.push(&rule.id),
+                    Action::Skip => {
+                        verdict.logged.push(&rule.id);
+                        // Skipped rules are visited (to be reported) even when
+                        // the index did not name them; earlier ones are past.
+                        for &t in &rule.skips {
+                            if t > k && t / 64 < words {
+                                skip[t / 64] |= 1 << (t % 64);
+                                cand[t / 64] |= 1 << (t % 64);
+                            }
                         }
                     }
-                }
-                terminal => {
-                    verdict.action = Some(terminal);
-                    verdict.rule = Some(&rule.id);
-                    break;
+                    terminal => {
+                        verdict.action = Some(terminal);
+                        verdict.rule = Some(&rule.id);
+                        return verdict;
+                    }
                 }
             }
         }

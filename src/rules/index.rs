@@ -1,0 +1,428 @@
+//! The rule-set index: which rules can possibly match a request, found with
+//! one read per field instead of one test per rule.
+//!
+//! Each rule gets an *anchor* when it has one: a conjunct that must hold for
+//! the rule to match and that an index can answer for many rules at once —
+//! `field == "x"` / `field in {...}` (a hash map per field), `field contains
+//! "x"` (one Aho-Corasick automaton per field), `field matches "re"` (one
+//! regex set per field), `ip in {cidr...}` (elementary intervals per field).
+//! Rules without an anchor are candidates for every request. Candidates are
+//! then evaluated in rule order, so verdicts are exactly those of evaluating
+//! the rules one by one (a differential test checks it).
+
+use crate::check::{Compare, Const, Node, Operand, Test};
+use crate::compile::matchers::FastHash;
+use crate::context::Request;
+use crate::schema::FieldId;
+use crate::value::Scalar;
+use aho_corasick::AhoCorasick;
+use regex_automata::{Input, PatternSet, meta};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// What must hold for a rule to match.
+#[derive(Debug, Clone)]
+pub(crate) enum Anchor {
+    /// The field equals one of these byte strings.
+    Bytes(FieldId, Vec<Vec<u8>>),
+    /// The field contains this byte string.
+    Contains(FieldId, Vec<u8>),
+    /// The field matches this regex.
+    Regex(FieldId, String),
+    /// The address is in one of these ranges (canonical, one family each).
+    Ips(FieldId, Vec<(IpAddr, IpAddr)>),
+}
+
+/// Finds the best anchor of a (optimized) rule tree.
+pub(crate) fn anchor_of(root: &Node) -> Option<Anchor> {
+    let conjuncts: Vec<&Node> = match root {
+        Node::And(terms) => terms.iter().collect(),
+        other => vec![other],
+    };
+    let mut best: Option<(u8, Anchor)> = None;
+    for c in conjuncts {
+        let Node::Compare(cmp) = c else { continue };
+        let Some((rank, a)) = anchor_of_compare(cmp) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+            best = Some((rank, a));
+        }
+    }
+    best.map(|(_, a)| a)
+}
+
+/// An anchor and its rank (lower is more selective).
+fn anchor_of_compare(c: &Compare) -> Option<(u8, Anchor)> {
+    let Operand::Field(id) = c.lhs else {
+        return None;
+    };
+    Some(match &c.test {
+        Test::Eq(Const::Bytes(b)) => (0, Anchor::Bytes(id, vec![b.clone()])),
+        Test::InBytes(items) if !items.is_empty() => (0, Anchor::Bytes(id, items.clone())),
+        Test::Eq(Const::Ip(ip)) => (1, Anchor::Ips(id, vec![(*ip, *ip)])),
+        Test::InIps(r) if !r.is_empty() => (1, Anchor::Ips(id, r.clone())),
+        Test::Contains(b) if b.len() >= 3 => (2, Anchor::Contains(id, b.clone())),
+        Test::Matches(re) => (3, Anchor::Regex(id, re.as_str().to_string())),
+        _ => return None,
+    })
+}
+
+/// A set of rule positions.
+#[derive(Debug, Clone, Default)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(n: usize) -> Self {
+        Bits(vec![0; n.div_ceil(64)])
+    }
+    fn set(&mut self, k: usize) {
+        if let Some(w) = self.0.get_mut(k / 64) {
+            *w |= 1 << (k % 64);
+        }
+    }
+}
+
+/// Rules per byte-string value of one field.
+#[derive(Debug, Clone)]
+struct EqIndex {
+    field: FieldId,
+    map: HashMap<Box<[u8]>, Vec<u32>, FastHash>,
+}
+
+/// Rules per needle of one field, searched in one pass.
+#[derive(Debug, Clone)]
+struct ContainsIndex {
+    field: FieldId,
+    automaton: AhoCorasick,
+    rules: Vec<Vec<u32>>,
+}
+
+/// Rules per regex of one field, searched in one pass.
+#[derive(Debug, Clone)]
+struct RegexIndex {
+    field: FieldId,
+    set: meta::Regex,
+    rules: Vec<u32>,
+}
+
+/// Rules per address interval of one field (elementary, disjoint intervals).
+#[derive(Debug, Clone)]
+struct IpIndex {
+    field: FieldId,
+    v4: Intervals<u32>,
+    v6: Intervals<u128>,
+}
+
+#[derive(Debug, Clone)]
+struct Intervals<T> {
+    /// Start of each elementary interval, sorted; interval k ends before starts[k + 1].
+    starts: Vec<T>,
+    /// Rules covering each interval.
+    rules: Vec<Vec<u32>>,
+}
+
+impl<T> Default for Intervals<T> {
+    fn default() -> Self {
+        Intervals {
+            starts: Vec::new(),
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// Most (interval, rule) pairs an address index stores; past that, address
+/// anchors are not indexed (their rules are evaluated for every request).
+const MAX_INTERVAL_ENTRIES: usize = 1 << 20;
+
+impl<T: Ord + Copy> Intervals<T> {
+    fn build(ranges: &[(T, T, u32)], succ: impl Fn(T) -> Option<T>) -> Option<Self> {
+        let mut points: Vec<T> = Vec::with_capacity(ranges.len() * 2);
+        for &(lo, hi, _) in ranges {
+            points.push(lo);
+            if let Some(after) = succ(hi) {
+                points.push(after);
+            }
+        }
+        points.sort();
+        points.dedup();
+        let mut rules = Vec::with_capacity(points.len());
+        let mut total = 0;
+        for &p in &points {
+            let covering: Vec<u32> = ranges
+                .iter()
+                .filter(|(lo, hi, _)| *lo <= p && p <= *hi)
+                .map(|r| r.2)
+                .collect();
+            total += covering.len();
+            if total > MAX_INTERVAL_ENTRIES {
+                return None;
+            }
+            rules.push(covering);
+        }
+        Some(Intervals {
+            starts: points,
+            rules,
+        })
+    }
+
+    fn lookup(&self, x: T) -> &[u32] {
+        let k = self.starts.partition_point(|s| *s <= x);
+        if k == 0 {
+            return &[];
+        }
+        self.rules.get(k - 1).map_or(&[][..], |v| v.as_slice())
+    }
+}
+
+/// The index of a compiled rule set.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RuleIndex {
+    /// Rules evaluated for every request (enabled, no anchor).
+    always: Vec<u64>,
+    eq: Vec<EqIndex>,
+    contains: Vec<ContainsIndex>,
+    regexes: Vec<RegexIndex>,
+    ips: Vec<IpIndex>,
+    /// Number of rule slots.
+    len: usize,
+}
+
+thread_local! {
+    /// Reused pattern sets for regex-set searches (allocated once per thread).
+    static PATTERNS: RefCell<PatternSet> = RefCell::new(PatternSet::new(0));
+}
+
+impl RuleIndex {
+    /// Builds the index; `anchors[k]` is `None` for a disabled rule (never a
+    /// candidate) and `Some(None)` for an enabled rule without an anchor.
+    pub(crate) fn build(anchors: &[Option<Option<Anchor>>]) -> RuleIndex {
+        let n = anchors.len();
+        let mut always = Bits::new(n);
+        let mut eq: Vec<EqIndex> = Vec::new();
+        let mut contains: Vec<(FieldId, Vec<Vec<u8>>, Vec<Vec<u32>>)> = Vec::new();
+        let mut regexes: Vec<(FieldId, Vec<String>, Vec<u32>)> = Vec::new();
+        let mut ips: Vec<(FieldId, Vec<(u32, u32, u32)>, Vec<(u128, u128, u32)>)> = Vec::new();
+        for (k, a) in anchors.iter().enumerate() {
+            let rule = k as u32;
+            match a {
+                None => {}
+                Some(None) => always.set(k),
+                Some(Some(Anchor::Bytes(field, values))) => {
+                    let slot = match eq.iter().position(|e| e.field == *field) {
+                        Some(p) => p,
+                        None => {
+                            eq.push(EqIndex {
+                                field: *field,
+                                map: HashMap::default(),
+                            });
+                            eq.len() - 1
+                        }
+                    };
+                    for v in values {
+                        let list = eq[slot]
+                            .map
+                            .entry(v.clone().into_boxed_slice())
+                            .or_default();
+                        if list.last() != Some(&rule) {
+                            list.push(rule);
+                        }
+                    }
+                }
+                Some(Some(Anchor::Contains(field, needle))) => {
+                    let slot = match contains.iter().position(|c| c.0 == *field) {
+                        Some(p) => p,
+                        None => {
+                            contains.push((*field, Vec::new(), Vec::new()));
+                            contains.len() - 1
+                        }
+                    };
+                    let (_, needles, rules) = &mut contains[slot];
+                    match needles.iter().position(|x| x == needle) {
+                        Some(p) => rules[p].push(rule),
+                        None => {
+                            needles.push(needle.clone());
+                            rules.push(vec![rule]);
+                        }
+                    }
+                }
+                Some(Some(Anchor::Regex(field, pattern))) => {
+                    let slot = match regexes.iter().position(|r| r.0 == *field) {
+                        Some(p) => p,
+                        None => {
+                            regexes.push((*field, Vec::new(), Vec::new()));
+                            regexes.len() - 1
+                        }
+                    };
+                    regexes[slot].1.push(pattern.clone());
+                    regexes[slot].2.push(rule);
+                }
+                Some(Some(Anchor::Ips(field, ranges))) => {
+                    let slot = match ips.iter().position(|r| r.0 == *field) {
+                        Some(p) => p,
+                        None => {
+                            ips.push((*field, Vec::new(), Vec::new()));
+                            ips.len() - 1
+                        }
+                    };
+                    for (lo, hi) in ranges {
+                        match (lo, hi) {
+                            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                                ips[slot].1.push((u32::from(*a), u32::from(*b), rule))
+                            }
+                            (IpAddr::V6(a), IpAddr::V6(b)) => {
+                                ips[slot].2.push((u128::from(*a), u128::from(*b), rule))
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        let mut index = RuleIndex {
+            always: always.0,
+            eq,
+            len: n,
+            ..RuleIndex::default()
+        };
+        for (field, needles, rules) in contains {
+            match AhoCorasick::new(&needles) {
+                Ok(automaton) => index.contains.push(ContainsIndex {
+                    field,
+                    automaton,
+                    rules,
+                }),
+                Err(_) => rules.iter().flatten().for_each(|&r| index.set_always(r)),
+            }
+        }
+        for (field, patterns, rules) in regexes {
+            let built = meta::Builder::new()
+                .syntax(
+                    regex_automata::util::syntax::Config::new()
+                        .unicode(false)
+                        .utf8(false),
+                )
+                .configure(
+                    meta::Config::new()
+                        .match_kind(regex_automata::MatchKind::All)
+                        .utf8_empty(false),
+                )
+                .build_many(&patterns);
+            match built {
+                Ok(set) => index.regexes.push(RegexIndex { field, set, rules }),
+                Err(_) => rules.iter().for_each(|&r| index.set_always(r)),
+            }
+        }
+        for (field, v4, v6) in ips {
+            let v4i = Intervals::build(&v4, |x: u32| x.checked_add(1));
+            let v6i = Intervals::build(&v6, |x: u128| x.checked_add(1));
+            match (v4i, v6i) {
+                (Some(v4), Some(v6)) => index.ips.push(IpIndex { field, v4, v6 }),
+                _ => v4
+                    .iter()
+                    .map(|r| r.2)
+                    .chain(v6.iter().map(|r| r.2))
+                    .for_each(|r| index.set_always(r)),
+            }
+        }
+        index
+    }
+
+    fn set_always(&mut self, rule: u32) {
+        if let Some(w) = self.always.get_mut(rule as usize / 64) {
+            *w |= 1 << (rule % 64);
+        }
+    }
+
+    /// Number of rule slots.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Marks in `out` (one bit per rule, `len` bits) every rule that can match `req`.
+    pub(crate) fn candidates<R: Request + ?Sized>(&self, req: &R, out: &mut [u64]) {
+        for (o, a) in out.iter_mut().zip(&self.always) {
+            *o = *a;
+        }
+        let mut mark = |rules: &[u32]| {
+            for &r in rules {
+                if let Some(w) = out.get_mut(r as usize / 64) {
+                    *w |= 1 << (r % 64);
+                }
+            }
+        };
+        for e in &self.eq {
+            with_bytes(req, e.field, |b| {
+                if let Some(rules) = e.map.get(b) {
+                    mark(rules);
+                }
+            });
+        }
+        for c in &self.contains {
+            with_bytes(req, c.field, |b| {
+                for m in c.automaton.find_overlapping_iter(b) {
+                    if let Some(rules) = c.rules.get(m.pattern().as_usize()) {
+                        mark(rules);
+                    }
+                }
+            });
+        }
+        for x in &self.regexes {
+            with_bytes(req, x.field, |b| {
+                let run = |set: &mut PatternSet, mark: &mut dyn FnMut(&[u32])| {
+                    set.clear();
+                    x.set.which_overlapping_matches(&Input::new(b), set);
+                    for pid in set.iter() {
+                        if let Some(&r) = x.rules.get(pid.as_usize()) {
+                            mark(&[r]);
+                        }
+                    }
+                };
+                let n = x.set.pattern_len();
+                let reused = PATTERNS.with(|p| match p.try_borrow_mut() {
+                    Ok(mut set) => {
+                        if set.capacity() < n {
+                            *set = PatternSet::new(n);
+                        }
+                        run(&mut set, &mut mark);
+                        true
+                    }
+                    Err(_) => false,
+                });
+                if !reused {
+                    run(&mut PatternSet::new(n), &mut mark);
+                }
+            });
+        }
+        for i in &self.ips {
+            let ip = match req.scalar(i.field) {
+                Scalar::Ip(ip) => Some(ip),
+                Scalar::Composite => match req.get(i.field) {
+                    crate::value::Val::Ip(ip) => Some(ip),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match ip.map(|ip| ip.to_canonical()) {
+                Some(IpAddr::V4(a)) => mark(i.v4.lookup(u32::from(a))),
+                Some(IpAddr::V6(a)) => mark(i.v6.lookup(u128::from(a))),
+                None => {}
+            }
+        }
+    }
+}
+
+/// Calls `f` with the field's bytes when it is a byte string.
+#[inline]
+fn with_bytes<R: Request + ?Sized>(req: &R, field: FieldId, f: impl FnOnce(&[u8])) {
+    match req.scalar(field) {
+        Scalar::Bytes(b) => f(b),
+        Scalar::Composite => {
+            if let crate::value::Val::Bytes(b) = req.get(field) {
+                f(&b)
+            }
+        }
+        _ => {}
+    }
+}

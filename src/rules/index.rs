@@ -189,6 +189,11 @@ pub(crate) struct RuleIndex {
     len: usize,
 }
 
+/// Needles of one field and the rules of each, before the automaton is built.
+type PendingContains = (FieldId, Vec<Vec<u8>>, Vec<Vec<u32>>);
+/// Address ranges (v4, v6) of one field with their rules.
+type PendingIps = (FieldId, Vec<(u32, u32, u32)>, Vec<(u128, u128, u32)>);
+
 thread_local! {
     /// Reused pattern sets for regex-set searches (allocated once per thread).
     static PATTERNS: RefCell<PatternSet> = RefCell::new(PatternSet::new(0));
@@ -201,9 +206,9 @@ impl RuleIndex {
         let n = anchors.len();
         let mut always = Bits::new(n);
         let mut eq: Vec<EqIndex> = Vec::new();
-        let mut contains: Vec<(FieldId, Vec<Vec<u8>>, Vec<Vec<u32>>)> = Vec::new();
+        let mut contains: Vec<PendingContains> = Vec::new();
         let mut regexes: Vec<(FieldId, Vec<String>, Vec<u32>)> = Vec::new();
-        let mut ips: Vec<(FieldId, Vec<(u32, u32, u32)>, Vec<(u128, u128, u32)>)> = Vec::new();
+        let mut ips: Vec<PendingIps> = Vec::new();
         for (k, a) in anchors.iter().enumerate() {
             let rule = k as u32;
             match a {

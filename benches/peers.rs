@@ -448,6 +448,13 @@ fn main() {
     let scheme = wf_scheme();
     let req = Req::bench_request();
     let pc_req = req.portcullis();
+    let mut cx_req = portcullis::Context::new(&schema);
+    for (id, _) in schema.fields() {
+        let v = portcullis::Request::get(&pc_req, id);
+        if let Some(v) = portcullis::functions::eval::to_value(&v) {
+            cx_req.set_by_id(id, v).expect("same schema");
+        }
+    }
     let wf_req = req.wirefilter(&scheme);
     let mut memory = Vec::new();
 
@@ -469,6 +476,9 @@ fn main() {
         let mut g = c.benchmark_group(name);
         g.bench_function("portcullis", |b| {
             b.iter(|| filter.matches(black_box(&pc_req)))
+        });
+        g.bench_function("portcullis-context", |b| {
+            b.iter(|| filter.matches(black_box(&cx_req)))
         });
         g.bench_function("wirefilter", |b| {
             b.iter(|| wf_filter.execute(black_box(&wf_req)).unwrap())

@@ -19,6 +19,7 @@ pub const STACK_REGS: usize = 8;
 const BIT_STACK: usize = 256;
 
 /// Evaluates `p` over `req`.
+#[inline]
 pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
     let n = p.regs as usize;
     if n == 0 {
@@ -33,21 +34,14 @@ pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
 }
 
 fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]) -> bool {
+    // The hot instructions (field tests, jumps) stay in this small loop; the
+    // rest go through `step`, so the common path keeps a small stack frame.
     let mut acc = false;
-    let mut bits = [0u64; BIT_STACK / 64];
-    let mut depth = 0usize;
     let mut pc = 0usize;
+    let mut xor = XorStack::default();
     while let Some(ins) = p.code.get(pc) {
         pc += 1;
         match *ins {
-            Instr::Test { src, pred, flags } => {
-                let v = load(p, req, regs, src);
-                let hit = match p.preds.get(pred as usize) {
-                    Some(pr) if !v.is_missing() => pr.test(&v) != (flags & 1 != 0),
-                    _ => false,
-                };
-                acc = hit != (flags & 2 != 0);
-            }
             Instr::TestField { field, pred, flags } => {
                 let hit = match p.preds.get(pred as usize) {
                     Some(pr) => match req.scalar(field) {
@@ -70,20 +64,6 @@ fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]
                 };
                 acc = t != negate;
             }
-            Instr::Truthy { src, negate } => {
-                acc = matches!(*load(p, req, regs, src), Val::Bool(true)) != negate;
-            }
-            Instr::CompareSrc { lhs, cmp, negate } => {
-                let hit = match p.compares.get(cmp as usize) {
-                    Some(&(op, rhs)) => {
-                        let a = load(p, req, regs, lhs);
-                        let b = load(p, req, regs, rhs);
-                        !a.is_missing() && !b.is_missing() && compare_values(op, &a, &b)
-                    }
-                    None => false,
-                };
-                acc = hit != negate;
-            }
             Instr::Const(b) => acc = b,
             Instr::JumpIfFalse(t) => {
                 if !acc {
@@ -96,91 +76,139 @@ fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]
                 }
             }
             Instr::Not => acc = !acc,
-            Instr::PushAcc => {
-                if depth < BIT_STACK {
-                    let (w, b) = (depth / 64, depth % 64);
-                    bits[w] = (bits[w] & !(1 << b)) | (u64::from(acc) << b);
-                }
-                depth += 1;
-            }
-            Instr::XorPop => {
-                depth = depth.saturating_sub(1);
-                if depth < BIT_STACK {
-                    acc ^= bits[depth / 64] >> (depth % 64) & 1 == 1;
-                }
-            }
-            Instr::StoreAcc(r) => set(regs, r as usize, Val::Bool(acc)),
-            Instr::Call { dst, call } => {
-                let v = call_function(p, req, regs, call as usize);
-                set(regs, dst as usize, v);
-            }
-            Instr::LoopStart {
-                kind,
-                iter,
-                exit,
-                src,
-            } => {
-                let i = iter as usize;
-                let seq = match take(p, req, regs, src) {
-                    Val::Array(seq) => seq,
-                    Val::Map(m) => Seq::Vals(m.values().map(|v| v.as_val()).collect()),
-                    // A missing array: `any`/`all` of it is missing (false), a map over it is missing.
-                    _ => {
-                        set(regs, i + 2, Val::Missing);
-                        acc = false;
-                        pc = forward(pc, exit);
-                        continue;
-                    }
-                };
-                let empty = seq.is_empty();
-                if kind == LoopKind::Map {
-                    set(
-                        regs,
-                        i + 2,
-                        Val::Array(Seq::Vals(Vec::with_capacity(seq.len()))),
-                    );
-                }
-                set(regs, i, Val::Array(seq));
-                set(regs, i + 1, Val::Int(0));
-                if empty {
-                    acc = kind == LoopKind::All;
-                    pc = forward(pc, exit);
-                }
-            }
-            Instr::LoopNext { kind, iter, body } => {
-                let decided = match kind {
-                    LoopKind::Any => acc,
-                    LoopKind::All => !acc,
-                    LoopKind::Map => false,
-                };
-                if decided {
-                    continue;
-                }
-                let i = iter as usize;
-                let len = match regs.get(i) {
-                    Some(Val::Array(s)) => s.len(),
-                    _ => 0,
-                };
-                let next = match regs.get(i + 1) {
-                    Some(Val::Int(k)) => *k as usize + 1,
-                    _ => usize::MAX,
-                };
-                // Each backward jump consumes one element: loops end.
-                if next < len && (body as usize) < pc {
-                    set(regs, i + 1, Val::Int(next as i64));
-                    pc = body as usize;
-                }
-            }
-            Instr::LoopPush { iter, src } => {
-                let v = take(p, req, regs, src);
-                if let Some(Val::Array(Seq::Vals(out))) = regs.get_mut(iter as usize + 2) {
-                    out.push(v);
-                }
-            }
             Instr::Return => return acc,
+            other => step_slow(p, req, regs, other, &mut acc, &mut pc, &mut xor),
         }
     }
     acc
+}
+
+/// The bit stack of `xor` chains.
+#[derive(Default)]
+struct XorStack {
+    bits: [u64; BIT_STACK / 64],
+    depth: usize,
+}
+
+/// Every instruction but the hot ones of [`run`].
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn step_slow<'a, R: Request + ?Sized>(
+    p: &'a Program,
+    req: &'a R,
+    regs: &mut [Val<'a>],
+    ins: Instr,
+    acc: &mut bool,
+    pc: &mut usize,
+    xor: &mut XorStack,
+) {
+    let XorStack { bits, depth } = xor;
+    match ins {
+        Instr::Test { src, pred, flags } => {
+            let v = load(p, req, regs, src);
+            let hit = match p.preds.get(pred as usize) {
+                Some(pr) if !v.is_missing() => pr.test(&v) != (flags & 1 != 0),
+                _ => false,
+            };
+            *acc = hit != (flags & 2 != 0);
+        }
+        Instr::Truthy { src, negate } => {
+            *acc = matches!(*load(p, req, regs, src), Val::Bool(true)) != negate;
+        }
+        Instr::CompareSrc { lhs, cmp, negate } => {
+            let hit = match p.compares.get(cmp as usize) {
+                Some(&(op, rhs)) => {
+                    let a = load(p, req, regs, lhs);
+                    let b = load(p, req, regs, rhs);
+                    !a.is_missing() && !b.is_missing() && compare_values(op, &a, &b)
+                }
+                None => false,
+            };
+            *acc = hit != negate;
+        }
+        Instr::PushAcc => {
+            if *depth < BIT_STACK {
+                let (w, b) = (*depth / 64, *depth % 64);
+                bits[w] = (bits[w] & !(1 << b)) | (u64::from(*acc) << b);
+            }
+            *depth += 1;
+        }
+        Instr::XorPop => {
+            *depth = depth.saturating_sub(1);
+            if *depth < BIT_STACK {
+                *acc ^= bits[*depth / 64] >> (*depth % 64) & 1 == 1;
+            }
+        }
+        Instr::StoreAcc(r) => set(regs, r as usize, Val::Bool(*acc)),
+        Instr::Call { dst, call } => {
+            let v = call_function(p, req, regs, call as usize);
+            set(regs, dst as usize, v);
+        }
+        Instr::LoopStart {
+            kind,
+            iter,
+            exit,
+            src,
+        } => {
+            let i = iter as usize;
+            let seq = match take(p, req, regs, src) {
+                Val::Array(seq) => seq,
+                Val::Map(m) => Seq::Vals(m.values().map(|v| v.as_val()).collect()),
+                // A missing array: `any`/`all` of it is missing (false), a map over it is missing.
+                _ => {
+                    set(regs, i + 2, Val::Missing);
+                    *acc = false;
+                    *pc = forward(*pc, exit);
+                    return;
+                }
+            };
+            let empty = seq.is_empty();
+            if kind == LoopKind::Map {
+                set(
+                    regs,
+                    i + 2,
+                    Val::Array(Seq::Vals(Vec::with_capacity(seq.len()))),
+                );
+            }
+            set(regs, i, Val::Array(seq));
+            set(regs, i + 1, Val::Int(0));
+            if empty {
+                *acc = kind == LoopKind::All;
+                *pc = forward(*pc, exit);
+            }
+        }
+        Instr::LoopNext { kind, iter, body } => {
+            let decided = match kind {
+                LoopKind::Any => *acc,
+                LoopKind::All => !*acc,
+                LoopKind::Map => false,
+            };
+            if decided {
+                return;
+            }
+            let i = iter as usize;
+            let len = match regs.get(i) {
+                Some(Val::Array(s)) => s.len(),
+                _ => 0,
+            };
+            let next = match regs.get(i + 1) {
+                Some(Val::Int(k)) => *k as usize + 1,
+                _ => usize::MAX,
+            };
+            // Each backward jump consumes one element: loops end.
+            if next < len && (body as usize) < *pc {
+                set(regs, i + 1, Val::Int(next as i64));
+                *pc = body as usize;
+            }
+        }
+        Instr::LoopPush { iter, src } => {
+            let v = take(p, req, regs, src);
+            if let Some(Val::Array(Seq::Vals(out))) = regs.get_mut(iter as usize + 2) {
+                out.push(v);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Jumps only go forward; anything else ends the program.

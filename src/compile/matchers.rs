@@ -60,10 +60,10 @@ impl Pred {
     }
 
     /// Tests a scalar. Missing and values of another type are false.
-    #[inline]
+    #[inline(always)]
     pub fn test_scalar(&self, v: Scalar<'_>) -> bool {
         match (self, v) {
-            (Pred::BytesEq(c), Scalar::Bytes(b)) => b == &**c,
+            (Pred::BytesEq(c), Scalar::Bytes(b)) => bytes_eq(b, c),
             (Pred::BytesOrd(o, c), Scalar::Bytes(b)) => o.holds(b.cmp(&**c)),
             (Pred::IntEq(c), Scalar::Int(n)) => n == *c,
             (Pred::IntOrd(o, c), Scalar::Int(n)) => o.holds(n.cmp(c)),
@@ -159,6 +159,29 @@ impl fmt::Debug for Pred {
             Pred::BitAnd(m) => write!(f, "bitwise_and {m:#x}"),
         }
     }
+}
+
+/// Byte-string equality without a library call for short strings (the
+/// common case: hosts, methods, paths): length first, then at most two
+/// overlapping 8-byte words.
+#[inline(always)]
+pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
+    let word = |s: &[u8], at: usize| -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    if n >= 8 && n <= 16 {
+        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    a == b
 }
 
 fn in_ranges<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {

@@ -107,7 +107,7 @@ impl ListData {
                 let k = r.partition_point(|&(_, hi)| hi < n);
                 r.get(k).is_some_and(|&(lo, _)| lo <= n)
             }
-            (ListData::Ips(r), Scalar::Ip(ip)) => r.contains(ip),
+            (ListData::Ips(r), ip @ (Scalar::Ip4(_) | Scalar::Ip6(_))) => r.contains_scalar(ip),
             _ => false,
         }
     }

@@ -121,10 +121,33 @@ pub enum Scalar<'a> {
     Int(i64),
     /// A byte string.
     Bytes(&'a [u8]),
-    /// An address.
-    Ip(IpAddr),
+    /// An IPv4 address (IPv4-mapped IPv6 included), as an integer.
+    Ip4(u32),
+    /// An IPv6 address, as an integer.
+    Ip6(u128),
     /// An array, a map, or a value the source computes: use `Request::get`.
     Composite,
+}
+
+impl Scalar<'_> {
+    /// The scalar of an address, IPv4-mapped IPv6 folded to IPv4.
+    #[inline]
+    pub fn ip(ip: IpAddr) -> Scalar<'static> {
+        match ip.to_canonical() {
+            IpAddr::V4(a) => Scalar::Ip4(u32::from(a)),
+            IpAddr::V6(a) => Scalar::Ip6(u128::from(a)),
+        }
+    }
+
+    /// The address, when the scalar is one.
+    #[inline]
+    pub fn as_ip(&self) -> Option<IpAddr> {
+        match *self {
+            Scalar::Ip4(a) => Some(IpAddr::V4(a.into())),
+            Scalar::Ip6(a) => Some(IpAddr::V6(a.into())),
+            _ => None,
+        }
+    }
 }
 
 impl<'a> Val<'a> {
@@ -136,7 +159,7 @@ impl<'a> Val<'a> {
             Val::Bool(b) => Scalar::Bool(*b),
             Val::Int(n) => Scalar::Int(*n),
             Val::Bytes(b) => Scalar::Bytes(b),
-            Val::Ip(ip) => Scalar::Ip(*ip),
+            Val::Ip(ip) => Scalar::ip(*ip),
             Val::Array(_) | Val::Map(_) => Scalar::Composite,
         }
     }
@@ -150,13 +173,14 @@ impl Value {
             Value::Bool(b) => Scalar::Bool(*b),
             Value::Int(n) => Scalar::Int(*n),
             Value::Bytes(b) => Scalar::Bytes(b),
-            Value::Ip(ip) => Scalar::Ip(*ip),
+            Value::Ip(ip) => Scalar::ip(*ip),
             Value::Array(_) | Value::Map(_) => Scalar::Composite,
         }
     }
 }
 
 /// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) become IPv4, so both forms compare equal.
+#[inline]
 pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     ip.to_canonical()
 }

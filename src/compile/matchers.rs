@@ -7,7 +7,7 @@
 
 use crate::check::Order;
 use crate::lists::ListHandle;
-use crate::value::{Scalar, Val, canonical_ip};
+use crate::value::{Scalar, Val};
 use memchr::memmem;
 use regex::bytes::Regex;
 use std::collections::HashSet;
@@ -67,11 +67,11 @@ impl Pred {
             (Pred::BytesOrd(o, c), Scalar::Bytes(b)) => o.holds(b.cmp(&**c)),
             (Pred::IntEq(c), Scalar::Int(n)) => n == *c,
             (Pred::IntOrd(o, c), Scalar::Int(n)) => o.holds(n.cmp(c)),
-            (Pred::IpEq(c), Scalar::Ip(ip)) => canonical_ip(ip) == *c,
-            (Pred::IpOrd(o, c), Scalar::Ip(ip)) => {
-                let ip = canonical_ip(ip);
-                ip.is_ipv4() == c.is_ipv4() && o.holds(ip.cmp(c))
-            }
+            (Pred::IpEq(c), s @ (Scalar::Ip4(_) | Scalar::Ip6(_))) => s.as_ip() == Some(*c),
+            (Pred::IpOrd(o, c), s @ (Scalar::Ip4(_) | Scalar::Ip6(_))) => match s.as_ip() {
+                Some(ip) => ip.is_ipv4() == c.is_ipv4() && o.holds(ip.cmp(c)),
+                None => false,
+            },
             (Pred::StartsWith(p), Scalar::Bytes(b)) => b.starts_with(p),
             (Pred::EndsWith(p), Scalar::Bytes(b)) => b.ends_with(p),
             (Pred::Contains(f), Scalar::Bytes(b)) => f.find(b).is_some(),
@@ -79,7 +79,7 @@ impl Pred {
             (Pred::Wildcard(w), Scalar::Bytes(b)) => w.matches(b),
             (Pred::BytesSet(s), Scalar::Bytes(b)) => s.contains(b),
             (Pred::IntRanges(r), Scalar::Int(n)) => in_ranges(r, n),
-            (Pred::IpRanges(r), Scalar::Ip(ip)) => r.contains(ip),
+            (Pred::IpRanges(r), ip @ (Scalar::Ip4(_) | Scalar::Ip6(_))) => r.contains_scalar(ip),
             (Pred::List(l), v) => l.contains_scalar(v),
             (Pred::BitAnd(m), Scalar::Int(n)) => n & m != 0,
             _ => false,
@@ -184,6 +184,7 @@ pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     a == b
 }
 
+#[inline]
 fn in_ranges<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
     // The first range whose end is >= x is the only candidate.
     let k = ranges.partition_point(|&(_, hi)| hi < x);
@@ -305,9 +306,16 @@ impl IpRanges {
     /// Membership; IPv4-mapped IPv6 is looked up as IPv4.
     #[inline]
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match canonical_ip(ip) {
-            IpAddr::V4(a) => in_ranges(&self.v4, u32::from(a)),
-            IpAddr::V6(a) => in_ranges(&self.v6, u128::from(a)),
+        self.contains_scalar(Scalar::ip(ip))
+    }
+
+    /// Membership of an address scalar (anything else is not a member).
+    #[inline]
+    pub fn contains_scalar(&self, ip: Scalar<'_>) -> bool {
+        match ip {
+            Scalar::Ip4(a) => in_ranges(&self.v4, a),
+            Scalar::Ip6(a) => in_ranges(&self.v6, a),
+            _ => false,
         }
     }
 }

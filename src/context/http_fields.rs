@@ -635,7 +635,7 @@ impl HttpFields {
                 .map_or(Scalar::Missing, Scalar::Bytes),
             38 => self.http_response_code.map_or(Scalar::Missing, Scalar::Int),
             42 => self.ssl.map_or(Scalar::Missing, Scalar::Bool),
-            43 => self.ip_src.map_or(Scalar::Missing, Scalar::Ip),
+            43 => self.ip_src.map_or(Scalar::Missing, Scalar::ip),
             44 => self.ip_src_asnum.map_or(Scalar::Missing, Scalar::Int),
             45 => self
                 .ip_src_country
@@ -668,7 +668,7 @@ impl HttpFields {
             52 => self
                 .ip_src_is_in_european_union
                 .map_or(Scalar::Missing, Scalar::Bool),
-            53 => self.cf_edge_server_ip.map_or(Scalar::Missing, Scalar::Ip),
+            53 => self.cf_edge_server_ip.map_or(Scalar::Missing, Scalar::ip),
             54 => self
                 .cf_edge_server_port
                 .map_or(Scalar::Missing, Scalar::Int),
@@ -776,7 +776,7 @@ impl HttpFields {
                 .cf_tls_client_auth_cert_issuer_ski
                 .as_deref()
                 .map_or(Scalar::Missing, Scalar::Bytes),
-            88 => self.ip_dst.map_or(Scalar::Missing, Scalar::Ip),
+            88 => self.ip_dst.map_or(Scalar::Missing, Scalar::ip),
             89 => self
                 .ip_proto
                 .as_deref()

@@ -402,7 +402,7 @@ impl RuleIndex {
         }
         for i in &self.ips {
             let ip = match req.scalar(i.field) {
-                Scalar::Ip(ip) => Some(ip),
+                s @ (Scalar::Ip4(_) | Scalar::Ip6(_)) => s.as_ip(),
                 Scalar::Composite => match req.get(i.field) {
                     crate::value::Val::Ip(ip) => Some(ip),
                     _ => None,

@@ -21,6 +21,9 @@ const BIT_STACK: usize = 256;
 /// Evaluates `p` over `req`.
 #[inline]
 pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
+    if p.simple {
+        return run_simple(p, req);
+    }
     let n = p.regs as usize;
     if n == 0 {
         run(p, req, &mut [])
@@ -33,6 +36,101 @@ pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
     }
 }
 
+/// Programs made only of field tests, constants and jumps (most rules): no
+/// registers, no bit stack, the smallest loop.
+fn run_simple<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
+    let mut acc = false;
+    let mut pc = 0usize;
+    while let Some(ins) = p.code.get(pc) {
+        pc += 1;
+        match *ins {
+            Instr::TestField { field, pred, flags } => acc = test_field(p, req, field, pred, flags),
+            Instr::TruthyField { field, negate } => acc = truthy_field(req, field) != negate,
+            Instr::Const(b) => acc = b,
+            Instr::JumpIfFalse(t) => {
+                if !acc {
+                    pc = forward(pc, t);
+                }
+            }
+            Instr::JumpIfTrue(t) => {
+                if acc {
+                    pc = forward(pc, t);
+                }
+            }
+            Instr::Not => acc = !acc,
+            Instr::Return => return acc,
+            // Not a simple program after all: never the case for a compiled one.
+            _ => return false,
+        }
+    }
+    acc
+}
+
+/// Whether a program only uses the instructions [`run_simple`] knows.
+pub(crate) fn is_simple(code: &[Instr]) -> bool {
+    code.iter().all(|i| {
+        matches!(
+            i,
+            Instr::TestField { .. }
+                | Instr::TruthyField { .. }
+                | Instr::Const(_)
+                | Instr::JumpIfFalse(_)
+                | Instr::JumpIfTrue(_)
+                | Instr::Not
+                | Instr::Return
+        )
+    })
+}
+
+/// `TestField`: the predicate on the field's scalar, with the flags applied.
+#[inline(always)]
+fn test_field<R: Request + ?Sized>(
+    p: &Program,
+    req: &R,
+    field: crate::schema::FieldId,
+    pred: u32,
+    flags: u8,
+) -> bool {
+    let hit = match p.preds.get(pred as usize) {
+        Some(pr) => match req.scalar(field) {
+            Scalar::Missing => false,
+            Scalar::Composite => test_composite(pr, req, field, flags),
+            s => pr.test_scalar(s) != (flags & 1 != 0),
+        },
+        None => false,
+    };
+    hit != (flags & 2 != 0)
+}
+
+/// A field the request computes rather than stores: read it with `get`.
+#[cold]
+#[inline(never)]
+fn test_composite<R: Request + ?Sized>(
+    pr: &crate::compile::matchers::Pred,
+    req: &R,
+    field: crate::schema::FieldId,
+    flags: u8,
+) -> bool {
+    let v = req.get(field);
+    !v.is_missing() && pr.test(&v) != (flags & 1 != 0)
+}
+
+/// `TruthyField`: the field is `true`.
+#[inline(always)]
+fn truthy_field<R: Request + ?Sized>(req: &R, field: crate::schema::FieldId) -> bool {
+    match req.scalar(field) {
+        Scalar::Bool(b) => b,
+        Scalar::Composite => truthy_composite(req, field),
+        _ => false,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn truthy_composite<R: Request + ?Sized>(req: &R, field: crate::schema::FieldId) -> bool {
+    matches!(req.get(field), Val::Bool(true))
+}
+
 fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]) -> bool {
     // The hot instructions (field tests, jumps) stay in this small loop; the
     // rest go through `step`, so the common path keeps a small stack frame.
@@ -42,28 +140,8 @@ fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]
     while let Some(ins) = p.code.get(pc) {
         pc += 1;
         match *ins {
-            Instr::TestField { field, pred, flags } => {
-                let hit = match p.preds.get(pred as usize) {
-                    Some(pr) => match req.scalar(field) {
-                        Scalar::Missing => false,
-                        Scalar::Composite => {
-                            let v = req.get(field);
-                            !v.is_missing() && pr.test(&v) != (flags & 1 != 0)
-                        }
-                        s => pr.test_scalar(s) != (flags & 1 != 0),
-                    },
-                    None => false,
-                };
-                acc = hit != (flags & 2 != 0);
-            }
-            Instr::TruthyField { field, negate } => {
-                let t = match req.scalar(field) {
-                    Scalar::Bool(b) => b,
-                    Scalar::Composite => matches!(req.get(field), Val::Bool(true)),
-                    _ => false,
-                };
-                acc = t != negate;
-            }
+            Instr::TestField { field, pred, flags } => acc = test_field(p, req, field, pred, flags),
+            Instr::TruthyField { field, negate } => acc = truthy_field(req, field) != negate,
             Instr::Const(b) => acc = b,
             Instr::JumpIfFalse(t) => {
                 if !acc {

@@ -193,6 +193,8 @@ pub struct Program {
     pub fields: Vec<FieldId>,
     /// Field names for listings.
     pub field_names: HashMap<FieldId, String>,
+    /// Only field tests, constants and jumps: the VM's smallest loop runs it.
+    pub simple: bool,
 }
 
 /// The most registers one program may use.
@@ -217,6 +219,7 @@ pub fn compile(
             xor_depth: 0,
             fields: Vec::new(),
             field_names: HashMap::new(),
+            simple: false,
         },
         schema,
         lists,
@@ -229,6 +232,7 @@ pub fn compile(
     g.node(&root, false)?;
     g.emit(Instr::Return)?;
     optimize::thread_jumps(&mut g.p.code);
+    g.p.simple = crate::vm::is_simple(&g.p.code);
     g.p.fields.sort();
     g.p.fields.dedup();
     Ok(g.p)

@@ -186,6 +186,10 @@ pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[inline]
 fn in_ranges<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
+    // A few ranges: a straight scan beats the branches of a binary search.
+    if ranges.len() <= 8 {
+        return ranges.iter().any(|&(lo, hi)| lo <= x && x <= hi);
+    }
     // The first range whose end is >= x is the only candidate.
     let k = ranges.partition_point(|&(_, hi)| hi < x);
     ranges.get(k).is_some_and(|&(lo, _)| lo <= x)

@@ -34,23 +34,53 @@ pub(crate) enum Anchor {
     Ips(FieldId, Vec<(IpAddr, IpAddr)>),
 }
 
-/// Finds the best anchor of a (optimized) rule tree.
-pub(crate) fn anchor_of(root: &Node) -> Option<Anchor> {
+/// Every anchor a (optimized) rule tree offers, with its rank; the index
+/// picks one per rule, knowing the whole set ([`RuleIndex::build`]).
+pub(crate) fn anchors_of(root: &Node) -> Vec<(u8, Anchor)> {
     let conjuncts: Vec<&Node> = match root {
         Node::And(terms) => terms.iter().collect(),
         other => vec![other],
     };
-    let mut best: Option<(u8, Anchor)> = None;
-    for c in conjuncts {
-        let Node::Compare(cmp) = c else { continue };
-        let Some((rank, a)) = anchor_of_compare(cmp) else {
-            continue;
-        };
-        if best.as_ref().is_none_or(|(r, _)| rank < *r) {
-            best = Some((rank, a));
+    conjuncts
+        .into_iter()
+        .filter_map(|c| match c {
+            Node::Compare(cmp) => anchor_of_compare(cmp),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Picks each rule's anchor: the best rank, and among equality anchors the
+/// one whose values are shared by the fewest other rules (`path == "/x"`
+/// rather than `method == "POST"`).
+fn choose(options: &[Option<Vec<(u8, Anchor)>>]) -> Vec<Option<Option<Anchor>>> {
+    let mut shared: HashMap<(u32, &[u8]), usize> = HashMap::new();
+    for opts in options.iter().flatten() {
+        for (_, a) in opts {
+            if let Anchor::Bytes(f, values) = a {
+                for v in values {
+                    *shared.entry((f.0, v.as_slice())).or_default() += 1;
+                }
+            }
         }
     }
-    best.map(|(_, a)| a)
+    let cost = |a: &Anchor| match a {
+        Anchor::Bytes(f, values) => values
+            .iter()
+            .map(|v| shared.get(&(f.0, v.as_slice())).copied().unwrap_or(0))
+            .sum::<usize>(),
+        _ => 0,
+    };
+    options
+        .iter()
+        .map(|opts| {
+            opts.as_ref().map(|opts| {
+                opts.iter()
+                    .min_by_key(|(rank, a)| (*rank, cost(a)))
+                    .map(|(_, a)| a.clone())
+            })
+        })
+        .collect()
 }
 
 /// An anchor and its rank (lower is more selective).
@@ -200,9 +230,10 @@ thread_local! {
 }
 
 impl RuleIndex {
-    /// Builds the index; `anchors[k]` is `None` for a disabled rule (never a
-    /// candidate) and `Some(None)` for an enabled rule without an anchor.
-    pub(crate) fn build(anchors: &[Option<Option<Anchor>>]) -> RuleIndex {
+    /// Builds the index; `options[k]` is `None` for a disabled rule (never a
+    /// candidate), else the anchors rule `k` offers (none: always a candidate).
+    pub(crate) fn build(options: &[Option<Vec<(u8, Anchor)>>]) -> RuleIndex {
+        let anchors = choose(options);
         let n = anchors.len();
         let mut always = Bits::new(n);
         let mut eq: Vec<EqIndex> = Vec::new();

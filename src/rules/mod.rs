@@ -175,7 +175,7 @@ impl RuleSet {
                 let filter = compiler.compile_typed(&typed, &r.expression)?;
                 Ok((
                     filter,
-                    index::anchor_of(&crate::compile::optimize::optimize(typed.root)),
+                    index::anchors_of(&crate::compile::optimize::optimize(typed.root)),
                 ))
             });
             match compiled {

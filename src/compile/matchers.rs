@@ -175,7 +175,7 @@ pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
         w.copy_from_slice(&s[at..at + 8]);
         u64::from_le_bytes(w)
     };
-    if n >= 8 && n <= 16 {
+    if (8..=16).contains(&n) {
         return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
     }
     if n < 8 {

@@ -106,3 +106,52 @@ fn evaluation_does_not_allocate() {
         "the counting allocator must see the transform's allocations, saw {n}"
     );
 }
+
+#[test]
+fn rule_set_evaluation_does_not_allocate() {
+    use portcullis::rules::RuleSet;
+    let schema = Schema::default_http();
+    let compiler = Compiler::new(&schema);
+    let mut rules = Vec::new();
+    for k in 0..300 {
+        let expr = match k % 6 {
+            0 => format!("http.host == \"h{k}.example.com\""),
+            1 => format!("http.user_agent contains \"scanner{k}\""),
+            2 => format!("http.request.uri.path matches \"^/api/v{k}/(a|b)\""),
+            3 => format!("ip.src in {{10.{}.0.0/16}}", k % 256),
+            4 => format!(
+                "http.request.method == \"POST\" and http.request.uri.path == \"/login{k}\""
+            ),
+            _ => format!("cf.bot_management.score lt {}", k % 3),
+        };
+        rules.push(
+            serde_json::json!({"id": format!("r{k}"), "expression": expr, "action": "block"}),
+        );
+    }
+    let text = serde_json::json!({ "rules": rules }).to_string();
+    let set = RuleSet::from_json(&text)
+        .unwrap()
+        .compile(&compiler)
+        .unwrap();
+    let requests: Vec<HttpRequest> = ["h6.example.com", "www.example.com"]
+        .iter()
+        .map(|host| {
+            HttpRequest::builder()
+                .method("POST")
+                .uri("/api/v2/a")
+                .header("Host", host)
+                .header("User-Agent", "scanner7 and more")
+                .client_ip("10.3.2.1".parse().unwrap())
+                .bot_score(50)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    for r in &requests {
+        let (n, _) = count(|| set.evaluate(r).action.is_some());
+        assert_eq!(
+            n, 0,
+            "rule-set evaluation allocated {n} times in 100 evaluations"
+        );
+    }
+}

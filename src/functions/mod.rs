@@ -69,6 +69,25 @@ builtins! {
 pub type UserImpl = dyn for<'a> Fn(&[Val<'a>]) -> Val<'a> + Send + Sync;
 
 /// A function registered by the embedder, checked and run like a built-in.
+///
+/// ```
+/// use portcullis::functions::UserFunction;
+/// use portcullis::{Compiler, Context, Schema, Type, Val, Value};
+///
+/// let is_internal = UserFunction::new("is_internal", vec![Type::Ip], Type::Bool, |args| match args {
+///     [Val::Ip(std::net::IpAddr::V4(v4))] => Val::Bool(v4.is_private()),
+///     _ => Val::Bool(false),
+/// });
+/// let schema = Schema::builder().field("ip.src", Type::Ip).function(is_internal).build()?;
+/// let filter = Compiler::new(&schema).compile("not is_internal(ip.src)")?;
+///
+/// let mut request = Context::new(&schema);
+/// request.set("ip.src", Value::Ip("10.0.0.7".parse().unwrap()))?;
+/// assert!(!filter.matches(&request));
+/// // A wrong argument type is a check error, as for a built-in.
+/// assert!(Compiler::new(&schema).compile("is_internal(1)").is_err());
+/// # Ok::<(), portcullis::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct UserFunction {
     /// Name used in expressions (`[a-z0-9_]`).

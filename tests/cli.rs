@@ -1,0 +1,259 @@
+//! The command-line contract: outputs, exit codes, the batch format, and
+//! hostile inputs that must end with exit 0 or 1 and a message.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn portcullis");
+    let mut input = child.stdin.take().unwrap();
+    let text = stdin.to_string();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(text.as_bytes());
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_prints_the_canonical_form_or_a_caret_diagnostic() {
+    let (code, out, _) = run(&["check", "http.host == \"a\" && !ssl"], "");
+    assert_eq!((code, out.trim()), (0, "http.host eq \"a\" and not ssl"));
+    let (code, _, err) = run(&["check", "http.host == \"a\" AND ssl"], "");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("did you mean `and`?") && err.contains("1:18") && err.contains("^^^"),
+        "{err}"
+    );
+}
+
+#[test]
+fn eval_prints_true_or_false() {
+    let dir = std::env::temp_dir().join(format!("portcullis-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let req = dir.join("req.json");
+    std::fs::write(
+        &req,
+        r#"{"http.host": "a.com", "ip.src": "::ffff:10.0.0.1"}"#,
+    )
+    .unwrap();
+    let lists = dir.join("lists.json");
+    std::fs::write(&lists, r#"{"office": ["10.0.0.0/8"]}"#).unwrap();
+    let r = req.to_str().unwrap();
+    let (code, out, _) = run(
+        &[
+            "eval",
+            "ip.src in $office and http.host == \"a.com\"",
+            "--request",
+            r,
+            "--lists",
+            lists.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!((code, out.trim()), (0, "true"));
+    let (code, out, _) = run(&["eval", "http.cookie != \"x\"", "--request", r], "");
+    assert_eq!((code, out.trim()), (0, "false"));
+}
+
+#[test]
+fn batch_answers_every_line_in_order_and_errors_are_data() {
+    let input = [
+        r#"{"expr": "http.host == \"a\"", "request": {"http.host": "a"}}"#,
+        r#"{"expr": "http.host == \"a\""}"#,
+        r#"{"expr": "http.host == "}"#,
+        r#"{"expr": "http.hots == \"a\""}"#,
+        r#"{"expr": "http.host matches \"((\""}"#,
+        r#"{"expr": "tcp.dstport == 1", "request": {"tcp.dstport": "80"}}"#,
+        r#"{"expr": "ip.src in $bad", "request": {"ip.src": "10.1.1.1"}, "lists": {"bad": ["10.0.0.0/8"]}}"#,
+        r#"not json"#,
+    ]
+    .join("\n");
+    let (code, out, _) = run(&["eval", "--batch", "-"], &input);
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 8);
+    assert_eq!(lines[0], serde_json::json!({"result": true}));
+    assert_eq!(lines[1], serde_json::json!({"result": false}));
+    assert_eq!(lines[2]["error"]["stage"], "parse");
+    assert!(lines[2]["error"]["span"].is_array());
+    assert_eq!(lines[3]["error"]["stage"], "check");
+    assert_eq!(lines[3]["error"]["span"], serde_json::json!([0, 9]));
+    assert_eq!(lines[4]["error"]["stage"], "compile");
+    assert_eq!(lines[5]["error"]["stage"], "request");
+    assert!(
+        lines[5]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tcp.dstport")
+    );
+    assert!(lines[5]["error"].get("span").is_none());
+    assert_eq!(lines[6], serde_json::json!({"result": true}));
+    assert!(lines[7]["error"].is_object());
+}
+
+#[test]
+fn run_prints_verdicts_for_the_bundled_examples() {
+    let cases = [
+        ("examples/mtls/blocked-no-cert.json", "block"),
+        ("examples/mtls/blocked-unverified.json", "block"),
+        ("examples/mtls/allowed-verified.json", "null"),
+        ("examples/mtls/allowed-other-host.json", "null"),
+    ];
+    for (req, action) in cases {
+        let (code, out, err) = run(
+            &[
+                "run",
+                "--rules",
+                "examples/mtls/rules.json",
+                "--request",
+                req,
+            ],
+            "",
+        );
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(
+            v["action"].to_string().trim_matches('"'),
+            action,
+            "{req}: {out}"
+        );
+    }
+    let (code, out, _) = run(
+        &[
+            "run",
+            "--rules",
+            "examples/mtls/rules.toml",
+            "--requests",
+            "examples/mtls/requests.jsonl",
+        ],
+        "",
+    );
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 4);
+    let (code, out, _) = run(
+        &[
+            "run",
+            "--rules",
+            "examples/iot/rules.json",
+            "--request",
+            "examples/iot/message.json",
+            "--schema",
+            "examples/iot/schema.json",
+            "--lists",
+            "examples/iot/lists.json",
+        ],
+        "",
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains(r#""skipped":["old-firmware"]"#), "{out}");
+}
+
+#[test]
+fn a_bad_rule_among_good_ones_is_reported_with_its_id() {
+    let dir = std::env::temp_dir().join(format!("portcullis-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = dir.join("rules.json");
+    std::fs::write(
+        &rules,
+        r#"{"rules": [
+            {"id": "ok", "expression": "ssl", "action": "log"},
+            {"id": "bad1", "expression": "http.hots == \"a\"", "action": "block"},
+            {"id": "bad2", "expression": "ssl and", "action": "block"},
+            {"id": "ok", "expression": "ssl", "action": "block"},
+            {"id": "s", "expression": "ssl", "action": "skip", "action_parameters": {"rules": ["nope"]}}
+        ]}"#,
+    )
+    .unwrap();
+    let (code, _, err) = run(
+        &[
+            "run",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--request",
+            "examples/mtls/blocked-no-cert.json",
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    for fragment in [
+        "rule `bad1`",
+        "did you mean `http.host`?",
+        "rule `bad2`",
+        "duplicate rule id",
+        "unknown rule `nope`",
+    ] {
+        assert!(err.contains(fragment), "missing `{fragment}` in:\n{err}");
+    }
+}
+
+#[test]
+fn hostile_inputs_end_with_a_message() {
+    let deep = format!("{}ssl{}", "(".repeat(100_000), ")".repeat(100_000));
+    let chain = vec!["ssl"; 50_000].join(" or ");
+    let nots = "not ".repeat(100_000) + "ssl";
+    let bomb = format!("http.host matches \"{}\"", "(a*)*".repeat(50));
+    let garbage: String = (0..5000u32)
+        .map(|k| char::from_u32(32 + (k * 7919) % 95).unwrap())
+        .collect();
+    for (expr, extra) in [
+        (
+            deep.as_str(),
+            vec!["--max-length", "1000000", "--max-depth", "100000"],
+        ),
+        (chain.as_str(), vec!["--max-length", "1000000"]),
+        (
+            nots.as_str(),
+            vec!["--max-length", "1000000", "--max-depth", "1000000"],
+        ),
+        (bomb.as_str(), vec![]),
+        (garbage.as_str(), vec!["--max-length", "100000"]),
+        ("\u{0}\u{1}\u{7f}", vec![]),
+    ] {
+        let mut args = vec!["check", "--file", "-"];
+        args.extend(extra);
+        let (code, out, err) = run(&args, expr);
+        assert!(
+            code == 0 || code == 1,
+            "exit {code} for `{}...`",
+            &expr[..expr.len().min(40)]
+        );
+        assert!(
+            !out.is_empty() || !err.is_empty(),
+            "no output for `{}...`",
+            &expr[..expr.len().min(40)]
+        );
+    }
+}
+
+#[test]
+fn fields_and_disasm_and_fmt() {
+    let (code, out, _) = run(&["fields"], "");
+    assert_eq!(code, 0);
+    assert!(out.contains("http.request.headers\tMap<Array<String>>"));
+    assert!(out.contains("ip.geoip.country\tString (alias of ip.src.country)"));
+    let (code, out, _) = run(&["disasm", "http.host == \"a\" or ssl"], "");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("jump_if_true") && out.contains("return"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["fmt", "--rules", "examples/mtls/rules.json"], "");
+    assert_eq!(code, 0);
+    assert!(out.contains("mtls-required\t(http.host in {"), "{out}");
+}

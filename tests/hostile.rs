@@ -1,0 +1,146 @@
+//! Attacker-written requests: huge maps and arrays, 1 MiB bodies, bytes that
+//! are not UTF-8, deeply nested JSON, percent-encoding bombs. Evaluation must
+//! finish with an answer (bounded work, documented in the README) and agree
+//! with the reference evaluator.
+
+use portcullis::context::http::HttpRequest;
+use portcullis::{Compiler, Schema, Value};
+
+fn check(req: &HttpRequest, cases: &[(&str, bool)]) {
+    let schema = Schema::default_http();
+    let compiler = Compiler::new(&schema);
+    for (text, want) in cases {
+        let filter = compiler
+            .compile(text)
+            .unwrap_or_else(|e| panic!("`{text}`: {e}"));
+        assert_eq!(filter.matches(req), *want, "`{text}`");
+        let (_, typed) = compiler.check(text).unwrap();
+        assert_eq!(
+            portcullis::reference::evaluate(&typed, req, compiler.lists()),
+            *want,
+            "reference: `{text}`"
+        );
+    }
+}
+
+#[test]
+fn ten_thousand_headers() {
+    let mut b = HttpRequest::builder().method("GET").uri("/");
+    for k in 0..10_000 {
+        b = b.header(&format!("x-h{k}"), format!("v{k}"));
+    }
+    let req = b.header("X-Last", "\u{ff}\u{fe}").build().unwrap();
+    check(
+        &req,
+        &[
+            (r#"any(http.request.headers.names[*] == "x-h9999")"#, true),
+            (r#"all(http.request.headers.names[*] contains "x-")"#, true),
+            (r#"len(http.request.headers) == 10001"#, true),
+            (r#"http.request.headers["x-h5000"][0] == "v5000""#, true),
+            (
+                r#"any(lower(http.request.headers.values[*])[*] == "v42")"#,
+                true,
+            ),
+            (r#"has_key(http.request.headers, "x-h10000")"#, false),
+        ],
+    );
+}
+
+#[test]
+fn one_mebibyte_body_and_non_utf8_bytes() {
+    let mut body = vec![0xffu8; 1 << 20];
+    body.extend_from_slice(b"needle\x00\x80");
+    let req = HttpRequest::builder()
+        .body(&body, "application/octet-stream")
+        .field("http.host", Value::Bytes(vec![0xc3, 0x28, b'a']))
+        .build()
+        .unwrap();
+    check(
+        &req,
+        &[
+            (r#"http.request.body.raw contains "needle""#, true),
+            (r#"http.request.body.raw matches "needle\x00""#, true),
+            (r#"http.request.body.size > 1000000"#, true),
+            (r#"http.request.body.raw wildcard "*needle*""#, true),
+            (r#"http.host contains 28:61"#, true),
+            (r#"lower(http.host) == "\xc3(a""#, true),
+            (r#"upper(http.host) == "\xc3(A""#, true),
+            (r#"len(url_decode(http.request.body.raw)) == 1048584"#, true),
+            (
+                r#"len(encode_base64(http.request.body.raw)) > 1398100"#,
+                true,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn deeply_nested_json_is_missing_not_a_crash() {
+    let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+    let fine = r#"{"a": {"b": [1, {"c": "x"}]}}"#;
+    for (doc, lookup, want) in [
+        (
+            deep.as_str(),
+            r#"lookup_json_integer(http.request.body.raw, 0) == 1"#,
+            false,
+        ),
+        (
+            deep.as_str(),
+            r#"not lookup_json_string(http.request.body.raw, 0) == "x""#,
+            true,
+        ),
+        (
+            fine,
+            r#"lookup_json_string(http.request.body.raw, "a", "b", 1, "c") == "x""#,
+            true,
+        ),
+        (
+            fine,
+            r#"lookup_json_integer(http.request.body.raw, "a", "b", 0) == 1"#,
+            true,
+        ),
+        (
+            fine,
+            r#"lookup_json_string(http.request.body.raw, "a", "b", 0) == "1""#,
+            false,
+        ),
+        (
+            "{not json",
+            r#"not lookup_json_string(http.request.body.raw, "a") == "x""#,
+            true,
+        ),
+    ] {
+        let req = HttpRequest::builder()
+            .body(doc.as_bytes(), "application/json")
+            .build()
+            .unwrap();
+        check(&req, &[(lookup, want)]);
+    }
+}
+
+#[test]
+fn percent_encoding_bombs_are_bounded() {
+    // Each recursive pass peels one layer: %25 -> %, so 40 layers of "%25"
+    // need 40 passes; the engine stops after 16 and keeps what is left.
+    let bomb = "%25".repeat(40) + "41";
+    let long = "%2541".repeat(200_000);
+    let req = HttpRequest::builder()
+        .uri(&format!("/?q={bomb}&z={long}"))
+        .build()
+        .unwrap();
+    check(
+        &req,
+        &[
+            (
+                r#"url_decode(http.request.uri.query, "r") contains "%""#,
+                true,
+            ),
+            (
+                r#"len(url_decode(raw.http.request.uri.query, "r")) < len(raw.http.request.uri.query)"#,
+                true,
+            ),
+            (r#"url_decode("%2541", "r") == "A""#, true),
+            (r#"url_decode("%u0041%zz%", "u") == "A%zz%""#, true),
+        ],
+    );
+}

@@ -108,12 +108,24 @@ impl<'s> Compiler<'s> {
     /// Parses, checks and compiles `text`.
     pub fn compile(&self, text: &str) -> Result<Filter, Error> {
         let (_, typed) = self.check(text)?;
-        self.compile_typed(&typed, text)
+        self.compile_optimized(&crate::compile::optimize::optimize(typed.root), text)
     }
 
     /// Compiles an already checked expression.
     pub fn compile_typed(&self, typed: &Typed, text: &str) -> Result<Filter, Error> {
-        let program = compile::compile(typed, self.schema, &self.lists, &self.limits)?;
+        self.compile_optimized(
+            &crate::compile::optimize::optimize(typed.root.clone()),
+            text,
+        )
+    }
+
+    /// Compiles a checked tree the optimizer already rewrote.
+    pub(crate) fn compile_optimized(
+        &self,
+        root: &crate::check::Node,
+        text: &str,
+    ) -> Result<Filter, Error> {
+        let program = compile::compile_optimized(root, self.schema, &self.lists, &self.limits)?;
         Ok(Filter {
             program: Arc::new(program),
             source: text.into(),

@@ -206,7 +206,7 @@ pub(crate) struct Checker<'s> {
 }
 
 /// A checked value before `[*]` mapping is closed.
-pub(crate) struct TVal {
+pub(crate) struct TVal<'e> {
     pub(crate) op: Operand,
     pub(crate) ty: Type,
     /// `Some(source)` while the value is mapped over `source` by `[*]`:
@@ -216,12 +216,12 @@ pub(crate) struct TVal {
     pub(crate) literal: Option<Literal>,
     pub(crate) span: Span,
     /// The value as written (canonical form), for messages.
-    pub(crate) text: String,
+    pub(crate) text: Text<'e>,
 }
 
-impl TVal {
+impl<'e> TVal<'e> {
     /// Closes a mapping: the value becomes `Array<ty>`.
-    fn close(self) -> TVal {
+    fn close(self) -> TVal<'e> {
         match self.star {
             Some(source) => TVal {
                 op: Operand::Each {
@@ -336,7 +336,7 @@ impl Checker<'_> {
         })
     }
 
-    fn value(&mut self, v: &syntax::Value, depth: usize) -> Result<TVal, Error> {
+    fn value<'e>(&mut self, v: &'e syntax::Value, depth: usize) -> Result<TVal<'e>, Error> {
         let mut t = match &v.base {
             ValueBase::Field(name) => {
                 let Some(id) = self.schema.field_id(&name.name) else {
@@ -360,7 +360,7 @@ impl Checker<'_> {
                     star: None,
                     literal: None,
                     span: name.span,
-                    text: name.name.clone(),
+                    text: Text::Name(&name.name),
                 }
             }
             ValueBase::Call(call) => self.call(call, depth)?,
@@ -446,7 +446,7 @@ impl Checker<'_> {
             }
         }
         t.span = v.span;
-        t.text = v.to_string();
+        t.text = Text::Value(v);
         Ok(t)
     }
 
@@ -812,11 +812,11 @@ impl Checker<'_> {
         }
     }
 
-    fn call(&mut self, call: &syntax::Call, depth: usize) -> Result<TVal, Error> {
+    fn call<'e>(&mut self, call: &'e syntax::Call, depth: usize) -> Result<TVal<'e>, Error> {
         crate::stack::guard(|| self.call_inner(call, depth))
     }
 
-    fn call_inner(&mut self, call: &syntax::Call, depth: usize) -> Result<TVal, Error> {
+    fn call_inner<'e>(&mut self, call: &'e syntax::Call, depth: usize) -> Result<TVal<'e>, Error> {
         let depth = self.deeper(depth, call.span)?;
         let name = call.name.name.as_str();
         let callee = match Builtin::from_name(name) {
@@ -867,7 +867,7 @@ impl Checker<'_> {
                     star: None,
                     literal: None,
                     span,
-                    text: String::new(),
+                    text: Text::Empty,
                 },
             );
             *first = taken.close();
@@ -893,12 +893,12 @@ impl Checker<'_> {
             star,
             literal: None,
             span: call.span,
-            text: call.to_string(),
+            text: Text::Call(call),
         };
         Ok(out.close())
     }
 
-    fn arg(&mut self, a: &Arg, depth: usize) -> Result<TVal, Error> {
+    fn arg<'e>(&mut self, a: &'e Arg, depth: usize) -> Result<TVal<'e>, Error> {
         match a {
             Arg::Literal(l, span) => {
                 let (op, ty) = match l {
@@ -917,7 +917,7 @@ impl Checker<'_> {
                     star: None,
                     literal: Some(l.clone()),
                     span: *span,
-                    text: l.to_string(),
+                    text: Text::Literal(l),
                 })
             }
             Arg::Expr(Expr::Test { value }) => self.value(value, depth),
@@ -939,7 +939,7 @@ impl Checker<'_> {
                     star: source,
                     literal: None,
                     span: *span,
-                    text: e.to_string(),
+                    text: Text::Expr(e),
                 })
             }
             Arg::Expr(e) => {
@@ -950,7 +950,7 @@ impl Checker<'_> {
                     star: None,
                     literal: None,
                     span: e.span(),
-                    text: e.to_string(),
+                    text: Text::Expr(e),
                 })
             }
         }
@@ -970,8 +970,38 @@ fn article(kind: &str) -> &'static str {
 }
 
 /// The value as written, for messages.
-fn span_text(v: &TVal) -> &str {
+fn span_text<'a>(v: &'a TVal<'_>) -> &'a Text<'a> {
     &v.text
+}
+
+/// Where a checked value came from, printed only when a message needs it.
+#[derive(Clone, Copy)]
+pub(crate) enum Text<'e> {
+    /// Nothing to show.
+    Empty,
+    /// A field name.
+    Name(&'e str),
+    /// A value expression.
+    Value(&'e syntax::Value),
+    /// A call.
+    Call(&'e syntax::Call),
+    /// A literal.
+    Literal(&'e Literal),
+    /// An expression.
+    Expr(&'e Expr),
+}
+
+impl std::fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Text::Empty => Ok(()),
+            Text::Name(n) => f.write_str(n),
+            Text::Value(v) => write!(f, "{v}"),
+            Text::Call(c) => write!(f, "{c}"),
+            Text::Literal(l) => write!(f, "{l}"),
+            Text::Expr(e) => write!(f, "{e}"),
+        }
+    }
 }
 
 /// An IP set element as an inclusive range; `Err(None)` when it is not an IP element.

@@ -207,6 +207,21 @@ pub fn compile(
     lists: &Lists,
     limits: &Limits,
 ) -> Result<Program, Error> {
+    compile_optimized(
+        &optimize::optimize(typed.root.clone()),
+        schema,
+        lists,
+        limits,
+    )
+}
+
+/// Compiles a tree that [`optimize::optimize`] already rewrote.
+pub fn compile_optimized(
+    root: &Node,
+    schema: &Schema,
+    lists: &Lists,
+    limits: &Limits,
+) -> Result<Program, Error> {
     let mut g = Gen {
         p: Program {
             code: Vec::new(),
@@ -228,8 +243,7 @@ pub fn compile(
         xor_now: 0,
         const_ids: HashMap::new(),
     };
-    let root = optimize::optimize(typed.root.clone());
-    g.node(&root, false)?;
+    g.node(root, false)?;
     g.emit(Instr::Return)?;
     optimize::thread_jumps(&mut g.p.code);
     g.p.simple = crate::vm::is_simple(&g.p.code);

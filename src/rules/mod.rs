@@ -172,11 +172,9 @@ impl RuleSet {
                 continue;
             }
             let compiled = compiler.check(&r.expression).and_then(|(_, typed)| {
-                let filter = compiler.compile_typed(&typed, &r.expression)?;
-                Ok((
-                    filter,
-                    index::anchors_of(&crate::compile::optimize::optimize(typed.root)),
-                ))
+                let root = crate::compile::optimize::optimize(typed.root);
+                let filter = compiler.compile_optimized(&root, &r.expression)?;
+                Ok((filter, index::anchors_of(&root)))
             });
             match compiled {
                 Ok((filter, anchor)) => {

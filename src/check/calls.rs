@@ -332,7 +332,7 @@ impl Sig<'_> {
             .args
             .iter()
             .position(|x| match x {
-                syntax::Arg::Literal(_, s) => *s == a.span,
+                syntax::Arg::Literal(_, s) | syntax::Arg::Regex(_, s) => *s == a.span,
                 syntax::Arg::Expr(e) => e.span() == a.span,
             })
             .map_or(0, |k| k + 1)

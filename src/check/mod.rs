@@ -920,6 +920,17 @@ impl Checker<'_> {
                     text: Text::Literal(l),
                 })
             }
+            Arg::Regex(pattern, span) => {
+                let bytes = pattern.as_bytes().to_vec();
+                Ok(TVal {
+                    op: Operand::Const(Const::Bytes(bytes.clone())),
+                    ty: Type::Bytes,
+                    star: None,
+                    literal: Some(Literal::Bytes(bytes)),
+                    span: *span,
+                    text: Text::Name(pattern),
+                })
+            }
             Arg::Expr(Expr::Test { value }) => self.value(value, depth),
             Arg::Expr(e @ Expr::Compare { lhs, op, rhs, span }) => {
                 let lhs = self.value(lhs, depth)?;

@@ -207,6 +207,9 @@ pub enum Arg {
     Literal(Literal, Span),
     /// A value or a comparison (`x[*] == "a"` inside `any`).
     Expr(Expr),
+    /// A regex literal (the pattern of `regex_replace`), kept as its source
+    /// text: in the quoted form a backslash stays unless it escapes `"`.
+    Regex(String, Span),
 }
 
 /// An index step after a value.
@@ -361,7 +364,7 @@ fn clear_value<'a>(v: &'a mut Value, stack: &mut Vec<&'a mut Expr>) {
             c.name.span = Span::default();
             for a in &mut c.args {
                 match a {
-                    Arg::Literal(_, s) => *s = Span::default(),
+                    Arg::Literal(_, s) | Arg::Regex(_, s) => *s = Span::default(),
                     Arg::Expr(e) => stack.push(e),
                 }
             }

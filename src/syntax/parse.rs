@@ -627,7 +627,18 @@ impl<'s> Parser<'s> {
         }
         loop {
             rest = ws(rest)?.0;
-            let (after, arg) = self.arg(rest, depth)?;
+            // The pattern of `regex_replace` is a regex literal, read like the
+            // right side of `matches`.
+            let (after, arg) = if name == "regex_replace"
+                && args.len() == 1
+                && string_literal(rest, StringMode::Regex).is_ok()
+            {
+                let (after, pattern) = string_literal(rest, StringMode::Regex)?;
+                let text = String::from_utf8(pattern).unwrap_or_default();
+                (after, Arg::Regex(text, self.span_from(rest, after)))
+            } else {
+                self.arg(rest, depth)?
+            };
             args.push(arg);
             let (after, _) = ws(after)?;
             if let Some(a) = after.strip_prefix(',') {

@@ -156,6 +156,7 @@ impl Display for Call {
             }
             match a {
                 Arg::Literal(l, _) => write!(f, "{l}")?,
+                Arg::Regex(p, _) => write_regex(f, p)?,
                 Arg::Expr(e) => write!(f, "{e}")?,
             }
         }

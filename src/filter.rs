@@ -7,6 +7,7 @@ use crate::context::Request;
 use crate::error::Error;
 use crate::limits::Limits;
 use crate::lists::Lists;
+use crate::regexes::RegexCache;
 use crate::schema::{FieldId, Schema};
 use crate::syntax::{self, Expr};
 use std::fmt;
@@ -64,6 +65,7 @@ pub struct Compiler<'s> {
     schema: &'s Schema,
     limits: Limits,
     lists: Lists,
+    regexes: RegexCache,
 }
 
 impl<'s> Compiler<'s> {
@@ -73,6 +75,7 @@ impl<'s> Compiler<'s> {
             schema,
             limits: Limits::default(),
             lists: Lists::for_schema(schema),
+            regexes: RegexCache::default(),
         }
     }
 
@@ -93,6 +96,11 @@ impl<'s> Compiler<'s> {
         &self.lists
     }
 
+    /// The regexes compiled so far (each distinct pattern once).
+    pub fn regexes(&self) -> &RegexCache {
+        &self.regexes
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
         &self.limits
@@ -101,7 +109,7 @@ impl<'s> Compiler<'s> {
     /// Parses and type-checks, without compiling.
     pub fn check(&self, text: &str) -> Result<(Expr, Typed), Error> {
         let expr = syntax::parse_with(text, &self.limits)?;
-        let typed = check::check_with(&expr, self.schema, &self.limits)?;
+        let typed = check::check_cached(&expr, self.schema, &self.limits, &self.regexes)?;
         Ok((expr, typed))
     }
 
@@ -125,7 +133,13 @@ impl<'s> Compiler<'s> {
         root: &crate::check::Node,
         text: &str,
     ) -> Result<Filter, Error> {
-        let program = compile::compile_optimized(root, self.schema, &self.lists, &self.limits)?;
+        let program = compile::compile_optimized(
+            root,
+            self.schema,
+            &self.lists,
+            &self.limits,
+            &self.regexes,
+        )?;
         Ok(Filter {
             program: Arc::new(program),
             source: text.into(),

@@ -54,6 +54,7 @@ pub mod functions;
 pub mod limits;
 pub mod lists;
 pub mod reference;
+pub mod regexes;
 pub mod rules;
 pub mod schema;
 mod stack;

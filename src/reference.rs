@@ -103,7 +103,12 @@ impl<'r, R: Request + ?Sized> Cx<'r, R> {
                         }
                         _ => Val::Missing,
                     },
-                    Callee::Builtin(b) => match eval::Prepared::new(*b, args, &self.limits) {
+                    Callee::Builtin(b) => match eval::Prepared::new(
+                        *b,
+                        args,
+                        &self.limits,
+                        &crate::regexes::RegexCache::default(),
+                    ) {
                         Ok(prepared) => eval::call(*b, &vals, &prepared),
                         Err(_) => Val::Missing,
                     },

@@ -124,3 +124,25 @@ fn a_user_function_cannot_hide_a_built_in() {
     let e = Schema::builder().function(f).build().unwrap_err();
     assert!(e.to_string().contains("would hide the built-in"), "{e}");
 }
+
+#[test]
+fn a_pattern_used_by_many_rules_is_compiled_once() {
+    let schema = Schema::default_http();
+    let compiler = Compiler::new(&schema);
+    let mut rules = Vec::new();
+    for k in 0..50 {
+        rules.push(serde_json::json!({"id": format!("r{k}"), "expression": format!("http.request.uri.path matches \"^/v[0-9]+/\" and tcp.dstport == {k}"), "action": "log"}));
+        rules.push(serde_json::json!({"id": format!("s{k}"), "expression": "regex_replace(http.host, \"^www[.]\", \"\") == \"a.com\"", "action": "log"}));
+    }
+    let text = serde_json::json!({ "rules": rules }).to_string();
+    let set = portcullis::rules::RuleSet::from_json(&text)
+        .unwrap()
+        .compile(&compiler)
+        .unwrap();
+    assert_eq!(set.len(), 100);
+    assert_eq!(
+        compiler.regexes().len(),
+        2,
+        "two distinct patterns, each compiled once"
+    );
+}

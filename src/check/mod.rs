@@ -7,11 +7,12 @@
 use crate::error::Error;
 use crate::functions::{Builtin, Callee};
 use crate::limits::Limits;
+use crate::regexes::RegexCache;
 use crate::schema::{FieldId, Schema, Type};
 use crate::syntax::{self, Arg, CompareOp, Expr, Literal, LogicalOp, Rhs, Span, ValueBase};
 use crate::value::canonical_ip;
 use ipnet::IpNet;
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::Regex;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -181,9 +182,20 @@ pub fn check(expr: &Expr, schema: &Schema) -> Result<Typed, Error> {
 
 /// Checks `expr` against `schema`, enforcing `limits`.
 pub fn check_with(expr: &Expr, schema: &Schema, limits: &Limits) -> Result<Typed, Error> {
+    check_cached(expr, schema, limits, &RegexCache::default())
+}
+
+/// Checks `expr`, taking compiled regexes from (and adding them to) `cache`.
+pub fn check_cached(
+    expr: &Expr,
+    schema: &Schema,
+    limits: &Limits,
+    cache: &RegexCache,
+) -> Result<Typed, Error> {
     let mut c = Checker {
         schema,
         limits,
+        cache,
         regexes: 0,
         lists: Vec::new(),
         max_depth: limits.effective_depth(),
@@ -198,6 +210,7 @@ pub fn check_with(expr: &Expr, schema: &Schema, limits: &Limits) -> Result<Typed
 mod calls;
 
 pub(crate) struct Checker<'s> {
+    cache: &'s RegexCache,
     schema: &'s Schema,
     limits: &'s Limits,
     regexes: usize,
@@ -657,19 +670,14 @@ impl Checker<'_> {
                 span,
             ));
         }
-        RegexBuilder::new(pattern)
-            .unicode(false)
-            .size_limit(self.limits.max_regex_size)
-            .dfa_size_limit(self.limits.max_regex_size)
-            .build()
-            .map(Arc::new)
-            .map_err(|e| match e {
-                regex::Error::CompiledTooBig(limit) => Error::limit(crate::error::Stage::Check,
-                    format!("regex compiles to more than {limit} bytes (raise `max_regex_size` in the settings)"),
-                    span,
-                ),
-                other => Error::compile(format!("invalid regex: {}", one_line(&other.to_string())), span),
-            })
+        self.cache.get(pattern, self.limits.max_regex_size).map_err(|e| match e {
+            regex::Error::CompiledTooBig(limit) => Error::limit(
+                crate::error::Stage::Compile,
+                format!("regex compiles to more than {limit} bytes (raise `max_regex_size` in the settings)"),
+                span,
+            ),
+            other => Error::compile(format!("invalid regex: {}", one_line(&other.to_string())), span),
+        })
     }
 
     fn bytes_literal(&self, lit: &Literal, span: Span, op: &str) -> Result<Vec<u8>, Error> {

@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::functions::{Builtin, Callee, eval::Prepared};
 use crate::limits::Limits;
 use crate::lists::Lists;
+use crate::regexes::RegexCache;
 use crate::schema::{FieldId, Schema};
 use crate::syntax::{CompareOp, Span};
 use crate::value::Val;
@@ -212,6 +213,7 @@ pub fn compile(
         schema,
         lists,
         limits,
+        &RegexCache::default(),
     )
 }
 
@@ -221,6 +223,7 @@ pub fn compile_optimized(
     schema: &Schema,
     lists: &Lists,
     limits: &Limits,
+    regexes: &RegexCache,
 ) -> Result<Program, Error> {
     let mut g = Gen {
         p: Program {
@@ -239,6 +242,7 @@ pub fn compile_optimized(
         schema,
         lists,
         limits,
+        regexes,
         loops: Vec::new(),
         xor_now: 0,
         const_ids: HashMap::new(),
@@ -257,6 +261,7 @@ struct Gen<'a> {
     schema: &'a Schema,
     lists: &'a Lists,
     limits: &'a Limits,
+    regexes: &'a RegexCache,
     /// Iterator registers of the `[*]` loops being compiled, innermost last.
     loops: Vec<u16>,
     xor_now: u16,
@@ -562,7 +567,7 @@ impl Gen<'_> {
                     srcs.push(self.operand(a)?);
                 }
                 let prepared = match callee {
-                    Callee::Builtin(b) => Prepared::new(*b, args, self.limits)
+                    Callee::Builtin(b) => Prepared::new(*b, args, self.limits, self.regexes)
                         .map_err(|m| Error::compile(m, Span::default()))?,
                     Callee::User(_) => Prepared::None,
                 };

@@ -8,8 +8,9 @@ use super::Builtin;
 use crate::check::{Const, Operand};
 use crate::compile::matchers::Wildcard;
 use crate::limits::Limits;
+use crate::regexes::RegexCache;
 use crate::value::{Seq, Val, Value};
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::Regex;
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -38,21 +39,24 @@ fn const_bytes(op: Option<&Operand>) -> Option<&[u8]> {
 
 impl Prepared {
     /// Prepares a call to `b` whose arguments are `args`.
-    pub fn new(b: Builtin, args: &[Operand], limits: &Limits) -> Result<Prepared, String> {
+    pub fn new(
+        b: Builtin,
+        args: &[Operand],
+        limits: &Limits,
+        cache: &RegexCache,
+    ) -> Result<Prepared, String> {
         match b {
             Builtin::RegexReplace => {
                 let pattern =
                     const_bytes(args.get(1)).ok_or("regex_replace needs a literal regex")?;
                 let pattern =
                     std::str::from_utf8(pattern).map_err(|_| "the regex must be UTF-8")?;
-                let re = RegexBuilder::new(pattern)
-                    .unicode(false)
-                    .size_limit(limits.max_regex_size)
-                    .build()
+                let re = cache
+                    .get(pattern, limits.max_regex_size)
                     .map_err(|e| format!("invalid regex: {e}"))?;
                 let repl =
                     const_bytes(args.get(2)).ok_or("regex_replace needs a literal replacement")?;
-                Ok(Prepared::Regex(Arc::new(re), repl.into()))
+                Ok(Prepared::Regex(re, repl.into()))
             }
             Builtin::WildcardReplace => {
                 let pattern =

@@ -15,7 +15,8 @@ use std::process::ExitCode;
 #[command(
     name = "portcullis",
     version,
-    about = "Check, compile and evaluate firewall rules written in the Wireshark-style rules language"
+    about = "Check, compile and evaluate firewall rules written in the Wireshark-style rules language",
+    after_help = "Exit codes: 0 success (for eval and run, whatever the result); 1 an invalid expression or rule set (diagnostic on stderr); 2 an input that cannot be read or parsed."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -22,6 +22,10 @@ const BIT_STACK: usize = 256;
 #[inline]
 pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
     if p.simple {
+        // One comparison (the most common rule): no loop at all.
+        if let [Instr::TestField { field, pred, flags }, Instr::Return] = p.code[..] {
+            return test_field(p, req, field, pred, flags);
+        }
         return run_simple(p, req);
     }
     let n = p.regs as usize;
@@ -45,6 +49,20 @@ fn run_simple<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
         pc += 1;
         match *ins {
             Instr::TestField { field, pred, flags } => acc = test_field(p, req, field, pred, flags),
+            Instr::TestJump {
+                field,
+                pred,
+                flags,
+                target,
+            } => {
+                acc = test_field(p, req, field, pred, flags & 3);
+                // Jump as the fused jump would; otherwise step over it.
+                pc = if acc == (flags & 4 != 0) {
+                    forward(pc, target)
+                } else {
+                    pc + 1
+                };
+            }
             Instr::TruthyField { field, negate } => acc = truthy_field(req, field) != negate,
             Instr::Const(b) => acc = b,
             Instr::JumpIfFalse(t) => {
@@ -141,6 +159,19 @@ fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]
         pc += 1;
         match *ins {
             Instr::TestField { field, pred, flags } => acc = test_field(p, req, field, pred, flags),
+            Instr::TestJump {
+                field,
+                pred,
+                flags,
+                target,
+            } => {
+                acc = test_field(p, req, field, pred, flags & 3);
+                pc = if acc == (flags & 4 != 0) {
+                    forward(pc, target)
+                } else {
+                    pc + 1
+                };
+            }
             Instr::TruthyField { field, negate } => acc = truthy_field(req, field) != negate,
             Instr::Const(b) => acc = b,
             Instr::JumpIfFalse(t) => {

@@ -100,6 +100,33 @@ impl Display for Program {
                         ShowSrc(self, Src::Field(field))
                     )?;
                 }
+                Instr::TestJump {
+                    field,
+                    pred,
+                    flags,
+                    target,
+                } => {
+                    let name = match (flags & 2 != 0, flags & 4 != 0) {
+                        (false, false) => "test_jf",
+                        (false, true) => "test_jt",
+                        (true, false) => "test_not_jf",
+                        (true, true) => "test_not_jt",
+                    };
+                    let pred_text = self
+                        .preds
+                        .get(pred as usize)
+                        .map_or_else(|| format!("pred#{pred}"), |p| format!("{p:?}"));
+                    let pred_text = if flags & 1 != 0 {
+                        pred_text.replacen("eq ", "ne ", 1)
+                    } else {
+                        pred_text
+                    };
+                    write!(
+                        f,
+                        "{name:<14}{} {pred_text} -> {target:04}",
+                        ShowSrc(self, Src::Field(field))
+                    )?;
+                }
                 Instr::TruthyField { field, negate } => {
                     let name = if negate { "truthy_not" } else { "truthy" };
                     write!(f, "{name:<14}{}", ShowSrc(self, Src::Field(field)))?;

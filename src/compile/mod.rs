@@ -73,6 +73,19 @@ pub enum Instr {
         /// As in [`Instr::Test`].
         flags: u8,
     },
+    /// [`Instr::TestField`] fused with the conditional jump that follows it
+    /// (which stays in place, for other jumps that land on it).
+    TestJump {
+        /// The field tested.
+        field: FieldId,
+        /// Index into the predicate pool.
+        pred: u32,
+        /// Bits 0–1 as in [`Instr::Test`]; bit 2: jump when `acc` is true
+        /// (else when false).
+        flags: u8,
+        /// Where to jump.
+        target: u32,
+    },
     /// [`Instr::Truthy`] on a request field.
     TruthyField {
         /// The field tested.
@@ -250,6 +263,7 @@ pub fn compile_optimized(
     g.node(root, false)?;
     g.emit(Instr::Return)?;
     optimize::thread_jumps(&mut g.p.code);
+    optimize::fuse_test_jumps(&mut g.p.code);
     g.p.simple = crate::vm::is_simple(&g.p.code);
     g.p.fields.sort();
     g.p.fields.dedup();

@@ -235,3 +235,25 @@ pub fn thread_jumps(code: &mut [Instr]) {
         };
     }
 }
+
+/// Fuses each field test with the conditional jump right after it into one
+/// [`Instr::TestJump`], halving the dispatches of `and`/`or` chains. The jump
+/// stays where it was, so jumps that land on it keep working.
+pub fn fuse_test_jumps(code: &mut [Instr]) {
+    for k in 0..code.len().saturating_sub(1) {
+        let Instr::TestField { field, pred, flags } = code[k] else {
+            continue;
+        };
+        let (target, on_true) = match code[k + 1] {
+            Instr::JumpIfTrue(t) => (t, true),
+            Instr::JumpIfFalse(t) => (t, false),
+            _ => continue,
+        };
+        code[k] = Instr::TestJump {
+            field,
+            pred,
+            flags: flags | if on_true { 4 } else { 0 },
+            target,
+        };
+    }
+}

@@ -58,6 +58,7 @@ pub mod regexes;
 pub mod rules;
 pub mod schema;
 mod stack;
+pub mod swap;
 pub mod syntax;
 pub mod value;
 pub mod vm;

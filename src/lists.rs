@@ -9,12 +9,13 @@ use crate::check::merge_ranges;
 use crate::compile::matchers::{BytesSet, IpRanges};
 use crate::error::Error;
 use crate::schema::{Schema, Type};
+use crate::swap::Swap;
 use crate::syntax::{Literal, parse::classify_literal};
-use crate::value::{Scalar, Val, canonical_ip};
+use crate::value::{Scalar, Val};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 /// The contents of one list, ready for membership tests.
 #[derive(Debug, Clone)]
@@ -88,7 +89,10 @@ impl ListData {
                     };
                     out.push(ip_item(s)?);
                 }
-                Ok(ListData::Ips(IpRanges::new(&merge_ranges(out, next_ip))))
+                Ok(ListData::Ips(IpRanges::new(&merge_ranges(
+                    out,
+                    crate::value::next_ip,
+                ))))
             }
             other => Err(format!("lists cannot hold {other} values")),
         }
@@ -136,53 +140,17 @@ pub fn infer_type(items: &[serde_json::Value]) -> Type {
     }
 }
 
-fn next_ip(ip: IpAddr) -> Option<IpAddr> {
-    match ip {
-        IpAddr::V4(v) => u32::from(v).checked_add(1).map(|n| IpAddr::V4(n.into())),
-        IpAddr::V6(v) => u128::from(v).checked_add(1).map(|n| IpAddr::V6(n.into())),
-    }
-}
-
 fn ip_item(s: &str) -> Result<(IpAddr, IpAddr), String> {
-    match classify_literal(s) {
-        Some(Literal::Ip(ip)) | Some(Literal::IpOrBytes(ip, _)) => {
-            let ip = canonical_ip(ip);
-            Ok((ip, ip))
-        }
-        Some(Literal::Cidr(ip, len)) => {
-            let net = ipnet::IpNet::new(ip, len).map_err(|e| e.to_string())?;
-            if net.network() != ip {
-                return Err(format!(
-                    "CIDR `{s}` has host bits set; did you mean `{}`?",
-                    net.trunc()
-                ));
-            }
-            let (lo, hi) = (canonical_ip(net.network()), canonical_ip(net.broadcast()));
-            if lo.is_ipv4() != hi.is_ipv4() {
-                return Ok((net.network(), net.broadcast()));
-            }
-            Ok((lo, hi))
-        }
-        Some(Literal::IpRange(a, b)) => {
-            let (a, b) = (canonical_ip(a), canonical_ip(b));
-            if a.is_ipv4() != b.is_ipv4() || a > b {
-                return Err(format!(
-                    "`{s}` is not a valid range (same family, start <= end)"
-                ));
-            }
-            Ok((a, b))
-        }
-        _ => Err(format!(
-            "`{s}` is not an address, CIDR block or address range"
-        )),
-    }
+    let not_one = || format!("`{s}` is not an address, CIDR block or address range");
+    let lit = classify_literal(s).ok_or_else(not_one)?;
+    crate::check::ip_range(&lit).map_err(|e| e.unwrap_or_else(not_one))
 }
 
 /// A shared, swappable list. Cloning the handle shares the list.
 #[derive(Clone)]
 pub struct ListHandle {
     name: Arc<str>,
-    data: Arc<RwLock<Arc<ListData>>>,
+    data: Swap<ListData>,
 }
 
 impl ListHandle {
@@ -190,7 +158,7 @@ impl ListHandle {
     pub fn new(name: &str, data: ListData) -> Self {
         ListHandle {
             name: name.into(),
-            data: Arc::new(RwLock::new(Arc::new(data))),
+            data: Swap::new(data),
         }
     }
 
@@ -208,27 +176,17 @@ impl ListHandle {
     /// Membership of a scalar under the current contents.
     #[inline]
     pub fn contains_scalar(&self, v: Scalar<'_>) -> bool {
-        match self.data.read() {
-            Ok(d) => d.contains_scalar(v),
-            Err(poisoned) => poisoned.into_inner().contains_scalar(v),
-        }
+        self.data.with(|d| d.contains_scalar(v))
     }
 
     /// The current contents.
     pub fn snapshot(&self) -> Arc<ListData> {
-        match self.data.read() {
-            Ok(d) => d.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.data.load()
     }
 
     /// Replaces the contents atomically.
     pub fn replace(&self, data: ListData) {
-        let new = Arc::new(data);
-        match self.data.write() {
-            Ok(mut d) => *d = new,
-            Err(p) => *p.into_inner() = new,
-        }
+        self.data.store(data)
     }
 }
 

@@ -809,9 +809,12 @@ impl Checker<'_> {
             Type::Ip => {
                 let mut out = Vec::with_capacity(items.len());
                 for (l, span) in items {
-                    out.push(ip_range(l, *span).map_err(|e| e.unwrap_or_else(|| wrong(l, *span)))?);
+                    out.push(ip_range(l).map_err(|e| match e {
+                        Some(m) => Error::check(m, *span),
+                        None => wrong(l, *span),
+                    })?);
                 }
-                Ok(Test::InIps(merge_ranges(out, next_ip)))
+                Ok(Test::InIps(merge_ranges(out, crate::value::next_ip)))
             }
             _ => Err(Error::check(
                 format!("`in` is not valid for {}", a_type(ty)),
@@ -1024,22 +1027,22 @@ impl std::fmt::Display for Text<'_> {
 }
 
 /// An IP set element as an inclusive range; `Err(None)` when it is not an IP element.
-fn ip_range(l: &Literal, span: Span) -> Result<(IpAddr, IpAddr), Option<Error>> {
+/// An address set element as an inclusive range (canonical: IPv4-mapped
+/// IPv6 folds to IPv4); `Err(None)` when it is not an address element,
+/// `Err(Some(message))` when it is a malformed one.
+pub(crate) fn ip_range(l: &Literal) -> Result<(IpAddr, IpAddr), Option<String>> {
     match l {
         Literal::Ip(ip) | Literal::IpOrBytes(ip, _) => {
             let ip = canonical_ip(*ip);
             Ok((ip, ip))
         }
         Literal::Cidr(ip, len) => {
-            let net = IpNet::new(*ip, *len)
-                .map_err(|e| Some(Error::check(format!("invalid CIDR `{l}`: {e}"), span)))?;
+            let net =
+                IpNet::new(*ip, *len).map_err(|e| Some(format!("invalid CIDR `{l}`: {e}")))?;
             if net.network() != *ip {
-                return Err(Some(Error::check(
-                    format!(
-                        "CIDR `{l}` has host bits set; did you mean `{}`?",
-                        net.trunc()
-                    ),
-                    span,
+                return Err(Some(format!(
+                    "CIDR `{l}` has host bits set; did you mean `{}`?",
+                    net.trunc()
                 )));
             }
             // A v4-mapped v6 block is the v4 block it maps.
@@ -1052,27 +1055,16 @@ fn ip_range(l: &Literal, span: Span) -> Result<(IpAddr, IpAddr), Option<Error>> 
         Literal::IpRange(a, b) => {
             let (a, b) = (canonical_ip(*a), canonical_ip(*b));
             if a.is_ipv4() != b.is_ipv4() {
-                return Err(Some(Error::check(
-                    format!("range `{l}` mixes IPv4 and IPv6"),
-                    span,
-                )));
+                return Err(Some(format!("range `{l}` mixes IPv4 and IPv6")));
             }
             if a > b {
-                return Err(Some(Error::check(
-                    format!("range `{l}` is reversed: its start is greater than its end"),
-                    span,
+                return Err(Some(format!(
+                    "range `{l}` is reversed: its start is greater than its end"
                 )));
             }
             Ok((a, b))
         }
         _ => Err(None),
-    }
-}
-
-fn next_ip(ip: IpAddr) -> Option<IpAddr> {
-    match ip {
-        IpAddr::V4(v) => u32::from(v).checked_add(1).map(|n| IpAddr::V4(n.into())),
-        IpAddr::V6(v) => u128::from(v).checked_add(1).map(|n| IpAddr::V6(n.into())),
     }
 }
 

@@ -65,6 +65,21 @@ fn kind(k: LoopKind) -> &'static str {
     }
 }
 
+impl Program {
+    /// A predicate as listed, `eq` shown as `ne` when the test inverts it.
+    fn pred_text(&self, pred: u32, flags: u8) -> String {
+        let text = self
+            .preds
+            .get(pred as usize)
+            .map_or_else(|| format!("pred#{pred}"), |p| format!("{p:?}"));
+        if flags & 1 != 0 {
+            text.replacen("eq ", "ne ", 1)
+        } else {
+            text
+        }
+    }
+}
+
 impl Display for Program {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         for (pc, ins) in self.code.iter().enumerate() {
@@ -72,28 +87,12 @@ impl Display for Program {
             match *ins {
                 Instr::Test { src, pred, flags } => {
                     let name = if flags & 2 != 0 { "test_not" } else { "test" };
-                    let pred_text = self
-                        .preds
-                        .get(pred as usize)
-                        .map_or_else(|| format!("pred#{pred}"), |p| format!("{p:?}"));
-                    let pred_text = if flags & 1 != 0 {
-                        pred_text.replacen("eq ", "ne ", 1)
-                    } else {
-                        pred_text
-                    };
+                    let pred_text = self.pred_text(pred, flags);
                     write!(f, "{name:<14}{} {pred_text}", ShowSrc(self, src))?;
                 }
                 Instr::TestField { field, pred, flags } => {
                     let name = if flags & 2 != 0 { "test_not" } else { "test" };
-                    let pred_text = self
-                        .preds
-                        .get(pred as usize)
-                        .map_or_else(|| format!("pred#{pred}"), |p| format!("{p:?}"));
-                    let pred_text = if flags & 1 != 0 {
-                        pred_text.replacen("eq ", "ne ", 1)
-                    } else {
-                        pred_text
-                    };
+                    let pred_text = self.pred_text(pred, flags);
                     write!(
                         f,
                         "{name:<14}{} {pred_text}",
@@ -112,15 +111,7 @@ impl Display for Program {
                         (true, false) => "test_not_jf",
                         (true, true) => "test_not_jt",
                     };
-                    let pred_text = self
-                        .preds
-                        .get(pred as usize)
-                        .map_or_else(|| format!("pred#{pred}"), |p| format!("{p:?}"));
-                    let pred_text = if flags & 1 != 0 {
-                        pred_text.replacen("eq ", "ne ", 1)
-                    } else {
-                        pred_text
-                    };
+                    let pred_text = self.pred_text(pred, flags);
                     write!(
                         f,
                         "{name:<14}{} {pred_text} -> {target:04}",

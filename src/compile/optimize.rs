@@ -190,7 +190,7 @@ fn merge_equalities(terms: &mut Vec<Node>) -> bool {
                         Test::InBytes(v)
                     }
                     Members::Ints(v) => Test::InInts(merge_ranges(v, |n| n.checked_add(1))),
-                    Members::Ips(v) => Test::InIps(merge_ranges(v, next_ip)),
+                    Members::Ips(v) => Test::InIps(merge_ranges(v, crate::value::next_ip)),
                 };
             }
             changed = true;
@@ -198,13 +198,6 @@ fn merge_equalities(terms: &mut Vec<Node>) -> bool {
         k += 1;
     }
     changed
-}
-
-fn next_ip(ip: IpAddr) -> Option<IpAddr> {
-    match ip {
-        IpAddr::V4(v) => u32::from(v).checked_add(1).map(|n| IpAddr::V4(n.into())),
-        IpAddr::V6(v) => u128::from(v).checked_add(1).map(|n| IpAddr::V6(n.into())),
-    }
 }
 
 /// Jump threading: a jump that lands on another jump goes straight to where

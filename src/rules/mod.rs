@@ -11,10 +11,11 @@ mod index;
 use crate::context::Request;
 use crate::error::Error;
 use crate::filter::{Compiler, Filter};
+use crate::swap::Swap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 /// What a matching rule does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -326,31 +327,24 @@ impl CompiledRuleSet {
 /// writers replace it whole; a reader never sees a half-built set.
 #[derive(Debug, Clone)]
 pub struct RuleSetHandle {
-    current: Arc<RwLock<Arc<CompiledRuleSet>>>,
+    current: Swap<CompiledRuleSet>,
 }
 
 impl RuleSetHandle {
     /// A handle holding `set`.
     pub fn new(set: CompiledRuleSet) -> Self {
         RuleSetHandle {
-            current: Arc::new(RwLock::new(Arc::new(set))),
+            current: Swap::new(set),
         }
     }
 
     /// The current rule set (an `Arc`, so a reload does not disturb evaluations in flight).
     pub fn load(&self) -> Arc<CompiledRuleSet> {
-        match self.current.read() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.current.load()
     }
 
     /// Replaces the rule set.
     pub fn store(&self, set: CompiledRuleSet) {
-        let new = Arc::new(set);
-        match self.current.write() {
-            Ok(mut g) => *g = new,
-            Err(p) => *p.into_inner() = new,
-        }
+        self.current.store(set)
     }
 }

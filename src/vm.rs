@@ -45,7 +45,11 @@ pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
 fn run_simple<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
     let mut acc = false;
     let mut pc = 0usize;
-    while let Some(ins) = p.code.get(pc) {
+    // A simple program ends with its only `Return` (see `is_simple`): reaching
+    // it, by a jump or by stepping, ends the loop without dispatching it.
+    let last = p.code.len().saturating_sub(1);
+    while pc < last {
+        let Some(ins) = p.code.get(pc) else { break };
         pc += 1;
         match *ins {
             Instr::TestField { field, pred, flags } => acc = test_field(p, req, field, pred, flags),
@@ -84,20 +88,24 @@ fn run_simple<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
     acc
 }
 
-/// Whether a program only uses the instructions [`run_simple`] knows.
+/// Whether a program only uses the instructions [`run_simple`] knows, with
+/// its one `Return` last.
 pub(crate) fn is_simple(code: &[Instr]) -> bool {
-    code.iter().all(|i| {
-        matches!(
-            i,
-            Instr::TestField { .. }
-                | Instr::TruthyField { .. }
-                | Instr::Const(_)
-                | Instr::JumpIfFalse(_)
-                | Instr::JumpIfTrue(_)
-                | Instr::Not
-                | Instr::Return
-        )
-    })
+    let returns = code.iter().filter(|i| matches!(i, Instr::Return)).count();
+    returns == 1
+        && code.last() == Some(&Instr::Return)
+        && code.iter().all(|i| {
+            matches!(
+                i,
+                Instr::TestField { .. }
+                    | Instr::TruthyField { .. }
+                    | Instr::Const(_)
+                    | Instr::JumpIfFalse(_)
+                    | Instr::JumpIfTrue(_)
+                    | Instr::Not
+                    | Instr::Return
+            )
+        })
 }
 
 /// `TestField`: the predicate on the field's scalar, with the flags applied.

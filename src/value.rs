@@ -99,14 +99,6 @@ impl<'a> Val<'a> {
     pub fn is_missing(&self) -> bool {
         matches!(self, Val::Missing)
     }
-
-    /// A copy that owns everything it can (maps stay borrowed).
-    pub fn into_owned_bytes(self) -> Val<'a> {
-        match self {
-            Val::Bytes(b) => Val::Bytes(Cow::Owned(b.into_owned())),
-            other => other,
-        }
-    }
 }
 
 /// A scalar value borrowed from request data: `Copy`, so reading it costs no

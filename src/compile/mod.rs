@@ -201,8 +201,6 @@ pub struct Program {
     pub compares: Vec<(CompareOp, Src)>,
     /// Registers the program uses.
     pub regs: u16,
-    /// Deepest `xor` nesting (bits of the bit stack used).
-    pub xor_depth: u16,
     /// Fields the program reads, sorted, each once.
     pub fields: Vec<FieldId>,
     /// Field names for listings.
@@ -247,7 +245,6 @@ pub fn compile_optimized(
             calls: Vec::new(),
             compares: Vec::new(),
             regs: 0,
-            xor_depth: 0,
             fields: Vec::new(),
             field_names: HashMap::new(),
             simple: false,
@@ -257,7 +254,6 @@ pub fn compile_optimized(
         limits,
         regexes,
         loops: Vec::new(),
-        xor_now: 0,
         const_ids: HashMap::new(),
     };
     g.node(root, false)?;
@@ -278,7 +274,6 @@ struct Gen<'a> {
     regexes: &'a RegexCache,
     /// Iterator registers of the `[*]` loops being compiled, innermost last.
     loops: Vec<u16>,
-    xor_now: u16,
     const_ids: HashMap<Const, u32>,
 }
 
@@ -372,8 +367,6 @@ impl Gen<'_> {
             Node::And(terms) => self.chain(terms, !negate, negate)?,
             Node::Or(terms) => self.chain(terms, negate, negate)?,
             Node::Xor(terms) => {
-                self.xor_now += 1;
-                self.p.xor_depth = self.p.xor_depth.max(self.xor_now);
                 for (k, t) in terms.iter().enumerate() {
                     if k == 0 {
                         // not (a xor b) = (not a) xor b.
@@ -384,7 +377,6 @@ impl Gen<'_> {
                         self.emit(Instr::XorPop)?;
                     }
                 }
-                self.xor_now -= 1;
             }
             Node::Test(op) => self.truthy(op, negate)?,
             Node::Compare(c) => self.compare(c, negate)?,

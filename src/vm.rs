@@ -6,6 +6,8 @@
 //! so evaluation without transform functions allocates nothing. Every access
 //! is checked: a malformed program yields `false`, never a panic.
 
+use crate::compile::branch::{Branch, TestKind, VERDICT_TRUE};
+use crate::compile::matchers::{Pred, in_ranges};
 use crate::compile::{Instr, LoopKind, Program, Src, compare_values};
 use crate::context::Request;
 use crate::functions::{Callee, eval};
@@ -22,12 +24,24 @@ const BIT_STACK: usize = 256;
 #[inline]
 pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
     if p.simple {
-        // One comparison (the most common rule): no loop at all.
-        if let [Instr::TestField { field, pred, flags }, Instr::Return] = p.code[..] {
-            return test_field(p, req, field, pred, flags);
+        if let [b] = &p.branches[..] {
+            let next = if branch_test(p, req, b) {
+                b.on_true
+            } else {
+                b.on_false
+            };
+            return next == VERDICT_TRUE;
         }
-        return run_simple(p, req);
+        run_branches(p, req)
+    } else {
+        run_general(p, req)
     }
+}
+
+/// Programs with registers, loops, calls or `xor`: kept out of line so the
+/// common path above stays a plain call.
+#[inline(never)]
+fn run_general<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
     let n = p.regs as usize;
     if n == 0 {
         run(p, req, &mut [])
@@ -40,56 +54,87 @@ pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
     }
 }
 
-/// Programs made only of field tests, constants and jumps (most rules): no
-/// registers, no bit stack, the smallest loop.
-fn run_simple<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
-    let mut acc = false;
-    let mut pc = 0usize;
-    // A simple program ends with its only `Return` (see `is_simple`): reaching
-    // it, by a jump or by stepping, ends the loop without dispatching it.
-    let last = p.code.len().saturating_sub(1);
-    while pc < last {
-        let Some(ins) = p.code.get(pc) else { break };
-        pc += 1;
-        match *ins {
-            Instr::TestField { field, pred, flags } => acc = test_field(p, req, field, pred, flags),
-            Instr::TestJump {
-                field,
-                pred,
-                flags,
-                target,
-            } => {
-                acc = test_field(p, req, field, pred, flags & 3);
-                // Jump as the fused jump would; otherwise step over it.
-                pc = if acc == (flags & 4 != 0) {
-                    forward(pc, target)
-                } else {
-                    pc + 1
-                };
-            }
-            Instr::TruthyField { field, negate } => acc = truthy_field(req, field) != negate,
-            Instr::Const(b) => acc = b,
-            Instr::JumpIfFalse(t) => {
-                if !acc {
-                    pc = forward(pc, t);
-                }
-            }
-            Instr::JumpIfTrue(t) => {
-                if acc {
-                    pc = forward(pc, t);
-                }
-            }
-            Instr::Not => acc = !acc,
-            Instr::Return => return acc,
-            // Not a simple program after all: never the case for a compiled one.
-            _ => return false,
+/// Runs the branch form of a simple program (most rules): one typed test
+/// per step, no registers, no accumulator. Successors only go forward, so it
+/// ends within `branches.len()` steps.
+fn run_branches<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
+    let mut at = p.branch_start;
+    loop {
+        let Some(b) = p.branches.get(at as usize) else {
+            return at == VERDICT_TRUE;
+        };
+        let next = if branch_test(p, req, b) {
+            b.on_true
+        } else {
+            b.on_false
+        };
+        if next <= at {
+            // Never for a compiled program: stop rather than loop.
+            return false;
         }
+        at = next;
     }
-    acc
 }
 
-/// Whether a program only uses the instructions [`run_simple`] knows, with
-/// its one `Return` last.
+/// One branch's test, dispatched once on its kind. A field the request
+/// computes (`Scalar::Composite`) is read through `get` on the cold path.
+#[inline(always)]
+fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
+    use crate::compile::matchers::bytes_eq;
+    if b.kind == TestKind::Truthy {
+        return truthy_field(req, b.field);
+    }
+    let Some(pr) = p.preds.get(b.pred as usize) else {
+        return false;
+    };
+    // `typed!(scalar pattern, predicate pattern => test)`: the test on a value
+    // of the expected type; anything else is false, a computed field goes
+    // through the general path.
+    macro_rules! typed {
+        ($scalar:pat, $pred:pat => $test:expr) => {
+            match req.scalar(b.field) {
+                $scalar => match pr {
+                    $pred => ($test) != b.invert,
+                    _ => false,
+                },
+                Scalar::Composite => test_composite(pr, req, b.field, u8::from(b.invert)),
+                _ => false,
+            }
+        };
+    }
+    match b.kind {
+        TestKind::BytesEq => typed!(Scalar::Bytes(v), Pred::BytesEq(c) => bytes_eq(v, c)),
+        TestKind::BytesSet => typed!(Scalar::Bytes(v), Pred::BytesSet(set) => set.contains(v)),
+        TestKind::IntEq => typed!(Scalar::Int(n), Pred::IntEq(c) => n == *c),
+        TestKind::IntRanges => typed!(Scalar::Int(n), Pred::IntRanges(r) => in_ranges(r, n)),
+        TestKind::IpRanges => {
+            typed!(s @ (Scalar::Ip4(_) | Scalar::Ip6(_)), Pred::IpRanges(r) => r.contains_scalar(s))
+        }
+        _ => branch_test_cold(pr, req, b),
+    }
+}
+
+/// The kinds that cost more than their dispatch (searches, orderings, the
+/// general predicate): out of line, so the hot loop keeps a small frame.
+#[inline(never)]
+fn branch_test_cold<R: Request + ?Sized>(pr: &Pred, req: &R, b: &Branch) -> bool {
+    match (b.kind, req.scalar(b.field), pr) {
+        (_, Scalar::Missing, _) => false,
+        (_, Scalar::Composite, _) => test_composite(pr, req, b.field, u8::from(b.invert)),
+        (TestKind::StartsWith, Scalar::Bytes(v), Pred::StartsWith(c)) => {
+            v.starts_with(c) != b.invert
+        }
+        (TestKind::Contains, Scalar::Bytes(v), Pred::Contains(f)) => {
+            f.find(v).is_some() != b.invert
+        }
+        (TestKind::IntOrd, Scalar::Int(n), Pred::IntOrd(o, c)) => o.holds(n.cmp(c)) != b.invert,
+        (TestKind::Other, s, pr) => pr.test_scalar(s) != b.invert,
+        _ => false,
+    }
+}
+
+/// Whether a program only uses the instructions the branch form has steps
+/// for, with its one `Return` last.
 pub(crate) fn is_simple(code: &[Instr]) -> bool {
     let returns = code.iter().filter(|i| matches!(i, Instr::Return)).count();
     returns == 1
@@ -98,6 +143,7 @@ pub(crate) fn is_simple(code: &[Instr]) -> bool {
             matches!(
                 i,
                 Instr::TestField { .. }
+                    | Instr::TestJump { .. }
                     | Instr::TruthyField { .. }
                     | Instr::Const(_)
                     | Instr::JumpIfFalse(_)
@@ -160,9 +206,7 @@ fn truthy_composite<R: Request + ?Sized>(req: &R, field: crate::schema::FieldId)
 fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]) -> bool {
     // The hot instructions (field tests, jumps) stay in this small loop; the
     // rest go through `step_slow`, so the common path keeps a small stack
-    // frame. Its arms repeat those of `run_simple` on purpose: one shared
-    // helper taking `&mut acc, &mut pc` measured 20-35% slower (E2, E3 in
-    // benches/peers.rs), as the state no longer stays in registers.
+    // frame. Programs made only of these run in their branch form instead.
     let mut acc = false;
     let mut pc = 0usize;
     let mut xor = XorStack::default();

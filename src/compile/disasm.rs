@@ -1,6 +1,7 @@
 //! The instruction listing (`portcullis disasm`): one instruction a line, with
 //! fields by name, constants and matchers spelled out, registers as `rN`.
 
+use super::branch::{Next, TestKind, VERDICT_FALSE, VERDICT_TRUE};
 use super::{Instr, LoopKind, Program, Src};
 use crate::check::Key;
 use crate::functions::eval::Prepared;
@@ -196,6 +197,37 @@ impl Display for Program {
                 Instr::Return => write!(f, "return")?,
             }
             writeln!(f)?;
+        }
+        if self.simple {
+            self.branch_listing(f)?;
+        }
+        Ok(())
+    }
+}
+
+impl Program {
+    /// The branch form the VM runs for a simple program: one test a line,
+    /// with where each outcome leads.
+    fn branch_listing(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let next = |t: Next| match t {
+            VERDICT_TRUE => "true".to_string(),
+            VERDICT_FALSE => "false".to_string(),
+            b => format!("b{b:03}"),
+        };
+        writeln!(f, "; branch form, from {}", next(self.branch_start))?;
+        for (k, b) in self.branches.iter().enumerate() {
+            let field = ShowSrc(self, Src::Field(b.field));
+            let test = if b.kind == TestKind::Truthy {
+                format!("{field}")
+            } else {
+                format!("{field} {}", self.pred_text(b.pred, u8::from(b.invert)))
+            };
+            writeln!(
+                f,
+                "b{k:03}  {test}  ? {} : {}",
+                next(b.on_true),
+                next(b.on_false)
+            )?;
         }
         Ok(())
     }

@@ -184,11 +184,15 @@ pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     a == b
 }
 
+/// Membership in sorted, disjoint, inclusive ranges.
 #[inline]
-fn in_ranges<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
+pub fn in_ranges<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
     // A few ranges: a straight scan beats the branches of a binary search.
     if ranges.len() <= 8 {
-        return ranges.iter().any(|&(lo, hi)| lo <= x && x <= hi);
+        // Without early exit: no branch per range to mispredict.
+        return ranges
+            .iter()
+            .fold(false, |hit, &(lo, hi)| hit | ((lo <= x) & (x <= hi)));
     }
     // The first range whose end is >= x is the only candidate.
     let k = ranges.partition_point(|&(_, hi)| hi < x);
@@ -263,7 +267,7 @@ impl BytesSet {
     #[inline]
     pub fn contains(&self, b: &[u8]) -> bool {
         match self {
-            BytesSet::Small(items) => items.iter().any(|i| **i == *b),
+            BytesSet::Small(items) => items.iter().any(|i| bytes_eq(i, b)),
             BytesSet::Hashed(h) => h.contains(b),
         }
     }

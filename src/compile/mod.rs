@@ -8,6 +8,7 @@
 //! live in registers. The only backward jumps close `[*]` loops, one step per
 //! element, so every program ends.
 
+pub mod branch;
 pub mod disasm;
 pub mod matchers;
 pub mod optimize;
@@ -205,8 +206,12 @@ pub struct Program {
     pub fields: Vec<FieldId>,
     /// Field names for listings.
     pub field_names: HashMap<FieldId, String>,
-    /// Only field tests, constants and jumps: the VM's smallest loop runs it.
+    /// Only field tests, constants and jumps: the VM runs its branch form.
     pub simple: bool,
+    /// Where the branch form starts: branch 0, or a verdict.
+    pub branch_start: branch::Next,
+    /// The branch form of a simple program (empty otherwise).
+    pub branches: Vec<branch::Branch>,
 }
 
 /// The most registers one program may use.
@@ -248,6 +253,8 @@ pub fn compile_optimized(
             fields: Vec::new(),
             field_names: HashMap::new(),
             simple: false,
+            branch_start: branch::VERDICT_FALSE,
+            branches: Vec::new(),
         },
         schema,
         lists,
@@ -260,7 +267,13 @@ pub fn compile_optimized(
     g.emit(Instr::Return)?;
     optimize::thread_jumps(&mut g.p.code);
     optimize::fuse_test_jumps(&mut g.p.code);
-    g.p.simple = crate::vm::is_simple(&g.p.code);
+    if crate::vm::is_simple(&g.p.code)
+        && let Some((start, branches)) = branch::lower(&g.p.code, &g.p.preds)
+    {
+        g.p.simple = true;
+        g.p.branch_start = start;
+        g.p.branches = branches;
+    }
     g.p.fields.sort();
     g.p.fields.dedup();
     Ok(g.p)

@@ -542,260 +542,118 @@ impl HttpFields {
         }
     }
 
-    /// The scalar view of default-schema field `id` (`Composite` for arrays and maps).
-    #[inline]
-    pub fn scalar(&self, id: FieldId) -> Scalar<'_> {
-        match id.0 {
-            0 => self
-                .http_host
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            1 => self
-                .http_cookie
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            2 => self
-                .http_referer
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            3 => self
-                .http_user_agent
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            4 => self
-                .http_x_forwarded_for
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            5 => self
-                .http_request_method
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            6 => self
-                .http_request_version
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            7 => self
-                .http_request_full_uri
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            8 => self
-                .http_request_uri
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            9 => self
-                .http_request_uri_path
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            10 => self
-                .http_request_uri_path_extension
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            11 => self
-                .http_request_uri_query
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            19 => self
-                .http_request_headers_truncated
-                .map_or(Scalar::Missing, Scalar::Bool),
-            21 => self
-                .http_request_timestamp_sec
-                .map_or(Scalar::Missing, Scalar::Int),
-            22 => self
-                .http_request_timestamp_msec
-                .map_or(Scalar::Missing, Scalar::Int),
-            23 => self
-                .http_request_body_raw
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            24 => self
-                .http_request_body_size
-                .map_or(Scalar::Missing, Scalar::Int),
-            25 => self
-                .http_request_body_truncated
-                .map_or(Scalar::Missing, Scalar::Bool),
-            26 => self
-                .http_request_body_mime
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            31 => self
-                .raw_http_request_full_uri
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            32 => self
-                .raw_http_request_uri
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            33 => self
-                .raw_http_request_uri_path
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            34 => self
-                .raw_http_request_uri_query
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            38 => self.http_response_code.map_or(Scalar::Missing, Scalar::Int),
-            42 => self.ssl.map_or(Scalar::Missing, Scalar::Bool),
-            43 => self.ip_src.map_or(Scalar::Missing, Scalar::ip),
-            44 => self.ip_src_asnum.map_or(Scalar::Missing, Scalar::Int),
-            45 => self
-                .ip_src_country
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            46 => self
-                .ip_src_continent
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            47 => self
-                .ip_src_city
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            48 => self
-                .ip_src_region
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            49 => self
-                .ip_src_region_code
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            50 => self
-                .ip_src_postal_code
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            51 => self
-                .ip_src_timezone_name
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            52 => self
-                .ip_src_is_in_european_union
-                .map_or(Scalar::Missing, Scalar::Bool),
-            53 => self.cf_edge_server_ip.map_or(Scalar::Missing, Scalar::ip),
-            54 => self
-                .cf_edge_server_port
-                .map_or(Scalar::Missing, Scalar::Int),
-            55 => self
-                .cf_ray_id
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            56 => self
-                .cf_random_seed
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            57 => self.cf_threat_score.map_or(Scalar::Missing, Scalar::Int),
-            58 => self.cf_client_bot.map_or(Scalar::Missing, Scalar::Bool),
-            59 => self
-                .cf_bot_management_score
-                .map_or(Scalar::Missing, Scalar::Int),
-            60 => self
-                .cf_bot_management_verified_bot
-                .map_or(Scalar::Missing, Scalar::Bool),
-            61 => self
-                .cf_bot_management_static_resource
-                .map_or(Scalar::Missing, Scalar::Bool),
-            62 => self
-                .cf_bot_management_ja3_hash
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            63 => self
-                .cf_bot_management_ja4
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            65 => self
-                .cf_verified_bot_category
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            66 => self.cf_waf_score.map_or(Scalar::Missing, Scalar::Int),
-            67 => self.cf_waf_score_sqli.map_or(Scalar::Missing, Scalar::Int),
-            68 => self.cf_waf_score_xss.map_or(Scalar::Missing, Scalar::Int),
-            69 => self.cf_waf_score_rce.map_or(Scalar::Missing, Scalar::Int),
-            70 => self
-                .cf_waf_score_class
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            71 => self
-                .cf_tls_version
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            72 => self
-                .cf_tls_cipher
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            73 => self
-                .cf_tls_client_auth_cert_presented
-                .map_or(Scalar::Missing, Scalar::Bool),
-            74 => self
-                .cf_tls_client_auth_cert_verified
-                .map_or(Scalar::Missing, Scalar::Bool),
-            75 => self
-                .cf_tls_client_auth_cert_revoked
-                .map_or(Scalar::Missing, Scalar::Bool),
-            76 => self
-                .cf_tls_client_auth_cert_issuer_dn
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            77 => self
-                .cf_tls_client_auth_cert_subject_dn
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            78 => self
-                .cf_tls_client_auth_cert_issuer_dn_rfc2253
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            79 => self
-                .cf_tls_client_auth_cert_subject_dn_rfc2253
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            80 => self
-                .cf_tls_client_auth_cert_serial
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            81 => self
-                .cf_tls_client_auth_cert_issuer_serial
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            82 => self
-                .cf_tls_client_auth_cert_fingerprint_sha256
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            83 => self
-                .cf_tls_client_auth_cert_fingerprint_sha1
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            84 => self
-                .cf_tls_client_auth_cert_not_before
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            85 => self
-                .cf_tls_client_auth_cert_not_after
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            86 => self
-                .cf_tls_client_auth_cert_ski
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            87 => self
-                .cf_tls_client_auth_cert_issuer_ski
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            88 => self.ip_dst.map_or(Scalar::Missing, Scalar::ip),
-            89 => self
-                .ip_proto
-                .as_deref()
-                .map_or(Scalar::Missing, Scalar::Bytes),
-            90 => self.ip_len.map_or(Scalar::Missing, Scalar::Int),
-            91 => self.ip_ttl.map_or(Scalar::Missing, Scalar::Int),
-            92 => self.tcp_srcport.map_or(Scalar::Missing, Scalar::Int),
-            93 => self.tcp_dstport.map_or(Scalar::Missing, Scalar::Int),
-            94 => self.tcp_flags.map_or(Scalar::Missing, Scalar::Int),
-            95 => self.tcp_flags_syn.map_or(Scalar::Missing, Scalar::Bool),
-            96 => self.tcp_flags_ack.map_or(Scalar::Missing, Scalar::Bool),
-            97 => self.tcp_flags_fin.map_or(Scalar::Missing, Scalar::Bool),
-            98 => self.tcp_flags_reset.map_or(Scalar::Missing, Scalar::Bool),
-            99 => self.udp_srcport.map_or(Scalar::Missing, Scalar::Int),
-            100 => self.udp_dstport.map_or(Scalar::Missing, Scalar::Int),
-            101 => self.icmp_type.map_or(Scalar::Missing, Scalar::Int),
-            102 => self.icmp_code.map_or(Scalar::Missing, Scalar::Int),
-            _ => Scalar::Composite,
-        }
+    /// Every member as a value, in field-id order (the catalogue's order):
+    /// moves the data, copies nothing.
+    pub fn into_values(self) -> Vec<Option<Value>> {
+        vec![
+            self.http_host.map(Value::Bytes),
+            self.http_cookie.map(Value::Bytes),
+            self.http_referer.map(Value::Bytes),
+            self.http_user_agent.map(Value::Bytes),
+            self.http_x_forwarded_for.map(Value::Bytes),
+            self.http_request_method.map(Value::Bytes),
+            self.http_request_version.map(Value::Bytes),
+            self.http_request_full_uri.map(Value::Bytes),
+            self.http_request_uri.map(Value::Bytes),
+            self.http_request_uri_path.map(Value::Bytes),
+            self.http_request_uri_path_extension.map(Value::Bytes),
+            self.http_request_uri_query.map(Value::Bytes),
+            self.http_request_uri_args.map(Value::Map),
+            self.http_request_uri_args_names.map(Value::Array),
+            self.http_request_uri_args_values.map(Value::Array),
+            self.http_request_cookies.map(Value::Map),
+            self.http_request_headers.map(Value::Map),
+            self.http_request_headers_names.map(Value::Array),
+            self.http_request_headers_values.map(Value::Array),
+            self.http_request_headers_truncated.map(Value::Bool),
+            self.http_request_accepted_languages.map(Value::Array),
+            self.http_request_timestamp_sec.map(Value::Int),
+            self.http_request_timestamp_msec.map(Value::Int),
+            self.http_request_body_raw.map(Value::Bytes),
+            self.http_request_body_size.map(Value::Int),
+            self.http_request_body_truncated.map(Value::Bool),
+            self.http_request_body_mime.map(Value::Bytes),
+            self.http_request_body_form.map(Value::Map),
+            self.http_request_body_form_names.map(Value::Array),
+            self.http_request_body_form_values.map(Value::Array),
+            self.http_request_jwt_claims.map(Value::Map),
+            self.raw_http_request_full_uri.map(Value::Bytes),
+            self.raw_http_request_uri.map(Value::Bytes),
+            self.raw_http_request_uri_path.map(Value::Bytes),
+            self.raw_http_request_uri_query.map(Value::Bytes),
+            self.raw_http_request_uri_args.map(Value::Map),
+            self.raw_http_request_uri_args_names.map(Value::Array),
+            self.raw_http_request_uri_args_values.map(Value::Array),
+            self.http_response_code.map(Value::Int),
+            self.http_response_headers.map(Value::Map),
+            self.http_response_headers_names.map(Value::Array),
+            self.http_response_headers_values.map(Value::Array),
+            self.ssl.map(Value::Bool),
+            self.ip_src.map(Value::Ip),
+            self.ip_src_asnum.map(Value::Int),
+            self.ip_src_country.map(Value::Bytes),
+            self.ip_src_continent.map(Value::Bytes),
+            self.ip_src_city.map(Value::Bytes),
+            self.ip_src_region.map(Value::Bytes),
+            self.ip_src_region_code.map(Value::Bytes),
+            self.ip_src_postal_code.map(Value::Bytes),
+            self.ip_src_timezone_name.map(Value::Bytes),
+            self.ip_src_is_in_european_union.map(Value::Bool),
+            self.cf_edge_server_ip.map(Value::Ip),
+            self.cf_edge_server_port.map(Value::Int),
+            self.cf_ray_id.map(Value::Bytes),
+            self.cf_random_seed.map(Value::Bytes),
+            self.cf_threat_score.map(Value::Int),
+            self.cf_client_bot.map(Value::Bool),
+            self.cf_bot_management_score.map(Value::Int),
+            self.cf_bot_management_verified_bot.map(Value::Bool),
+            self.cf_bot_management_static_resource.map(Value::Bool),
+            self.cf_bot_management_ja3_hash.map(Value::Bytes),
+            self.cf_bot_management_ja4.map(Value::Bytes),
+            self.cf_bot_management_detection_ids.map(Value::Array),
+            self.cf_verified_bot_category.map(Value::Bytes),
+            self.cf_waf_score.map(Value::Int),
+            self.cf_waf_score_sqli.map(Value::Int),
+            self.cf_waf_score_xss.map(Value::Int),
+            self.cf_waf_score_rce.map(Value::Int),
+            self.cf_waf_score_class.map(Value::Bytes),
+            self.cf_tls_version.map(Value::Bytes),
+            self.cf_tls_cipher.map(Value::Bytes),
+            self.cf_tls_client_auth_cert_presented.map(Value::Bool),
+            self.cf_tls_client_auth_cert_verified.map(Value::Bool),
+            self.cf_tls_client_auth_cert_revoked.map(Value::Bool),
+            self.cf_tls_client_auth_cert_issuer_dn.map(Value::Bytes),
+            self.cf_tls_client_auth_cert_subject_dn.map(Value::Bytes),
+            self.cf_tls_client_auth_cert_issuer_dn_rfc2253
+                .map(Value::Bytes),
+            self.cf_tls_client_auth_cert_subject_dn_rfc2253
+                .map(Value::Bytes),
+            self.cf_tls_client_auth_cert_serial.map(Value::Bytes),
+            self.cf_tls_client_auth_cert_issuer_serial.map(Value::Bytes),
+            self.cf_tls_client_auth_cert_fingerprint_sha256
+                .map(Value::Bytes),
+            self.cf_tls_client_auth_cert_fingerprint_sha1
+                .map(Value::Bytes),
+            self.cf_tls_client_auth_cert_not_before.map(Value::Bytes),
+            self.cf_tls_client_auth_cert_not_after.map(Value::Bytes),
+            self.cf_tls_client_auth_cert_ski.map(Value::Bytes),
+            self.cf_tls_client_auth_cert_issuer_ski.map(Value::Bytes),
+            self.ip_dst.map(Value::Ip),
+            self.ip_proto.map(Value::Bytes),
+            self.ip_len.map(Value::Int),
+            self.ip_ttl.map(Value::Int),
+            self.tcp_srcport.map(Value::Int),
+            self.tcp_dstport.map(Value::Int),
+            self.tcp_flags.map(Value::Int),
+            self.tcp_flags_syn.map(Value::Bool),
+            self.tcp_flags_ack.map(Value::Bool),
+            self.tcp_flags_fin.map(Value::Bool),
+            self.tcp_flags_reset.map(Value::Bool),
+            self.udp_srcport.map(Value::Int),
+            self.udp_dstport.map(Value::Int),
+            self.icmp_type.map(Value::Int),
+            self.icmp_code.map(Value::Int),
+        ]
     }
 
     /// Sets default-schema field `id` (the caller has checked the type).

@@ -1,0 +1,310 @@
+//! The branch form of a simple program: the bytecode, once optimized, lowered
+//! to a flat list of test-and-branch instructions.
+//!
+//! Most rules only test fields and combine the results with `and`, `or` and
+//! `not`. For them the accumulator, the jumps and the negations of the
+//! bytecode are known statically after each test, so the program is
+//! equivalent to a decision graph: each [`Branch`] tests one field and names
+//! the branch (or the verdict) that follows on each outcome. The VM then runs
+//! one typed test per step with no separate jump, `not` or `return`
+//! instructions to dispatch, which is what makes the common rule cost a few
+//! nanoseconds.
+//!
+//! Successors always have a higher index than their branch, so evaluation
+//! ends after at most `branches.len()` steps.
+
+use super::{Instr, Pred};
+use crate::schema::FieldId;
+
+/// What a [`Branch`] tests; chosen from the predicate at compile time so the
+/// VM dispatches once per test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TestKind {
+    /// `field == bytes` ([`Pred::BytesEq`]).
+    BytesEq,
+    /// `field in {bytes…}` ([`Pred::BytesSet`]).
+    BytesSet,
+    /// `field` starts with bytes ([`Pred::StartsWith`]).
+    StartsWith,
+    /// `field contains bytes` ([`Pred::Contains`]).
+    Contains,
+    /// `field == int` ([`Pred::IntEq`]).
+    IntEq,
+    /// `field` ordered against an int ([`Pred::IntOrd`]).
+    IntOrd,
+    /// `field in {int ranges}` ([`Pred::IntRanges`]).
+    IntRanges,
+    /// `field in {address ranges}` ([`Pred::IpRanges`]).
+    IpRanges,
+    /// The field is `true`.
+    Truthy,
+    /// Any other predicate, through [`Pred::test_scalar`].
+    Other,
+}
+
+impl TestKind {
+    /// The kind that runs `pred`.
+    pub fn of(pred: &Pred) -> TestKind {
+        match pred {
+            Pred::BytesEq(_) => TestKind::BytesEq,
+            Pred::BytesSet(_) => TestKind::BytesSet,
+            Pred::StartsWith(_) => TestKind::StartsWith,
+            Pred::Contains(_) => TestKind::Contains,
+            Pred::IntEq(_) => TestKind::IntEq,
+            Pred::IntOrd(..) => TestKind::IntOrd,
+            Pred::IntRanges(_) => TestKind::IntRanges,
+            Pred::IpRanges(_) => TestKind::IpRanges,
+            _ => TestKind::Other,
+        }
+    }
+}
+
+/// Where a branch goes next: a branch index, or one of the two verdicts.
+pub type Next = u32;
+/// The program returns `true`.
+pub const VERDICT_TRUE: Next = u32::MAX;
+/// The program returns `false`.
+pub const VERDICT_FALSE: Next = u32::MAX - 1;
+
+/// One test-and-branch step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Branch {
+    /// How to test.
+    pub kind: TestKind,
+    /// Invert the predicate on a present value (`!=`, `not contains`…);
+    /// a missing field still takes the `on_false` way.
+    pub invert: bool,
+    /// The field tested.
+    pub field: FieldId,
+    /// Index into the predicate pool (unused by [`TestKind::Truthy`]).
+    pub pred: u32,
+    /// Next step when the test holds.
+    pub on_true: Next,
+    /// Next step when it does not (a missing field included).
+    pub on_false: Next,
+}
+
+/// Lowers a simple program (see `vm::is_simple`) to its branch form: where
+/// evaluation starts (branch 0, or a verdict when the result is known) and
+/// the branches. `None` when the code uses an instruction the branch form
+/// has no step for.
+pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
+    let n = code.len();
+    // `state[pc][acc]`: where running from `pc` with accumulator `acc` leads.
+    // Every jump goes forward, so filling it from the end sees each
+    // successor first; a test at `pc` is one branch whatever `acc` was.
+    let mut state = vec![[VERDICT_FALSE, VERDICT_TRUE]; n + 1];
+    // Branches are built back to front, then renumbered.
+    let mut built: Vec<Branch> = Vec::new();
+    let at = |state: &[[Next; 2]], pc: usize, acc: bool| -> Next {
+        state.get(pc).map_or(verdict(acc), |s| s[usize::from(acc)])
+    };
+    for pc in (0..n).rev() {
+        let next = pc + 1;
+        let s = match code[pc] {
+            Instr::TestField { field, pred, flags } => {
+                let negate = flags & 2 != 0;
+                built.push(Branch {
+                    kind: TestKind::of(preds.get(pred as usize)?),
+                    invert: flags & 1 != 0,
+                    field,
+                    pred,
+                    on_true: at(&state, next, !negate),
+                    on_false: at(&state, next, negate),
+                });
+                let id = (built.len() - 1) as Next;
+                [id, id]
+            }
+            Instr::TestJump {
+                field,
+                pred,
+                flags,
+                target,
+            } => {
+                // `acc` after the test decides: jump to `target`, or step over
+                // the jump that follows.
+                let negate = flags & 2 != 0;
+                let jump_when = flags & 4 != 0;
+                let follow = |acc: bool| -> Next {
+                    if acc == jump_when {
+                        let t = target as usize;
+                        if t >= next {
+                            at(&state, t, acc)
+                        } else {
+                            verdict(acc)
+                        }
+                    } else {
+                        at(&state, next + 1, acc)
+                    }
+                };
+                let (yes, no) = (follow(!negate), follow(negate));
+                built.push(Branch {
+                    kind: TestKind::of(preds.get(pred as usize)?),
+                    invert: flags & 1 != 0,
+                    field,
+                    pred,
+                    on_true: yes,
+                    on_false: no,
+                });
+                let id = (built.len() - 1) as Next;
+                [id, id]
+            }
+            Instr::TruthyField { field, negate } => {
+                built.push(Branch {
+                    kind: TestKind::Truthy,
+                    invert: false,
+                    field,
+                    pred: 0,
+                    on_true: at(&state, next, !negate),
+                    on_false: at(&state, next, negate),
+                });
+                let id = (built.len() - 1) as Next;
+                [id, id]
+            }
+            Instr::Const(b) => {
+                let t = at(&state, next, b);
+                [t, t]
+            }
+            Instr::Not => [at(&state, next, true), at(&state, next, false)],
+            Instr::JumpIfFalse(t) => [jump(&state, t, next, false, at), at(&state, next, true)],
+            Instr::JumpIfTrue(t) => [at(&state, next, false), jump(&state, t, next, true, at)],
+            Instr::Return => [VERDICT_FALSE, VERDICT_TRUE],
+            _ => return None,
+        };
+        state[pc] = s;
+    }
+    // The built list runs back to front; renumber so the start comes first
+    // and every successor has a higher index than its branch.
+    let start = at(&state, 0, false);
+    let count = built.len() as Next;
+    let flip = |t: Next| if t >= VERDICT_FALSE { t } else { count - 1 - t };
+    let mut out: Vec<Branch> = built
+        .into_iter()
+        .rev()
+        .map(|b| Branch {
+            on_true: flip(b.on_true),
+            on_false: flip(b.on_false),
+            ..b
+        })
+        .collect();
+    if start >= VERDICT_FALSE {
+        return Some((start, Vec::new()));
+    }
+    // Drop what cannot be reached from the start (all of it precedes it).
+    let skip = flip(start);
+    let shift = |t: Next| if t >= VERDICT_FALSE { t } else { t - skip };
+    let kept = out
+        .drain(skip as usize..)
+        .map(|b| Branch {
+            on_true: shift(b.on_true),
+            on_false: shift(b.on_false),
+            ..b
+        })
+        .collect();
+    Some((0, kept))
+}
+
+fn verdict(acc: bool) -> Next {
+    if acc { VERDICT_TRUE } else { VERDICT_FALSE }
+}
+
+/// A conditional jump taken with accumulator `acc`: forward to `t`, or (a
+/// backward target) the end of the program.
+fn jump(
+    state: &[[Next; 2]],
+    t: u32,
+    next: usize,
+    acc: bool,
+    at: impl Fn(&[[Next; 2]], usize, bool) -> Next,
+) -> Next {
+    let t = t as usize;
+    if t >= next {
+        at(state, t, acc)
+    } else {
+        verdict(acc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::matchers::Pred;
+
+    fn test(field: u32, flags: u8) -> Instr {
+        Instr::TestField {
+            field: FieldId(field),
+            pred: 0,
+            flags,
+        }
+    }
+
+    /// Runs a branch form over fixed test outcomes (`hits[field]`).
+    fn run(start: Next, branches: &[Branch], hits: &[bool]) -> bool {
+        let mut at = start;
+        while let Some(b) = branches.get(at as usize) {
+            let next = if hits[b.field.0 as usize] != b.invert {
+                b.on_true
+            } else {
+                b.on_false
+            };
+            assert!(next > at, "successors go forward");
+            at = next;
+        }
+        at == VERDICT_TRUE
+    }
+
+    #[test]
+    fn lowers_and_or_not_as_the_bytecode_runs_them() {
+        let preds = [Pred::IntEq(1)];
+        // f0 and not f1: test f0; jump_if_false end; test f1 (negated); return
+        let code = [test(0, 0), Instr::JumpIfFalse(3), test(1, 2), Instr::Return];
+        let (start, b) = lower(&code, &preds).unwrap();
+        assert_eq!(b.len(), 2);
+        for (h0, h1) in [(false, false), (false, true), (true, false), (true, true)] {
+            assert_eq!(run(start, &b, &[h0, h1]), h0 && !h1, "{h0} {h1}");
+        }
+        // not (f0 or f1)
+        let code = [
+            test(0, 0),
+            Instr::JumpIfTrue(3),
+            test(1, 0),
+            Instr::Not,
+            Instr::Return,
+        ];
+        let (start, b) = lower(&code, &preds).unwrap();
+        for (h0, h1) in [(false, false), (false, true), (true, false), (true, true)] {
+            assert_eq!(run(start, &b, &[h0, h1]), !(h0 || h1), "{h0} {h1}");
+        }
+    }
+
+    #[test]
+    fn a_known_verdict_needs_no_branch_and_dead_tests_are_dropped() {
+        let preds = [Pred::IntEq(1)];
+        let code = [Instr::Const(true), Instr::Return];
+        assert_eq!(lower(&code, &preds), Some((VERDICT_TRUE, Vec::new())));
+        // const false; jump_if_false over a test: the test is unreachable.
+        let code = [
+            Instr::Const(false),
+            Instr::JumpIfFalse(3),
+            test(0, 0),
+            Instr::Return,
+        ];
+        assert_eq!(lower(&code, &preds), Some((VERDICT_FALSE, Vec::new())));
+    }
+
+    #[test]
+    fn backward_jumps_end_the_program_and_unknown_input_is_refused() {
+        let preds = [Pred::IntEq(1)];
+        let code = [test(0, 0), Instr::JumpIfTrue(0), test(1, 0), Instr::Return];
+        let (start, b) = lower(&code, &preds).unwrap();
+        assert!(
+            run(start, &b, &[true, false]),
+            "a backward jump returns acc"
+        );
+        assert!(!run(start, &b, &[false, false]));
+        // A predicate index out of range, or an instruction with registers.
+        assert_eq!(lower(&[test(0, 0), Instr::Return], &[]), None);
+        assert_eq!(lower(&[Instr::PushAcc, Instr::Return], &preds), None);
+    }
+}

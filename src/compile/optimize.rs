@@ -5,7 +5,10 @@
 //! - constant folding and dead-branch removal (`x and false` → `false`, ...);
 //! - flattening of nested chains of one operator, and of double negation;
 //! - an `or` of equalities (and sets) on one field becomes one set lookup:
-//!   `h == "a" or h == "b" or h in {"c"}` → `h in {"a" "b" "c"}`.
+//!   `h == "a" or h == "b" or h in {"c"}` → `h in {"a" "b" "c"}`;
+//! - the terms of a chain are ordered cheapest first (Bool fields and
+//!   equalities before searches and regexes), as the first deciding term
+//!   ends it.
 //!
 //! Passes repeat until nothing changes, at most [`MAX_PASSES`] times.
 
@@ -104,6 +107,10 @@ fn chain(terms: Vec<Node>, is_and: bool) -> (Node, bool) {
     if !is_and {
         changed |= merge_equalities(&mut out);
     }
+    // Cheapest first: a chain stops at its first deciding term, and terms
+    // have no side effects, so the order is free. Stable, so equal costs
+    // keep the order the user wrote.
+    out.sort_by_key(cost);
     let node = match out.len() {
         0 => Node::Const(is_and),
         1 => {
@@ -114,6 +121,36 @@ fn chain(terms: Vec<Node>, is_and: bool) -> (Node, bool) {
         _ => Node::Or(out),
     };
     (node, changed)
+}
+
+/// A rough cost class of evaluating a term, for ordering chains: a Bool
+/// field, then field comparisons that are a word compare or a lookup, then
+/// prefix/suffix tests, substring and wildcard searches, regexes, and last
+/// anything that calls functions, iterates or nests.
+fn cost(n: &Node) -> u8 {
+    match n {
+        Node::Const(_) => 0,
+        Node::Test(Operand::Field(_)) => 1,
+        Node::Not(inner) => cost(inner),
+        Node::Compare(c) if matches!(c.lhs, Operand::Field(_)) => match &c.test {
+            Test::Eq(_)
+            | Test::Ne(_)
+            | Test::Order(..)
+            | Test::InBytes(_)
+            | Test::InInts(_)
+            | Test::InIps(_)
+            | Test::BitAnd(_) => 2,
+            Test::InList(_) => 3,
+            Test::Matches(re) => match super::regex_literal(re.as_str()) {
+                Some((_, true, _) | (_, _, true)) => 3,
+                Some(_) => 4,
+                None => 6,
+            },
+            Test::Contains(_) | Test::Wildcard { .. } => 4,
+            Test::Operand(..) => 5,
+        },
+        _ => 7,
+    }
 }
 
 /// The members of a set test on a field, by kind.

@@ -76,6 +76,59 @@ fn run_branches<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
     }
 }
 
+/// A branch whose test only its own rule has (see [`SharedTests`]).
+pub const NOT_SHARED: u32 = u32::MAX;
+
+/// The results of the tests several rules of a set have in common, for one
+/// request: a test is evaluated for the first rule that needs it and its
+/// result reused by the others. Two bits per test: known, and value.
+pub struct SharedTests<'m> {
+    /// Bit `id`: the test's result is known.
+    pub known: &'m mut [u64],
+    /// Bit `id`: the test's result, when known.
+    pub value: &'m mut [u64],
+}
+
+/// [`execute`] for a rule of a set: branches with a shared test id
+/// (`ids[k]` for branch `k`, [`NOT_SHARED`] otherwise) take their result
+/// from `shared` when an earlier rule computed it. Programs that are not
+/// simple, or ids that do not fit, run as [`execute`] does.
+pub fn execute_shared<R: Request + ?Sized>(
+    p: &Program,
+    req: &R,
+    ids: &[u32],
+    shared: &mut SharedTests<'_>,
+) -> bool {
+    if !p.simple || ids.len() != p.branches.len() {
+        return execute(p, req);
+    }
+    let mut at = p.branch_start;
+    loop {
+        let Some(b) = p.branches.get(at as usize) else {
+            return at == VERDICT_TRUE;
+        };
+        let id = ids.get(at as usize).map_or(NOT_SHARED, |&id| id) as usize;
+        let (w, bit) = (id / 64, 1u64 << (id % 64));
+        let hit = match (shared.known.get_mut(w), shared.value.get_mut(w)) {
+            (Some(known), Some(value)) if id != NOT_SHARED as usize => {
+                if *known & bit == 0 {
+                    *known |= bit;
+                    if branch_test(p, req, b) {
+                        *value |= bit;
+                    }
+                }
+                *value & bit != 0
+            }
+            _ => branch_test(p, req, b),
+        };
+        let next = if hit { b.on_true } else { b.on_false };
+        if next <= at {
+            return false;
+        }
+        at = next;
+    }
+}
+
 /// One branch's test, dispatched once on its kind. A field the request
 /// computes (`Scalar::Composite`) is read through `get` on the cold path.
 #[inline(always)]

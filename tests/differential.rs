@@ -215,6 +215,34 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Rules built from a few common tests, so most tests recur across rules
+    /// and the set evaluates them once per request (`rules::shared`).
+    #[test]
+    fn rule_set_sharing_tests_agrees_with_rules_one_by_one(
+        pool in proptest::collection::vec(atom(), 1..6),
+        shapes in proptest::collection::vec((0usize..6, 0usize..6, 0usize..4), 1..30),
+        actions in proptest::collection::vec(0usize..4, 30),
+        req in request(),
+    ) {
+        let exprs: Vec<String> = shapes
+            .iter()
+            .map(|&(a, b, k)| {
+                let (a, b) = (&pool[a % pool.len()], &pool[b % pool.len()]);
+                match k {
+                    0 => format!("({a}) and ({b})"),
+                    1 => format!("({a}) or not ({b})"),
+                    2 => format!("not ({a}) and ({b})"),
+                    _ => a.clone(),
+                }
+            })
+            .collect();
+        check_rule_set(&exprs, &actions, &req)?;
+    }
+}
+
 /// Rules the rule-set index can anchor: equality, set, substring, regex and
 /// address anchors, alone or with another conjunct.
 fn anchored() -> impl Strategy<Value = String> {

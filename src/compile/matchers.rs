@@ -87,6 +87,63 @@ impl Pred {
     }
 }
 
+/// What a predicate tests, for recognizing the same test in two programs:
+/// equal keys test the same thing (a regex by its source).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub enum PredKey<'p> {
+    /// The predicate's variant (its position in [`Pred`]) and its data.
+    Bytes(u8, &'p [u8]),
+    /// An ordering against byte strings.
+    BytesOrd(Order, &'p [u8]),
+    /// Integer data.
+    Int(u8, Option<Order>, i64),
+    /// Address data.
+    Ip(Option<Order>, IpAddr),
+    /// A regex by its source.
+    Regex(&'p str),
+    /// A wildcard by pattern and strictness.
+    Wildcard(&'p [u8], bool),
+    /// A byte-string set, sorted.
+    Set(Vec<&'p [u8]>),
+    /// Integer ranges.
+    Ints(&'p [(i64, i64)]),
+    /// Address ranges by family.
+    Ips(&'p [(u32, u32)], &'p [(u128, u128)]),
+    /// A named list.
+    List(&'p str),
+}
+
+impl Pred {
+    /// The key of this predicate (see [`PredKey`]).
+    pub fn key(&self) -> PredKey<'_> {
+        match self {
+            Pred::BytesEq(b) => PredKey::Bytes(0, b),
+            Pred::StartsWith(b) => PredKey::Bytes(1, b),
+            Pred::EndsWith(b) => PredKey::Bytes(2, b),
+            Pred::Contains(f) => PredKey::Bytes(3, f.needle()),
+            Pred::BytesOrd(o, b) => PredKey::BytesOrd(*o, b),
+            Pred::IntEq(n) => PredKey::Int(0, None, *n),
+            Pred::IntOrd(o, n) => PredKey::Int(0, Some(*o), *n),
+            Pred::BitAnd(m) => PredKey::Int(1, None, *m),
+            Pred::IpEq(ip) => PredKey::Ip(None, *ip),
+            Pred::IpOrd(o, ip) => PredKey::Ip(Some(*o), *ip),
+            Pred::Matches(re) => PredKey::Regex(re.as_str()),
+            Pred::Wildcard(w) => PredKey::Wildcard(&w.source, w.strict),
+            Pred::BytesSet(set) => {
+                let mut items: Vec<&[u8]> = match set {
+                    BytesSet::Small(v) => v.iter().map(|b| &**b).collect(),
+                    BytesSet::Hashed(h) => h.iter().map(|b| &**b).collect(),
+                };
+                items.sort_unstable();
+                PredKey::Set(items)
+            }
+            Pred::IntRanges(r) => PredKey::Ints(r),
+            Pred::IpRanges(r) => PredKey::Ips(&r.v4, &r.v6),
+            Pred::List(l) => PredKey::List(l.name()),
+        }
+    }
+}
+
 impl fmt::Debug for Pred {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use crate::syntax::QuotedBytes as Q;

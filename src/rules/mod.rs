@@ -7,6 +7,7 @@
 //! requests are being evaluated.
 
 mod index;
+mod shared;
 
 use crate::context::Request;
 use crate::error::Error;
@@ -185,6 +186,7 @@ impl RuleSet {
                         action: r.action,
                         filter,
                         skips,
+                        shared: Box::default(),
                     }));
                 }
                 Err(e) => {
@@ -197,10 +199,21 @@ impl RuleSet {
             return Err(RuleSetError { problems });
         }
         let ids = self.rules.iter().map(|r| r.id.clone()).collect();
+        let programs: Vec<Option<&crate::compile::Program>> = rules
+            .iter()
+            .map(|r| r.as_ref().map(|r| r.filter.program()))
+            .collect();
+        let (shared, shared_count) = shared::share(&programs);
+        for (rule, ids) in rules.iter_mut().zip(shared) {
+            if let Some(rule) = rule {
+                rule.shared = ids;
+            }
+        }
         Ok(CompiledRuleSet {
             rules,
             ids,
             index: index::RuleIndex::build(&anchors),
+            shared_count,
         })
     }
 }
@@ -216,6 +229,8 @@ pub struct CompiledRule {
     pub filter: Filter,
     /// Positions (in the set) of the rules it skips.
     pub skips: Vec<usize>,
+    /// The set-wide id of each branch's test, for tests other rules share.
+    shared: Box<[u32]>,
 }
 
 /// A compiled rule set: `Send + Sync`, evaluated per request.
@@ -226,6 +241,8 @@ pub struct CompiledRuleSet {
     ids: Vec<String>,
     /// Which rules can match a request, found per field rather than per rule.
     index: index::RuleIndex,
+    /// How many tests rules share (see [`shared`]).
+    shared_count: usize,
 }
 
 /// The outcome of evaluating a rule set.
@@ -255,7 +272,8 @@ impl Verdict<'_> {
 
 impl CompiledRuleSet {
     /// Evaluates the rules in order against `request`: the index names the
-    /// candidates, which are evaluated in rule order. No allocation unless a
+    /// candidates, which are evaluated in rule order; a test several rules
+    /// share is evaluated once. No allocation unless a
     /// rule logs or skips (the verdict lists them) or the set has more than
     /// 2,048 rules.
     pub fn evaluate<R: Request + ?Sized>(&self, request: &R) -> Verdict<'_> {
@@ -271,6 +289,13 @@ impl CompiledRuleSet {
             (&mut cand_heap, &mut skip_heap)
         };
         self.index.candidates(request, cand);
+        const SHARED_WORDS: usize = shared::MAX_SHARED / 64;
+        let shared_words = self.shared_count.div_ceil(64).min(SHARED_WORDS);
+        let (mut known, mut value) = ([0u64; SHARED_WORDS], [0u64; SHARED_WORDS]);
+        let mut tests = crate::vm::SharedTests {
+            known: &mut known[..shared_words],
+            value: &mut value[..shared_words],
+        };
         let mut verdict = Verdict::default();
         for w in 0..words {
             // Bits set while scanning this word (by a skip) are seen too.
@@ -285,7 +310,8 @@ impl CompiledRuleSet {
                     verdict.skipped.push(&rule.id);
                     continue;
                 }
-                if !rule.filter.matches(request) {
+                let program = rule.filter.program();
+                if !crate::vm::execute_shared(program, request, &rule.shared, &mut tests) {
                     continue;
                 }
                 match rule.action {

@@ -1,0 +1,117 @@
+//! Tests several rules have in common, found when the set is compiled so
+//! that a request evaluates each of them once (see [`crate::vm::SharedTests`]).
+//!
+//! Two branches share an id when they test the same field with the same
+//! predicate (sets by their members, regexes by their source) and the same
+//! inversion. Only tests that two or more rules have get an id, and at most
+//! [`MAX_SHARED`] of them, so the per-request results fit on the stack.
+
+use crate::compile::Program;
+use crate::compile::branch::TestKind;
+use crate::compile::matchers::PredKey;
+use crate::schema::FieldId;
+use crate::vm::NOT_SHARED;
+use std::collections::HashMap;
+
+/// Most shared tests per set (their results take two bits each per request).
+pub const MAX_SHARED: usize = 2048;
+
+/// What one branch tests.
+type TestKey<'p> = (FieldId, bool, Option<PredKey<'p>>);
+
+fn key(p: &Program, k: usize) -> Option<TestKey<'_>> {
+    let b = p.branches.get(k)?;
+    if b.kind == TestKind::Truthy {
+        return Some((b.field, false, None));
+    }
+    Some((b.field, b.invert, Some(p.preds.get(b.pred as usize)?.key())))
+}
+
+/// For each program (`None` for a disabled rule), the shared id of each of
+/// its branches ([`NOT_SHARED`] for a test no other rule has); empty for a
+/// program that is not simple. Also returns how many ids were given.
+pub fn share(programs: &[Option<&Program>]) -> (Vec<Box<[u32]>>, usize) {
+    let mut uses: HashMap<TestKey<'_>, u32> = HashMap::new();
+    for p in programs.iter().flatten().filter(|p| p.simple) {
+        for k in 0..p.branches.len() {
+            if let Some(key) = key(p, k) {
+                *uses.entry(key).or_default() += 1;
+            }
+        }
+    }
+    // Ids in order of first appearance, for tests that recur.
+    let mut ids: HashMap<TestKey<'_>, u32> = HashMap::new();
+    let out = programs
+        .iter()
+        .map(|p| match p {
+            Some(p) if p.simple => (0..p.branches.len())
+                .map(|k| {
+                    let Some(key) = key(p, k) else {
+                        return NOT_SHARED;
+                    };
+                    if uses.get(&key).copied().unwrap_or(0) < 2 {
+                        return NOT_SHARED;
+                    }
+                    let next = ids.len() as u32;
+                    match ids.get(&key) {
+                        Some(&id) => id,
+                        None if ids.len() < MAX_SHARED => {
+                            ids.insert(key, next);
+                            next
+                        }
+                        None => NOT_SHARED,
+                    }
+                })
+                .collect(),
+            _ => Box::default(),
+        })
+        .collect();
+    (out, ids.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Compiler, Schema};
+
+    #[test]
+    fn the_same_test_in_two_rules_gets_one_id() {
+        let schema = Schema::default_http();
+        let c = Compiler::new(&schema);
+        let filters: Vec<_> = [
+            r#"http.host in {"a" "b"} and not ssl"#,
+            r#"http.host in {"b" "a"} and http.request.method == "POST""#,
+            r#"http.host != "a" and ssl"#,
+            r#"http.request.method == "POST" or tcp.dstport == 80"#,
+            r#"any(http.request.headers.names[*] == "x")"#,
+        ]
+        .iter()
+        .map(|e| c.compile(e).unwrap())
+        .collect();
+        let programs: Vec<_> = filters.iter().map(|f| Some(f.program())).collect();
+        let (ids, count) = share(&programs);
+        let id_of = |rule: usize, field: &str| -> u32 {
+            let p = filters[rule].program();
+            let k = p
+                .branches
+                .iter()
+                .position(|b| p.field_names.get(&b.field).map(String::as_str) == Some(field))
+                .unwrap();
+            ids[rule][k]
+        };
+        // The set (members in another order), `ssl` (negated or not: the
+        // negation is in the successors) and the method test are shared.
+        assert_eq!(id_of(0, "http.host"), id_of(1, "http.host"));
+        assert_eq!(id_of(0, "ssl"), id_of(2, "ssl"));
+        assert_eq!(
+            id_of(1, "http.request.method"),
+            id_of(3, "http.request.method")
+        );
+        // `!= "a"` is nobody else's test; nor is the port.
+        assert_eq!(id_of(2, "http.host"), NOT_SHARED);
+        assert_eq!(id_of(3, "tcp.dstport"), NOT_SHARED);
+        assert_eq!(count, 3);
+        // A program that is not simple has no ids.
+        assert!(ids[4].is_empty());
+    }
+}

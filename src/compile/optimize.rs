@@ -7,8 +7,9 @@
 //! - an `or` of equalities (and sets) on one field becomes one set lookup:
 //!   `h == "a" or h == "b" or h in {"c"}` → `h in {"a" "b" "c"}`;
 //! - the terms of a chain are ordered cheapest first (Bool fields and
-//!   equalities before searches and regexes), as the first deciding term
-//!   ends it.
+//!   equalities before searches and regexes), then by how likely they are
+//!   to decide it (an `and` tries a rarely-true equality before a Bool), as
+//!   the first deciding term ends it.
 //!
 //! Passes repeat until nothing changes, at most [`MAX_PASSES`] times.
 
@@ -107,10 +108,10 @@ fn chain(terms: Vec<Node>, is_and: bool) -> (Node, bool) {
     if !is_and {
         changed |= merge_equalities(&mut out);
     }
-    // Cheapest first: a chain stops at its first deciding term, and terms
-    // have no side effects, so the order is free. Stable, so equal costs
-    // keep the order the user wrote.
-    out.sort_by_key(cost);
+    // Cheapest first, then most likely to decide: a chain stops at its
+    // first deciding term, and terms have no side effects, so the order is
+    // free. Stable, so equal keys keep the order the user wrote.
+    out.sort_by_key(|t| order_key(t, is_and));
     let node = match out.len() {
         0 => Node::Const(is_and),
         1 => {
@@ -123,34 +124,67 @@ fn chain(terms: Vec<Node>, is_and: bool) -> (Node, bool) {
     (node, changed)
 }
 
-/// A rough cost class of evaluating a term, for ordering chains: a Bool
-/// field, then field comparisons that are a word compare or a lookup, then
+/// How likely a term is to hold, roughly: equalities, set lookups and
+/// searches rarely do; Bool fields and orderings are even; their negations
+/// usually do.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Likely {
+    Rarely,
+    Evenly,
+    Mostly,
+}
+
+/// A rough cost class of evaluating a term, and how likely it is to hold.
+/// Cost: a Bool field or a word compare or lookup, then list lookups and
 /// prefix/suffix tests, substring and wildcard searches, regexes, and last
 /// anything that calls functions, iterates or nests.
-fn cost(n: &Node) -> u8 {
+fn estimate(n: &Node) -> (u8, Likely) {
     match n {
-        Node::Const(_) => 0,
-        Node::Test(Operand::Field(_)) => 1,
-        Node::Not(inner) => cost(inner),
+        Node::Const(_) => (0, Likely::Evenly),
+        Node::Test(Operand::Field(_)) => (1, Likely::Evenly),
+        Node::Not(inner) => {
+            let (cost, likely) = estimate(inner);
+            let flipped = match likely {
+                Likely::Rarely => Likely::Mostly,
+                Likely::Evenly => Likely::Evenly,
+                Likely::Mostly => Likely::Rarely,
+            };
+            (cost, flipped)
+        }
         Node::Compare(c) if matches!(c.lhs, Operand::Field(_)) => match &c.test {
-            Test::Eq(_)
-            | Test::Ne(_)
-            | Test::Order(..)
-            | Test::InBytes(_)
-            | Test::InInts(_)
-            | Test::InIps(_)
-            | Test::BitAnd(_) => 2,
-            Test::InList(_) => 3,
+            Test::Eq(_) | Test::InBytes(_) | Test::InInts(_) | Test::InIps(_) => {
+                (1, Likely::Rarely)
+            }
+            Test::Ne(_) => (1, Likely::Mostly),
+            Test::Order(..) | Test::BitAnd(_) => (1, Likely::Evenly),
+            Test::InList(_) => (2, Likely::Rarely),
             Test::Matches(re) => match super::regex_literal(re.as_str()) {
-                Some((_, true, _) | (_, _, true)) => 3,
-                Some(_) => 4,
-                None => 6,
+                Some((_, true, _) | (_, _, true)) => (2, Likely::Rarely),
+                Some(_) => (3, Likely::Rarely),
+                None => (5, Likely::Rarely),
             },
-            Test::Contains(_) | Test::Wildcard { .. } => 4,
-            Test::Operand(..) => 5,
+            Test::Contains(_) | Test::Wildcard { .. } => (3, Likely::Rarely),
+            Test::Operand(..) => (4, Likely::Evenly),
         },
-        _ => 7,
+        _ => (6, Likely::Evenly),
     }
+}
+
+/// The order of a term in an `and` (`is_and`) or `or` chain: cheapest
+/// first, and among equal costs the term most likely to decide the chain
+/// (false for `and`, true for `or`).
+fn order_key(n: &Node, is_and: bool) -> (u8, Likely) {
+    let (cost, likely) = estimate(n);
+    let deciding = if is_and {
+        likely
+    } else {
+        match likely {
+            Likely::Rarely => Likely::Mostly,
+            Likely::Evenly => Likely::Evenly,
+            Likely::Mostly => Likely::Rarely,
+        }
+    };
+    (cost, deciding)
 }
 
 /// The members of a set test on a field, by kind.

@@ -6,7 +6,7 @@
 //! so evaluation without transform functions allocates nothing. Every access
 //! is checked: a malformed program yields `false`, never a panic.
 
-use crate::compile::branch::{Branch, TestKind, VERDICT_TRUE};
+use crate::compile::branch::{Branch, TestKind, VERDICT_TRUE, eq_inline, in_inline_ranges};
 use crate::compile::matchers::{Pred, in_ranges};
 use crate::compile::{Instr, LoopKind, Program, Src, compare_values};
 use crate::context::Request;
@@ -134,28 +134,42 @@ pub fn execute_shared<R: Request + ?Sized>(
 #[inline(always)]
 fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
     use crate::compile::matchers::bytes_eq;
-    if b.kind == TestKind::Truthy {
-        return truthy_field(req, b.field);
+    // `inline!(scalar pattern => test)`: a kind whose constants sit in the
+    // branch. `typed!(scalar pattern, predicate pattern => test)`: one that
+    // reads its predicate from the pool. Either way a value of another type
+    // is false, and a computed field goes through the general path.
+    macro_rules! inline {
+        ($scalar:pat => $test:expr) => {
+            match req.scalar(b.field) {
+                $scalar => ($test) != b.invert,
+                Scalar::Composite => composite_branch(p, req, b),
+                _ => false,
+            }
+        };
     }
-    let Some(pr) = p.preds.get(b.pred as usize) else {
-        return false;
-    };
-    // `typed!(scalar pattern, predicate pattern => test)`: the test on a value
-    // of the expected type; anything else is false, a computed field goes
-    // through the general path.
     macro_rules! typed {
         ($scalar:pat, $pred:pat => $test:expr) => {
-            match req.scalar(b.field) {
-                $scalar => match pr {
-                    $pred => ($test) != b.invert,
-                    _ => false,
-                },
-                Scalar::Composite => test_composite(pr, req, b.field, u8::from(b.invert)),
+            match (req.scalar(b.field), p.preds.get(b.pred as usize)) {
+                ($scalar, Some($pred)) => ($test) != b.invert,
+                (Scalar::Composite, _) => composite_branch(p, req, b),
                 _ => false,
             }
         };
     }
     match b.kind {
+        TestKind::Truthy => truthy_field(req, b.field),
+        TestKind::BytesEqInline => inline!(Scalar::Bytes(v) => eq_inline(&b.data, b.len, v)),
+        TestKind::IntRangesInline => {
+            // A negative int wraps to a huge u64: in no range.
+            inline!(Scalar::Int(n) => in_inline_ranges(&b.data, n as u64))
+        }
+        TestKind::Ip4RangesInline => {
+            // An IPv6 address is in no IPv4 range.
+            inline!(s @ (Scalar::Ip4(_) | Scalar::Ip6(_)) => match s {
+                Scalar::Ip4(a) => in_inline_ranges(&b.data, u64::from(a)),
+                _ => false,
+            })
+        }
         TestKind::BytesEq => typed!(Scalar::Bytes(v), Pred::BytesEq(c) => bytes_eq(v, c)),
         TestKind::BytesSet => typed!(Scalar::Bytes(v), Pred::BytesSet(set) => set.contains(v)),
         TestKind::IntEq => typed!(Scalar::Int(n), Pred::IntEq(c) => n == *c),
@@ -163,7 +177,20 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
         TestKind::IpRanges => {
             typed!(s @ (Scalar::Ip4(_) | Scalar::Ip6(_)), Pred::IpRanges(r) => r.contains_scalar(s))
         }
-        _ => branch_test_cold(pr, req, b),
+        _ => match p.preds.get(b.pred as usize) {
+            Some(pr) => branch_test_cold(pr, req, b),
+            None => false,
+        },
+    }
+}
+
+/// A branch over a field the request computes: read it with `get`.
+#[cold]
+#[inline(never)]
+fn composite_branch<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
+    match p.preds.get(b.pred as usize) {
+        Some(pr) => test_composite(pr, req, b.field, u8::from(b.invert)),
+        None => false,
     }
 }
 

@@ -41,6 +41,90 @@ pub enum TestKind {
     Truthy,
     /// Any other predicate, through [`Pred::test_scalar`].
     Other,
+    /// `field == bytes` of 8 to 16 bytes, held in the branch: its first and
+    /// last eight bytes as words in `data`, its length in `len`.
+    BytesEqInline,
+    /// `field in {int ranges}`: at most four ranges within `0..=u32::MAX`,
+    /// held in the branch (see [`in_inline_ranges`]).
+    IntRangesInline,
+    /// `field in {address ranges}`: at most four IPv4 ranges, held in the
+    /// branch (see [`in_inline_ranges`]).
+    Ip4RangesInline,
+}
+
+/// Ranges held in a branch: one `lo | (hi - lo) << 32` word per range, the
+/// unused words repeating the first range.
+fn pack_ranges(ranges: impl Iterator<Item = (u64, u64)>) -> [u64; 4] {
+    let mut data = [0u64; 4];
+    let mut count = 0;
+    for (k, (lo, hi)) in ranges.enumerate().take(4) {
+        data[k] = lo | (hi - lo) << 32;
+        count = k + 1;
+    }
+    for k in count..4 {
+        data[k] = data[0];
+    }
+    data
+}
+
+/// The kind and inline data of the branch that runs `pred`: small
+/// constants live in the branch itself, saving the predicate-pool load and
+/// the walk over its boxed data.
+fn classify(pred: &Pred) -> (TestKind, u8, [u64; 4]) {
+    let word = |b: &[u8]| -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[..8]);
+        u64::from_le_bytes(w)
+    };
+    match pred {
+        Pred::BytesEq(c) if (8..=16).contains(&c.len()) => (
+            TestKind::BytesEqInline,
+            c.len() as u8,
+            [word(c), word(&c[c.len() - 8..]), 0, 0],
+        ),
+        Pred::IntRanges(r)
+            if !r.is_empty()
+                && r.len() <= 4
+                && r.iter()
+                    .all(|&(lo, hi)| 0 <= lo && lo <= hi && hi <= i64::from(u32::MAX)) =>
+        {
+            let data = pack_ranges(r.iter().map(|&(lo, hi)| (lo as u64, hi as u64)));
+            (TestKind::IntRangesInline, 0, data)
+        }
+        Pred::IpRanges(r) if r.v6().is_empty() && !r.v4().is_empty() && r.v4().len() <= 4 => {
+            let data = pack_ranges(
+                r.v4()
+                    .iter()
+                    .map(|&(lo, hi)| (u64::from(lo), u64::from(hi))),
+            );
+            (TestKind::Ip4RangesInline, 0, data)
+        }
+        other => (TestKind::of(other), 0, [0; 4]),
+    }
+}
+
+/// Whether `x` is in one of the four ranges packed in `data` (see
+/// [`pack_ranges`]): `x - lo <= hi - lo`, one compare per range, no branch.
+#[inline(always)]
+pub fn in_inline_ranges(data: &[u64; 4], x: u64) -> bool {
+    let lane = |w: u64| x.wrapping_sub(w & 0xffff_ffff) <= w >> 32;
+    lane(data[0]) | lane(data[1]) | lane(data[2]) | lane(data[3])
+}
+
+/// Whether `v` equals the 8-to-16-byte constant of length `len` whose first
+/// and last words are `data`.
+#[inline(always)]
+pub fn eq_inline(data: &[u64; 4], len: u8, v: &[u8]) -> bool {
+    let n = v.len();
+    if n != usize::from(len) || n < 8 {
+        return false;
+    }
+    let word = |at: usize| -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&v[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    word(0) == data[0] && word(n - 8) == data[1]
 }
 
 impl TestKind {
@@ -77,8 +161,13 @@ pub struct Branch {
     pub invert: bool,
     /// The field tested.
     pub field: FieldId,
-    /// Index into the predicate pool (unused by [`TestKind::Truthy`]).
+    /// Index into the predicate pool (unused by [`TestKind::Truthy`]; the
+    /// inline kinds keep it for listings and for recognizing shared tests).
     pub pred: u32,
+    /// Length of an inline byte string.
+    pub len: u8,
+    /// Inline constants (see the `*Inline` kinds).
+    pub data: [u64; 4],
     /// Next step when the test holds.
     pub on_true: Next,
     /// Next step when it does not (a missing field included).
@@ -105,11 +194,14 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
         let s = match code[pc] {
             Instr::TestField { field, pred, flags } => {
                 let negate = flags & 2 != 0;
+                let (kind, len, data) = classify(preds.get(pred as usize)?);
                 built.push(Branch {
-                    kind: TestKind::of(preds.get(pred as usize)?),
+                    kind,
                     invert: flags & 1 != 0,
                     field,
                     pred,
+                    len,
+                    data,
                     on_true: at(&state, next, !negate),
                     on_false: at(&state, next, negate),
                 });
@@ -139,11 +231,14 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
                     }
                 };
                 let (yes, no) = (follow(!negate), follow(negate));
+                let (kind, len, data) = classify(preds.get(pred as usize)?);
                 built.push(Branch {
-                    kind: TestKind::of(preds.get(pred as usize)?),
+                    kind,
                     invert: flags & 1 != 0,
                     field,
                     pred,
+                    len,
+                    data,
                     on_true: yes,
                     on_false: no,
                 });
@@ -156,6 +251,8 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
                     invert: false,
                     field,
                     pred: 0,
+                    len: 0,
+                    data: [0; 4],
                     on_true: at(&state, next, !negate),
                     on_false: at(&state, next, negate),
                 });
@@ -291,6 +388,73 @@ mod tests {
             Instr::Return,
         ];
         assert_eq!(lower(&code, &preds), Some((VERDICT_FALSE, Vec::new())));
+    }
+
+    #[test]
+    fn inline_ranges_hold_exactly_their_members() {
+        let ranges: &[(i64, i64)] = &[(80, 80), (443, 443), (8000, 8999)];
+        let (kind, _, data) = classify(&Pred::IntRanges(ranges.into()));
+        assert_eq!(kind, TestKind::IntRangesInline);
+        for n in [
+            -1i64,
+            0,
+            79,
+            80,
+            81,
+            442,
+            443,
+            444,
+            7999,
+            8000,
+            8500,
+            8999,
+            9000,
+            1 << 40,
+        ] {
+            let expected = ranges.iter().any(|&(lo, hi)| lo <= n && n <= hi);
+            assert_eq!(in_inline_ranges(&data, n as u64), expected, "{n}");
+        }
+        // The whole u32 span, and its edges.
+        let (_, _, data) = classify(&Pred::IntRanges([(0, i64::from(u32::MAX))].into()));
+        assert!(in_inline_ranges(&data, 0) && in_inline_ranges(&data, u64::from(u32::MAX)));
+        assert!(!in_inline_ranges(&data, 1 << 32));
+        // Too many ranges, or out of span: the pool predicate instead.
+        let five: Vec<(i64, i64)> = (0..5).map(|k| (k * 10, k * 10 + 1)).collect();
+        assert_eq!(
+            classify(&Pred::IntRanges(five.into())).0,
+            TestKind::IntRanges
+        );
+        assert_eq!(
+            classify(&Pred::IntRanges([(-5, 5)].into())).0,
+            TestKind::IntRanges
+        );
+        let ips = crate::compile::matchers::IpRanges::new(&[(
+            "10.0.0.0".parse().unwrap(),
+            "10.255.255.255".parse().unwrap(),
+        )]);
+        let (kind, _, data) = classify(&Pred::IpRanges(ips));
+        assert_eq!(kind, TestKind::Ip4RangesInline);
+        assert!(in_inline_ranges(&data, 0x0a00_0000) && in_inline_ranges(&data, 0x0aff_ffff));
+        assert!(!in_inline_ranges(&data, 0x09ff_ffff) && !in_inline_ranges(&data, 0x0b00_0000));
+    }
+
+    #[test]
+    fn inline_bytes_compare_length_and_both_words() {
+        let (kind, len, data) = classify(&Pred::BytesEq(b"api.example.com"[..].into()));
+        assert_eq!((kind, len), (TestKind::BytesEqInline, 15));
+        assert!(eq_inline(&data, len, b"api.example.com"));
+        for other in [
+            &b"api.example.co"[..],
+            b"api.example.con",
+            b"bpi.example.com",
+            b"",
+        ] {
+            assert!(!eq_inline(&data, len, other), "{other:?}");
+        }
+        assert_eq!(
+            classify(&Pred::BytesEq(b"POST"[..].into())).0,
+            TestKind::BytesEq
+        );
     }
 
     #[test]

@@ -368,6 +368,16 @@ impl IpRanges {
         }
     }
 
+    /// The IPv4 ranges, as integers.
+    pub fn v4(&self) -> &[(u32, u32)] {
+        &self.v4
+    }
+
+    /// The IPv6 ranges, as integers.
+    pub fn v6(&self) -> &[(u128, u128)] {
+        &self.v6
+    }
+
     /// Membership; IPv4-mapped IPv6 is looked up as IPv4.
     #[inline]
     pub fn contains(&self, ip: IpAddr) -> bool {

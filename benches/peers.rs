@@ -6,14 +6,18 @@
 //! `CASE portcullis_ns=… wirefilter_ns=… native_ns=… ratio=…` (ratio =
 //! portcullis / wirefilter), then the heap held by each compiled case.
 
+#[path = "../tests/workload/mod.rs"]
+mod workload;
+
 use criterion::{BatchSize, Criterion, black_box};
-use portcullis::context::http::{ClientCert, HttpFields, HttpRequestBuilder};
-use portcullis::rules::{Action, ActionParameters, CompiledRuleSet, Rule, RuleSet};
-use portcullis::{Compiler, HttpRequest, Schema, Value};
+use portcullis::context::http::HttpFields;
+use portcullis::rules::CompiledRuleSet;
+use portcullis::{Compiler, HttpRequest, Schema};
 use regex::bytes::Regex;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use workload::{COUNTRIES, Req};
 
 // ---- a counting allocator, for the memory report -------------------------
 
@@ -51,23 +55,6 @@ fn held<T>(f: impl FnOnce() -> T) -> (T, isize) {
 
 // ---- the cases ----------------------------------------------------------
 
-fn e5() -> String {
-    (0..50)
-        .map(|k| format!("http.host == \"host{k:02}.example.com\""))
-        .collect::<Vec<_>>()
-        .join(" or ")
-}
-
-fn cases() -> Vec<(&'static str, String)> {
-    vec![
-        ("E1", r#"http.host == "api.example.com""#.to_string()),
-        ("E2", r#"(http.host in {"orangeclouded.com" "api.orangeclouded.com"} and not cf.tls_client_auth.cert_verified)"#.to_string()),
-        ("E3", r#"ip.src in {10.0.0.0/8 192.0.2.0/24} and tcp.dstport in {80 443 8000..8999}"#.to_string()),
-        ("E4", r#"http.user_agent contains "curl" or http.request.uri.path matches "^/admin" or http.request.method eq "POST""#.to_string()),
-        ("E5", e5()),
-    ]
-}
-
 /// The fields the peer needs (wirefilter 0.6.1 has Bytes, Int, Bool, Ip).
 const WF_FIELDS: &[(&str, wirefilter::Type)] = &[
     ("http.host", wirefilter::Type::Bytes),
@@ -92,100 +79,34 @@ fn wf_scheme() -> wirefilter::Scheme {
     s
 }
 
-/// One request, in the three shapes the engines read.
-struct Req {
-    host: String,
-    path: String,
-    method: String,
-    ua: String,
-    referer: String,
-    cookie: String,
-    ip: Ipv4Addr,
-    country: String,
-    port: i64,
-    verified: bool,
-    bot_score: i64,
-    verified_bot: bool,
-}
-
-impl Req {
-    fn bench_request() -> Req {
-        Req {
-            host: "api.example.com".into(),
-            path: "/v1/users/42".into(),
-            method: "GET".into(),
-            ua: "Mozilla/5.0 (X11; Linux x86_64)".into(),
-            referer: "https://www.example.com/".into(),
-            cookie: "sid=abc".into(),
-            ip: Ipv4Addr::new(192, 0, 2, 55),
-            country: "US".into(),
-            port: 443,
-            verified: false,
-            bot_score: 80,
-            verified_bot: false,
-        }
-    }
-
-    fn portcullis(&self) -> HttpRequest {
-        self.builder().build().expect("request")
-    }
-
-    /// The same request as a typed struct, for the hand-written baseline.
-    fn fields(&self) -> HttpFields {
-        self.builder().build_fields().expect("request")
-    }
-
-    fn builder(&self) -> HttpRequestBuilder {
-        HttpRequest::builder()
-            .method(&self.method)
-            .uri(&self.path)
-            .header("Host", &self.host)
-            .header("User-Agent", &self.ua)
-            .header("Referer", &self.referer)
-            .header("Cookie", &self.cookie)
-            .client_ip(IpAddr::V4(self.ip))
-            .country(&self.country)
-            .bot_score(self.bot_score)
-            .client_cert(&ClientCert {
-                presented: self.verified,
-                verified: self.verified,
-                ..ClientCert::default()
-            })
-            .field("tcp.dstport", Value::Int(self.port))
-            .field(
-                "cf.bot_management.verified_bot",
-                Value::Bool(self.verified_bot),
-            )
-    }
-
-    fn wirefilter<'s>(
-        &'s self,
-        scheme: &'s wirefilter::Scheme,
-    ) -> wirefilter::ExecutionContext<'s> {
-        let mut cx = wirefilter::ExecutionContext::new(scheme);
-        cx.set_field_value("http.host", self.host.as_str()).unwrap();
-        cx.set_field_value("http.request.uri.path", self.path.as_str())
-            .unwrap();
-        cx.set_field_value("http.request.method", self.method.as_str())
-            .unwrap();
-        cx.set_field_value("http.user_agent", self.ua.as_str())
-            .unwrap();
-        cx.set_field_value("http.referer", self.referer.as_str())
-            .unwrap();
-        cx.set_field_value("http.cookie", self.cookie.as_str())
-            .unwrap();
-        cx.set_field_value("ip.src", IpAddr::V4(self.ip)).unwrap();
-        cx.set_field_value("ip.src.country", self.country.as_str())
-            .unwrap();
-        cx.set_field_value("tcp.dstport", self.port as i32).unwrap();
-        cx.set_field_value("cf.tls_client_auth.cert_verified", self.verified)
-            .unwrap();
-        cx.set_field_value("cf.bot_management.score", self.bot_score as i32)
-            .unwrap();
-        cx.set_field_value("cf.bot_management.verified_bot", self.verified_bot)
-            .unwrap();
-        cx
-    }
+/// A request as wirefilter's execution context.
+fn wf_context<'s>(
+    req: &'s Req,
+    scheme: &'s wirefilter::Scheme,
+) -> wirefilter::ExecutionContext<'s> {
+    let mut cx = wirefilter::ExecutionContext::new(scheme);
+    cx.set_field_value("http.host", req.host.as_str()).unwrap();
+    cx.set_field_value("http.request.uri.path", req.path.as_str())
+        .unwrap();
+    cx.set_field_value("http.request.method", req.method.as_str())
+        .unwrap();
+    cx.set_field_value("http.user_agent", req.ua.as_str())
+        .unwrap();
+    cx.set_field_value("http.referer", req.referer.as_str())
+        .unwrap();
+    cx.set_field_value("http.cookie", req.cookie.as_str())
+        .unwrap();
+    cx.set_field_value("ip.src", IpAddr::V4(req.ip)).unwrap();
+    cx.set_field_value("ip.src.country", req.country.as_str())
+        .unwrap();
+    cx.set_field_value("tcp.dstport", req.port as i32).unwrap();
+    cx.set_field_value("cf.tls_client_auth.cert_verified", req.verified)
+        .unwrap();
+    cx.set_field_value("cf.bot_management.score", req.bot_score as i32)
+        .unwrap();
+    cx.set_field_value("cf.bot_management.verified_bot", req.verified_bot)
+        .unwrap();
+    cx
 }
 
 // ---- the hand-written baseline ------------------------------------------
@@ -239,216 +160,84 @@ fn native(case: &str) -> Native {
 
 // ---- R1000: a realistic rule set ----------------------------------------
 
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-const COUNTRIES: &[&str] = &[
-    "US", "GB", "DE", "FR", "CN", "RU", "BR", "IN", "JP", "KR", "NL", "SE", "PL", "TR", "IR", "KP",
-];
-
-/// A rule's expression, and its hand-written twin.
-fn rule(k: usize, rng: &mut Lcg) -> (String, Native) {
-    let n = rng.below(2000) as usize;
+/// The hand-written twin of R1000's rule `k` (see `workload::rule_expr`).
+fn native_rule(k: usize, n: usize) -> Native {
     match k % 9 {
         0 => {
-            let host = format!("h{n}.example.com");
-            let h = host.clone().into_bytes();
-            (
-                format!("http.host == \"{host}\""),
-                Box::new(move |r: &HttpFields| bytes_eq(&r.http_host, &h)),
-            )
+            let h = format!("h{n}.example.com").into_bytes();
+            Box::new(move |r: &HttpFields| bytes_eq(&r.http_host, &h))
         }
         1 => {
-            let (a, b) = (format!("api{n}.example.com"), format!("app{n}.example.com"));
-            let (ab, bb) = (a.clone().into_bytes(), b.clone().into_bytes());
-            (
-                format!(
-                    "http.host in {{\"{a}\" \"{b}\"}} and not cf.tls_client_auth.cert_verified"
-                ),
-                Box::new(move |r: &HttpFields| {
-                    (bytes_eq(&r.http_host, &ab) || bytes_eq(&r.http_host, &bb))
-                        && r.cf_tls_client_auth_cert_verified == Some(false)
-                }),
-            )
+            let ab = format!("api{n}.example.com").into_bytes();
+            let bb = format!("app{n}.example.com").into_bytes();
+            Box::new(move |r: &HttpFields| {
+                (bytes_eq(&r.http_host, &ab) || bytes_eq(&r.http_host, &bb))
+                    && r.cf_tls_client_auth_cert_verified == Some(false)
+            })
         }
         2 => {
-            let re_text = format!("^/api/v{}/item{n}(/|$)", n % 9);
-            let re = Regex::new(&re_text).unwrap();
-            (
-                format!("http.request.uri.path matches \"{re_text}\""),
-                Box::new(move |r: &HttpFields| {
-                    r.http_request_uri_path
-                        .as_deref()
-                        .is_some_and(|p| re.is_match(p))
-                }),
-            )
+            let re = Regex::new(&format!("^/api/v{}/item{n}(/|$)", n % 9)).unwrap();
+            Box::new(move |r: &HttpFields| {
+                r.http_request_uri_path
+                    .as_deref()
+                    .is_some_and(|p| re.is_match(p))
+            })
         }
         3 => {
             let (a, b) = ((n % 256) as u32, (n / 8 % 256) as u32);
-            (
-                format!("ip.src in {{10.{a}.0.0/16 198.51.{b}.0/24}}"),
-                Box::new(move |r: &HttpFields| {
-                    in_v4(r.ip_src, 0x0a00_0000 | a << 16, 16)
-                        || in_v4(r.ip_src, 0xc633_0000 | b << 8, 24)
-                }),
-            )
+            Box::new(move |r: &HttpFields| {
+                in_v4(r.ip_src, 0x0a00_0000 | a << 16, 16)
+                    || in_v4(r.ip_src, 0xc633_0000 | b << 8, 24)
+            })
         }
         4 => {
-            let (c1, c2) = (
-                COUNTRIES[n % COUNTRIES.len()],
-                COUNTRIES[(n / 7) % COUNTRIES.len()],
-            );
-            let path = format!("/geo/{n}");
-            let p = path.clone().into_bytes();
-            (
-                format!(
-                    "ip.src.country in {{\"{c1}\" \"{c2}\"}} and http.request.uri.path == \"{path}\""
-                ),
-                Box::new(move |r: &HttpFields| {
-                    (bytes_eq(&r.ip_src_country, c1.as_bytes())
-                        || bytes_eq(&r.ip_src_country, c2.as_bytes()))
-                        && bytes_eq(&r.http_request_uri_path, &p)
-                }),
-            )
+            let c1 = COUNTRIES[n % COUNTRIES.len()];
+            let c2 = COUNTRIES[(n / 7) % COUNTRIES.len()];
+            let p = format!("/geo/{n}").into_bytes();
+            Box::new(move |r: &HttpFields| {
+                (bytes_eq(&r.ip_src_country, c1.as_bytes())
+                    || bytes_eq(&r.ip_src_country, c2.as_bytes()))
+                    && bytes_eq(&r.http_request_uri_path, &p)
+            })
         }
         5 => {
-            let needle = format!("scanner{n}");
-            let f = memchr::memmem::Finder::new(needle.as_bytes()).into_owned();
-            (
-                format!("http.user_agent contains \"{needle}\""),
-                Box::new(move |r: &HttpFields| {
-                    r.http_user_agent
-                        .as_deref()
-                        .is_some_and(|ua| f.find(ua).is_some())
-                }),
-            )
+            let f = memchr::memmem::Finder::new(format!("scanner{n}").as_bytes()).into_owned();
+            Box::new(move |r: &HttpFields| {
+                r.http_user_agent
+                    .as_deref()
+                    .is_some_and(|ua| f.find(ua).is_some())
+            })
         }
         6 => {
             let score = (n % 30) as i64;
-            let host = format!("shop{n}.example.com");
-            let h = host.clone().into_bytes();
-            (
-                format!(
-                    "cf.bot_management.score lt {score} and not cf.bot_management.verified_bot and http.host eq \"{host}\""
-                ),
-                Box::new(move |r: &HttpFields| {
-                    r.cf_bot_management_score.is_some_and(|s| s < score)
-                        && r.cf_bot_management_verified_bot == Some(false)
-                        && bytes_eq(&r.http_host, &h)
-                }),
-            )
+            let h = format!("shop{n}.example.com").into_bytes();
+            Box::new(move |r: &HttpFields| {
+                r.cf_bot_management_score.is_some_and(|s| s < score)
+                    && r.cf_bot_management_verified_bot == Some(false)
+                    && bytes_eq(&r.http_host, &h)
+            })
         }
         7 => {
-            let needle = format!("spam{n}.example");
-            let f = memchr::memmem::Finder::new(needle.as_bytes()).into_owned();
-            (
-                format!("http.referer contains \"{needle}\""),
-                Box::new(move |r: &HttpFields| {
-                    r.http_referer
-                        .as_deref()
-                        .is_some_and(|x| f.find(x).is_some())
-                }),
-            )
+            let f = memchr::memmem::Finder::new(format!("spam{n}.example").as_bytes()).into_owned();
+            Box::new(move |r: &HttpFields| {
+                r.http_referer
+                    .as_deref()
+                    .is_some_and(|x| f.find(x).is_some())
+            })
         }
         _ => {
-            let path = format!("/login{n}");
-            let p = path.clone().into_bytes();
-            (
-                format!("http.request.method == \"POST\" and http.request.uri.path == \"{path}\""),
-                Box::new(move |r: &HttpFields| {
-                    bytes_eq(&r.http_request_method, b"POST")
-                        && bytes_eq(&r.http_request_uri_path, &p)
-                }),
-            )
-        }
-    }
-}
-
-fn r1000() -> (Vec<String>, Vec<Native>) {
-    let mut rng = Lcg(7);
-    (0..1000).map(|k| rule(k, &mut rng)).unzip()
-}
-
-fn r1000_requests() -> Vec<Req> {
-    let mut rng = Lcg(11);
-    (0..1000)
-        .map(|_| {
-            let n = rng.below(2000);
-            let mut r = Req::bench_request();
-            r.host = match rng.below(4) {
-                0 => format!("h{n}.example.com"),
-                1 => format!("api{n}.example.com"),
-                2 => format!("shop{n}.example.com"),
-                _ => "www.example.org".into(),
-            };
-            r.path = match rng.below(4) {
-                0 => format!("/api/v{}/item{n}", n % 9),
-                1 => format!("/login{n}"),
-                2 => format!("/geo/{n}"),
-                _ => "/index.html".into(),
-            };
-            r.method = if rng.below(3) == 0 {
-                "POST".into()
-            } else {
-                "GET".into()
-            };
-            r.ip = Ipv4Addr::new(
-                if rng.below(2) == 0 { 10 } else { 203 },
-                rng.below(256) as u8,
-                rng.below(256) as u8,
-                7,
-            );
-            r.country = COUNTRIES[rng.below(COUNTRIES.len() as u64) as usize].into();
-            r.ua = if rng.below(8) == 0 {
-                format!("scanner{}", rng.below(2000))
-            } else {
-                "Mozilla/5.0".into()
-            };
-            r.referer = if rng.below(8) == 0 {
-                format!("https://spam{}.example/", rng.below(2000))
-            } else {
-                "https://www.example.com/".into()
-            };
-            r.verified = rng.below(2) == 0;
-            r.bot_score = rng.below(100) as i64;
-            r
-        })
-        .collect()
-}
-
-fn rule_set(exprs: &[String]) -> RuleSet {
-    RuleSet {
-        rules: exprs
-            .iter()
-            .enumerate()
-            .map(|(k, e)| Rule {
-                id: format!("r{k}"),
-                description: String::new(),
-                expression: e.clone(),
-                action: Action::Block,
-                action_parameters: ActionParameters::default(),
-                enabled: true,
+            let p = format!("/login{n}").into_bytes();
+            Box::new(move |r: &HttpFields| {
+                bytes_eq(&r.http_request_method, b"POST") && bytes_eq(&r.http_request_uri_path, &p)
             })
-            .collect(),
+        }
     }
 }
 
 // ---- the run ------------------------------------------------------------
 
 fn main() {
-    let reqs = r1000_requests();
+    let reqs = workload::r1000_requests();
     let mut c = Criterion::default().configure_from_args();
     let schema = Schema::default_http();
     let compiler = Compiler::new(&schema);
@@ -463,10 +252,10 @@ fn main() {
             cx_req.set_by_id(id, v).expect("same schema");
         }
     }
-    let wf_req = req.wirefilter(&scheme);
+    let wf_req = wf_context(&req, &scheme);
     let mut memory = Vec::new();
 
-    for (name, text) in cases() {
+    for (name, text) in workload::cases() {
         let (filter, bytes) = held(|| compiler.compile(&text).expect("portcullis compiles"));
         memory.push(format!("{name} compiled_bytes={bytes}"));
         let wf_filter = scheme.parse(&text).expect("wirefilter parses").compile();
@@ -510,8 +299,13 @@ fn main() {
     }
 
     // R1000.
-    let (exprs, natives) = r1000();
-    let set = rule_set(&exprs);
+    let exprs = workload::r1000();
+    let natives: Vec<Native> = workload::r1000_numbers()
+        .into_iter()
+        .enumerate()
+        .map(|(k, n)| native_rule(k, n))
+        .collect();
+    let set = workload::rule_set(&exprs);
     let peak_before = LIVE.load(Ordering::SeqCst);
     PEAK.store(peak_before, Ordering::SeqCst);
     let (compiled, set_bytes): (CompiledRuleSet, isize) =
@@ -526,7 +320,7 @@ fn main() {
         .collect();
     let pc_reqs: Vec<HttpRequest> = reqs.iter().map(Req::portcullis).collect();
     let nat_reqs: Vec<HttpFields> = reqs.iter().map(Req::fields).collect();
-    let wf_reqs: Vec<_> = reqs.iter().map(|r| r.wirefilter(&scheme)).collect();
+    let wf_reqs: Vec<_> = reqs.iter().map(|r| wf_context(r, &scheme)).collect();
     let mut fired = 0;
     for ((p, w), r) in pc_reqs.iter().zip(&wf_reqs).zip(&nat_reqs) {
         let pv = compiled

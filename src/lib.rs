@@ -3,7 +3,7 @@
 //!
 //! The pipeline, one module per stage: [`syntax`] (nom parser, AST with
 //! spans, canonical printer) → [`check`] (types against a [`Schema`]) →
-//! [`compile`] (flat bytecode with pre-built matchers) → [`vm`] (evaluation
+//! [`compile`](mod@compile) (flat bytecode with pre-built matchers) → [`vm`] (evaluation
 //! over a [`Request`]). [`rules`] adds actions and verdicts on top.
 //!
 //! Parse, check, compile once; evaluate on every request:

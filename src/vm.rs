@@ -1,6 +1,9 @@
 //! The VM: runs a [`Program`] over a [`Request`].
 //!
-//! A plain `loop { match }` over the instructions with a Bool accumulator.
+//! Programs made only of field tests and `and`/`or`/`not` (most rules) run in
+//! their branch form ([`crate::compile::branch`]): one typed test per step,
+//! the next step chosen by its outcome, nothing else dispatched. Everything
+//! else runs the bytecode: a plain `loop { match }` with a Bool accumulator.
 //! Registers live on the Rust stack for programs that need at most
 //! [`STACK_REGS`] of them (every program without `[*]` maps or nested calls),
 //! so evaluation without transform functions allocates nothing. Every access

@@ -104,7 +104,7 @@ fn classify(pred: &Pred) -> (TestKind, u8, [u64; 4]) {
 }
 
 /// Whether `x` is in one of the four ranges packed in `data` (see
-/// [`pack_ranges`]): `x - lo <= hi - lo`, one compare per range, no branch.
+/// `pack_ranges`): `x - lo <= hi - lo`, one compare per range, no branch.
 #[inline(always)]
 pub fn in_inline_ranges(data: &[u64; 4], x: u64) -> bool {
     let lane = |w: u64| x.wrapping_sub(w & 0xffff_ffff) <= w >> 32;

@@ -31,23 +31,23 @@ pub struct HttpFields {
     pub http_request_uri_path_extension: Option<Vec<u8>>,
     /// `http.request.uri.query` (Bytes).
     pub http_request_uri_query: Option<Vec<u8>>,
-    /// `http.request.uri.args` (Map<Array<Bytes>>).
+    /// `http.request.uri.args` (`Map<Array<Bytes>>`).
     pub http_request_uri_args: Option<BTreeMap<Vec<u8>, Value>>,
-    /// `http.request.uri.args.names` (Array<Bytes>).
+    /// `http.request.uri.args.names` (`Array<Bytes>`).
     pub http_request_uri_args_names: Option<Vec<Value>>,
-    /// `http.request.uri.args.values` (Array<Bytes>).
+    /// `http.request.uri.args.values` (`Array<Bytes>`).
     pub http_request_uri_args_values: Option<Vec<Value>>,
-    /// `http.request.cookies` (Map<Array<Bytes>>).
+    /// `http.request.cookies` (`Map<Array<Bytes>>`).
     pub http_request_cookies: Option<BTreeMap<Vec<u8>, Value>>,
-    /// `http.request.headers` (Map<Array<Bytes>>).
+    /// `http.request.headers` (`Map<Array<Bytes>>`).
     pub http_request_headers: Option<BTreeMap<Vec<u8>, Value>>,
-    /// `http.request.headers.names` (Array<Bytes>).
+    /// `http.request.headers.names` (`Array<Bytes>`).
     pub http_request_headers_names: Option<Vec<Value>>,
-    /// `http.request.headers.values` (Array<Bytes>).
+    /// `http.request.headers.values` (`Array<Bytes>`).
     pub http_request_headers_values: Option<Vec<Value>>,
     /// `http.request.headers.truncated` (Bool).
     pub http_request_headers_truncated: Option<bool>,
-    /// `http.request.accepted_languages` (Array<Bytes>).
+    /// `http.request.accepted_languages` (`Array<Bytes>`).
     pub http_request_accepted_languages: Option<Vec<Value>>,
     /// `http.request.timestamp.sec` (Int).
     pub http_request_timestamp_sec: Option<i64>,
@@ -61,13 +61,13 @@ pub struct HttpFields {
     pub http_request_body_truncated: Option<bool>,
     /// `http.request.body.mime` (Bytes).
     pub http_request_body_mime: Option<Vec<u8>>,
-    /// `http.request.body.form` (Map<Array<Bytes>>).
+    /// `http.request.body.form` (`Map<Array<Bytes>>`).
     pub http_request_body_form: Option<BTreeMap<Vec<u8>, Value>>,
-    /// `http.request.body.form.names` (Array<Bytes>).
+    /// `http.request.body.form.names` (`Array<Bytes>`).
     pub http_request_body_form_names: Option<Vec<Value>>,
-    /// `http.request.body.form.values` (Array<Bytes>).
+    /// `http.request.body.form.values` (`Array<Bytes>`).
     pub http_request_body_form_values: Option<Vec<Value>>,
-    /// `http.request.jwt.claims` (Map<Array<Bytes>>).
+    /// `http.request.jwt.claims` (`Map<Array<Bytes>>`).
     pub http_request_jwt_claims: Option<BTreeMap<Vec<u8>, Value>>,
     /// `raw.http.request.full_uri` (Bytes).
     pub raw_http_request_full_uri: Option<Vec<u8>>,
@@ -77,19 +77,19 @@ pub struct HttpFields {
     pub raw_http_request_uri_path: Option<Vec<u8>>,
     /// `raw.http.request.uri.query` (Bytes).
     pub raw_http_request_uri_query: Option<Vec<u8>>,
-    /// `raw.http.request.uri.args` (Map<Array<Bytes>>).
+    /// `raw.http.request.uri.args` (`Map<Array<Bytes>>`).
     pub raw_http_request_uri_args: Option<BTreeMap<Vec<u8>, Value>>,
-    /// `raw.http.request.uri.args.names` (Array<Bytes>).
+    /// `raw.http.request.uri.args.names` (`Array<Bytes>`).
     pub raw_http_request_uri_args_names: Option<Vec<Value>>,
-    /// `raw.http.request.uri.args.values` (Array<Bytes>).
+    /// `raw.http.request.uri.args.values` (`Array<Bytes>`).
     pub raw_http_request_uri_args_values: Option<Vec<Value>>,
     /// `http.response.code` (Int).
     pub http_response_code: Option<i64>,
-    /// `http.response.headers` (Map<Array<Bytes>>).
+    /// `http.response.headers` (`Map<Array<Bytes>>`).
     pub http_response_headers: Option<BTreeMap<Vec<u8>, Value>>,
-    /// `http.response.headers.names` (Array<Bytes>).
+    /// `http.response.headers.names` (`Array<Bytes>`).
     pub http_response_headers_names: Option<Vec<Value>>,
-    /// `http.response.headers.values` (Array<Bytes>).
+    /// `http.response.headers.values` (`Array<Bytes>`).
     pub http_response_headers_values: Option<Vec<Value>>,
     /// `ssl` (Bool).
     pub ssl: Option<bool>,
@@ -135,7 +135,7 @@ pub struct HttpFields {
     pub cf_bot_management_ja3_hash: Option<Vec<u8>>,
     /// `cf.bot_management.ja4` (Bytes).
     pub cf_bot_management_ja4: Option<Vec<u8>>,
-    /// `cf.bot_management.detection_ids` (Array<Int>).
+    /// `cf.bot_management.detection_ids` (`Array<Int>`).
     pub cf_bot_management_detection_ids: Option<Vec<Value>>,
     /// `cf.verified_bot_category` (Bytes).
     pub cf_verified_bot_category: Option<Vec<u8>>,

@@ -75,7 +75,7 @@ pub enum Expr {
     },
     /// A value used on its own as a test: `ssl`, `starts_with(x, "a")`.
     Test {
-        /// The value, which must be a Bool (or Array<Bool> inside `any`/`all`).
+        /// The value, which must be a Bool (or `Array<Bool>` inside `any`/`all`).
         value: Value,
     },
 }

@@ -8,7 +8,7 @@
 
 use crate::compile::Program;
 use crate::compile::branch::TestKind;
-use crate::compile::matchers::PredKey;
+use crate::compile::matchers::{FastHash, PredKey};
 use crate::schema::FieldId;
 use crate::vm::NOT_SHARED;
 use std::collections::HashMap;
@@ -31,42 +31,54 @@ fn key(p: &Program, k: usize) -> Option<TestKey<'_>> {
 /// its branches ([`NOT_SHARED`] for a test no other rule has); empty for a
 /// program that is not simple. Also returns how many ids were given.
 pub fn share(programs: &[Option<&Program>]) -> (Vec<Box<[u32]>>, usize) {
-    let mut uses: HashMap<TestKey<'_>, u32> = HashMap::new();
-    for p in programs.iter().flatten().filter(|p| p.simple) {
-        for k in 0..p.branches.len() {
-            if let Some(key) = key(p, k) {
-                *uses.entry(key).or_default() += 1;
-            }
-        }
-    }
-    // Ids in order of first appearance, for tests that recur.
-    let mut ids: HashMap<TestKey<'_>, u32> = HashMap::new();
-    let out = programs
+    // Each branch's test as an index into the distinct tests (hashed once).
+    let mut distinct: HashMap<TestKey<'_>, u32, FastHash> = HashMap::default();
+    let mut uses: Vec<u32> = Vec::new();
+    let tests: Vec<Vec<u32>> = programs
         .iter()
         .map(|p| match p {
             Some(p) if p.simple => (0..p.branches.len())
-                .map(|k| {
-                    let Some(key) = key(p, k) else {
+                .map(|k| match key(p, k) {
+                    Some(key) => {
+                        let next = distinct.len() as u32;
+                        let d = *distinct.entry(key).or_insert(next);
+                        if d == next {
+                            uses.push(0);
+                        }
+                        uses[d as usize] += 1;
+                        d
+                    }
+                    None => u32::MAX,
+                })
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    // Ids in order of first appearance, for tests that recur.
+    let mut id_of = vec![NOT_SHARED; uses.len()];
+    let mut given = 0usize;
+    let out = programs
+        .iter()
+        .zip(tests)
+        .map(|(p, tests)| match p {
+            Some(p) if p.simple => tests
+                .into_iter()
+                .map(|d| {
+                    let Some(&n) = uses.get(d as usize) else {
                         return NOT_SHARED;
                     };
-                    if uses.get(&key).copied().unwrap_or(0) < 2 {
-                        return NOT_SHARED;
+                    let id = &mut id_of[d as usize];
+                    if n >= 2 && *id == NOT_SHARED && given < MAX_SHARED {
+                        *id = given as u32;
+                        given += 1;
                     }
-                    let next = ids.len() as u32;
-                    match ids.get(&key) {
-                        Some(&id) => id,
-                        None if ids.len() < MAX_SHARED => {
-                            ids.insert(key, next);
-                            next
-                        }
-                        None => NOT_SHARED,
-                    }
+                    *id
                 })
                 .collect(),
             _ => Box::default(),
         })
         .collect();
-    (out, ids.len())
+    (out, given)
 }
 
 #[cfg(test)]

@@ -248,42 +248,53 @@ impl<'s> Parser<'s> {
 
     // ----- logical structure -------------------------------------------------
 
+    /// A whole logical expression: `or` < `xor` < `and`, each an n-ary chain.
+    ///
+    /// One loop reads the terms (unary expressions) and the operators between
+    /// them, keeping one open chain per operator, tightest first. An operator
+    /// closes the open chains that bind tighter than it and extends (or opens)
+    /// its own. The tree is the one a descent with a function per level
+    /// builds, but a term is not handed up through every level, and a chain of
+    /// one term never allocates.
     fn expr<'a>(&self, i: &'a str, depth: usize) -> PResult<'a, Expr> {
-        self.chain(i, depth, LogicalOp::Or)
-    }
-
-    /// A chain of `op` whose terms are chains of the next tighter operator.
-    fn chain<'a>(&self, i: &'a str, depth: usize, op: LogicalOp) -> PResult<'a, Expr> {
-        let start = ws(i)?.0;
-        let (mut rest, first) = self.term(start, depth, op)?;
-        let mut terms = vec![first];
+        const OPS: [LogicalOp; 3] = [LogicalOp::And, LogicalOp::Xor, LogicalOp::Or];
+        // Per level: the terms so far and where the chain starts.
+        let mut open: [(Vec<Expr>, usize); 3] = Default::default();
+        let mut at = ws(i)?.0;
         loop {
+            let mut cur_start = self.offset(at);
+            let (rest, mut cur) = self.unary(at, depth)?;
+            let end = self.offset(rest);
             let (after_ws, _) = ws(rest)?;
-            let Ok((after_op, _)) = logical_op(op)(after_ws) else {
-                break;
+            let mut next = None;
+            for (level, &op) in OPS.iter().enumerate() {
+                if let Ok((after_op, ())) = logical_op(op)(after_ws) {
+                    next = Some((level, after_op));
+                    break;
+                }
+            }
+            let close = next.map_or(OPS.len(), |(level, _)| level);
+            for (level, (terms, start)) in open.iter_mut().enumerate().take(close) {
+                if !terms.is_empty() {
+                    terms.push(cur);
+                    cur_start = *start;
+                    cur = Expr::Logical {
+                        op: OPS[level],
+                        terms: std::mem::take(terms),
+                        span: Span::new(*start, end),
+                    };
+                }
+            }
+            let Some((level, after_op)) = next else {
+                return Ok((rest, cur));
             };
-            let (after, t) = self.term(after_op, depth, op)?;
-            terms.push(t);
-            rest = after;
-        }
-        if terms.len() == 1 {
-            return Ok((
-                rest,
-                terms.pop().unwrap_or(Expr::Const {
-                    value: false,
-                    span: Span::default(),
-                }),
-            ));
-        }
-        let span = self.span_from(start, rest);
-        Ok((rest, Expr::Logical { op, terms, span }))
-    }
-
-    fn term<'a>(&self, i: &'a str, depth: usize, op: LogicalOp) -> PResult<'a, Expr> {
-        match op {
-            LogicalOp::Or => self.chain(i, depth, LogicalOp::Xor),
-            LogicalOp::Xor => self.chain(i, depth, LogicalOp::And),
-            LogicalOp::And => self.unary(i, depth),
+            let (terms, start) = &mut open[level];
+            if terms.is_empty() {
+                *start = cur_start;
+                terms.reserve(4);
+            }
+            terms.push(cur);
+            at = ws(after_op)?.0;
         }
     }
 
@@ -923,8 +934,15 @@ fn string_literal(i: &str, mode: StringMode) -> PResult<'_, Vec<u8>> {
         return backtrack(i);
     }
     let bytes = i.as_bytes();
-    let mut out = Vec::new();
-    let mut k = 1;
+    // Up to the first quote or backslash the bytes are copied as they are:
+    // a string without escapes is one exact-size copy.
+    let plain = memchr::memchr2(b'"', b'\\', &bytes[1..]).map_or(bytes.len(), |n| n + 1);
+    if bytes.get(plain) == Some(&b'"') {
+        return Ok((&i[plain + 1..], bytes[1..plain].to_vec()));
+    }
+    let mut out = Vec::with_capacity(plain + 8);
+    out.extend_from_slice(&bytes[1..plain]);
+    let mut k = plain;
     while k < bytes.len() {
         match bytes[k] {
             b'"' => return Ok((&i[k + 1..], out)),

@@ -7,14 +7,12 @@
 use crate::error::Error;
 use crate::functions::{Builtin, Callee};
 use crate::limits::Limits;
-use crate::regexes::RegexCache;
+use crate::regexes::{Pattern, RegexCache};
 use crate::schema::{FieldId, Schema, Type};
 use crate::syntax::{self, Arg, CompareOp, Expr, Literal, LogicalOp, Rhs, Span, ValueBase};
 use crate::value::canonical_ip;
 use ipnet::IpNet;
-use regex::bytes::Regex;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 /// A checked expression: the typed tree and what it needs at run time.
 #[derive(Debug, Clone)]
@@ -117,8 +115,9 @@ pub enum Test {
     Order(Order, Const),
     /// Contains a byte substring.
     Contains(Vec<u8>),
-    /// Matches a regex (compiled once, here).
-    Matches(Arc<Regex>),
+    /// Matches a regex (compiled once, here, unless it is a plain literal:
+    /// see [`Pattern`]).
+    Matches(Pattern),
     /// Matches a wildcard pattern (`*`, `\*`, `\\`).
     Wildcard {
         /// The pattern bytes, escapes still in place.
@@ -658,7 +657,7 @@ impl Checker<'_> {
         })
     }
 
-    fn regex(&mut self, pattern: &str, span: Span) -> Result<Arc<Regex>, Error> {
+    fn regex(&mut self, pattern: &str, span: Span) -> Result<Pattern, Error> {
         self.regexes += 1;
         if self.regexes > self.limits.max_regexes {
             return Err(Error::limit(
@@ -670,7 +669,16 @@ impl Checker<'_> {
                 span,
             ));
         }
-        self.cache.get(pattern, self.limits.max_regex_size).map_err(|e| match e {
+        // A plain literal far inside the size limit always compiles (a literal
+        // regex takes about 32 bytes a byte, plus a few hundred): the compiler
+        // tests it as bytes, so building the regex now would be wasted work.
+        let size_limit = self.limits.max_regex_size;
+        if pattern.len() <= (size_limit.saturating_sub(4096)) / 64
+            && crate::compile::is_regex_literal(pattern)
+        {
+            return Ok(Pattern::deferred(pattern, size_limit));
+        }
+        self.cache.get(pattern, size_limit).map(Pattern::compiled).map_err(|e| match e {
             regex::Error::CompiledTooBig(limit) => Error::limit(
                 crate::error::Stage::Compile,
                 format!("regex compiles to more than {limit} bytes (raise `max_regex_size` in the settings)"),

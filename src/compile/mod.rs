@@ -488,7 +488,7 @@ impl Gen<'_> {
                 Pred::Contains(Box::new(memmem::Finder::new(b).into_owned())),
                 false,
             ),
-            Test::Matches(re) => (regex_pred(re), false),
+            Test::Matches(re) => (regex_pred(re, c.span)?, false),
             Test::Wildcard { pattern, strict } => (
                 Pred::Wildcard(Box::new(Wildcard::new(pattern, *strict))),
                 false,
@@ -630,16 +630,41 @@ impl Gen<'_> {
 /// `\.php$`, `curl`), becomes a byte comparison; anything else stays a regex.
 /// (Byte mode, case-sensitive, and `$` only at the very end, as the regex
 /// crate has it, make the two exactly equivalent.)
-fn regex_pred(re: &std::sync::Arc<regex::bytes::Regex>) -> Pred {
-    match regex_literal(re.as_str()) {
+fn regex_pred(re: &crate::regexes::Pattern, span: Span) -> Result<Pred, Error> {
+    Ok(match regex_literal(re.as_str()) {
         Some((lit, true, true)) => Pred::BytesEq(lit.into_boxed_slice()),
         Some((lit, true, false)) => Pred::StartsWith(lit.into_boxed_slice()),
         Some((lit, false, true)) => Pred::EndsWith(lit.into_boxed_slice()),
         Some((lit, false, false)) => {
             Pred::Contains(Box::new(memmem::Finder::new(&lit).into_owned()))
         }
-        None => Pred::Matches(re.clone()),
+        None => match re.regex() {
+            Some(re) => Pred::Matches(re.clone()),
+            None => return Err(Error::compile("invalid regex", span)),
+        },
+    })
+}
+
+/// Whether `pattern` is a plain literal, optionally anchored (what
+/// [`regex_literal`] reads), without building the literal.
+pub(crate) fn is_regex_literal(pattern: &str) -> bool {
+    let body = pattern.strip_prefix('^').unwrap_or(pattern);
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e) if e.is_ascii_punctuation() => {}
+                _ => return false,
+            },
+            '$' if chars.peek().is_none() => {}
+            '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' => {
+                return false;
+            }
+            c if c.is_whitespace() && c != ' ' => return false,
+            _ => {}
+        }
     }
+    true
 }
 
 /// `(literal bytes, anchored at start, anchored at end)` when `pattern` is one.
@@ -728,11 +753,36 @@ mod tests {
             ("a$b", None),
         ];
         for (pattern, want) in cases {
+            assert_eq!(is_regex_literal(pattern), want.is_some(), "{pattern}");
             let got = regex_literal(pattern);
             assert_eq!(
                 got.as_ref().map(|(l, s, e)| (l.as_slice(), *s, *e)),
                 *want,
                 "{pattern}"
+            );
+        }
+    }
+
+    /// The checker leaves literal patterns uncompiled, on the grounds that
+    /// every one compiles well inside its size-limit margin.
+    #[test]
+    fn every_literal_regex_compiles_within_the_margin() {
+        let mut patterns: Vec<String> = Vec::new();
+        for b in 0u8..128 {
+            let c = b as char;
+            patterns.push(format!("^\\{c}x$"));
+            patterns.push(format!("a{c}"));
+        }
+        patterns.extend(["".into(), "é日本\u{10ffff}".into(), "^".into(), "$".into()]);
+        patterns.push(format!("^{}$", "\\.é".repeat(1000)));
+        for p in &patterns {
+            if !is_regex_literal(p) {
+                continue;
+            }
+            let limit = 64 * p.len() + 4096;
+            assert!(
+                crate::regexes::build(p, limit).is_ok(),
+                "{p:?} fails at size limit {limit}"
             );
         }
     }

@@ -1041,7 +1041,14 @@ enum Classified {
 
 /// Decides what a bare token (`42`, `0x1f`, `10.0.0.0/8`, `aa:bb`, `80..90`) is.
 fn classify(tok: &str) -> Classified {
-    if let Some((lo, hi)) = tok.split_once("..") {
+    // `split_once("..")` sets up a two-way string searcher for every token;
+    // tokens are short, so look for the pair of dots directly.
+    let range = tok
+        .as_bytes()
+        .windows(2)
+        .position(|w| w == b"..")
+        .map(|k| (&tok[..k], &tok[k + 2..]));
+    if let Some((lo, hi)) = range {
         return match (classify(lo), classify(hi)) {
             (Classified::Literal(Literal::Int(a)), Classified::Literal(Literal::Int(b))) => {
                 Classified::Literal(Literal::IntRange(a, b))

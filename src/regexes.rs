@@ -10,8 +10,18 @@ use std::sync::{Arc, Mutex, OnceLock};
 type ByPattern = HashMap<(String, usize), Arc<Regex>>;
 
 /// Regexes by pattern and size limit; clones share the cache.
-#[derive(Clone, Default)]
-pub struct RegexCache(Arc<Mutex<ByPattern>>);
+///
+/// The shared table is only allocated when first needed (a pattern to
+/// compile, or a clone to share it with), so a compiler that never meets a
+/// regex never builds one.
+#[derive(Default)]
+pub struct RegexCache(OnceLock<Arc<Mutex<ByPattern>>>);
+
+impl Clone for RegexCache {
+    fn clone(&self) -> Self {
+        RegexCache(OnceLock::from(self.shared().clone()))
+    }
+}
 
 impl fmt::Debug for RegexCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -33,7 +43,10 @@ impl RegexCache {
 
     /// Number of distinct patterns compiled.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        match self.0.get() {
+            Some(_) => self.lock().len(),
+            None => 0,
+        }
     }
 
     /// True when nothing was compiled yet.
@@ -41,8 +54,12 @@ impl RegexCache {
         self.len() == 0
     }
 
+    fn shared(&self) -> &Arc<Mutex<ByPattern>> {
+        self.0.get_or_init(Arc::default)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, ByPattern> {
-        match self.0.lock() {
+        match self.shared().lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         }

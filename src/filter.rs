@@ -115,7 +115,9 @@ impl<'s> Compiler<'s> {
 
     /// Parses, checks and compiles `text`.
     pub fn compile(&self, text: &str) -> Result<Filter, Error> {
-        let (_, typed) = self.check(text)?;
+        let expr = syntax::parse_with(text, &self.limits)?;
+        let typed = check::check_cached(&expr, self.schema, &self.limits, &self.regexes)?;
+        drop(expr);
         self.compile_optimized(&crate::compile::optimize::optimize(typed.root), text)
     }
 

@@ -18,6 +18,7 @@ use crate::functions::{Builtin, Callee, eval::Prepared};
 use crate::limits::Limits;
 use crate::lists::Lists;
 use crate::regexes::RegexCache;
+use crate::schema::NameHasher;
 use crate::schema::{FieldId, Schema};
 use crate::syntax::{CompareOp, Span};
 use crate::value::Val;
@@ -25,6 +26,7 @@ use matchers::{BytesSet, IpRanges, Pred, Wildcard};
 use memchr::memmem;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 /// Where an instruction reads a value from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,32 +251,37 @@ pub fn compile_optimized(
             field_names: HashMap::new(),
             simple: false,
         },
-        schema,
         lists,
         limits,
         regexes,
         loops: Vec::new(),
-        const_ids: HashMap::new(),
+        const_ids: HashMap::default(),
     };
     g.node(root, false)?;
     g.emit(Instr::Return)?;
     optimize::thread_jumps(&mut g.p.code);
     optimize::fuse_test_jumps(&mut g.p.code);
     g.p.simple = crate::vm::is_simple(&g.p.code);
-    g.p.fields.sort();
+    g.p.fields.sort_unstable();
     g.p.fields.dedup();
+    // Names for listings, once per field read.
+    g.p.field_names.reserve(g.p.fields.len());
+    for &id in &g.p.fields {
+        if let Some(f) = schema.field(id) {
+            g.p.field_names.insert(id, f.name.clone());
+        }
+    }
     Ok(g.p)
 }
 
 struct Gen<'a> {
     p: Program,
-    schema: &'a Schema,
     lists: &'a Lists,
     limits: &'a Limits,
     regexes: &'a RegexCache,
     /// Iterator registers of the `[*]` loops being compiled, innermost last.
     loops: Vec<u16>,
-    const_ids: HashMap<Const, u32>,
+    const_ids: HashMap<Const, u32, BuildHasherDefault<NameHasher>>,
 }
 
 impl Gen<'_> {
@@ -327,12 +334,6 @@ impl Gen<'_> {
 
     fn field(&mut self, id: FieldId) -> Src {
         self.p.fields.push(id);
-        if let Some(f) = self.schema.field(id) {
-            self.p
-                .field_names
-                .entry(id)
-                .or_insert_with(|| f.name.clone());
-        }
         Src::Field(id)
     }
 

@@ -672,11 +672,16 @@ impl Checker<'_> {
         // A plain literal far inside the size limit always compiles (a literal
         // regex takes about 32 bytes a byte, plus a few hundred): the compiler
         // tests it as bytes, so building the regex now would be wasted work.
+        // The same holds for a handful of anchored literals (`^/a(/|$)`),
+        // which the compiler tests as a few byte comparisons.
         let size_limit = self.limits.max_regex_size;
-        if pattern.len() <= (size_limit.saturating_sub(4096)) / 64
-            && crate::compile::is_regex_literal(pattern)
-        {
-            return Ok(Pattern::deferred(pattern, size_limit));
+        if pattern.len() <= (size_limit.saturating_sub(4096)) / 64 {
+            if crate::compile::is_regex_literal(pattern) {
+                return Ok(Pattern::deferred(pattern, size_limit, None));
+            }
+            if let Some(alts) = crate::regexes::literal_alternatives(pattern) {
+                return Ok(Pattern::deferred(pattern, size_limit, Some(alts)));
+            }
         }
         self.cache.get(pattern, size_limit).map(Pattern::compiled).map_err(|e| match e {
             regex::Error::CompiledTooBig(limit) => Error::limit(

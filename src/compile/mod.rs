@@ -489,7 +489,10 @@ impl Gen<'_> {
                 Pred::Contains(Box::new(memmem::Finder::new(b).into_owned())),
                 false,
             ),
-            Test::Matches(re) => (regex_pred(re, c.span)?, false),
+            Test::Matches(re) => match re.alternatives() {
+                Some(alts) => return self.literal_alternatives(src, alts, negate),
+                None => (regex_pred(re, c.span)?, false),
+            },
             Test::Wildcard { pattern, strict } => (
                 Pred::Wildcard(Box::new(Wildcard::new(pattern, *strict))),
                 false,
@@ -525,6 +528,49 @@ impl Gen<'_> {
             Src::Field(field) => self.emit(Instr::TestField { field, pred, flags })?,
             src => self.emit(Instr::Test { src, pred, flags })?,
         };
+        Ok(())
+    }
+
+    /// A pattern that is a few anchored literals, as byte tests: one set
+    /// lookup when every alternative is exact, else an `or` of tests (an
+    /// `and` of negated ones under `not`), each false on a missing value as
+    /// the regex test is.
+    fn literal_alternatives(
+        &mut self,
+        src: Src,
+        alts: &[crate::regexes::LiteralAlt],
+        negate: bool,
+    ) -> Result<(), Error> {
+        let flags = u8::from(negate) << 1;
+        let test = |pred| match src {
+            Src::Field(field) => Instr::TestField { field, pred, flags },
+            src => Instr::Test { src, pred, flags },
+        };
+        if alts.iter().all(|a| a.1 && a.2) {
+            let mut items: Vec<Vec<u8>> = alts.iter().map(|a| a.0.clone()).collect();
+            items.sort();
+            items.dedup();
+            let pred = self.pred(Pred::BytesSet(BytesSet::new(items)));
+            self.emit(test(pred))?;
+            return Ok(());
+        }
+        let mut exits = Vec::with_capacity(alts.len());
+        for (k, (lit, start, end)) in alts.iter().enumerate() {
+            let pred = self.pred(literal_pred(lit.clone(), *start, *end));
+            self.emit(test(pred))?;
+            if k + 1 < alts.len() {
+                let j = if negate {
+                    Instr::JumpIfFalse(0)
+                } else {
+                    Instr::JumpIfTrue(0)
+                };
+                exits.push(self.emit(j)?);
+            }
+        }
+        let end = self.here();
+        for e in exits {
+            self.patch(e, end);
+        }
         Ok(())
     }
 
@@ -633,17 +679,22 @@ impl Gen<'_> {
 /// crate has it, make the two exactly equivalent.)
 fn regex_pred(re: &crate::regexes::Pattern, span: Span) -> Result<Pred, Error> {
     Ok(match regex_literal(re.as_str()) {
-        Some((lit, true, true)) => Pred::BytesEq(lit.into_boxed_slice()),
-        Some((lit, true, false)) => Pred::StartsWith(lit.into_boxed_slice()),
-        Some((lit, false, true)) => Pred::EndsWith(lit.into_boxed_slice()),
-        Some((lit, false, false)) => {
-            Pred::Contains(Box::new(memmem::Finder::new(&lit).into_owned()))
-        }
+        Some((lit, start, end)) => literal_pred(lit, start, end),
         None => match re.regex() {
             Some(re) => Pred::Matches(re.clone()),
             None => return Err(Error::compile("invalid regex", span)),
         },
     })
+}
+
+/// The byte test for a literal anchored at the start and/or end (else found anywhere).
+fn literal_pred(lit: Vec<u8>, start: bool, end: bool) -> Pred {
+    match (start, end) {
+        (true, true) => Pred::BytesEq(lit.into_boxed_slice()),
+        (true, false) => Pred::StartsWith(lit.into_boxed_slice()),
+        (false, true) => Pred::EndsWith(lit.into_boxed_slice()),
+        (false, false) => Pred::Contains(Box::new(memmem::Finder::new(&lit).into_owned())),
+    }
 }
 
 /// Whether `pattern` is a plain literal, optionally anchored (what
@@ -785,6 +836,68 @@ mod tests {
                 crate::regexes::build(p, limit).is_ok(),
                 "{p:?} fails at size limit {limit}"
             );
+        }
+    }
+
+    /// Patterns lowered to literal alternatives evaluate as the regex does,
+    /// under `not`, on a missing field, and on array elements.
+    #[test]
+    fn literal_alternative_patterns_evaluate_as_the_regex() {
+        use crate::{Compiler, Context, Schema, Value};
+        let schema = Schema::default_http();
+        let compiler = Compiler::new(&schema);
+        let patterns = [
+            "^/api/v3/item42(/|$)",
+            "^(GET|HEAD)$",
+            "\\.(php|asp)$",
+            "(ad|min)",
+            "^(a|)$",
+            "(^x|y$)",
+        ];
+        let values = [
+            "",
+            "/api/v3/item42",
+            "/api/v3/item42/",
+            "/api/v3/item42x",
+            "GET",
+            "HEAD",
+            "GETS",
+            "a.php",
+            "a.phpx",
+            "admin",
+            "x",
+            "xy",
+            "y",
+            "a",
+        ];
+        for p in patterns {
+            assert!(crate::regexes::literal_alternatives(p).is_some(), "{p}");
+            let re = crate::regexes::build(p, 1 << 20).unwrap();
+            for shape in [
+                "{f} matches \"{p}\"",
+                "not {f} matches \"{p}\"",
+                "any({a}[*] matches \"{p}\")",
+            ] {
+                let text = shape
+                    .replace("{f}", "http.request.uri.path")
+                    .replace("{a}", "http.request.headers.names")
+                    .replace("{p}", p);
+                let filter = compiler.compile(&text).unwrap();
+                let negated = shape.starts_with("not");
+                let mut cx = Context::new(&schema);
+                assert_eq!(filter.matches(&cx), negated, "{text} on a missing field");
+                for v in values {
+                    cx.set("http.request.uri.path", Value::Bytes(v.into()))
+                        .unwrap();
+                    cx.set(
+                        "http.request.headers.names",
+                        Value::Array(vec![Value::Bytes(b"zz".to_vec()), Value::Bytes(v.into())]),
+                    )
+                    .unwrap();
+                    let want = re.is_match(v.as_bytes()) != negated;
+                    assert_eq!(filter.matches(&cx), want, "{text} on {v:?}");
+                }
+            }
         }
     }
 

@@ -299,10 +299,11 @@ impl Checker<'_> {
                         *span,
                     ));
                 }
-                let terms = terms
-                    .iter()
-                    .map(|t| self.node(t, depth))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut checked = Vec::with_capacity(terms.len());
+                for t in terms {
+                    checked.push(self.node(t, depth)?);
+                }
+                let terms = checked;
                 match op {
                     LogicalOp::And => Node::And(terms),
                     LogicalOp::Or => Node::Or(terms),
@@ -758,10 +759,9 @@ impl Checker<'_> {
             Literal::Ip(_) | Literal::Cidr(..) | Literal::IpRange(..) => 2,
             Literal::IpOrBytes(..) => 3,
         };
-        let firm: Vec<&(Literal, Span)> = items.iter().filter(|(l, _)| class(l) != 3).collect();
-        if let Some((first, _)) = firm.first()
+        let mut firm = items.iter().filter(|(l, _)| class(l) != 3);
+        if let Some((first, _)) = firm.next()
             && let Some((bad, bad_span)) = firm
-                .iter()
                 .find(|(l, _)| class(l) != class(first))
                 .map(|x| (&x.0, x.1))
         {
@@ -1086,10 +1086,14 @@ pub(crate) fn merge_ranges<T: Ord + Copy>(
     mut v: Vec<(T, T)>,
     succ: impl Fn(T) -> Option<T>,
 ) -> Vec<(T, T)> {
-    v.sort();
-    let mut out: Vec<(T, T)> = Vec::with_capacity(v.len());
-    for (lo, hi) in v {
-        if let Some(last) = out.last_mut() {
+    v.sort_unstable();
+    // In place: `w` ranges are kept, each read range joins the last kept one
+    // or becomes the next.
+    let mut w = 0;
+    for k in 0..v.len() {
+        let (lo, hi) = v[k];
+        if w > 0 {
+            let last = &mut v[w - 1];
             let touches = lo <= last.1 || succ(last.1) == Some(lo);
             // IPv4 never touches IPv6: every v4 sorts first and the last v4 has no successor.
             if touches {
@@ -1099,9 +1103,11 @@ pub(crate) fn merge_ranges<T: Ord + Copy>(
                 continue;
             }
         }
-        out.push((lo, hi));
+        v[w] = (lo, hi);
+        w += 1;
     }
-    out
+    v.truncate(w);
+    v
 }
 
 /// Only `\*` and `\\` are escapes in a wildcard pattern.

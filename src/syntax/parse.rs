@@ -267,7 +267,12 @@ impl<'s> Parser<'s> {
             let end = self.offset(rest);
             let (after_ws, _) = ws(rest)?;
             let mut next = None;
-            for (level, &op) in OPS.iter().enumerate() {
+            // Only `and && xor ^^ or ||` continue a chain.
+            let maybe_op = matches!(
+                after_ws.as_bytes().first(),
+                Some(b'a' | b'&' | b'x' | b'^' | b'o' | b'|')
+            );
+            for (level, &op) in OPS.iter().enumerate().filter(|_| maybe_op) {
                 if let Ok((after_op, ())) = logical_op(op)(after_ws) {
                     next = Some((level, after_op));
                     break;
@@ -292,6 +297,13 @@ impl<'s> Parser<'s> {
             if terms.is_empty() {
                 *start = cur_start;
                 terms.reserve(4);
+            } else if terms.len() == terms.capacity() {
+                // A long chain (`a or b or ...` by the dozen): rather than
+                // doubling a Vec of large nodes again and again, guess the
+                // rest from the length of the terms so far.
+                let done = self.offset(after_ws) - *start;
+                let left = self.src.len() - self.offset(after_ws);
+                terms.reserve(left * terms.len() / done.max(1) + 1);
             }
             terms.push(cur);
             at = ws(after_op)?.0;
@@ -563,11 +575,25 @@ impl<'s> Parser<'s> {
             let (rest, call) = self.call(i, name, rest, depth)?;
             (rest, ValueBase::Call(call))
         } else {
-            if KEYWORDS.contains(&name) {
+            if !name.contains('.') && KEYWORDS.contains(&name) {
                 return backtrack(i);
             }
             if let Some(msg) = check_name(name) {
                 return fail(i, name.len(), format!("invalid field name `{name}`: {msg}"));
+            }
+            if !rest.starts_with('[') {
+                // A bare field, the common case, built where it is returned.
+                return Ok((
+                    rest,
+                    Value {
+                        base: ValueBase::Field(Name {
+                            name: name.to_string(),
+                            span: base_span,
+                        }),
+                        indexes: Vec::new(),
+                        span: base_span,
+                    },
+                ));
             }
             (
                 rest,
@@ -872,9 +898,11 @@ fn compare_op(i: &str) -> PResult<'_, CompareOp> {
 
 /// A dotted name made of `[a-z0-9_.]` characters (validated by [`check_name`]).
 fn dotted_name(i: &str) -> PResult<'_, &str> {
-    let (rest, name) = take_while1(|c: char| {
-        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'
-    })(i)?;
+    let n = i
+        .bytes()
+        .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'.')
+        .count();
+    let (name, rest) = i.split_at(n);
     if !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
         return backtrack(i);
     }
@@ -883,6 +911,20 @@ fn dotted_name(i: &str) -> PResult<'_, &str> {
 
 /// Why a dotted name is malformed, if it is.
 fn check_name(name: &str) -> Option<String> {
+    // The common case, a well-formed name, in one pass over the bytes.
+    let mut at_start = true;
+    let well_formed = name.bytes().all(|b| {
+        let ok = if at_start {
+            b.is_ascii_lowercase() || b == b'_'
+        } else {
+            true
+        };
+        at_start = b == b'.';
+        ok
+    }) && !at_start;
+    if well_formed {
+        return None;
+    }
     for seg in name.split('.') {
         if seg.is_empty() {
             return Some("empty segment (two dots in a row, or a dot at an end)".to_string());

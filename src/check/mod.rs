@@ -198,6 +198,7 @@ pub fn check_cached(
         regexes: 0,
         lists: Vec::new(),
         max_depth: limits.effective_depth(),
+        last_field: None,
     };
     let root = c.node(expr, 0)?;
     Ok(Typed {
@@ -215,6 +216,8 @@ pub(crate) struct Checker<'s> {
     regexes: usize,
     lists: Vec<String>,
     max_depth: usize,
+    /// The field the last field reference resolved to, and its type.
+    last_field: Option<(FieldId, Option<&'s Type>)>,
 }
 
 /// A checked value before `[*]` mapping is closed.
@@ -352,7 +355,16 @@ impl Checker<'_> {
     fn value<'e>(&mut self, v: &'e syntax::Value, depth: usize) -> Result<TVal<'e>, Error> {
         let mut t = match &v.base {
             ValueBase::Field(name) => {
-                let Some(id) = self.schema.field_id(&name.name) else {
+                // Rules name the same field again and again: the last one
+                // resolved is checked first (by its canonical name).
+                let last = self
+                    .last_field
+                    .filter(|(id, _)| self.schema.field(*id).is_some_and(|f| f.name == name.name));
+                let Some((id, ty)) = last.or_else(|| {
+                    let id = self.schema.field_id(&name.name)?;
+                    let ty = self.schema.field(id).map(|f| &f.ty);
+                    Some((id, ty))
+                }) else {
                     let hint = match self.schema.suggest_field(&name.name) {
                         Some(s) => format!("; did you mean `{s}`?"),
                         None => String::new(),
@@ -362,11 +374,8 @@ impl Checker<'_> {
                         name.span,
                     ));
                 };
-                let ty = self
-                    .schema
-                    .field(id)
-                    .map(|f| f.ty.clone())
-                    .unwrap_or(Type::Bool);
+                self.last_field = Some((id, ty));
+                let ty = ty.cloned().unwrap_or(Type::Bool);
                 TVal {
                     op: Operand::Field(id),
                     ty,

@@ -325,7 +325,7 @@ impl Checker<'_> {
                         lhs.span,
                     ));
                 }
-                Node::Compare(Box::new(self.compare(lhs, *op, rhs, *span, depth)?))
+                Node::Compare(self.compare(lhs, *op, rhs, *span, depth)?)
             }
             Expr::Test { value } => {
                 let v = self.value(value, depth)?;
@@ -479,7 +479,7 @@ impl Checker<'_> {
         rhs: &Rhs,
         span: Span,
         depth: usize,
-    ) -> Result<Compare, Error> {
+    ) -> Result<Box<Compare>, Error> {
         let ty = lhs.ty.clone();
         let op_ok = match op {
             CompareOp::Eq | CompareOp::Ne => {
@@ -659,12 +659,13 @@ impl Checker<'_> {
                 }
             }
         };
-        Ok(Compare {
+        // Boxed here, built in place: both callers box it.
+        Ok(Box::new(Compare {
             lhs: lhs.op,
             ty,
             test,
             span,
-        })
+        }))
     }
 
     fn regex(&mut self, pattern: &str, span: Span) -> Result<Pattern, Error> {
@@ -978,7 +979,7 @@ impl Checker<'_> {
                 };
                 let cmp = self.compare(lhs, *op, rhs, *span, depth)?;
                 Ok(TVal {
-                    op: Operand::Compare(Box::new(cmp)),
+                    op: Operand::Compare(cmp),
                     ty: Type::Bool,
                     star: source,
                     literal: None,

@@ -80,12 +80,28 @@ fn pass_inner(n: Node) -> (Node, bool) {
 }
 
 /// `and` (`is_and`) or `or`: fold constants, flatten, merge equalities.
-fn chain(terms: Vec<Node>, is_and: bool) -> (Node, bool) {
+fn chain(mut terms: Vec<Node>, is_and: bool) -> (Node, bool) {
     let mut changed = false;
-    let mut out: Vec<Node> = Vec::with_capacity(terms.len());
-    for t in terms {
-        let (t, c) = pass(t);
+    // Terms are rewritten where they stand; a new Vec is only built when a
+    // constant or a nested chain of the same operator changes the shape.
+    let mut reshape = false;
+    for t in terms.iter_mut() {
+        let (n, c) = pass(std::mem::replace(t, Node::Const(false)));
         changed |= c;
+        reshape |= match n {
+            Node::Const(_) => true,
+            Node::And(_) => is_and,
+            Node::Or(_) => !is_and,
+            _ => false,
+        };
+        *t = n;
+    }
+    let mut out: Vec<Node> = if reshape {
+        Vec::with_capacity(terms.len())
+    } else {
+        std::mem::take(&mut terms)
+    };
+    for t in terms {
         match t {
             // The neutral element disappears; the absorbing one decides.
             Node::Const(b) if b == is_and => changed = true,

@@ -61,12 +61,16 @@ pub fn parse_with(source: &str, limits: &Limits) -> Result<Expr, Error> {
         max_depth: limits.effective_depth(),
         depth_capped: limits.max_depth > limits.effective_depth(),
     };
-    let (rest, expr) = p.expr(source, 0).map_err(|e| p.to_error(e))?;
-    let (rest, _) = ws(rest).map_err(|e| p.to_error(e))?;
-    if !rest.is_empty() {
-        return Err(p.trailing(rest));
+    // A match rather than map_err and `?`: each of those moved the whole
+    // (large) tree once more.
+    match p.expr(source, 0) {
+        Ok((rest, expr)) => match ws(rest) {
+            Ok(("", _)) => Ok(expr),
+            Ok((rest, _)) => Err(p.trailing(rest)),
+            Err(e) => Err(p.to_error(e)),
+        },
+        Err(e) => Err(p.to_error(e)),
     }
-    Ok(expr)
 }
 
 /// A parse failure that has not been turned into an [`Error`] yet.

@@ -221,8 +221,8 @@ pub fn compile(
     lists: &Lists,
     limits: &Limits,
 ) -> Result<Program, Error> {
-    compile_optimized(
-        &optimize::optimize(typed.root.clone()),
+    compile_owned(
+        optimize::optimize(typed.root.clone()),
         schema,
         lists,
         limits,
@@ -233,6 +233,18 @@ pub fn compile(
 /// Compiles a tree that [`optimize::optimize`] already rewrote.
 pub fn compile_optimized(
     root: &Node,
+    schema: &Schema,
+    lists: &Lists,
+    limits: &Limits,
+    regexes: &RegexCache,
+) -> Result<Program, Error> {
+    compile_owned(root.clone(), schema, lists, limits, regexes)
+}
+
+/// [`compile_optimized`] for a tree nobody needs afterwards: the constants
+/// and sets of its tests move into the program instead of being copied.
+pub(crate) fn compile_owned(
+    mut root: Node,
     schema: &Schema,
     lists: &Lists,
     limits: &Limits,
@@ -257,7 +269,7 @@ pub fn compile_optimized(
         loops: Vec::new(),
         const_ids: HashMap::default(),
     };
-    g.node(root, false)?;
+    g.node(&mut root, false)?;
     g.emit(Instr::Return)?;
     optimize::thread_jumps(&mut g.p.code);
     optimize::fuse_test_jumps(&mut g.p.code);
@@ -354,11 +366,11 @@ impl Gen<'_> {
     }
 
     /// Emits code leaving `acc = value(n) != negate`.
-    fn node(&mut self, n: &Node, negate: bool) -> Result<(), Error> {
+    fn node(&mut self, n: &mut Node, negate: bool) -> Result<(), Error> {
         crate::stack::guard(|| self.node_inner(n, negate))
     }
 
-    fn node_inner(&mut self, n: &Node, negate: bool) -> Result<(), Error> {
+    fn node_inner(&mut self, n: &mut Node, negate: bool) -> Result<(), Error> {
         match n {
             Node::Const(b) => {
                 self.emit(Instr::Const(*b != negate))?;
@@ -368,7 +380,7 @@ impl Gen<'_> {
             Node::And(terms) => self.chain(terms, !negate, negate)?,
             Node::Or(terms) => self.chain(terms, negate, negate)?,
             Node::Xor(terms) => {
-                for (k, t) in terms.iter().enumerate() {
+                for (k, t) in terms.iter_mut().enumerate() {
                     if k == 0 {
                         // not (a xor b) = (not a) xor b.
                         self.node(t, negate)?;
@@ -386,11 +398,12 @@ impl Gen<'_> {
     }
 
     /// `and` (jump out on false) when `is_and`, else `or` (jump out on true).
-    fn chain(&mut self, terms: &[Node], is_and: bool, negate: bool) -> Result<(), Error> {
+    fn chain(&mut self, terms: &mut [Node], is_and: bool, negate: bool) -> Result<(), Error> {
         let mut exits = Vec::new();
-        for (k, t) in terms.iter().enumerate() {
+        let n = terms.len();
+        for (k, t) in terms.iter_mut().enumerate() {
             self.node(t, negate)?;
-            if k + 1 < terms.len() {
+            if k + 1 < n {
                 let j = if is_and {
                     Instr::JumpIfFalse(0)
                 } else {
@@ -407,9 +420,9 @@ impl Gen<'_> {
     }
 
     /// A Bool operand as a test.
-    fn truthy(&mut self, op: &Operand, negate: bool) -> Result<(), Error> {
+    fn truthy(&mut self, op: &mut Operand, negate: bool) -> Result<(), Error> {
         if let Operand::Call(Callee::Builtin(b @ (Builtin::Any | Builtin::All)), args) = op
-            && let [Operand::Each { source, body }] = args.as_slice()
+            && let [Operand::Each { source, body }] = args.as_mut_slice()
         {
             let kind = if *b == Builtin::Any {
                 LoopKind::Any
@@ -435,7 +448,12 @@ impl Gen<'_> {
         Ok(())
     }
 
-    fn bool_loop(&mut self, kind: LoopKind, source: &Operand, body: &Operand) -> Result<(), Error> {
+    fn bool_loop(
+        &mut self,
+        kind: LoopKind,
+        source: &mut Operand,
+        body: &mut Operand,
+    ) -> Result<(), Error> {
         let src = self.operand(source)?;
         let iter = self.regs(2)?;
         let start = self.emit(Instr::LoopStart {
@@ -458,13 +476,13 @@ impl Gen<'_> {
         Ok(())
     }
 
-    fn compare(&mut self, c: &Compare, negate: bool) -> Result<(), Error> {
-        let src = self.operand(&c.lhs)?;
+    fn compare(&mut self, c: &mut Compare, negate: bool) -> Result<(), Error> {
+        let src = self.operand(&mut c.lhs)?;
         let neg = u8::from(negate) << 1;
-        let (pred, invert) = match &c.test {
+        let (pred, invert) = match &mut c.test {
             Test::Eq(k) | Test::Ne(k) => {
                 let p = match k {
-                    Const::Bytes(b) => Pred::BytesEq(b.clone().into_boxed_slice()),
+                    Const::Bytes(b) => Pred::BytesEq(std::mem::take(b).into_boxed_slice()),
                     Const::Int(n) => Pred::IntEq(*n),
                     Const::Ip(ip) => Pred::IpEq(*ip),
                     Const::Bool(_) => {
@@ -478,7 +496,7 @@ impl Gen<'_> {
             }
             Test::Order(o, k) => (
                 match k {
-                    Const::Bytes(b) => Pred::BytesOrd(*o, b.clone().into_boxed_slice()),
+                    Const::Bytes(b) => Pred::BytesOrd(*o, std::mem::take(b).into_boxed_slice()),
                     Const::Int(n) => Pred::IntOrd(*o, *n),
                     Const::Ip(ip) => Pred::IpOrd(*o, *ip),
                     Const::Bool(_) => return Err(Error::compile("a Bool has no order", c.span)),
@@ -497,8 +515,8 @@ impl Gen<'_> {
                 Pred::Wildcard(Box::new(Wildcard::new(pattern, *strict))),
                 false,
             ),
-            Test::InBytes(items) => (Pred::BytesSet(BytesSet::new(items.clone())), false),
-            Test::InInts(r) => (Pred::IntRanges(r.clone().into_boxed_slice()), false),
+            Test::InBytes(items) => (Pred::BytesSet(BytesSet::new(std::mem::take(items))), false),
+            Test::InInts(r) => (Pred::IntRanges(std::mem::take(r).into_boxed_slice()), false),
             Test::InIps(r) => (Pred::IpRanges(IpRanges::new(r)), false),
             Test::InList(name) => match self.lists.handle(name) {
                 Some(h) => (Pred::List(h.clone()), false),
@@ -574,11 +592,20 @@ impl Gen<'_> {
         Ok(())
     }
 
-    fn operand(&mut self, op: &Operand) -> Result<Src, Error> {
+    fn operand(&mut self, op: &mut Operand) -> Result<Src, Error> {
         crate::stack::guard(|| self.operand_inner(op))
     }
 
-    fn operand_inner(&mut self, op: &Operand) -> Result<Src, Error> {
+    fn operand_inner(&mut self, op: &mut Operand) -> Result<Src, Error> {
+        // `any(x[*] ...)` / `all(...)` as a value: the loop, then its result.
+        if let Operand::Call(Callee::Builtin(Builtin::Any | Builtin::All), args) = &*op
+            && let [Operand::Each { .. }] = args.as_slice()
+        {
+            self.truthy(op, false)?;
+            let r = self.regs(1)?;
+            self.emit(Instr::StoreAcc(r))?;
+            return Ok(Src::Reg(r));
+        }
         Ok(match op {
             Operand::Field(id) => self.field(*id),
             Operand::Const(c) => self.konst(c),
@@ -607,16 +634,8 @@ impl Gen<'_> {
                 Src::Path(self.p.paths.len() as u32 - 1)
             }
             Operand::Call(callee, args) => {
-                if let (Callee::Builtin(Builtin::Any | Builtin::All), [Operand::Each { .. }]) =
-                    (callee, args.as_slice())
-                {
-                    self.truthy(op, false)?;
-                    let r = self.regs(1)?;
-                    self.emit(Instr::StoreAcc(r))?;
-                    return Ok(Src::Reg(r));
-                }
                 let mut srcs = Vec::with_capacity(args.len());
-                for a in args {
+                for a in args.iter_mut() {
                     srcs.push(self.operand(a)?);
                 }
                 let prepared = match callee {

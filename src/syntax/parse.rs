@@ -304,10 +304,13 @@ impl<'s> Parser<'s> {
             } else if terms.len() == terms.capacity() {
                 // A long chain (`a or b or ...` by the dozen): rather than
                 // doubling a Vec of large nodes again and again, guess the
-                // rest from the length of the terms so far.
+                // rest from the length of the terms so far (at most doubling
+                // past 64 terms, so that a misleading guess cannot reserve
+                // much more than the chain needs).
                 let done = self.offset(after_ws) - *start;
                 let left = self.src.len() - self.offset(after_ws);
-                terms.reserve(left * terms.len() / done.max(1) + 1);
+                let guess = left.saturating_mul(terms.len()) / done.max(1) + 1;
+                terms.reserve(guess.min(terms.len().max(64)));
             }
             terms.push(cur);
             at = ws(after_op)?.0;

@@ -34,12 +34,16 @@ fn pass(n: Node) -> (Node, bool) {
 
 fn pass_inner(n: Node) -> (Node, bool) {
     match n {
-        Node::Not(inner) => {
-            let (inner, changed) = pass(*inner);
-            match inner {
+        Node::Not(mut inner) => {
+            // Rewritten inside its own box, which is kept unless it folds.
+            let (n, changed) = pass(std::mem::replace(&mut *inner, Node::Const(false)));
+            match n {
                 Node::Const(b) => (Node::Const(!b), true),
                 Node::Not(x) => (*x, true),
-                other => (Node::Not(Box::new(other)), changed),
+                other => {
+                    *inner = other;
+                    (Node::Not(inner), changed)
+                }
             }
         }
         Node::And(terms) => chain(terms, true),

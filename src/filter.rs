@@ -115,16 +115,15 @@ impl<'s> Compiler<'s> {
 
     /// Parses, checks and compiles `text`.
     pub fn compile(&self, text: &str) -> Result<Filter, Error> {
-        let (_, typed) = self.check(text)?;
-        self.compile_optimized(&crate::compile::optimize::optimize(typed.root), text)
+        let expr = syntax::parse_with(text, &self.limits)?;
+        let typed = check::check_cached(&expr, self.schema, &self.limits, &self.regexes)?;
+        drop(expr);
+        self.compile_owned(crate::compile::optimize::optimize(typed.root), text)
     }
 
     /// Compiles an already checked expression.
     pub fn compile_typed(&self, typed: &Typed, text: &str) -> Result<Filter, Error> {
-        self.compile_optimized(
-            &crate::compile::optimize::optimize(typed.root.clone()),
-            text,
-        )
+        self.compile_owned(crate::compile::optimize::optimize(typed.root.clone()), text)
     }
 
     /// Compiles a checked tree the optimizer already rewrote.
@@ -133,13 +132,14 @@ impl<'s> Compiler<'s> {
         root: &crate::check::Node,
         text: &str,
     ) -> Result<Filter, Error> {
-        let program = compile::compile_optimized(
-            root,
-            self.schema,
-            &self.lists,
-            &self.limits,
-            &self.regexes,
-        )?;
+        self.compile_owned(root.clone(), text)
+    }
+
+    /// [`Compiler::compile_optimized`] for a tree nobody needs afterwards
+    /// (its constants and sets move into the program).
+    fn compile_owned(&self, root: crate::check::Node, text: &str) -> Result<Filter, Error> {
+        let program =
+            compile::compile_owned(root, self.schema, &self.lists, &self.limits, &self.regexes)?;
         Ok(Filter {
             program: Arc::new(program),
             source: text.into(),

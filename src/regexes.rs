@@ -4,14 +4,24 @@
 use regex::bytes::{Regex, RegexBuilder};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Compiled regexes keyed by (pattern, size limit).
 type ByPattern = HashMap<(String, usize), Arc<Regex>>;
 
 /// Regexes by pattern and size limit; clones share the cache.
-#[derive(Clone, Default)]
-pub struct RegexCache(Arc<Mutex<ByPattern>>);
+///
+/// The shared table is only allocated when first needed (a pattern to
+/// compile, or a clone to share it with), so a compiler that never meets a
+/// regex never builds one.
+#[derive(Default)]
+pub struct RegexCache(OnceLock<Arc<Mutex<ByPattern>>>);
+
+impl Clone for RegexCache {
+    fn clone(&self) -> Self {
+        RegexCache(OnceLock::from(self.shared().clone()))
+    }
+}
 
 impl fmt::Debug for RegexCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -33,7 +43,10 @@ impl RegexCache {
 
     /// Number of distinct patterns compiled.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        match self.0.get() {
+            Some(_) => self.lock().len(),
+            None => 0,
+        }
     }
 
     /// True when nothing was compiled yet.
@@ -41,8 +54,12 @@ impl RegexCache {
         self.len() == 0
     }
 
+    fn shared(&self) -> &Arc<Mutex<ByPattern>> {
+        self.0.get_or_init(Arc::default)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, ByPattern> {
-        match self.0.lock() {
+        match self.shared().lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         }
@@ -56,4 +73,300 @@ pub fn build(pattern: &str, size_limit: usize) -> Result<Regex, regex::Error> {
         .size_limit(size_limit)
         .dfa_size_limit(size_limit)
         .build()
+}
+
+/// The pattern of a `matches` test. Checking compiles it (through the
+/// cache), except when it is a plain literal (`^/admin`, `\.php$`): the
+/// compiler tests those as bytes, and the regex is only built if something
+/// asks for it. Such a pattern always compiles (the checker skips only those
+/// far inside the size limit), so building it later cannot fail in practice.
+#[derive(Clone)]
+pub struct Pattern {
+    /// The source of a deferred pattern (empty once given compiled).
+    source: Box<str>,
+    size_limit: usize,
+    compiled: OnceLock<Arc<Regex>>,
+    /// For a deferred pattern that is a few literals: what they are.
+    alternatives: Option<Box<[LiteralAlt]>>,
+}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pattern({:?})", self.as_str())
+    }
+}
+
+impl Pattern {
+    /// A pattern already compiled.
+    pub fn compiled(re: Arc<Regex>) -> Pattern {
+        Pattern {
+            source: Box::default(),
+            size_limit: 0,
+            compiled: OnceLock::from(re),
+            alternatives: None,
+        }
+    }
+
+    /// A pattern to compile on first use, with this size limit; when it is a
+    /// few literals, `alternatives` says which (see [`literal_alternatives`]).
+    pub fn deferred(
+        source: &str,
+        size_limit: usize,
+        alternatives: Option<Vec<LiteralAlt>>,
+    ) -> Pattern {
+        Pattern {
+            source: source.into(),
+            size_limit,
+            compiled: OnceLock::new(),
+            alternatives: alternatives.map(Vec::into_boxed_slice),
+        }
+    }
+
+    /// The literal alternatives of a deferred pattern, if it has them.
+    pub fn alternatives(&self) -> Option<&[LiteralAlt]> {
+        self.alternatives.as_deref()
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        match self.compiled.get() {
+            Some(re) => re.as_str(),
+            None => &self.source,
+        }
+    }
+
+    /// The compiled regex (built now if it was deferred); `None` only if a
+    /// deferred pattern fails to build.
+    pub fn regex(&self) -> Option<&Arc<Regex>> {
+        if let Some(re) = self.compiled.get() {
+            return Some(re);
+        }
+        let re = build(&self.source, self.size_limit).ok()?;
+        Some(self.compiled.get_or_init(|| Arc::new(re)))
+    }
+
+    /// Whether `haystack` matches (false if a deferred pattern fails to build).
+    pub fn is_match(&self, haystack: &[u8]) -> bool {
+        self.regex().is_some_and(|re| re.is_match(haystack))
+    }
+}
+
+/// One way a finite literal pattern can match: `(bytes, anchored at the
+/// start, anchored at the end)`. Unanchored means "anywhere" (contains), as
+/// with the regex.
+pub type LiteralAlt = (Vec<u8>, bool, bool);
+
+/// Most alternatives [`literal_alternatives`] expands a pattern to.
+const MAX_ALTERNATIVES: usize = 16;
+/// Deepest group nesting it reads (far inside the regex parser's own limit).
+const MAX_GROUP_DEPTH: usize = 16;
+
+/// A pattern piece: a byte, or `^` / `$` (start / end of the haystack: the
+/// language's regexes are not multi-line).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    Byte(u8),
+    Start,
+    End,
+}
+
+/// When `pattern` only matches a few literal strings, each optionally
+/// anchored (`^/api/v3/item42(/|$)`, `^(GET|HEAD)$`, `\.(php|asp)$`): those
+/// alternatives, so that the pattern can be tested as bytes. The subset read
+/// is small and always valid regex syntax: literal characters, escaped ASCII
+/// punctuation (but not `\<` and `\>`, which are word boundaries), groups
+/// `(...)` and `(?:...)`, `|`, and `^`/`$` only where they anchor the whole
+/// alternative. Anything else gives `None`, and the pattern is compiled.
+pub fn literal_alternatives(pattern: &str) -> Option<Vec<LiteralAlt>> {
+    let mut chars = pattern.chars().peekable();
+    let seqs = alternation(&mut chars, 0)?;
+    if chars.next().is_some() {
+        return None; // an unmatched `)`
+    }
+    seqs.into_iter().map(|s| anchored(&s)).collect()
+}
+
+type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
+
+/// `concat ('|' concat)*`, up to a `)` (not consumed) or the end.
+fn alternation(chars: &mut Chars<'_>, depth: usize) -> Option<Vec<Vec<Piece>>> {
+    let mut out = concatenation(chars, depth)?;
+    while chars.peek() == Some(&'|') {
+        chars.next();
+        out.extend(concatenation(chars, depth)?);
+        if out.len() > MAX_ALTERNATIVES {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// A sequence of items, expanded to every string it can be.
+fn concatenation(chars: &mut Chars<'_>, depth: usize) -> Option<Vec<Vec<Piece>>> {
+    let mut out: Vec<Vec<Piece>> = vec![Vec::new()];
+    let add = |out: &mut Vec<Vec<Piece>>, p: Piece| out.iter_mut().for_each(|s| s.push(p));
+    while let Some(&c) = chars.peek() {
+        match c {
+            '|' | ')' => break,
+            '(' => {
+                chars.next();
+                if depth + 1 > MAX_GROUP_DEPTH {
+                    return None;
+                }
+                if chars.peek() == Some(&'?') {
+                    chars.next();
+                    if chars.next() != Some(':') {
+                        return None;
+                    }
+                }
+                let inner = alternation(chars, depth + 1)?;
+                if chars.next() != Some(')') {
+                    return None;
+                }
+                if out.len() * inner.len() > MAX_ALTERNATIVES {
+                    return None;
+                }
+                out = out
+                    .iter()
+                    .flat_map(|s| {
+                        inner.iter().map(move |t| {
+                            let mut v = s.clone();
+                            v.extend_from_slice(t);
+                            v
+                        })
+                    })
+                    .collect();
+            }
+            '^' => {
+                chars.next();
+                add(&mut out, Piece::Start);
+            }
+            '$' => {
+                chars.next();
+                add(&mut out, Piece::End);
+            }
+            '\\' => {
+                chars.next();
+                match chars.next() {
+                    Some(e) if e.is_ascii_punctuation() && e != '<' && e != '>' => {
+                        add(&mut out, Piece::Byte(e as u8));
+                    }
+                    _ => return None,
+                }
+            }
+            '.' | '+' | '*' | '?' | '[' | ']' | '{' | '}' | '#' => return None,
+            c if c.is_whitespace() && c != ' ' => return None,
+            c => {
+                chars.next();
+                let mut buf = [0; 4];
+                for &b in c.encode_utf8(&mut buf).as_bytes() {
+                    add(&mut out, Piece::Byte(b));
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+/// `^`s first, then bytes, then `$`s; anything else is not read.
+fn anchored(seq: &[Piece]) -> Option<LiteralAlt> {
+    let starts = seq.iter().take_while(|p| **p == Piece::Start).count();
+    let ends = seq[starts..]
+        .iter()
+        .rev()
+        .take_while(|p| **p == Piece::End)
+        .count();
+    let body = &seq[starts..seq.len() - ends];
+    let mut bytes = Vec::with_capacity(body.len());
+    for p in body {
+        match p {
+            Piece::Byte(b) => bytes.push(*b),
+            Piece::Start | Piece::End => return None,
+        }
+    }
+    Some((bytes, starts > 0, ends > 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the alternatives say about `h`.
+    fn alternatives_match(alts: &[LiteralAlt], h: &[u8]) -> bool {
+        alts.iter().any(|(lit, start, end)| match (start, end) {
+            (true, true) => h == lit.as_slice(),
+            (true, false) => h.starts_with(lit),
+            (false, true) => h.ends_with(lit),
+            (false, false) => lit.is_empty() || h.windows(lit.len()).any(|w| w == lit.as_slice()),
+        })
+    }
+
+    #[test]
+    fn literal_alternatives_read_the_examples() {
+        let alts = literal_alternatives("^/api/v3/item42(/|$)").unwrap();
+        assert_eq!(
+            alts,
+            vec![
+                (b"/api/v3/item42/".to_vec(), true, false),
+                (b"/api/v3/item42".to_vec(), true, true)
+            ]
+        );
+        let alts = literal_alternatives("^(?:GET|HEAD)$").unwrap();
+        assert!(alts.iter().all(|a| a.1 && a.2));
+        for p in [
+            "a+", "(?i)a", "a\\<", "[ab]", "a(b", "a)b", "a^b", "$a", "\\d", "a.b", "(a|b){2}",
+        ] {
+            assert!(literal_alternatives(p).is_none(), "{p}");
+        }
+    }
+
+    /// Every pattern read as literals matches exactly what the regex matches,
+    /// and compiles inside the margin the checker relies on.
+    #[test]
+    fn literal_alternatives_agree_with_the_regex() {
+        const TOKENS: &[&str] = &[
+            "a", "b", "/", "\\.", "ab", "(", ")", "(?:", "|", "^", "$", "é", "\\$",
+        ];
+        let mut haystacks: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut last = vec![Vec::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for h in &last {
+                for c in [b'a', b'b', b'/', b'.', b'$'] {
+                    let mut v: Vec<u8> = h.clone();
+                    v.push(c);
+                    next.push(v);
+                }
+            }
+            haystacks.extend(next.iter().cloned());
+            last = next;
+        }
+        haystacks.push("aé".as_bytes().to_vec());
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut read = 0;
+        for _ in 0..20_000 {
+            let mut p = String::new();
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let n = (seed >> 60) as usize % 9;
+            for _ in 0..n {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                p.push_str(TOKENS[(seed >> 33) as usize % TOKENS.len()]);
+            }
+            let Some(alts) = literal_alternatives(&p) else {
+                continue;
+            };
+            read += 1;
+            let re = build(&p, 64 * p.len() + 4096)
+                .unwrap_or_else(|e| panic!("{p:?} was read as literals but does not build: {e}"));
+            for h in &haystacks {
+                assert_eq!(
+                    alternatives_match(&alts, h),
+                    re.is_match(h),
+                    "pattern {p:?} on {:?}",
+                    String::from_utf8_lossy(h)
+                );
+            }
+        }
+        assert!(read > 1000, "only {read} patterns exercised");
+    }
 }

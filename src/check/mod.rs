@@ -7,14 +7,12 @@
 use crate::error::Error;
 use crate::functions::{Builtin, Callee};
 use crate::limits::Limits;
-use crate::regexes::RegexCache;
+use crate::regexes::{Pattern, RegexCache};
 use crate::schema::{FieldId, Schema, Type};
 use crate::syntax::{self, Arg, CompareOp, Expr, Literal, LogicalOp, Rhs, Span, ValueBase};
 use crate::value::canonical_ip;
 use ipnet::IpNet;
-use regex::bytes::Regex;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 /// A checked expression: the typed tree and what it needs at run time.
 #[derive(Debug, Clone)]
@@ -117,8 +115,9 @@ pub enum Test {
     Order(Order, Const),
     /// Contains a byte substring.
     Contains(Vec<u8>),
-    /// Matches a regex (compiled once, here).
-    Matches(Arc<Regex>),
+    /// Matches a regex (compiled once, here, unless it is a plain literal:
+    /// see [`Pattern`]).
+    Matches(Pattern),
     /// Matches a wildcard pattern (`*`, `\*`, `\\`).
     Wildcard {
         /// The pattern bytes, escapes still in place.
@@ -199,6 +198,7 @@ pub fn check_cached(
         regexes: 0,
         lists: Vec::new(),
         max_depth: limits.effective_depth(),
+        last_field: None,
     };
     let root = c.node(expr, 0)?;
     Ok(Typed {
@@ -216,6 +216,8 @@ pub(crate) struct Checker<'s> {
     regexes: usize,
     lists: Vec<String>,
     max_depth: usize,
+    /// The field the last field reference resolved to, and its type.
+    last_field: Option<(FieldId, Option<&'s Type>)>,
 }
 
 /// A checked value before `[*]` mapping is closed.
@@ -300,10 +302,11 @@ impl Checker<'_> {
                         *span,
                     ));
                 }
-                let terms = terms
-                    .iter()
-                    .map(|t| self.node(t, depth))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut checked = Vec::with_capacity(terms.len());
+                for t in terms {
+                    checked.push(self.node(t, depth)?);
+                }
+                let terms = checked;
                 match op {
                     LogicalOp::And => Node::And(terms),
                     LogicalOp::Or => Node::Or(terms),
@@ -322,7 +325,7 @@ impl Checker<'_> {
                         lhs.span,
                     ));
                 }
-                Node::Compare(Box::new(self.compare(lhs, *op, rhs, *span, depth)?))
+                Node::Compare(self.compare(lhs, *op, rhs, *span, depth)?)
             }
             Expr::Test { value } => {
                 let v = self.value(value, depth)?;
@@ -352,7 +355,16 @@ impl Checker<'_> {
     fn value<'e>(&mut self, v: &'e syntax::Value, depth: usize) -> Result<TVal<'e>, Error> {
         let mut t = match &v.base {
             ValueBase::Field(name) => {
-                let Some(id) = self.schema.field_id(&name.name) else {
+                // Rules name the same field again and again: the last one
+                // resolved is checked first (by its canonical name).
+                let last = self
+                    .last_field
+                    .filter(|(id, _)| self.schema.field(*id).is_some_and(|f| f.name == name.name));
+                let Some((id, ty)) = last.or_else(|| {
+                    let id = self.schema.field_id(&name.name)?;
+                    let ty = self.schema.field(id).map(|f| &f.ty);
+                    Some((id, ty))
+                }) else {
                     let hint = match self.schema.suggest_field(&name.name) {
                         Some(s) => format!("; did you mean `{s}`?"),
                         None => String::new(),
@@ -362,11 +374,8 @@ impl Checker<'_> {
                         name.span,
                     ));
                 };
-                let ty = self
-                    .schema
-                    .field(id)
-                    .map(|f| f.ty.clone())
-                    .unwrap_or(Type::Bool);
+                self.last_field = Some((id, ty));
+                let ty = ty.cloned().unwrap_or(Type::Bool);
                 TVal {
                     op: Operand::Field(id),
                     ty,
@@ -470,7 +479,7 @@ impl Checker<'_> {
         rhs: &Rhs,
         span: Span,
         depth: usize,
-    ) -> Result<Compare, Error> {
+    ) -> Result<Box<Compare>, Error> {
         let ty = lhs.ty.clone();
         let op_ok = match op {
             CompareOp::Eq | CompareOp::Ne => {
@@ -650,15 +659,16 @@ impl Checker<'_> {
                 }
             }
         };
-        Ok(Compare {
+        // Boxed here, built in place: both callers box it.
+        Ok(Box::new(Compare {
             lhs: lhs.op,
             ty,
             test,
             span,
-        })
+        }))
     }
 
-    fn regex(&mut self, pattern: &str, span: Span) -> Result<Arc<Regex>, Error> {
+    fn regex(&mut self, pattern: &str, span: Span) -> Result<Pattern, Error> {
         self.regexes += 1;
         if self.regexes > self.limits.max_regexes {
             return Err(Error::limit(
@@ -670,7 +680,21 @@ impl Checker<'_> {
                 span,
             ));
         }
-        self.cache.get(pattern, self.limits.max_regex_size).map_err(|e| match e {
+        // A plain literal far inside the size limit always compiles (a literal
+        // regex takes about 32 bytes a byte, plus a few hundred): the compiler
+        // tests it as bytes, so building the regex now would be wasted work.
+        // The same holds for a handful of anchored literals (`^/a(/|$)`),
+        // which the compiler tests as a few byte comparisons.
+        let size_limit = self.limits.max_regex_size;
+        if pattern.len() <= (size_limit.saturating_sub(4096)) / 64 {
+            if crate::compile::is_regex_literal(pattern) {
+                return Ok(Pattern::deferred(pattern, size_limit, None));
+            }
+            if let Some(alts) = crate::regexes::literal_alternatives(pattern) {
+                return Ok(Pattern::deferred(pattern, size_limit, Some(alts)));
+            }
+        }
+        self.cache.get(pattern, size_limit).map(Pattern::compiled).map_err(|e| match e {
             regex::Error::CompiledTooBig(limit) => Error::limit(
                 crate::error::Stage::Compile,
                 format!("regex compiles to more than {limit} bytes (raise `max_regex_size` in the settings)"),
@@ -745,10 +769,9 @@ impl Checker<'_> {
             Literal::Ip(_) | Literal::Cidr(..) | Literal::IpRange(..) => 2,
             Literal::IpOrBytes(..) => 3,
         };
-        let firm: Vec<&(Literal, Span)> = items.iter().filter(|(l, _)| class(l) != 3).collect();
-        if let Some((first, _)) = firm.first()
+        let mut firm = items.iter().filter(|(l, _)| class(l) != 3);
+        if let Some((first, _)) = firm.next()
             && let Some((bad, bad_span)) = firm
-                .iter()
                 .find(|(l, _)| class(l) != class(first))
                 .map(|x| (&x.0, x.1))
         {
@@ -956,7 +979,7 @@ impl Checker<'_> {
                 };
                 let cmp = self.compare(lhs, *op, rhs, *span, depth)?;
                 Ok(TVal {
-                    op: Operand::Compare(Box::new(cmp)),
+                    op: Operand::Compare(cmp),
                     ty: Type::Bool,
                     star: source,
                     literal: None,
@@ -1073,10 +1096,14 @@ pub(crate) fn merge_ranges<T: Ord + Copy>(
     mut v: Vec<(T, T)>,
     succ: impl Fn(T) -> Option<T>,
 ) -> Vec<(T, T)> {
-    v.sort();
-    let mut out: Vec<(T, T)> = Vec::with_capacity(v.len());
-    for (lo, hi) in v {
-        if let Some(last) = out.last_mut() {
+    v.sort_unstable();
+    // In place: `w` ranges are kept, each read range joins the last kept one
+    // or becomes the next.
+    let mut w = 0;
+    for k in 0..v.len() {
+        let (lo, hi) = v[k];
+        if w > 0 {
+            let last = &mut v[w - 1];
             let touches = lo <= last.1 || succ(last.1) == Some(lo);
             // IPv4 never touches IPv6: every v4 sorts first and the last v4 has no successor.
             if touches {
@@ -1086,9 +1113,11 @@ pub(crate) fn merge_ranges<T: Ord + Copy>(
                 continue;
             }
         }
-        out.push((lo, hi));
+        v[w] = (lo, hi);
+        w += 1;
     }
-    out
+    v.truncate(w);
+    v
 }
 
 /// Only `\*` and `\\` are escapes in a wildcard pattern.

@@ -19,6 +19,7 @@ use crate::functions::{Builtin, Callee, eval::Prepared};
 use crate::limits::Limits;
 use crate::lists::Lists;
 use crate::regexes::RegexCache;
+use crate::schema::NameHasher;
 use crate::schema::{FieldId, Schema};
 use crate::syntax::{CompareOp, Span};
 use crate::value::Val;
@@ -26,6 +27,7 @@ use matchers::{BytesSet, IpRanges, Pred, Wildcard};
 use memchr::memmem;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 /// Where an instruction reads a value from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,8 +226,8 @@ pub fn compile(
     lists: &Lists,
     limits: &Limits,
 ) -> Result<Program, Error> {
-    compile_optimized(
-        &optimize::optimize(typed.root.clone()),
+    compile_owned(
+        optimize::optimize(typed.root.clone()),
         schema,
         lists,
         limits,
@@ -236,6 +238,18 @@ pub fn compile(
 /// Compiles a tree that [`optimize::optimize`] already rewrote.
 pub fn compile_optimized(
     root: &Node,
+    schema: &Schema,
+    lists: &Lists,
+    limits: &Limits,
+    regexes: &RegexCache,
+) -> Result<Program, Error> {
+    compile_owned(root.clone(), schema, lists, limits, regexes)
+}
+
+/// [`compile_optimized`] for a tree nobody needs afterwards: the constants
+/// and sets of its tests move into the program instead of being copied.
+pub(crate) fn compile_owned(
+    mut root: Node,
     schema: &Schema,
     lists: &Lists,
     limits: &Limits,
@@ -256,14 +270,13 @@ pub fn compile_optimized(
             branch_start: branch::VERDICT_FALSE,
             branches: Vec::new(),
         },
-        schema,
         lists,
         limits,
         regexes,
         loops: Vec::new(),
-        const_ids: HashMap::new(),
+        const_ids: HashMap::default(),
     };
-    g.node(root, false)?;
+    g.node(&mut root, false)?;
     g.emit(Instr::Return)?;
     optimize::thread_jumps(&mut g.p.code);
     optimize::fuse_test_jumps(&mut g.p.code);
@@ -274,20 +287,26 @@ pub fn compile_optimized(
         g.p.branch_start = start;
         g.p.branches = branches;
     }
-    g.p.fields.sort();
+    g.p.fields.sort_unstable();
     g.p.fields.dedup();
+    // Names for listings, once per field read.
+    g.p.field_names.reserve(g.p.fields.len());
+    for &id in &g.p.fields {
+        if let Some(f) = schema.field(id) {
+            g.p.field_names.insert(id, f.name.clone());
+        }
+    }
     Ok(g.p)
 }
 
 struct Gen<'a> {
     p: Program,
-    schema: &'a Schema,
     lists: &'a Lists,
     limits: &'a Limits,
     regexes: &'a RegexCache,
     /// Iterator registers of the `[*]` loops being compiled, innermost last.
     loops: Vec<u16>,
-    const_ids: HashMap<Const, u32>,
+    const_ids: HashMap<Const, u32, BuildHasherDefault<NameHasher>>,
 }
 
 impl Gen<'_> {
@@ -340,12 +359,6 @@ impl Gen<'_> {
 
     fn field(&mut self, id: FieldId) -> Src {
         self.p.fields.push(id);
-        if let Some(f) = self.schema.field(id) {
-            self.p
-                .field_names
-                .entry(id)
-                .or_insert_with(|| f.name.clone());
-        }
         Src::Field(id)
     }
 
@@ -366,11 +379,11 @@ impl Gen<'_> {
     }
 
     /// Emits code leaving `acc = value(n) != negate`.
-    fn node(&mut self, n: &Node, negate: bool) -> Result<(), Error> {
+    fn node(&mut self, n: &mut Node, negate: bool) -> Result<(), Error> {
         crate::stack::guard(|| self.node_inner(n, negate))
     }
 
-    fn node_inner(&mut self, n: &Node, negate: bool) -> Result<(), Error> {
+    fn node_inner(&mut self, n: &mut Node, negate: bool) -> Result<(), Error> {
         match n {
             Node::Const(b) => {
                 self.emit(Instr::Const(*b != negate))?;
@@ -380,7 +393,7 @@ impl Gen<'_> {
             Node::And(terms) => self.chain(terms, !negate, negate)?,
             Node::Or(terms) => self.chain(terms, negate, negate)?,
             Node::Xor(terms) => {
-                for (k, t) in terms.iter().enumerate() {
+                for (k, t) in terms.iter_mut().enumerate() {
                     if k == 0 {
                         // not (a xor b) = (not a) xor b.
                         self.node(t, negate)?;
@@ -398,11 +411,12 @@ impl Gen<'_> {
     }
 
     /// `and` (jump out on false) when `is_and`, else `or` (jump out on true).
-    fn chain(&mut self, terms: &[Node], is_and: bool, negate: bool) -> Result<(), Error> {
+    fn chain(&mut self, terms: &mut [Node], is_and: bool, negate: bool) -> Result<(), Error> {
         let mut exits = Vec::new();
-        for (k, t) in terms.iter().enumerate() {
+        let n = terms.len();
+        for (k, t) in terms.iter_mut().enumerate() {
             self.node(t, negate)?;
-            if k + 1 < terms.len() {
+            if k + 1 < n {
                 let j = if is_and {
                     Instr::JumpIfFalse(0)
                 } else {
@@ -419,9 +433,9 @@ impl Gen<'_> {
     }
 
     /// A Bool operand as a test.
-    fn truthy(&mut self, op: &Operand, negate: bool) -> Result<(), Error> {
+    fn truthy(&mut self, op: &mut Operand, negate: bool) -> Result<(), Error> {
         if let Operand::Call(Callee::Builtin(b @ (Builtin::Any | Builtin::All)), args) = op
-            && let [Operand::Each { source, body }] = args.as_slice()
+            && let [Operand::Each { source, body }] = args.as_mut_slice()
         {
             let kind = if *b == Builtin::Any {
                 LoopKind::Any
@@ -447,7 +461,12 @@ impl Gen<'_> {
         Ok(())
     }
 
-    fn bool_loop(&mut self, kind: LoopKind, source: &Operand, body: &Operand) -> Result<(), Error> {
+    fn bool_loop(
+        &mut self,
+        kind: LoopKind,
+        source: &mut Operand,
+        body: &mut Operand,
+    ) -> Result<(), Error> {
         let src = self.operand(source)?;
         let iter = self.regs(2)?;
         let start = self.emit(Instr::LoopStart {
@@ -470,13 +489,13 @@ impl Gen<'_> {
         Ok(())
     }
 
-    fn compare(&mut self, c: &Compare, negate: bool) -> Result<(), Error> {
-        let src = self.operand(&c.lhs)?;
+    fn compare(&mut self, c: &mut Compare, negate: bool) -> Result<(), Error> {
+        let src = self.operand(&mut c.lhs)?;
         let neg = u8::from(negate) << 1;
-        let (pred, invert) = match &c.test {
+        let (pred, invert) = match &mut c.test {
             Test::Eq(k) | Test::Ne(k) => {
                 let p = match k {
-                    Const::Bytes(b) => Pred::BytesEq(b.clone().into_boxed_slice()),
+                    Const::Bytes(b) => Pred::BytesEq(std::mem::take(b).into_boxed_slice()),
                     Const::Int(n) => Pred::IntEq(*n),
                     Const::Ip(ip) => Pred::IpEq(*ip),
                     Const::Bool(_) => {
@@ -490,7 +509,7 @@ impl Gen<'_> {
             }
             Test::Order(o, k) => (
                 match k {
-                    Const::Bytes(b) => Pred::BytesOrd(*o, b.clone().into_boxed_slice()),
+                    Const::Bytes(b) => Pred::BytesOrd(*o, std::mem::take(b).into_boxed_slice()),
                     Const::Int(n) => Pred::IntOrd(*o, *n),
                     Const::Ip(ip) => Pred::IpOrd(*o, *ip),
                     Const::Bool(_) => return Err(Error::compile("a Bool has no order", c.span)),
@@ -501,13 +520,16 @@ impl Gen<'_> {
                 Pred::Contains(Box::new(memmem::Finder::new(b).into_owned())),
                 false,
             ),
-            Test::Matches(re) => (regex_pred(re), false),
+            Test::Matches(re) => match re.alternatives() {
+                Some(alts) => return self.literal_alternatives(src, alts, negate),
+                None => (regex_pred(re, c.span)?, false),
+            },
             Test::Wildcard { pattern, strict } => (
                 Pred::Wildcard(Box::new(Wildcard::new(pattern, *strict))),
                 false,
             ),
-            Test::InBytes(items) => (Pred::BytesSet(BytesSet::new(items.clone())), false),
-            Test::InInts(r) => (Pred::IntRanges(r.clone().into_boxed_slice()), false),
+            Test::InBytes(items) => (Pred::BytesSet(BytesSet::new(std::mem::take(items))), false),
+            Test::InInts(r) => (Pred::IntRanges(std::mem::take(r).into_boxed_slice()), false),
             Test::InIps(r) => (Pred::IpRanges(IpRanges::new(r)), false),
             Test::InList(name) => match self.lists.handle(name) {
                 Some(h) => (Pred::List(h.clone()), false),
@@ -540,11 +562,63 @@ impl Gen<'_> {
         Ok(())
     }
 
-    fn operand(&mut self, op: &Operand) -> Result<Src, Error> {
+    /// A pattern that is a few anchored literals, as byte tests: one set
+    /// lookup when every alternative is exact, else an `or` of tests (an
+    /// `and` of negated ones under `not`), each false on a missing value as
+    /// the regex test is.
+    fn literal_alternatives(
+        &mut self,
+        src: Src,
+        alts: &[crate::regexes::LiteralAlt],
+        negate: bool,
+    ) -> Result<(), Error> {
+        let flags = u8::from(negate) << 1;
+        let test = |pred| match src {
+            Src::Field(field) => Instr::TestField { field, pred, flags },
+            src => Instr::Test { src, pred, flags },
+        };
+        if alts.iter().all(|a| a.1 && a.2) {
+            let mut items: Vec<Vec<u8>> = alts.iter().map(|a| a.0.clone()).collect();
+            items.sort();
+            items.dedup();
+            let pred = self.pred(Pred::BytesSet(BytesSet::new(items)));
+            self.emit(test(pred))?;
+            return Ok(());
+        }
+        let mut exits = Vec::with_capacity(alts.len());
+        for (k, (lit, start, end)) in alts.iter().enumerate() {
+            let pred = self.pred(literal_pred(lit.clone(), *start, *end));
+            self.emit(test(pred))?;
+            if k + 1 < alts.len() {
+                let j = if negate {
+                    Instr::JumpIfFalse(0)
+                } else {
+                    Instr::JumpIfTrue(0)
+                };
+                exits.push(self.emit(j)?);
+            }
+        }
+        let end = self.here();
+        for e in exits {
+            self.patch(e, end);
+        }
+        Ok(())
+    }
+
+    fn operand(&mut self, op: &mut Operand) -> Result<Src, Error> {
         crate::stack::guard(|| self.operand_inner(op))
     }
 
-    fn operand_inner(&mut self, op: &Operand) -> Result<Src, Error> {
+    fn operand_inner(&mut self, op: &mut Operand) -> Result<Src, Error> {
+        // `any(x[*] ...)` / `all(...)` as a value: the loop, then its result.
+        if let Operand::Call(Callee::Builtin(Builtin::Any | Builtin::All), args) = &*op
+            && let [Operand::Each { .. }] = args.as_slice()
+        {
+            self.truthy(op, false)?;
+            let r = self.regs(1)?;
+            self.emit(Instr::StoreAcc(r))?;
+            return Ok(Src::Reg(r));
+        }
         Ok(match op {
             Operand::Field(id) => self.field(*id),
             Operand::Const(c) => self.konst(c),
@@ -573,16 +647,8 @@ impl Gen<'_> {
                 Src::Path(self.p.paths.len() as u32 - 1)
             }
             Operand::Call(callee, args) => {
-                if let (Callee::Builtin(Builtin::Any | Builtin::All), [Operand::Each { .. }]) =
-                    (callee, args.as_slice())
-                {
-                    self.truthy(op, false)?;
-                    let r = self.regs(1)?;
-                    self.emit(Instr::StoreAcc(r))?;
-                    return Ok(Src::Reg(r));
-                }
                 let mut srcs = Vec::with_capacity(args.len());
-                for a in args {
+                for a in args.iter_mut() {
                     srcs.push(self.operand(a)?);
                 }
                 let prepared = match callee {
@@ -643,16 +709,46 @@ impl Gen<'_> {
 /// `\.php$`, `curl`), becomes a byte comparison; anything else stays a regex.
 /// (Byte mode, case-sensitive, and `$` only at the very end, as the regex
 /// crate has it, make the two exactly equivalent.)
-fn regex_pred(re: &std::sync::Arc<regex::bytes::Regex>) -> Pred {
-    match regex_literal(re.as_str()) {
-        Some((lit, true, true)) => Pred::BytesEq(lit.into_boxed_slice()),
-        Some((lit, true, false)) => Pred::StartsWith(lit.into_boxed_slice()),
-        Some((lit, false, true)) => Pred::EndsWith(lit.into_boxed_slice()),
-        Some((lit, false, false)) => {
-            Pred::Contains(Box::new(memmem::Finder::new(&lit).into_owned()))
-        }
-        None => Pred::Matches(re.clone()),
+fn regex_pred(re: &crate::regexes::Pattern, span: Span) -> Result<Pred, Error> {
+    Ok(match regex_literal(re.as_str()) {
+        Some((lit, start, end)) => literal_pred(lit, start, end),
+        None => match re.regex() {
+            Some(re) => Pred::Matches(re.clone()),
+            None => return Err(Error::compile("invalid regex", span)),
+        },
+    })
+}
+
+/// The byte test for a literal anchored at the start and/or end (else found anywhere).
+fn literal_pred(lit: Vec<u8>, start: bool, end: bool) -> Pred {
+    match (start, end) {
+        (true, true) => Pred::BytesEq(lit.into_boxed_slice()),
+        (true, false) => Pred::StartsWith(lit.into_boxed_slice()),
+        (false, true) => Pred::EndsWith(lit.into_boxed_slice()),
+        (false, false) => Pred::Contains(Box::new(memmem::Finder::new(&lit).into_owned())),
     }
+}
+
+/// Whether `pattern` is a plain literal, optionally anchored (what
+/// [`regex_literal`] reads), without building the literal.
+pub(crate) fn is_regex_literal(pattern: &str) -> bool {
+    let body = pattern.strip_prefix('^').unwrap_or(pattern);
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e) if e.is_ascii_punctuation() => {}
+                _ => return false,
+            },
+            '$' if chars.peek().is_none() => {}
+            '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' => {
+                return false;
+            }
+            c if c.is_whitespace() && c != ' ' => return false,
+            _ => {}
+        }
+    }
+    true
 }
 
 /// `(literal bytes, anchored at start, anchored at end)` when `pattern` is one.
@@ -741,12 +837,99 @@ mod tests {
             ("a$b", None),
         ];
         for (pattern, want) in cases {
+            assert_eq!(is_regex_literal(pattern), want.is_some(), "{pattern}");
             let got = regex_literal(pattern);
             assert_eq!(
                 got.as_ref().map(|(l, s, e)| (l.as_slice(), *s, *e)),
                 *want,
                 "{pattern}"
             );
+        }
+    }
+
+    /// The checker leaves literal patterns uncompiled, on the grounds that
+    /// every one compiles well inside its size-limit margin.
+    #[test]
+    fn every_literal_regex_compiles_within_the_margin() {
+        let mut patterns: Vec<String> = Vec::new();
+        for b in 0u8..128 {
+            let c = b as char;
+            patterns.push(format!("^\\{c}x$"));
+            patterns.push(format!("a{c}"));
+        }
+        patterns.extend(["".into(), "é日本\u{10ffff}".into(), "^".into(), "$".into()]);
+        patterns.push(format!("^{}$", "\\.é".repeat(1000)));
+        for p in &patterns {
+            if !is_regex_literal(p) {
+                continue;
+            }
+            let limit = 64 * p.len() + 4096;
+            assert!(
+                crate::regexes::build(p, limit).is_ok(),
+                "{p:?} fails at size limit {limit}"
+            );
+        }
+    }
+
+    /// Patterns lowered to literal alternatives evaluate as the regex does,
+    /// under `not`, on a missing field, and on array elements.
+    #[test]
+    fn literal_alternative_patterns_evaluate_as_the_regex() {
+        use crate::{Compiler, Context, Schema, Value};
+        let schema = Schema::default_http();
+        let compiler = Compiler::new(&schema);
+        let patterns = [
+            "^/api/v3/item42(/|$)",
+            "^(GET|HEAD)$",
+            "\\.(php|asp)$",
+            "(ad|min)",
+            "^(a|)$",
+            "(^x|y$)",
+        ];
+        let values = [
+            "",
+            "/api/v3/item42",
+            "/api/v3/item42/",
+            "/api/v3/item42x",
+            "GET",
+            "HEAD",
+            "GETS",
+            "a.php",
+            "a.phpx",
+            "admin",
+            "x",
+            "xy",
+            "y",
+            "a",
+        ];
+        for p in patterns {
+            assert!(crate::regexes::literal_alternatives(p).is_some(), "{p}");
+            let re = crate::regexes::build(p, 1 << 20).unwrap();
+            for shape in [
+                "{f} matches \"{p}\"",
+                "not {f} matches \"{p}\"",
+                "any({a}[*] matches \"{p}\")",
+            ] {
+                let text = shape
+                    .replace("{f}", "http.request.uri.path")
+                    .replace("{a}", "http.request.headers.names")
+                    .replace("{p}", p);
+                let filter = compiler.compile(&text).unwrap();
+                let negated = shape.starts_with("not");
+                let mut cx = Context::new(&schema);
+                assert_eq!(filter.matches(&cx), negated, "{text} on a missing field");
+                for v in values {
+                    cx.set("http.request.uri.path", Value::Bytes(v.into()))
+                        .unwrap();
+                    cx.set(
+                        "http.request.headers.names",
+                        Value::Array(vec![Value::Bytes(b"zz".to_vec()), Value::Bytes(v.into())]),
+                    )
+                    .unwrap();
+                    let want = re.is_match(v.as_bytes()) != negated;
+                    assert_eq!(filter.matches(&cx), want, "{text} on {v:?}");
+                }
+            }
         }
     }
 

@@ -14,7 +14,7 @@
 //! Passes repeat until nothing changes, at most [`MAX_PASSES`] times.
 
 use super::Instr;
-use crate::check::{Compare, Const, Node, Operand, Test, merge_ranges};
+use crate::check::{Const, Node, Operand, Test, merge_ranges};
 use std::net::IpAddr;
 
 /// Most rewrite passes over one tree.
@@ -38,12 +38,16 @@ fn pass(n: Node) -> (Node, bool) {
 
 fn pass_inner(n: Node) -> (Node, bool) {
     match n {
-        Node::Not(inner) => {
-            let (inner, changed) = pass(*inner);
-            match inner {
+        Node::Not(mut inner) => {
+            // Rewritten inside its own box, which is kept unless it folds.
+            let (n, changed) = pass(std::mem::replace(&mut *inner, Node::Const(false)));
+            match n {
                 Node::Const(b) => (Node::Const(!b), true),
                 Node::Not(x) => (*x, true),
-                other => (Node::Not(Box::new(other)), changed),
+                other => {
+                    *inner = other;
+                    (Node::Not(inner), changed)
+                }
             }
         }
         Node::And(terms) => chain(terms, true),
@@ -84,12 +88,28 @@ fn pass_inner(n: Node) -> (Node, bool) {
 }
 
 /// `and` (`is_and`) or `or`: fold constants, flatten, merge equalities.
-fn chain(terms: Vec<Node>, is_and: bool) -> (Node, bool) {
+fn chain(mut terms: Vec<Node>, is_and: bool) -> (Node, bool) {
     let mut changed = false;
-    let mut out: Vec<Node> = Vec::with_capacity(terms.len());
-    for t in terms {
-        let (t, c) = pass(t);
+    // Terms are rewritten where they stand; a new Vec is only built when a
+    // constant or a nested chain of the same operator changes the shape.
+    let mut reshape = false;
+    for t in terms.iter_mut() {
+        let (n, c) = pass(std::mem::replace(t, Node::Const(false)));
         changed |= c;
+        reshape |= match n {
+            Node::Const(_) => true,
+            Node::And(_) => is_and,
+            Node::Or(_) => !is_and,
+            _ => false,
+        };
+        *t = n;
+    }
+    let mut out: Vec<Node> = if reshape {
+        Vec::with_capacity(terms.len())
+    } else {
+        std::mem::take(&mut terms)
+    };
+    for t in terms {
         match t {
             // The neutral element disappears; the absorbing one decides.
             Node::Const(b) if b == is_and => changed = true,
@@ -194,81 +214,116 @@ enum Members {
     Ips(Vec<(IpAddr, IpAddr)>),
 }
 
-fn members(c: &Compare) -> Option<(u32, Members)> {
-    let Operand::Field(id) = c.lhs else {
-        return None;
-    };
-    let m = match &c.test {
-        Test::Eq(Const::Bytes(b)) => Members::Bytes(vec![b.clone()]),
-        Test::InBytes(items) => Members::Bytes(items.clone()),
-        Test::Eq(Const::Int(n)) => Members::Ints(vec![(*n, *n)]),
-        Test::InInts(r) => Members::Ints(r.clone()),
-        Test::Eq(Const::Ip(ip)) => Members::Ips(vec![(*ip, *ip)]),
-        Test::InIps(r) => Members::Ips(r.clone()),
-        _ => return None,
-    };
-    Some((id.0, m))
+impl Members {
+    /// The kind (0 bytes, 1 ints, 2 addresses) and field of a test that can
+    /// merge into a set, if it is one.
+    fn key(n: &Node) -> Option<(u32, u8)> {
+        let Node::Compare(c) = n else {
+            return None;
+        };
+        let Operand::Field(id) = c.lhs else {
+            return None;
+        };
+        let kind = match &c.test {
+            Test::Eq(Const::Bytes(_)) | Test::InBytes(_) => 0,
+            Test::Eq(Const::Int(_)) | Test::InInts(_) => 1,
+            Test::Eq(Const::Ip(_)) | Test::InIps(_) => 2,
+            _ => return None,
+        };
+        Some((id.0, kind))
+    }
+
+    /// The members of a test [`Members::key`] accepted (moved out, not copied).
+    fn of(test: Test) -> Members {
+        match test {
+            Test::Eq(Const::Bytes(b)) => Members::Bytes(vec![b]),
+            Test::InBytes(items) => Members::Bytes(items),
+            Test::Eq(Const::Int(n)) => Members::Ints(vec![(n, n)]),
+            Test::InInts(r) => Members::Ints(r),
+            Test::Eq(Const::Ip(ip)) => Members::Ips(vec![(ip, ip)]),
+            Test::InIps(r) => Members::Ips(r),
+            // Not reached: only tests `key` accepts get here.
+            _ => Members::Bytes(Vec::new()),
+        }
+    }
+
+    /// Adds the members of `test` (of the same kind).
+    fn extend(&mut self, test: Test) {
+        match (self, test) {
+            (Members::Bytes(a), Test::Eq(Const::Bytes(b))) => a.push(b),
+            (Members::Bytes(a), Test::InBytes(b)) => a.extend(b),
+            (Members::Ints(a), Test::Eq(Const::Int(n))) => a.push((n, n)),
+            (Members::Ints(a), Test::InInts(b)) => a.extend(b),
+            (Members::Ips(a), Test::Eq(Const::Ip(ip))) => a.push((ip, ip)),
+            (Members::Ips(a), Test::InIps(b)) => a.extend(b),
+            _ => {}
+        }
+    }
+
+    /// The set test of the merged members.
+    fn into_test(self) -> Test {
+        match self {
+            Members::Bytes(mut v) => {
+                v.sort();
+                v.dedup();
+                Test::InBytes(v)
+            }
+            Members::Ints(v) => Test::InInts(merge_ranges(v, |n| n.checked_add(1))),
+            Members::Ips(v) => Test::InIps(merge_ranges(v, crate::value::next_ip)),
+        }
+    }
 }
 
 /// Merges, in an `or`, every group of equality/set tests on one field into
 /// the first of them. Returns whether anything merged.
 fn merge_equalities(terms: &mut Vec<Node>) -> bool {
-    let mut changed = false;
-    let mut k = 0;
-    while k < terms.len() {
-        let Node::Compare(first) = &terms[k] else {
-            k += 1;
-            continue;
-        };
-        let Some((field, mut acc)) = members(first) else {
-            k += 1;
-            continue;
-        };
-        let mut merged_any = false;
-        let mut j = k + 1;
-        while j < terms.len() {
-            let same = match &terms[j] {
-                Node::Compare(c) => match (members(c), &mut acc) {
-                    (Some((f, Members::Bytes(b))), Members::Bytes(a)) if f == field => {
-                        a.extend(b);
-                        true
-                    }
-                    (Some((f, Members::Ints(b))), Members::Ints(a)) if f == field => {
-                        a.extend(b);
-                        true
-                    }
-                    (Some((f, Members::Ips(b))), Members::Ips(a)) if f == field => {
-                        a.extend(b);
-                        true
-                    }
-                    _ => false,
-                },
-                _ => false,
-            };
-            if same {
-                terms.remove(j);
-                merged_any = true;
+    // Which terms merge: the first of each (field, kind) stays, later ones join it.
+    let mut firsts: Vec<(u32, u8)> = Vec::new();
+    let mut any = false;
+    for t in terms.iter() {
+        if let Some(key) = Members::key(t) {
+            if firsts.contains(&key) {
+                any = true;
             } else {
-                j += 1;
+                firsts.push(key);
             }
         }
-        if merged_any {
-            if let Node::Compare(c) = &mut terms[k] {
-                c.test = match acc {
-                    Members::Bytes(mut v) => {
-                        v.sort();
-                        v.dedup();
-                        Test::InBytes(v)
-                    }
-                    Members::Ints(v) => Test::InInts(merge_ranges(v, |n| n.checked_add(1))),
-                    Members::Ips(v) => Test::InIps(merge_ranges(v, crate::value::next_ip)),
-                };
-            }
-            changed = true;
-        }
-        k += 1;
     }
-    changed
+    if !any {
+        return false;
+    }
+    // Per group: where its first term is in `out`, and the members so far
+    // (taken from the first term once a second one joins).
+    let mut groups: Vec<((u32, u8), usize, Option<Members>)> = Vec::with_capacity(firsts.len());
+    let mut out: Vec<Node> = Vec::with_capacity(terms.len());
+    for t in std::mem::take(terms) {
+        let Some(key) = Members::key(&t) else {
+            out.push(t);
+            continue;
+        };
+        let Some(group) = groups.iter_mut().find(|g| g.0 == key) else {
+            groups.push((key, out.len(), None));
+            out.push(t);
+            continue;
+        };
+        let Node::Compare(c) = t else {
+            continue;
+        };
+        let acc = group.2.get_or_insert_with(|| match &mut out[group.1] {
+            Node::Compare(first) => {
+                Members::of(std::mem::replace(&mut first.test, Test::BitAnd(0)))
+            }
+            _ => Members::Bytes(Vec::new()),
+        });
+        acc.extend(c.test);
+    }
+    for (_, at, acc) in groups {
+        if let (Some(acc), Node::Compare(c)) = (acc, &mut out[at]) {
+            c.test = acc.into_test();
+        }
+    }
+    *terms = out;
+    true
 }
 
 /// Jump threading: a jump that lands on another jump goes straight to where

@@ -61,12 +61,16 @@ pub fn parse_with(source: &str, limits: &Limits) -> Result<Expr, Error> {
         max_depth: limits.effective_depth(),
         depth_capped: limits.max_depth > limits.effective_depth(),
     };
-    let (rest, expr) = p.expr(source, 0).map_err(|e| p.to_error(e))?;
-    let (rest, _) = ws(rest).map_err(|e| p.to_error(e))?;
-    if !rest.is_empty() {
-        return Err(p.trailing(rest));
+    // A match rather than map_err and `?`: each of those moved the whole
+    // (large) tree once more.
+    match p.expr(source, 0) {
+        Ok((rest, expr)) => match ws(rest) {
+            Ok(("", _)) => Ok(expr),
+            Ok((rest, _)) => Err(p.trailing(rest)),
+            Err(e) => Err(p.to_error(e)),
+        },
+        Err(e) => Err(p.to_error(e)),
     }
-    Ok(expr)
 }
 
 /// A parse failure that has not been turned into an [`Error`] yet.
@@ -248,42 +252,68 @@ impl<'s> Parser<'s> {
 
     // ----- logical structure -------------------------------------------------
 
+    /// A whole logical expression: `or` < `xor` < `and`, each an n-ary chain.
+    ///
+    /// One loop reads the terms (unary expressions) and the operators between
+    /// them, keeping one open chain per operator, tightest first. An operator
+    /// closes the open chains that bind tighter than it and extends (or opens)
+    /// its own. The tree is the one a descent with a function per level
+    /// builds, but a term is not handed up through every level, and a chain of
+    /// one term never allocates.
     fn expr<'a>(&self, i: &'a str, depth: usize) -> PResult<'a, Expr> {
-        self.chain(i, depth, LogicalOp::Or)
-    }
-
-    /// A chain of `op` whose terms are chains of the next tighter operator.
-    fn chain<'a>(&self, i: &'a str, depth: usize, op: LogicalOp) -> PResult<'a, Expr> {
-        let start = ws(i)?.0;
-        let (mut rest, first) = self.term(start, depth, op)?;
-        let mut terms = vec![first];
+        const OPS: [LogicalOp; 3] = [LogicalOp::And, LogicalOp::Xor, LogicalOp::Or];
+        // Per level: the terms so far and where the chain starts.
+        let mut open: [(Vec<Expr>, usize); 3] = Default::default();
+        let mut at = ws(i)?.0;
         loop {
+            let mut cur_start = self.offset(at);
+            let (rest, mut cur) = self.unary(at, depth)?;
+            let end = self.offset(rest);
             let (after_ws, _) = ws(rest)?;
-            let Ok((after_op, _)) = logical_op(op)(after_ws) else {
-                break;
+            let mut next = None;
+            // Only `and && xor ^^ or ||` continue a chain.
+            let maybe_op = matches!(
+                after_ws.as_bytes().first(),
+                Some(b'a' | b'&' | b'x' | b'^' | b'o' | b'|')
+            );
+            for (level, &op) in OPS.iter().enumerate().filter(|_| maybe_op) {
+                if let Ok((after_op, ())) = logical_op(op)(after_ws) {
+                    next = Some((level, after_op));
+                    break;
+                }
+            }
+            let close = next.map_or(OPS.len(), |(level, _)| level);
+            for (level, (terms, start)) in open.iter_mut().enumerate().take(close) {
+                if !terms.is_empty() {
+                    terms.push(cur);
+                    cur_start = *start;
+                    cur = Expr::Logical {
+                        op: OPS[level],
+                        terms: std::mem::take(terms),
+                        span: Span::new(*start, end),
+                    };
+                }
+            }
+            let Some((level, after_op)) = next else {
+                return Ok((rest, cur));
             };
-            let (after, t) = self.term(after_op, depth, op)?;
-            terms.push(t);
-            rest = after;
-        }
-        if terms.len() == 1 {
-            return Ok((
-                rest,
-                terms.pop().unwrap_or(Expr::Const {
-                    value: false,
-                    span: Span::default(),
-                }),
-            ));
-        }
-        let span = self.span_from(start, rest);
-        Ok((rest, Expr::Logical { op, terms, span }))
-    }
-
-    fn term<'a>(&self, i: &'a str, depth: usize, op: LogicalOp) -> PResult<'a, Expr> {
-        match op {
-            LogicalOp::Or => self.chain(i, depth, LogicalOp::Xor),
-            LogicalOp::Xor => self.chain(i, depth, LogicalOp::And),
-            LogicalOp::And => self.unary(i, depth),
+            let (terms, start) = &mut open[level];
+            if terms.is_empty() {
+                *start = cur_start;
+                terms.reserve(4);
+            } else if terms.len() == terms.capacity() {
+                // A long chain (`a or b or ...` by the dozen): rather than
+                // doubling a Vec of large nodes again and again, guess the
+                // rest from the length of the terms so far (at most doubling
+                // past 64 terms, so that a misleading guess cannot reserve
+                // much more than the chain needs).
+                let done = self.offset(after_ws) - *start;
+                let left = self.src.len() - self.offset(after_ws);
+                let guess = left.saturating_mul(terms.len()) / done.max(1) + 1;
+                terms.reserve(guess.min(terms.len().max(64)));
+            }
+            terms.push(cur);
+            at = ws(after_op)?.0;
         }
     }
 
@@ -552,11 +582,25 @@ impl<'s> Parser<'s> {
             let (rest, call) = self.call(i, name, rest, depth)?;
             (rest, ValueBase::Call(call))
         } else {
-            if KEYWORDS.contains(&name) {
+            if !name.contains('.') && KEYWORDS.contains(&name) {
                 return backtrack(i);
             }
             if let Some(msg) = check_name(name) {
                 return fail(i, name.len(), format!("invalid field name `{name}`: {msg}"));
+            }
+            if !rest.starts_with('[') {
+                // A bare field, the common case, built where it is returned.
+                return Ok((
+                    rest,
+                    Value {
+                        base: ValueBase::Field(Name {
+                            name: name.to_string(),
+                            span: base_span,
+                        }),
+                        indexes: Vec::new(),
+                        span: base_span,
+                    },
+                ));
             }
             (
                 rest,
@@ -861,9 +905,11 @@ fn compare_op(i: &str) -> PResult<'_, CompareOp> {
 
 /// A dotted name made of `[a-z0-9_.]` characters (validated by [`check_name`]).
 fn dotted_name(i: &str) -> PResult<'_, &str> {
-    let (rest, name) = take_while1(|c: char| {
-        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'
-    })(i)?;
+    let n = i
+        .bytes()
+        .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'.')
+        .count();
+    let (name, rest) = i.split_at(n);
     if !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
         return backtrack(i);
     }
@@ -872,6 +918,20 @@ fn dotted_name(i: &str) -> PResult<'_, &str> {
 
 /// Why a dotted name is malformed, if it is.
 fn check_name(name: &str) -> Option<String> {
+    // The common case, a well-formed name, in one pass over the bytes.
+    let mut at_start = true;
+    let well_formed = name.bytes().all(|b| {
+        let ok = if at_start {
+            b.is_ascii_lowercase() || b == b'_'
+        } else {
+            true
+        };
+        at_start = b == b'.';
+        ok
+    }) && !at_start;
+    if well_formed {
+        return None;
+    }
     for seg in name.split('.') {
         if seg.is_empty() {
             return Some("empty segment (two dots in a row, or a dot at an end)".to_string());
@@ -923,8 +983,15 @@ fn string_literal(i: &str, mode: StringMode) -> PResult<'_, Vec<u8>> {
         return backtrack(i);
     }
     let bytes = i.as_bytes();
-    let mut out = Vec::new();
-    let mut k = 1;
+    // Up to the first quote or backslash the bytes are copied as they are:
+    // a string without escapes is one exact-size copy.
+    let plain = memchr::memchr2(b'"', b'\\', &bytes[1..]).map_or(bytes.len(), |n| n + 1);
+    if bytes.get(plain) == Some(&b'"') {
+        return Ok((&i[plain + 1..], bytes[1..plain].to_vec()));
+    }
+    let mut out = Vec::with_capacity(plain + 8);
+    out.extend_from_slice(&bytes[1..plain]);
+    let mut k = plain;
     while k < bytes.len() {
         match bytes[k] {
             b'"' => return Ok((&i[k + 1..], out)),
@@ -1023,7 +1090,14 @@ enum Classified {
 
 /// Decides what a bare token (`42`, `0x1f`, `10.0.0.0/8`, `aa:bb`, `80..90`) is.
 fn classify(tok: &str) -> Classified {
-    if let Some((lo, hi)) = tok.split_once("..") {
+    // `split_once("..")` sets up a two-way string searcher for every token;
+    // tokens are short, so look for the pair of dots directly.
+    let range = tok
+        .as_bytes()
+        .windows(2)
+        .position(|w| w == b"..")
+        .map(|k| (&tok[..k], &tok[k + 2..]));
+    if let Some((lo, hi)) = range {
         return match (classify(lo), classify(hi)) {
             (Classified::Literal(Literal::Int(a)), Classified::Literal(Literal::Int(b))) => {
                 Classified::Literal(Literal::IntRange(a, b))

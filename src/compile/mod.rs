@@ -764,7 +764,8 @@ pub(crate) fn regex_literal(pattern: &str) -> Option<(Vec<u8>, bool, bool)> {
         match c {
             '\\' => match chars.next() {
                 // An escaped punctuation character is itself.
-                Some(e) if e.is_ascii_punctuation() => out.push(e as u8),
+                // (`\<` and `\>` are word boundaries, not brackets.)
+                Some(e) if e.is_ascii_punctuation() && e != '<' && e != '>' => out.push(e as u8),
                 _ => return None,
             },
             '$' if chars.peek().is_none() => end = true,

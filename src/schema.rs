@@ -160,6 +160,9 @@ pub struct FieldDef {
 #[derive(Clone, Default)]
 pub struct Schema {
     fields: Vec<FieldDef>,
+    /// Every field's name by id, shared with the programs compiled against
+    /// the schema (for listings) without a copy per program.
+    names: Arc<[Box<str>]>,
     by_name: NameMap,
     aliases: BTreeMap<String, FieldId>,
     lists: BTreeMap<String, Type>,
@@ -178,6 +181,11 @@ impl fmt::Debug for Schema {
 }
 
 impl Schema {
+    /// Every field's name by id, shared (programs keep it for listings).
+    pub fn names(&self) -> &Arc<[Box<str>]> {
+        &self.names
+    }
+
     /// Starts an empty schema.
     pub fn builder() -> SchemaBuilder {
         SchemaBuilder::default()
@@ -366,6 +374,7 @@ impl SchemaBuilder {
             s.by_name.insert(name.clone(), id);
             s.fields.push(FieldDef { name, ty });
         }
+        s.names = s.fields.iter().map(|f| f.name.as_str().into()).collect();
         for (alias, target) in self.aliases {
             validate_name(&alias, "alias")?;
             let Some(&id) = s.by_name.get(&target) else {

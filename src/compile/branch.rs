@@ -183,9 +183,27 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
     // `state[pc][acc]`: where running from `pc` with accumulator `acc` leads.
     // Every jump goes forward, so filling it from the end sees each
     // successor first; a test at `pc` is one branch whatever `acc` was.
-    let mut state = vec![[VERDICT_FALSE, VERDICT_TRUE]; n + 1];
+    // Small programs (most rules) keep it on the stack.
+    const STACK_STATES: usize = 32;
+    let mut on_stack = [[VERDICT_FALSE, VERDICT_TRUE]; STACK_STATES];
+    let mut on_heap;
+    let state: &mut [[Next; 2]] = if n < STACK_STATES {
+        &mut on_stack[..=n]
+    } else {
+        on_heap = vec![[VERDICT_FALSE, VERDICT_TRUE]; n + 1];
+        &mut on_heap
+    };
     // Branches are built back to front, then renumbered.
-    let mut built: Vec<Branch> = Vec::new();
+    let tests = code
+        .iter()
+        .filter(|i| {
+            matches!(
+                i,
+                Instr::TestField { .. } | Instr::TestJump { .. } | Instr::TruthyField { .. }
+            )
+        })
+        .count();
+    let mut built: Vec<Branch> = Vec::with_capacity(tests);
     let at = |state: &[[Next; 2]], pc: usize, acc: bool| -> Next {
         state.get(pc).map_or(verdict(acc), |s| s[usize::from(acc)])
     };
@@ -202,8 +220,8 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
                     pred,
                     len,
                     data,
-                    on_true: at(&state, next, !negate),
-                    on_false: at(&state, next, negate),
+                    on_true: at(state, next, !negate),
+                    on_false: at(state, next, negate),
                 });
                 let id = (built.len() - 1) as Next;
                 [id, id]
@@ -222,12 +240,12 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
                     if acc == jump_when {
                         let t = target as usize;
                         if t >= next {
-                            at(&state, t, acc)
+                            at(state, t, acc)
                         } else {
                             verdict(acc)
                         }
                     } else {
-                        at(&state, next + 1, acc)
+                        at(state, next + 1, acc)
                     }
                 };
                 let (yes, no) = (follow(!negate), follow(negate));
@@ -253,53 +271,40 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
                     pred: 0,
                     len: 0,
                     data: [0; 4],
-                    on_true: at(&state, next, !negate),
-                    on_false: at(&state, next, negate),
+                    on_true: at(state, next, !negate),
+                    on_false: at(state, next, negate),
                 });
                 let id = (built.len() - 1) as Next;
                 [id, id]
             }
             Instr::Const(b) => {
-                let t = at(&state, next, b);
+                let t = at(state, next, b);
                 [t, t]
             }
-            Instr::Not => [at(&state, next, true), at(&state, next, false)],
-            Instr::JumpIfFalse(t) => [jump(&state, t, next, false, at), at(&state, next, true)],
-            Instr::JumpIfTrue(t) => [at(&state, next, false), jump(&state, t, next, true, at)],
+            Instr::Not => [at(state, next, true), at(state, next, false)],
+            Instr::JumpIfFalse(t) => [jump(state, t, next, false, at), at(state, next, true)],
+            Instr::JumpIfTrue(t) => [at(state, next, false), jump(state, t, next, true, at)],
             Instr::Return => [VERDICT_FALSE, VERDICT_TRUE],
             _ => return None,
         };
         state[pc] = s;
     }
-    // The built list runs back to front; renumber so the start comes first
-    // and every successor has a higher index than its branch.
-    let start = at(&state, 0, false);
-    let count = built.len() as Next;
-    let flip = |t: Next| if t >= VERDICT_FALSE { t } else { count - 1 - t };
-    let mut out: Vec<Branch> = built
-        .into_iter()
-        .rev()
-        .map(|b| Branch {
-            on_true: flip(b.on_true),
-            on_false: flip(b.on_false),
-            ..b
-        })
-        .collect();
+    // The built list runs back to front. What was built after the start
+    // precedes it and cannot be reached; the rest is renumbered so the start
+    // comes first and every successor has a higher index than its branch.
+    let start = at(state, 0, false);
     if start >= VERDICT_FALSE {
         return Some((start, Vec::new()));
     }
-    // Drop what cannot be reached from the start (all of it precedes it).
-    let skip = flip(start);
-    let shift = |t: Next| if t >= VERDICT_FALSE { t } else { t - skip };
-    let kept = out
-        .drain(skip as usize..)
-        .map(|b| Branch {
-            on_true: shift(b.on_true),
-            on_false: shift(b.on_false),
-            ..b
-        })
-        .collect();
-    Some((0, kept))
+    let keep = start + 1;
+    built.truncate(keep as usize);
+    built.reverse();
+    let flip = |t: Next| if t >= VERDICT_FALSE { t } else { keep - 1 - t };
+    for b in &mut built {
+        b.on_true = flip(b.on_true);
+        b.on_false = flip(b.on_false);
+    }
+    Some((0, built))
 }
 
 fn verdict(acc: bool) -> Next {

@@ -15,7 +15,7 @@ impl Display for ShowSrc<'_> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let p = self.0;
         match self.1 {
-            Src::Field(id) => match p.field_names.get(&id) {
+            Src::Field(id) => match p.field_names.get(id.index()) {
                 Some(n) => f.write_str(n),
                 None => write!(f, "field#{}", id.0),
             },

@@ -206,8 +206,8 @@ pub struct Program {
     pub regs: u16,
     /// Fields the program reads, sorted, each once.
     pub fields: Vec<FieldId>,
-    /// Field names for listings.
-    pub field_names: HashMap<FieldId, String>,
+    /// The schema's field names by id, for listings (shared, not copied).
+    pub field_names: std::sync::Arc<[Box<str>]>,
     /// Only field tests, constants and jumps: the VM runs its branch form.
     pub simple: bool,
     /// Where the branch form starts: branch 0, or a verdict.
@@ -265,7 +265,7 @@ pub(crate) fn compile_owned(
             compares: Vec::new(),
             regs: 0,
             fields: Vec::new(),
-            field_names: HashMap::new(),
+            field_names: schema.names().clone(),
             simple: false,
             branch_start: branch::VERDICT_FALSE,
             branches: Vec::new(),
@@ -289,13 +289,6 @@ pub(crate) fn compile_owned(
     }
     g.p.fields.sort_unstable();
     g.p.fields.dedup();
-    // Names for listings, once per field read.
-    g.p.field_names.reserve(g.p.fields.len());
-    for &id in &g.p.fields {
-        if let Some(f) = schema.field(id) {
-            g.p.field_names.insert(id, f.name.clone());
-        }
-    }
     Ok(g.p)
 }
 

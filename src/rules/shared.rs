@@ -107,7 +107,7 @@ mod tests {
             let k = p
                 .branches
                 .iter()
-                .position(|b| p.field_names.get(&b.field).map(String::as_str) == Some(field))
+                .position(|b| p.field_names.get(b.field.index()).map(|n| &**n) == Some(field))
                 .unwrap();
             ids[rule][k]
         };

@@ -28,6 +28,8 @@ const STRINGS: &[&str] = &[
     "x*y",
     "GET",
     "/admin/x",
+    "/ad/x",
+    "/bcx",
     "%41b",
     "a\\\\\\\\b",
     "héllo",
@@ -251,10 +253,12 @@ fn anchored() -> impl Strategy<Value = String> {
         pick(STRINGS),
         pick(STRINGS),
         pick(IPS),
-        0usize..6,
+        0usize..8,
     )
         .prop_map(|(f, s, t, ip, k)| match k {
             0 => format!("{f} == \"{s}\""),
+            6 => format!("{f} matches \"^/ad(/|$)\""),
+            7 => format!("{f} matches \"^(/ad|/bc)x\""),
             1 => format!("{f} in {{\"{s}\" \"{t}\"}}"),
             2 => format!("{f} contains \"{s}{t}\""),
             3 => format!("{f} matches \"^/ad|b+c|{}\"", regex_escape(s)),

@@ -94,9 +94,30 @@ fn anchor_of_compare(c: &Compare) -> Option<(u8, Anchor)> {
         Test::Eq(Const::Ip(ip)) => (1, Anchor::Ips(id, vec![(*ip, *ip)])),
         Test::InIps(r) if !r.is_empty() => (1, Anchor::Ips(id, r.clone())),
         Test::Contains(b) if b.len() >= 3 => (2, Anchor::Contains(id, b.clone())),
-        Test::Matches(re) => (3, Anchor::Regex(id, re.as_str().to_string())),
+        // A pattern that expands to literals (`^/api/x(/|$)`) needs what they
+        // all start with: a substring anchor, with no regex set to build.
+        Test::Matches(re) => match re.alternatives().map(common_prefix) {
+            Some(lit) if lit.len() >= 3 => (2, Anchor::Contains(id, lit.to_vec())),
+            _ => (3, Anchor::Regex(id, re.as_str().to_string())),
+        },
         _ => return None,
     })
+}
+
+/// The bytes every alternative starts with (each alternative's literal is
+/// in any value it matches, so this prefix is too).
+fn common_prefix(alternatives: &[crate::regexes::LiteralAlt]) -> &[u8] {
+    let Some(((first, _, _), rest)) = alternatives.split_first() else {
+        return &[];
+    };
+    let len = rest.iter().fold(first.len(), |len, (lit, _, _)| {
+        first[..len]
+            .iter()
+            .zip(lit)
+            .take_while(|(a, b)| a == b)
+            .count()
+    });
+    &first[..len]
 }
 
 /// A set of rule positions.
@@ -460,5 +481,26 @@ fn with_bytes<R: Request + ?Sized>(req: &R, field: FieldId, f: impl FnOnce(&[u8]
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_literal_regex_is_anchored_on_the_prefix_its_expansions_share() {
+        let alts = |v: &[&str]| -> Vec<crate::regexes::LiteralAlt> {
+            v.iter()
+                .map(|s| (s.as_bytes().to_vec(), true, false))
+                .collect()
+        };
+        assert_eq!(
+            common_prefix(&alts(&["/api/v3/item1/", "/api/v3/item1"])),
+            b"/api/v3/item1"
+        );
+        assert_eq!(common_prefix(&alts(&["/ad", "/bc"])), b"/");
+        assert_eq!(common_prefix(&alts(&["abc"])), b"abc");
+        assert_eq!(common_prefix(&[]), b"");
     }
 }

@@ -29,7 +29,8 @@ fn key(p: &Program, k: usize) -> Option<TestKey<'_>> {
 
 /// For each program (`None` for a disabled rule), the shared id of each of
 /// its branches ([`NOT_SHARED`] for a test no other rule has); empty for a
-/// program that is not simple. Also returns how many ids were given.
+/// program that is not simple or shares nothing. Also returns how many ids
+/// were given.
 pub fn share(programs: &[Option<&Program>]) -> (Vec<Box<[u32]>>, usize) {
     // Each branch's test as an index into the distinct tests (hashed once).
     let mut distinct: HashMap<TestKey<'_>, u32, FastHash> = HashMap::default();
@@ -61,7 +62,8 @@ pub fn share(programs: &[Option<&Program>]) -> (Vec<Box<[u32]>>, usize) {
         .iter()
         .zip(tests)
         .map(|(p, tests)| match p {
-            Some(p) if p.simple => tests
+            // A rule none of whose tests recur needs no ids (nothing to look up).
+            Some(p) if p.simple && tests.iter().any(|&d| uses.get(d as usize) > Some(&1)) => tests
                 .into_iter()
                 .map(|d| {
                     let Some(&n) = uses.get(d as usize) else {

@@ -9,7 +9,9 @@
 //! so evaluation without transform functions allocates nothing. Every access
 //! is checked: a malformed program yields `false`, never a panic.
 
-use crate::compile::branch::{Branch, TestKind, VERDICT_TRUE, eq_inline, in_inline_ranges};
+use crate::compile::branch::{
+    Branch, Next, TestKind, VERDICT_FALSE, VERDICT_TRUE, eq_inline, in_inline_ranges,
+};
 use crate::compile::matchers::{Pred, in_ranges};
 use crate::compile::{Instr, LoopKind, Program, Src, compare_values};
 use crate::context::Request;
@@ -27,15 +29,20 @@ const BIT_STACK: usize = 256;
 #[inline]
 pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
     if p.simple {
-        if let [b] = &p.branches[..] {
-            let next = if branch_test(p, req, b) {
-                b.on_true
-            } else {
-                b.on_false
-            };
+        // The first test runs here: it decides most rules on most requests,
+        // and the loop (with its larger frame) only starts when it does not.
+        let Some(b) = p.branches.first() else {
+            return p.branch_start == VERDICT_TRUE;
+        };
+        let next = if branch_test(p, req, b) {
+            b.on_true
+        } else {
+            b.on_false
+        };
+        if next >= VERDICT_FALSE {
             return next == VERDICT_TRUE;
         }
-        run_branches(p, req)
+        run_branches(p, req, next)
     } else {
         run_general(p, req)
     }
@@ -60,8 +67,8 @@ fn run_general<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
 /// Runs the branch form of a simple program (most rules): one typed test
 /// per step, no registers, no accumulator. Successors only go forward, so it
 /// ends within `branches.len()` steps.
-fn run_branches<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
-    let mut at = p.branch_start;
+fn run_branches<R: Request + ?Sized>(p: &Program, req: &R, from: Next) -> bool {
+    let mut at = from;
     loop {
         let Some(b) = p.branches.get(at as usize) else {
             return at == VERDICT_TRUE;

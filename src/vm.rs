@@ -171,12 +171,12 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
         TestKind::BytesEqInline => inline!(Scalar::Bytes(v) => eq_inline(&b.data, b.len, v)),
         TestKind::IntRangesInline => {
             // A negative int wraps to a huge u64: in no range.
-            inline!(Scalar::Int(n) => in_inline_ranges(&b.data, n as u64))
+            inline!(Scalar::Int(n) => in_inline_ranges(&b.data, b.len, n as u64))
         }
         TestKind::Ip4RangesInline => {
             // An IPv6 address is in no IPv4 range.
             inline!(s @ (Scalar::Ip4(_) | Scalar::Ip6(_)) => match s {
-                Scalar::Ip4(a) => in_inline_ranges(&b.data, u64::from(a)),
+                Scalar::Ip4(a) => in_inline_ranges(&b.data, b.len, u64::from(a)),
                 _ => false,
             })
         }

@@ -89,7 +89,7 @@ fn classify(pred: &Pred) -> (TestKind, u8, [u64; 4]) {
                     .all(|&(lo, hi)| 0 <= lo && lo <= hi && hi <= i64::from(u32::MAX)) =>
         {
             let data = pack_ranges(r.iter().map(|&(lo, hi)| (lo as u64, hi as u64)));
-            (TestKind::IntRangesInline, 0, data)
+            (TestKind::IntRangesInline, r.len() as u8, data)
         }
         Pred::IpRanges(r) if r.v6().is_empty() && !r.v4().is_empty() && r.v4().len() <= 4 => {
             let data = pack_ranges(
@@ -97,18 +97,19 @@ fn classify(pred: &Pred) -> (TestKind, u8, [u64; 4]) {
                     .iter()
                     .map(|&(lo, hi)| (u64::from(lo), u64::from(hi))),
             );
-            (TestKind::Ip4RangesInline, 0, data)
+            (TestKind::Ip4RangesInline, r.v4().len() as u8, data)
         }
         other => (TestKind::of(other), 0, [0; 4]),
     }
 }
 
-/// Whether `x` is in one of the four ranges packed in `data` (see
-/// `pack_ranges`): `x - lo <= hi - lo`, one compare per range, no branch.
+/// Whether `x` is in one of the `count` (at most four) ranges packed in
+/// `data` (see `pack_ranges`): `x - lo <= hi - lo`, one compare per range,
+/// and the last two only when there are more than two.
 #[inline(always)]
-pub fn in_inline_ranges(data: &[u64; 4], x: u64) -> bool {
+pub fn in_inline_ranges(data: &[u64; 4], count: u8, x: u64) -> bool {
     let lane = |w: u64| x.wrapping_sub(w & 0xffff_ffff) <= w >> 32;
-    lane(data[0]) | lane(data[1]) | lane(data[2]) | lane(data[3])
+    (lane(data[0]) | lane(data[1])) || (count > 2 && (lane(data[2]) | lane(data[3])))
 }
 
 /// Whether `v` equals the 8-to-16-byte constant of length `len` whose first
@@ -164,7 +165,7 @@ pub struct Branch {
     /// Index into the predicate pool (unused by [`TestKind::Truthy`]; the
     /// inline kinds keep it for listings and for recognizing shared tests).
     pub pred: u32,
-    /// Length of an inline byte string.
+    /// Length of an inline byte string; number of inline ranges.
     pub len: u8,
     /// Inline constants (see the `*Inline` kinds).
     pub data: [u64; 4],
@@ -398,8 +399,8 @@ mod tests {
     #[test]
     fn inline_ranges_hold_exactly_their_members() {
         let ranges: &[(i64, i64)] = &[(80, 80), (443, 443), (8000, 8999)];
-        let (kind, _, data) = classify(&Pred::IntRanges(ranges.into()));
-        assert_eq!(kind, TestKind::IntRangesInline);
+        let (kind, count, data) = classify(&Pred::IntRanges(ranges.into()));
+        assert_eq!((kind, count), (TestKind::IntRangesInline, 3));
         for n in [
             -1i64,
             0,
@@ -417,12 +418,14 @@ mod tests {
             1 << 40,
         ] {
             let expected = ranges.iter().any(|&(lo, hi)| lo <= n && n <= hi);
-            assert_eq!(in_inline_ranges(&data, n as u64), expected, "{n}");
+            assert_eq!(in_inline_ranges(&data, count, n as u64), expected, "{n}");
         }
         // The whole u32 span, and its edges.
-        let (_, _, data) = classify(&Pred::IntRanges([(0, i64::from(u32::MAX))].into()));
-        assert!(in_inline_ranges(&data, 0) && in_inline_ranges(&data, u64::from(u32::MAX)));
-        assert!(!in_inline_ranges(&data, 1 << 32));
+        let (_, one, data) = classify(&Pred::IntRanges([(0, i64::from(u32::MAX))].into()));
+        assert!(
+            in_inline_ranges(&data, one, 0) && in_inline_ranges(&data, one, u64::from(u32::MAX))
+        );
+        assert!(!in_inline_ranges(&data, one, 1 << 32));
         // Too many ranges, or out of span: the pool predicate instead.
         let five: Vec<(i64, i64)> = (0..5).map(|k| (k * 10, k * 10 + 1)).collect();
         assert_eq!(
@@ -437,10 +440,44 @@ mod tests {
             "10.0.0.0".parse().unwrap(),
             "10.255.255.255".parse().unwrap(),
         )]);
-        let (kind, _, data) = classify(&Pred::IpRanges(ips));
-        assert_eq!(kind, TestKind::Ip4RangesInline);
-        assert!(in_inline_ranges(&data, 0x0a00_0000) && in_inline_ranges(&data, 0x0aff_ffff));
-        assert!(!in_inline_ranges(&data, 0x09ff_ffff) && !in_inline_ranges(&data, 0x0b00_0000));
+        let (kind, one, data) = classify(&Pred::IpRanges(ips));
+        assert_eq!((kind, one), (TestKind::Ip4RangesInline, 1));
+        assert!(
+            in_inline_ranges(&data, one, 0x0a00_0000) && in_inline_ranges(&data, one, 0x0aff_ffff)
+        );
+        assert!(
+            !in_inline_ranges(&data, one, 0x09ff_ffff)
+                && !in_inline_ranges(&data, one, 0x0b00_0000)
+        );
+    }
+
+    #[test]
+    fn every_inline_range_is_tested_up_to_four() {
+        let ip = |s: &str| -> std::net::IpAddr { s.parse().unwrap() };
+        let four: Vec<_> = (1..=4)
+            .map(|k| (ip(&format!("10.{k}.0.0")), ip(&format!("10.{k}.0.255"))))
+            .collect();
+        let (kind, count, data) = classify(&Pred::IpRanges(
+            crate::compile::matchers::IpRanges::new(&four),
+        ));
+        assert_eq!((kind, count), (TestKind::Ip4RangesInline, 4));
+        for k in 1..=4u64 {
+            let net = 0x0a00_0000 | k << 16;
+            assert!(in_inline_ranges(&data, count, net | 7), "range {k}");
+            assert!(
+                !in_inline_ranges(&data, count, net | 0x100),
+                "past range {k}"
+            );
+        }
+        let ints: Vec<(i64, i64)> = (0..4).map(|k| (k * 100, k * 100 + 9)).collect();
+        let (_, count, data) = classify(&Pred::IntRanges(ints.clone().into()));
+        for (lo, hi) in ints {
+            assert!(
+                in_inline_ranges(&data, count, lo as u64)
+                    && in_inline_ranges(&data, count, hi as u64)
+            );
+            assert!(!in_inline_ranges(&data, count, hi as u64 + 1));
+        }
     }
 
     #[test]

@@ -211,45 +211,22 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
     for pc in (0..n).rev() {
         let next = pc + 1;
         let s = match code[pc] {
-            Instr::TestField { field, pred, flags } => {
-                let negate = flags & 2 != 0;
-                let (kind, len, data) = classify(preds.get(pred as usize)?);
-                built.push(Branch {
-                    kind,
-                    invert: flags & 1 != 0,
-                    field,
-                    pred,
-                    len,
-                    data,
-                    on_true: at(state, next, !negate),
-                    on_false: at(state, next, negate),
-                });
-                let id = (built.len() - 1) as Next;
-                [id, id]
-            }
-            Instr::TestJump {
-                field,
-                pred,
-                flags,
-                target,
+            // A test sets `acc` (negated by flag bit 1); a fused test then
+            // jumps on it (bit 2: when true) or steps over the jump after it.
+            Instr::TestField { field, pred, flags }
+            | Instr::TestJump {
+                field, pred, flags, ..
             } => {
-                // `acc` after the test decides: jump to `target`, or step over
-                // the jump that follows.
                 let negate = flags & 2 != 0;
-                let jump_when = flags & 4 != 0;
                 let follow = |acc: bool| -> Next {
-                    if acc == jump_when {
-                        let t = target as usize;
-                        if t >= next {
-                            at(state, t, acc)
-                        } else {
-                            verdict(acc)
+                    match code[pc] {
+                        Instr::TestJump { target, .. } if acc == (flags & 4 != 0) => {
+                            jump(state, target, next, acc, at)
                         }
-                    } else {
-                        at(state, next + 1, acc)
+                        Instr::TestJump { .. } => at(state, next + 1, acc),
+                        _ => at(state, next, acc),
                     }
                 };
-                let (yes, no) = (follow(!negate), follow(negate));
                 let (kind, len, data) = classify(preds.get(pred as usize)?);
                 built.push(Branch {
                     kind,
@@ -258,8 +235,8 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
                     pred,
                     len,
                     data,
-                    on_true: yes,
-                    on_false: no,
+                    on_true: follow(!negate),
+                    on_false: follow(negate),
                 });
                 let id = (built.len() - 1) as Next;
                 [id, id]

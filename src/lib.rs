@@ -51,6 +51,7 @@ pub mod context;
 pub mod error;
 pub mod filter;
 pub mod functions;
+pub mod hash;
 pub mod limits;
 pub mod lists;
 pub mod reference;

@@ -6,60 +6,11 @@ use crate::functions::UserFunction;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-/// A fast hasher for the schema's name table: field names come from the
-/// schema's author, not from an adversary who could aim for collisions, and
-/// every compile looks each name up, so SipHash's strength buys nothing here.
-/// (A multiply-rotate over 8-byte words.)
-#[derive(Default, Clone, Copy)]
-pub(crate) struct NameHasher(u64);
-
-impl NameHasher {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
-    }
-}
-
-impl Hasher for NameHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// Name → id, hashed with [`NameHasher`].
-type NameMap = HashMap<String, FieldId, BuildHasherDefault<NameHasher>>;
+/// Name → id, with the engine's fast hasher (names come from the schema's
+/// author, and every compile looks each one up).
+type NameMap = HashMap<String, FieldId, crate::hash::FastHash>;
 
 /// A value type of the language.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -256,49 +256,7 @@ pub fn in_ranges<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
     ranges.get(k).is_some_and(|&(lo, _)| lo <= x)
 }
 
-/// A fast, non-cryptographic hasher for byte strings (FxHash-style, eight
-/// bytes a step). The sets it hashes are fixed at compile time, so a request
-/// cannot grow a probe sequence: lookups stay bounded by the table.
-#[derive(Default, Clone, Copy)]
-pub struct FastHasher(u64);
-
-impl FastHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl std::hash::Hasher for FastHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// Hash builder of [`FastHasher`].
-pub type FastHash = std::hash::BuildHasherDefault<FastHasher>;
+pub use crate::hash::{FastHash, FastHasher};
 
 /// A set of byte strings: a hash set, or a slice when small.
 #[derive(Clone, Debug)]

@@ -19,7 +19,6 @@ use crate::functions::{Builtin, Callee, eval::Prepared};
 use crate::limits::Limits;
 use crate::lists::Lists;
 use crate::regexes::RegexCache;
-use crate::schema::NameHasher;
 use crate::schema::{FieldId, Schema};
 use crate::syntax::{CompareOp, Span};
 use crate::value::Val;
@@ -27,7 +26,6 @@ use matchers::{BytesSet, IpRanges, Pred, Wildcard};
 use memchr::memmem;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 
 /// Where an instruction reads a value from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,7 +297,7 @@ struct Gen<'a> {
     regexes: &'a RegexCache,
     /// Iterator registers of the `[*]` loops being compiled, innermost last.
     loops: Vec<u16>,
-    const_ids: HashMap<Const, u32, BuildHasherDefault<NameHasher>>,
+    const_ids: HashMap<Const, u32, crate::hash::FastHash>,
 }
 
 impl Gen<'_> {
@@ -405,15 +403,29 @@ impl Gen<'_> {
 
     /// `and` (jump out on false) when `is_and`, else `or` (jump out on true).
     fn chain(&mut self, terms: &mut [Node], is_and: bool, negate: bool) -> Result<(), Error> {
-        let mut exits = Vec::new();
-        let n = terms.len();
-        for (k, t) in terms.iter_mut().enumerate() {
-            self.node(t, negate)?;
-            if k + 1 < n {
-                let j = if is_and {
-                    Instr::JumpIfFalse(0)
-                } else {
+        self.short_circuit(terms.len(), !is_and, |g, k| match terms.get_mut(k) {
+            Some(t) => g.node(t, negate),
+            None => Ok(()),
+        })
+    }
+
+    /// `count` terms, each emitted by `term(self, k)`, with a jump to the
+    /// end after each but the last: taken when `acc` is true (`exit_on_true`,
+    /// an `or`) or false (an `and`).
+    fn short_circuit(
+        &mut self,
+        count: usize,
+        exit_on_true: bool,
+        mut term: impl FnMut(&mut Self, usize) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut exits = Vec::with_capacity(count.saturating_sub(1));
+        for k in 0..count {
+            term(self, k)?;
+            if k + 1 < count {
+                let j = if exit_on_true {
                     Instr::JumpIfTrue(0)
+                } else {
+                    Instr::JumpIfFalse(0)
                 };
                 exits.push(self.emit(j)?);
             }
@@ -578,24 +590,14 @@ impl Gen<'_> {
             self.emit(test(pred))?;
             return Ok(());
         }
-        let mut exits = Vec::with_capacity(alts.len());
-        for (k, (lit, start, end)) in alts.iter().enumerate() {
-            let pred = self.pred(literal_pred(lit.clone(), *start, *end));
-            self.emit(test(pred))?;
-            if k + 1 < alts.len() {
-                let j = if negate {
-                    Instr::JumpIfFalse(0)
-                } else {
-                    Instr::JumpIfTrue(0)
-                };
-                exits.push(self.emit(j)?);
+        // An `or` of the tests; under `not`, an `and` of the negated ones.
+        self.short_circuit(alts.len(), !negate, |g, k| {
+            if let Some((lit, start, end)) = alts.get(k) {
+                let pred = g.pred(literal_pred(lit.clone(), *start, *end));
+                g.emit(test(pred))?;
             }
-        }
-        let end = self.here();
-        for e in exits {
-            self.patch(e, end);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn operand(&mut self, op: &mut Operand) -> Result<Src, Error> {

@@ -68,18 +68,25 @@ fn run_general<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
 /// per step, no registers, no accumulator. Successors only go forward, so it
 /// ends within `branches.len()` steps.
 fn run_branches<R: Request + ?Sized>(p: &Program, req: &R, from: Next) -> bool {
+    walk_branches(p, from, |_, b| branch_test(p, req, b))
+}
+
+/// Walks the branch form from `from`, taking each branch's outcome from
+/// `test(index, branch)`, to the verdict. Successors must go forward: a
+/// branch that points back (never in a compiled program) ends the walk.
+#[inline(always)]
+fn walk_branches(p: &Program, from: Next, mut test: impl FnMut(usize, &Branch) -> bool) -> bool {
     let mut at = from;
     loop {
         let Some(b) = p.branches.get(at as usize) else {
             return at == VERDICT_TRUE;
         };
-        let next = if branch_test(p, req, b) {
+        let next = if test(at as usize, b) {
             b.on_true
         } else {
             b.on_false
         };
         if next <= at {
-            // Never for a compiled program: stop rather than loop.
             return false;
         }
         at = next;
@@ -112,14 +119,10 @@ pub fn execute_shared<R: Request + ?Sized>(
     if !p.simple || ids.len() != p.branches.len() {
         return execute(p, req);
     }
-    let mut at = p.branch_start;
-    loop {
-        let Some(b) = p.branches.get(at as usize) else {
-            return at == VERDICT_TRUE;
-        };
-        let id = ids.get(at as usize).map_or(NOT_SHARED, |&id| id) as usize;
+    walk_branches(p, p.branch_start, |at, b| {
+        let id = ids.get(at).map_or(NOT_SHARED, |&id| id) as usize;
         let (w, bit) = (id / 64, 1u64 << (id % 64));
-        let hit = match (shared.known.get_mut(w), shared.value.get_mut(w)) {
+        match (shared.known.get_mut(w), shared.value.get_mut(w)) {
             (Some(known), Some(value)) if id != NOT_SHARED as usize => {
                 if *known & bit == 0 {
                     *known |= bit;
@@ -130,13 +133,8 @@ pub fn execute_shared<R: Request + ?Sized>(
                 *value & bit != 0
             }
             _ => branch_test(p, req, b),
-        };
-        let next = if hit { b.on_true } else { b.on_false };
-        if next <= at {
-            return false;
         }
-        at = next;
-    }
+    })
 }
 
 /// One branch's test, dispatched once on its kind. A field the request

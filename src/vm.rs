@@ -11,6 +11,7 @@
 
 use crate::compile::branch::{
     Branch, Next, TestKind, VERDICT_FALSE, VERDICT_TRUE, eq_inline, in_inline_ranges,
+    prefix_inline,
 };
 use crate::compile::matchers::{Pred, in_ranges};
 use crate::compile::{Instr, LoopKind, Program, Src, compare_values};
@@ -150,8 +151,7 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
         ($scalar:pat => $test:expr) => {
             match req.scalar(b.field) {
                 $scalar => ($test) != b.invert,
-                Scalar::Composite => composite_branch(p, req, b),
-                _ => false,
+                other => other_type(p, req, b, other),
             }
         };
     }
@@ -167,6 +167,9 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
     match b.kind {
         TestKind::Truthy => truthy_field(req, b.field),
         TestKind::BytesEqInline => inline!(Scalar::Bytes(v) => eq_inline(&b.data, b.len, v)),
+        TestKind::StartsWithInline => {
+            inline!(Scalar::Bytes(v) => prefix_inline(&b.data, b.len, v))
+        }
         TestKind::IntRangesInline => {
             // A negative int wraps to a huge u64: in no range.
             inline!(Scalar::Int(n) => in_inline_ranges(&b.data, b.len, n as u64))
@@ -185,10 +188,23 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
         TestKind::IpRanges => {
             typed!(s @ (Scalar::Ip4(_) | Scalar::Ip6(_)), Pred::IpRanges(r) => r.contains_scalar(s))
         }
-        _ => match p.preds.get(b.pred as usize) {
-            Some(pr) => branch_test_cold(pr, req, b),
-            None => false,
-        },
+        TestKind::StartsWith | TestKind::Contains | TestKind::IntOrd | TestKind::Other => {
+            match p.preds.get(b.pred as usize) {
+                Some(pr) => branch_test_cold(pr, req, b),
+                None => false,
+            }
+        }
+    }
+}
+
+/// An inline branch over a value not of the tested type: false, unless the
+/// request computes the field (then `get` reads it).
+#[cold]
+#[inline(never)]
+fn other_type<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch, s: Scalar<'_>) -> bool {
+    match s {
+        Scalar::Composite => composite_branch(p, req, b),
+        _ => false,
     }
 }
 

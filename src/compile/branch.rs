@@ -41,9 +41,12 @@ pub enum TestKind {
     Truthy,
     /// Any other predicate, through [`Pred::test_scalar`].
     Other,
-    /// `field == bytes` of 8 to 16 bytes, held in the branch: its first and
-    /// last eight bytes as words in `data`, its length in `len`.
+    /// `field == bytes` of at most [`INLINE_BYTES`] bytes, held in the
+    /// branch as `pack_bytes` packs them, the length in `len`.
     BytesEqInline,
+    /// `field` starts with at most [`INLINE_BYTES`] bytes, held as for
+    /// [`TestKind::BytesEqInline`].
+    StartsWithInline,
     /// `field in {int ranges}`: at most four ranges within `0..=u32::MAX`,
     /// held in the branch (see [`in_inline_ranges`]).
     IntRangesInline,
@@ -71,17 +74,13 @@ fn pack_ranges(ranges: impl Iterator<Item = (u64, u64)>) -> [u64; 4] {
 /// constants live in the branch itself, saving the predicate-pool load and
 /// the walk over its boxed data.
 fn classify(pred: &Pred) -> (TestKind, u8, [u64; 4]) {
-    let word = |b: &[u8]| -> u64 {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&b[..8]);
-        u64::from_le_bytes(w)
-    };
     match pred {
-        Pred::BytesEq(c) if (8..=16).contains(&c.len()) => (
-            TestKind::BytesEqInline,
-            c.len() as u8,
-            [word(c), word(&c[c.len() - 8..]), 0, 0],
-        ),
+        Pred::BytesEq(c) if c.len() <= INLINE_BYTES => {
+            (TestKind::BytesEqInline, c.len() as u8, pack_bytes(c))
+        }
+        Pred::StartsWith(c) if c.len() <= INLINE_BYTES => {
+            (TestKind::StartsWithInline, c.len() as u8, pack_bytes(c))
+        }
         Pred::IntRanges(r)
             if !r.is_empty()
                 && r.len() <= 4
@@ -112,20 +111,70 @@ pub fn in_inline_ranges(data: &[u64; 4], count: u8, x: u64) -> bool {
     (lane(data[0]) | lane(data[1])) || (count > 2 && (lane(data[2]) | lane(data[3])))
 }
 
-/// Whether `v` equals the 8-to-16-byte constant of length `len` whose first
-/// and last words are `data`.
+/// The longest byte string a branch holds (see [`eq_inline`]).
+pub const INLINE_BYTES: usize = 16;
+
+/// The words [`eq_inline`] compares a byte string of at most
+/// [`INLINE_BYTES`] bytes with: from 8 bytes on, its first and last eight
+/// bytes; from 4, its first and last four in one word; below that, its
+/// first, middle and last byte (together they cover every byte).
+fn pack_bytes(c: &[u8]) -> [u64; 4] {
+    let n = c.len();
+    let word = |at: usize| -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&c[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let half = |at: usize| -> u64 {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&c[at..at + 4]);
+        u64::from(u32::from_le_bytes(w))
+    };
+    match n {
+        8.. => [word(0), word(n - 8), 0, 0],
+        4.. => [half(0) | half(n - 4) << 32, 0, 0, 0],
+        1.. => [u64::from(c[0]) | u64::from(c[n / 2]) << 8 | u64::from(c[n - 1]) << 16, 0, 0, 0],
+        0 => [0; 4],
+    }
+}
+
+/// Whether `v` equals the constant of length `len` (at most
+/// [`INLINE_BYTES`]) that [`pack_bytes`] packed into `data`: a length
+/// compare and one or two word compares, whatever the length.
 #[inline(always)]
 pub fn eq_inline(data: &[u64; 4], len: u8, v: &[u8]) -> bool {
     let n = v.len();
-    if n != usize::from(len) || n < 8 {
+    if n != usize::from(len) {
         return false;
     }
-    let word = |at: usize| -> u64 {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&v[at..at + 8]);
-        u64::from_le_bytes(w)
-    };
-    word(0) == data[0] && word(n - 8) == data[1]
+    if n >= 8 {
+        let word = |at: usize| -> u64 {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&v[at..at + 8]);
+            u64::from_le_bytes(w)
+        };
+        word(0) == data[0] && word(n - 8) == data[1]
+    } else if n >= 4 {
+        let half = |at: usize| -> u64 {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&v[at..at + 4]);
+            u64::from(u32::from_le_bytes(w))
+        };
+        (half(0) | half(n - 4) << 32) == data[0]
+    } else if n > 0 {
+        (u64::from(v[0]) | u64::from(v[n / 2]) << 8 | u64::from(v[n - 1]) << 16) == data[0]
+    } else {
+        true
+    }
+}
+
+/// Whether `v` starts with the constant [`pack_bytes`] packed into `data`.
+#[inline(always)]
+pub fn prefix_inline(data: &[u64; 4], len: u8, v: &[u8]) -> bool {
+    match v.get(..usize::from(len)) {
+        Some(head) => eq_inline(data, len, head),
+        None => false,
+    }
 }
 
 impl TestKind {
@@ -470,10 +519,46 @@ mod tests {
         ] {
             assert!(!eq_inline(&data, len, other), "{other:?}");
         }
+        // Longer than a branch holds: the pool keeps it.
         assert_eq!(
-            classify(&Pred::BytesEq(b"POST"[..].into())).0,
+            classify(&Pred::BytesEq(b"seventeen bytes!!"[..].into())).0,
             TestKind::BytesEq
         );
+        assert_eq!(
+            classify(&Pred::StartsWith(b"/admin"[..].into())).0,
+            TestKind::StartsWithInline
+        );
+    }
+
+    proptest::proptest! {
+        /// For every length a branch holds (and one past it), inline
+        /// equality and prefix agree with comparing the bytes: each byte
+        /// of the constant is covered by one of the packed words.
+        #[test]
+        fn inline_bytes_agree_with_slices(
+            c in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..=INLINE_BYTES + 1),
+            v in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..=20),
+            flip in proptest::prelude::any::<(usize, u8)>(),
+        ) {
+            // A near miss: the constant itself with one byte changed.
+            let mut near = c.clone();
+            if !near.is_empty() {
+                let at = flip.0 % near.len();
+                near[at] ^= flip.1.max(1);
+            }
+            let eq = classify(&Pred::BytesEq(c.clone().into()));
+            let pre = classify(&Pred::StartsWith(c.clone().into()));
+            let inline = c.len() <= INLINE_BYTES;
+            proptest::prop_assert_eq!(eq.0 == TestKind::BytesEqInline, inline);
+            proptest::prop_assert_eq!(pre.0 == TestKind::StartsWithInline, inline);
+            if inline {
+                let longer = [&c[..], &v[..]].concat();
+                for x in [&c, &near, &v, &longer] {
+                    proptest::prop_assert_eq!(eq_inline(&eq.2, eq.1, x), x == &c);
+                    proptest::prop_assert_eq!(prefix_inline(&pre.2, pre.1, x), x.starts_with(&c));
+                }
+            }
+        }
     }
 
     #[test]

@@ -182,7 +182,11 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
             })
         }
         TestKind::BytesEq => typed!(Scalar::Bytes(v), Pred::BytesEq(c) => bytes_eq(v, c)),
-        TestKind::BytesSet => typed!(Scalar::Bytes(v), Pred::BytesSet(set) => set.contains(v)),
+        TestKind::BytesSet => {
+            // A length no entry has answers without touching the set.
+            inline!(Scalar::Bytes(v) => (b.data[0] >> v.len().min(63)) & 1 != 0
+                && matches!(p.preds.get(b.pred as usize), Some(Pred::BytesSet(set)) if set.contains(v)))
+        }
         TestKind::IntEq => typed!(Scalar::Int(n), Pred::IntEq(c) => n == *c),
         TestKind::IntRanges => typed!(Scalar::Int(n), Pred::IntRanges(r) => in_ranges(r, n)),
         TestKind::IpRanges => {

@@ -23,7 +23,8 @@ use crate::schema::FieldId;
 pub enum TestKind {
     /// `field == bytes` ([`Pred::BytesEq`]).
     BytesEq,
-    /// `field in {bytes…}` ([`Pred::BytesSet`]).
+    /// `field in {bytes…}` ([`Pred::BytesSet`]); `data[0]` holds the set's
+    /// [`BytesSet::length_mask`](crate::compile::matchers::BytesSet::length_mask).
     BytesSet,
     /// `field` starts with bytes ([`Pred::StartsWith`]).
     StartsWith,
@@ -78,6 +79,7 @@ fn classify(pred: &Pred) -> (TestKind, u8, [u64; 4]) {
         Pred::BytesEq(c) if c.len() <= INLINE_BYTES => {
             (TestKind::BytesEqInline, c.len() as u8, pack_bytes(c))
         }
+        Pred::BytesSet(set) => (TestKind::BytesSet, 0, [set.length_mask(), 0, 0, 0]),
         Pred::StartsWith(c) if c.len() <= INLINE_BYTES => {
             (TestKind::StartsWithInline, c.len() as u8, pack_bytes(c))
         }
@@ -528,6 +530,26 @@ mod tests {
             classify(&Pred::StartsWith(b"/admin"[..].into())).0,
             TestKind::StartsWithInline
         );
+    }
+
+    proptest::proptest! {
+        /// The length filter of a set branch never rejects a member, for
+        /// small and hashed sets, with entries past 63 bytes sharing a bit.
+        #[test]
+        fn set_length_filter_keeps_every_member(
+            items in proptest::collection::btree_set(proptest::collection::vec(0u8..4, 0..70), 0..9),
+            probe in proptest::collection::vec(0u8..4, 0..70),
+        ) {
+            let items: Vec<Vec<u8>> = items.into_iter().collect();
+            let set = crate::compile::matchers::BytesSet::new(items.clone());
+            let (kind, _, data) = classify(&Pred::BytesSet(set.clone()));
+            proptest::prop_assert_eq!(kind, TestKind::BytesSet);
+            for v in items.iter().chain([&probe]) {
+                let passes = (data[0] >> v.len().min(63)) & 1 != 0;
+                proptest::prop_assert!(passes || !set.contains(v));
+                proptest::prop_assert_eq!(set.contains(v), items.contains(v));
+            }
+        }
     }
 
     proptest::proptest! {

@@ -287,6 +287,16 @@ impl BytesSet {
         }
     }
 
+    /// Bit `min(len, 63)` set for the length of every entry: a value whose
+    /// length has no bit is in no set without hashing or comparing it.
+    pub fn length_mask(&self) -> u64 {
+        let bit = |b: &[u8]| 1u64 << b.len().min(63);
+        match self {
+            BytesSet::Small(items) => items.iter().fold(0, |m, i| m | bit(i)),
+            BytesSet::Hashed(h) => h.iter().fold(0, |m, i| m | bit(i)),
+        }
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         match self {

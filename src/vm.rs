@@ -175,11 +175,12 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
             inline!(Scalar::Int(n) => in_inline_ranges(&b.data, b.len, n as u64))
         }
         TestKind::Ip4RangesInline => {
-            // An IPv6 address is in no IPv4 range.
-            inline!(s @ (Scalar::Ip4(_) | Scalar::Ip6(_)) => match s {
-                Scalar::Ip4(a) => in_inline_ranges(&b.data, b.len, u64::from(a)),
-                _ => false,
-            })
+            match req.scalar(b.field) {
+                Scalar::Ip4(a) => in_inline_ranges(&b.data, b.len, u64::from(a)) != b.invert,
+                // An IPv6 address is in no IPv4 range.
+                Scalar::Ip6(_) => b.invert,
+                other => other_type(p, req, b, other),
+            }
         }
         TestKind::BytesEq => typed!(Scalar::Bytes(v), Pred::BytesEq(c) => bytes_eq(v, c)),
         TestKind::BytesSet => {

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::limits::Limits;
 use nom::IResult;
 use nom::bytes::complete::{tag, take_while, take_while1};
-use nom::character::complete::{char, multispace0};
+use nom::character::complete::char;
 use std::net::IpAddr;
 
 /// The words that are never field names.
@@ -118,8 +118,15 @@ fn backtrack<T>(at: &str) -> PResult<'_, T> {
     }))
 }
 
+/// Skips spaces, tabs and line breaks (never fails; a `PResult` to chain with `?`).
+#[inline]
 fn ws(i: &str) -> PResult<'_, &str> {
-    multispace0(i)
+    let n = i
+        .bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .count();
+    // The skipped bytes are ASCII, so `n` is a character boundary.
+    Ok((&i[n..], &i[..n]))
 }
 
 fn is_word_char(c: char) -> bool {

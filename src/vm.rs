@@ -10,8 +10,7 @@
 //! is checked: a malformed program yields `false`, never a panic.
 
 use crate::compile::branch::{
-    Branch, Next, TestKind, VERDICT_FALSE, VERDICT_TRUE, eq_inline, in_inline_ranges,
-    prefix_inline,
+    Branch, Next, TestKind, VERDICT_FALSE, VERDICT_TRUE, eq_inline, in_inline_ranges, prefix_inline,
 };
 use crate::compile::matchers::{Pred, in_ranges};
 use crate::compile::{Instr, LoopKind, Program, Src, compare_values};

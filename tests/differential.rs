@@ -321,6 +321,26 @@ fn check_rule_set(
     .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let cx = Context::from_json_value(&schema, req).unwrap();
     let verdict = set.evaluate(&cx);
+    // A request that computes its fields on demand is read through the
+    // set's memo: the same verdict, and no field computed twice.
+    for with_scalar in [true, false] {
+        let counting = Counting {
+            inner: &cx,
+            with_scalar,
+            reads: Default::default(),
+        };
+        prop_assert_eq!(&set.evaluate(&counting), &verdict, "{:?}", exprs);
+        let reads = counting.reads.borrow();
+        for (field, n) in reads.iter() {
+            prop_assert!(
+                n.0 <= 1 && n.1 <= 1,
+                "field {} read {:?} times: {:?}",
+                field,
+                n,
+                exprs
+            );
+        }
+    }
     let mut skipped_ids: Vec<String> = Vec::new();
     let (mut action, mut rule, mut logged, mut skipped) = (None, None, Vec::new(), Vec::new());
     for r in rules.iter().filter(|r| r.enabled) {
@@ -363,4 +383,28 @@ fn check_rule_set(
         skipped
     );
     Ok(())
+}
+
+/// A request that computes fields on demand (not [`Request::precomputed`]),
+/// counting the `scalar` and `get` calls per field. Without `with_scalar`
+/// it only has `get`, as the simplest embedder's request does.
+struct Counting<'c> {
+    inner: &'c Context<'c>,
+    with_scalar: bool,
+    reads: std::cell::RefCell<std::collections::BTreeMap<u32, (usize, usize)>>,
+}
+
+impl portcullis::Request for Counting<'_> {
+    fn get(&self, id: portcullis::FieldId) -> portcullis::value::Val<'_> {
+        self.reads.borrow_mut().entry(id.0).or_default().1 += 1;
+        self.inner.get(id)
+    }
+
+    fn scalar(&self, id: portcullis::FieldId) -> portcullis::value::Scalar<'_> {
+        if !self.with_scalar {
+            return portcullis::value::Scalar::Composite;
+        }
+        self.reads.borrow_mut().entry(id.0).or_default().0 += 1;
+        self.inner.scalar(id)
+    }
 }

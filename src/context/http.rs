@@ -35,6 +35,11 @@ pub struct HttpRequest {
 
 impl Request for HttpRequest {
     #[inline]
+    fn precomputed(&self) -> bool {
+        true
+    }
+
+    #[inline]
     fn get(&self, id: FieldId) -> Val<'_> {
         match self.values.get(id.index()) {
             Some(Some(v)) => v.as_val(),

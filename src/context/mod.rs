@@ -27,6 +27,17 @@ pub trait Request {
         let _ = id;
         Scalar::Composite
     }
+
+    /// Whether every field's value is already computed, so that reading one
+    /// is a table lookup (as for [`Context`] and
+    /// [`HttpRequest`](crate::HttpRequest)). Rule sets read other requests
+    /// through a per-request memo, so that each field is computed at most
+    /// once per request however many rules test it; for these, the table is
+    /// the memo. The default, `false`, is always correct.
+    #[inline]
+    fn precomputed(&self) -> bool {
+        false
+    }
 }
 
 /// Values indexed by field id, with setters that check types against the schema.
@@ -37,6 +48,11 @@ pub struct Context<'s> {
 }
 
 impl Request for Context<'_> {
+    #[inline]
+    fn precomputed(&self) -> bool {
+        true
+    }
+
     #[inline]
     fn get(&self, id: FieldId) -> Val<'_> {
         match self.values.get(id.index()) {

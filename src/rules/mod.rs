@@ -7,6 +7,7 @@
 //! requests are being evaluated.
 
 mod index;
+mod read_once;
 mod shared;
 
 use crate::context::Request;
@@ -204,6 +205,7 @@ impl RuleSet {
             .map(|r| r.as_ref().map(|r| r.filter.program()))
             .collect();
         let (shared, shared_count) = shared::share(&programs);
+        let slots = read_once::FieldSlots::assign(&programs);
         for (rule, ids) in rules.iter_mut().zip(shared) {
             if let Some(rule) = rule {
                 rule.shared = ids;
@@ -214,6 +216,7 @@ impl RuleSet {
             ids,
             index: index::RuleIndex::build(&anchors),
             shared_count,
+            slots,
         })
     }
 }
@@ -243,6 +246,8 @@ pub struct CompiledRuleSet {
     index: index::RuleIndex,
     /// How many tests rules share (see [`shared`]).
     shared_count: usize,
+    /// Memo slots of the fields the rules read (see [`read_once`]).
+    slots: read_once::FieldSlots,
 }
 
 /// The outcome of evaluating a rule set.
@@ -273,10 +278,21 @@ impl Verdict<'_> {
 impl CompiledRuleSet {
     /// Evaluates the rules in order against `request`: the index names the
     /// candidates, which are evaluated in rule order; a test several rules
-    /// share is evaluated once. No allocation unless a
+    /// share is evaluated once, and a request that computes its fields on
+    /// demand (not [`Request::precomputed`]) has each field read once, through
+    /// a memo on the stack. No allocation unless a
     /// rule logs or skips (the verdict lists them) or the set has more than
     /// 2,048 rules.
     pub fn evaluate<R: Request + ?Sized>(&self, request: &R) -> Verdict<'_> {
+        if request.precomputed() {
+            self.evaluate_reading(request)
+        } else {
+            // Each field computed once, however many rules read it.
+            self.evaluate_reading(&read_once::ReadOnce::new(request, &self.slots))
+        }
+    }
+
+    fn evaluate_reading<R: Request + ?Sized>(&self, request: &R) -> Verdict<'_> {
         const STACK_WORDS: usize = 32;
         let words = self.index.len().div_ceil(64);
         let (mut cand_stack, mut skip_stack) = ([0u64; STACK_WORDS], [0u64; STACK_WORDS]);

@@ -233,7 +233,7 @@ fn branch_test_cold<R: Request + ?Sized>(pr: &Pred, req: &R, b: &Branch) -> bool
             v.starts_with(c) != b.invert
         }
         (TestKind::Contains, Scalar::Bytes(v), Pred::Contains(f)) => {
-            f.find(v).is_some() != b.invert
+            crate::compile::matchers::contains(f, v) != b.invert
         }
         (TestKind::IntOrd, Scalar::Int(n), Pred::IntOrd(o, c)) => o.holds(n.cmp(c)) != b.invert,
         (TestKind::Other, s, pr) => pr.test_scalar(s) != b.invert,

@@ -74,7 +74,7 @@ impl Pred {
             },
             (Pred::StartsWith(p), Scalar::Bytes(b)) => b.starts_with(p),
             (Pred::EndsWith(p), Scalar::Bytes(b)) => b.ends_with(p),
-            (Pred::Contains(f), Scalar::Bytes(b)) => f.find(b).is_some(),
+            (Pred::Contains(f), Scalar::Bytes(b)) => contains(f, b),
             (Pred::Matches(re), Scalar::Bytes(b)) => re.is_match(b),
             (Pred::Wildcard(w), Scalar::Bytes(b)) => w.matches(b),
             (Pred::BytesSet(s), Scalar::Bytes(b)) => s.contains(b),
@@ -257,6 +257,35 @@ pub fn in_ranges<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
 }
 
 pub use crate::hash::{FastHash, FastHasher};
+
+/// Haystacks shorter than this are searched with `memchr` on the needle's
+/// first byte; longer ones with the prebuilt `memmem` finder.
+const SHORT_HAYSTACK: usize = 64;
+
+/// Whether `finder`'s needle occurs in `hay`. Most values tested in rules
+/// (user agents, paths, hosts) are short, where setting up the finder's
+/// vector search costs more than the search: there, candidates are found
+/// with `memchr` and checked in place. The work stays bounded: at most
+/// `SHORT_HAYSTACK` candidates, each compared once.
+#[inline]
+pub fn contains(finder: &memmem::Finder<'_>, hay: &[u8]) -> bool {
+    let needle = finder.needle();
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    if hay.len() >= SHORT_HAYSTACK {
+        return finder.find(hay).is_some();
+    }
+    let mut at = 0;
+    while let Some(k) = hay.get(at..).and_then(|h| memchr::memchr(first, h)) {
+        let start = at + k;
+        if hay.get(start + 1..).is_some_and(|t| t.starts_with(rest)) {
+            return true;
+        }
+        at = start + 1;
+    }
+    false
+}
 
 /// A set of byte strings: a hash set, or a slice when small.
 #[derive(Clone, Debug)]
@@ -486,5 +515,24 @@ impl Wildcard {
         }
         seen(segs.len() - 1, tail_start);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Short and long haystacks (either side of `SHORT_HAYSTACK`), with
+        /// needles of every length from empty, agree with a plain search.
+        #[test]
+        fn contains_agrees_with_a_plain_search(
+            hay in proptest::collection::vec(0u8..3, 0..SHORT_HAYSTACK + 40),
+            needle in proptest::collection::vec(0u8..3, 0..6),
+        ) {
+            let finder = memmem::Finder::new(&needle).into_owned();
+            let plain = needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle);
+            proptest::prop_assert_eq!(contains(&finder, &hay), plain);
+        }
     }
 }

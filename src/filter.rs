@@ -113,11 +113,16 @@ impl<'s> Compiler<'s> {
         Ok((expr, typed))
     }
 
+    /// Parses and type-checks, keeping only the checked tree (the syntax
+    /// tree's strings move into it).
+    pub(crate) fn check_only(&self, text: &str) -> Result<Typed, Error> {
+        let mut expr = syntax::parse_with(text, &self.limits)?;
+        check::check_consuming(&mut expr, self.schema, &self.limits, &self.regexes)
+    }
+
     /// Parses, checks and compiles `text`.
     pub fn compile(&self, text: &str) -> Result<Filter, Error> {
-        let expr = syntax::parse_with(text, &self.limits)?;
-        let typed = check::check_cached(&expr, self.schema, &self.limits, &self.regexes)?;
-        drop(expr);
+        let typed = self.check_only(text)?;
         self.compile_owned(crate::compile::optimize::optimize(typed.root), text)
     }
 

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 fn name(n: &str) -> Name {
     Name {
-        name: n.to_string(),
+        name: n.to_string().into(),
         span: Span::default(),
     }
 }

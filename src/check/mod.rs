@@ -191,6 +191,18 @@ pub fn check_cached(
     limits: &Limits,
     cache: &RegexCache,
 ) -> Result<Typed, Error> {
+    check_consuming(&mut expr.clone(), schema, limits, cache)
+}
+
+/// [`check_cached`] for a tree nobody needs afterwards: its byte strings
+/// move into the checked tree instead of being copied (what is left of
+/// `expr` is only good for dropping).
+pub(crate) fn check_consuming(
+    expr: &mut Expr,
+    schema: &Schema,
+    limits: &Limits,
+    cache: &RegexCache,
+) -> Result<Typed, Error> {
     let mut c = Checker {
         schema,
         limits,
@@ -287,11 +299,11 @@ impl Checker<'_> {
         Ok(depth + 1)
     }
 
-    fn node(&mut self, e: &Expr, depth: usize) -> Result<Node, Error> {
+    fn node(&mut self, e: &mut Expr, depth: usize) -> Result<Node, Error> {
         crate::stack::guard(|| self.node_inner(e, depth))
     }
 
-    fn node_inner(&mut self, e: &Expr, depth: usize) -> Result<Node, Error> {
+    fn node_inner(&mut self, e: &mut Expr, depth: usize) -> Result<Node, Error> {
         let depth = self.deeper(depth, e.span())?;
         Ok(match e {
             Expr::Const { value, .. } => Node::Const(*value),
@@ -316,7 +328,7 @@ impl Checker<'_> {
             Expr::Not { expr, .. } => Node::Not(Box::new(self.node(expr, depth)?)),
             Expr::Paren { expr, .. } => self.node(expr, depth)?,
             Expr::Compare { lhs, op, rhs, span } => {
-                let lhs = self.value(lhs, depth)?;
+                let lhs = self.value(&*lhs, depth)?;
                 if lhs.star.is_some() {
                     return Err(Error::check(
                         format!(
@@ -328,7 +340,7 @@ impl Checker<'_> {
                 Node::Compare(self.compare(lhs, *op, rhs, *span, depth)?)
             }
             Expr::Test { value } => {
-                let v = self.value(value, depth)?;
+                let v = self.value(&*value, depth)?;
                 if v.star.is_some() {
                     return Err(Error::check(STAR_MISPLACED, v.span));
                 }
@@ -476,7 +488,7 @@ impl Checker<'_> {
         &mut self,
         lhs: TVal,
         op: CompareOp,
-        rhs: &Rhs,
+        rhs: &mut Rhs,
         span: Span,
         depth: usize,
     ) -> Result<Box<Compare>, Error> {
@@ -522,7 +534,7 @@ impl Checker<'_> {
         }
         let test = match rhs {
             Rhs::Value(v) => {
-                let r = self.value(v, depth)?;
+                let r = self.value(&*v, depth)?;
                 if r.star.is_some() {
                     return Err(Error::check(STAR_MISPLACED, r.span));
                 }
@@ -584,10 +596,10 @@ impl Checker<'_> {
                         name.span,
                     ));
                 }
-                if !self.lists.contains(&name.name) {
-                    self.lists.push(name.name.clone());
+                if !self.lists.iter().any(|l| *l == *name.name) {
+                    self.lists.push(name.name.to_string());
                 }
-                Test::InList(name.name.clone())
+                Test::InList(name.name.to_string())
             }
             Rhs::Set(items, set_span) => {
                 if op != CompareOp::In {
@@ -704,9 +716,9 @@ impl Checker<'_> {
         })
     }
 
-    fn bytes_literal(&self, lit: &Literal, span: Span, op: &str) -> Result<Vec<u8>, Error> {
+    fn bytes_literal(&self, lit: &mut Literal, span: Span, op: &str) -> Result<Vec<u8>, Error> {
         match lit {
-            Literal::Bytes(b) | Literal::IpOrBytes(_, b) => Ok(b.clone()),
+            Literal::Bytes(b) | Literal::IpOrBytes(_, b) => Ok(std::mem::take(b)),
             other => Err(Error::check(
                 format!("`{op}` needs a string, found {} `{other}`", other.kind()),
                 span,
@@ -715,7 +727,11 @@ impl Checker<'_> {
     }
 
     /// A literal compared with `==`, `!=`, `<` ... against a value of type `ty`.
-    fn scalar(&self, ty: &Type, lit: &Literal, span: Span, lhs: &TVal) -> Result<Const, Error> {
+    fn scalar(&self, ty: &Type, lit: &mut Literal, span: Span, lhs: &TVal) -> Result<Const, Error> {
+        if let (Type::Bytes, Literal::Bytes(b) | Literal::IpOrBytes(_, b)) = (ty, &mut *lit) {
+            return Ok(Const::Bytes(std::mem::take(b)));
+        }
+        let lit: &Literal = lit;
         let mismatch = || {
             Error::check(
                 format!(
@@ -729,9 +745,6 @@ impl Checker<'_> {
         };
         match (ty, lit) {
             (Type::Int, Literal::Int(n)) => Ok(Const::Int(*n)),
-            (Type::Bytes, Literal::Bytes(b) | Literal::IpOrBytes(_, b)) => {
-                Ok(Const::Bytes(b.clone()))
-            }
             (Type::Ip, Literal::Ip(ip) | Literal::IpOrBytes(ip, _)) => {
                 Ok(Const::Ip(canonical_ip(*ip)))
             }
@@ -761,7 +774,7 @@ impl Checker<'_> {
         }
     }
 
-    fn set(&self, ty: &Type, items: &[(Literal, Span)]) -> Result<Test, Error> {
+    fn set(&self, ty: &Type, items: &mut [(Literal, Span)]) -> Result<Test, Error> {
         // Mixed kinds among the elements themselves are reported first.
         let class = |l: &Literal| match l {
             Literal::Int(_) | Literal::IntRange(..) => 0,
@@ -800,9 +813,9 @@ impl Checker<'_> {
         match ty {
             Type::Bytes => {
                 let mut out = Vec::with_capacity(items.len());
-                for (l, span) in items {
+                for (l, span) in items.iter_mut() {
                     match l {
-                        Literal::Bytes(b) | Literal::IpOrBytes(_, b) => out.push(b.clone()),
+                        Literal::Bytes(b) | Literal::IpOrBytes(_, b) => out.push(std::mem::take(b)),
                         other => return Err(wrong(other, *span)),
                     }
                 }
@@ -812,7 +825,7 @@ impl Checker<'_> {
             }
             Type::Int => {
                 let mut out = Vec::with_capacity(items.len());
-                for (l, span) in items {
+                for (l, span) in items.iter() {
                     match l {
                         Literal::Int(n) => out.push((*n, *n)),
                         Literal::IntRange(a, b) if a <= b => out.push((*a, *b)),
@@ -831,7 +844,7 @@ impl Checker<'_> {
             }
             Type::Ip => {
                 let mut out = Vec::with_capacity(items.len());
-                for (l, span) in items {
+                for (l, span) in items.iter() {
                     out.push(ip_range(l).map_err(|e| match e {
                         Some(m) => Error::check(m, *span),
                         None => wrong(l, *span),
@@ -852,7 +865,7 @@ impl Checker<'_> {
 
     fn call_inner<'e>(&mut self, call: &'e syntax::Call, depth: usize) -> Result<TVal<'e>, Error> {
         let depth = self.deeper(depth, call.span)?;
-        let name = call.name.name.as_str();
+        let name = &*call.name.name;
         let callee = match Builtin::from_name(name) {
             Some(b) => Callee::Builtin(b),
             None => match self.schema.function(name) {
@@ -977,7 +990,8 @@ impl Checker<'_> {
                     }
                     None => (lhs, None),
                 };
-                let cmp = self.compare(lhs, *op, rhs, *span, depth)?;
+                // Inside a call the tree is borrowed (for messages): check a copy.
+                let cmp = self.compare(lhs, *op, &mut rhs.clone(), *span, depth)?;
                 Ok(TVal {
                     op: Operand::Compare(cmp),
                     ty: Type::Bool,
@@ -988,7 +1002,7 @@ impl Checker<'_> {
                 })
             }
             Arg::Expr(e) => {
-                let n = self.node(e, depth)?;
+                let n = self.node(&mut e.clone(), depth)?;
                 Ok(TVal {
                     op: Operand::Logic(Box::new(n)),
                     ty: Type::Bool,

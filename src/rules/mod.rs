@@ -174,7 +174,7 @@ impl RuleSet {
                 anchors.push(None);
                 continue;
             }
-            let compiled = compiler.check(&r.expression).and_then(|(_, typed)| {
+            let compiled = compiler.check_only(&r.expression).and_then(|typed| {
                 let root = crate::compile::optimize::optimize(typed.root);
                 let filter = compiler.compile_optimized(&root, &r.expression)?;
                 Ok((filter, index::anchors_of(&root)))

@@ -6,6 +6,7 @@
 //! [`Expr::same_shape`].
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// A half-open byte range `start..end` into the expression text.
@@ -163,8 +164,9 @@ impl CompareOp {
 /// A dotted name (`http.request.uri.path`) with its span.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Name {
-    /// The name as written.
-    pub name: String,
+    /// The name as written (borrowed for the names of the default catalogue
+    /// and the built-in functions, so most names cost no allocation).
+    pub name: Cow<'static, str>,
     /// Where it stands.
     pub span: Span,
 }

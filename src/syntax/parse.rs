@@ -536,7 +536,7 @@ impl<'s> Parser<'s> {
         Ok((
             rest,
             Name {
-                name: name.to_string(),
+                name: known_name(name),
                 span: self.span_from(i, rest),
             },
         ))
@@ -601,7 +601,7 @@ impl<'s> Parser<'s> {
                     rest,
                     Value {
                         base: ValueBase::Field(Name {
-                            name: name.to_string(),
+                            name: known_name(name),
                             span: base_span,
                         }),
                         indexes: Vec::new(),
@@ -612,7 +612,7 @@ impl<'s> Parser<'s> {
             (
                 rest,
                 ValueBase::Field(Name {
-                    name: name.to_string(),
+                    name: known_name(name),
                     span: base_span,
                 }),
             )
@@ -659,7 +659,7 @@ impl<'s> Parser<'s> {
         }
         let depth = self.deeper(name_at, depth)?;
         let name_node = Name {
-            name: name.to_string(),
+            name: known_name(name),
             span: self.span_from(name_at, i),
         };
         let (mut rest, _) = char('(')(i)?;
@@ -908,6 +908,23 @@ fn compare_op(i: &str) -> PResult<'_, CompareOp> {
         );
     }
     backtrack(i)
+}
+
+/// `name`, borrowed from the static table when it is a field of the default
+/// catalogue or a built-in function, owned otherwise.
+fn known_name(name: &str) -> std::borrow::Cow<'static, str> {
+    use std::collections::HashSet;
+    use std::sync::OnceLock;
+    static KNOWN: OnceLock<HashSet<&'static str, crate::hash::FastHash>> = OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        let fields = crate::catalogue::FIELDS.iter().map(|(n, _)| *n);
+        let functions = crate::functions::Builtin::ALL.iter().map(|b| b.name());
+        fields.chain(functions).collect()
+    });
+    match known.get(name) {
+        Some(&k) => std::borrow::Cow::Borrowed(k),
+        None => std::borrow::Cow::Owned(name.to_string()),
+    }
 }
 
 /// A dotted name made of `[a-z0-9_.]` characters (validated by [`check_name`]).

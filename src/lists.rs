@@ -205,6 +205,9 @@ pub struct Lists {
 impl Lists {
     /// An empty list of each kind the schema declares.
     pub fn for_schema(schema: &Schema) -> Lists {
+        if schema.lists().next().is_none() {
+            return Lists::default();
+        }
         let lists = schema
             .lists()
             .map(|(name, ty)| {

@@ -253,16 +253,19 @@ pub(crate) fn compile_owned(
     limits: &Limits,
     regexes: &RegexCache,
 ) -> Result<Program, Error> {
+    // Most programs are a test (and a jump) per comparison and one
+    // predicate and field each: sized once, instead of grown step by step.
+    let tests = top_level_tests(&root, 0);
     let mut g = Gen {
         p: Program {
-            code: Vec::new(),
-            preds: Vec::new(),
+            code: Vec::with_capacity(2 * tests + 1),
+            preds: Vec::with_capacity(tests),
             consts: Vec::new(),
             paths: Vec::new(),
             calls: Vec::new(),
             compares: Vec::new(),
             regs: 0,
-            fields: Vec::new(),
+            fields: Vec::with_capacity(tests),
             field_names: schema.names().clone(),
             simple: false,
             branch_start: branch::VERDICT_FALSE,
@@ -288,6 +291,21 @@ pub(crate) fn compile_owned(
     g.p.fields.sort_unstable();
     g.p.fields.dedup();
     Ok(g.p)
+}
+
+/// The comparisons and tests of `n` outside function calls, counted down to
+/// a few levels (a capacity hint: and/or chains are n-ary, so real rules
+/// are shallow; a deeper subtree counts as one).
+fn top_level_tests(n: &Node, depth: usize) -> usize {
+    const HINT_DEPTH: usize = 8;
+    match n {
+        Node::And(terms) | Node::Or(terms) | Node::Xor(terms) if depth < HINT_DEPTH => {
+            terms.iter().map(|t| top_level_tests(t, depth + 1)).sum()
+        }
+        Node::Not(inner) if depth < HINT_DEPTH => top_level_tests(inner, depth + 1),
+        Node::Const(_) => 0,
+        _ => 1,
+    }
 }
 
 struct Gen<'a> {

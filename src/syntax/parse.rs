@@ -592,7 +592,12 @@ impl<'s> Parser<'s> {
             if !name.contains('.') && KEYWORDS.contains(&name) {
                 return backtrack(i);
             }
-            if let Some(msg) = check_name(name) {
+            let known = known_name(name);
+            // Names from the static table are well formed (a unit test
+            // checks every one); others are checked here.
+            if let std::borrow::Cow::Owned(_) = known
+                && let Some(msg) = check_name(name)
+            {
                 return fail(i, name.len(), format!("invalid field name `{name}`: {msg}"));
             }
             if !rest.starts_with('[') {
@@ -601,7 +606,7 @@ impl<'s> Parser<'s> {
                     rest,
                     Value {
                         base: ValueBase::Field(Name {
-                            name: known_name(name),
+                            name: known,
                             span: base_span,
                         }),
                         indexes: Vec::new(),
@@ -612,7 +617,7 @@ impl<'s> Parser<'s> {
             (
                 rest,
                 ValueBase::Field(Name {
-                    name: known_name(name),
+                    name: known,
                     span: base_span,
                 }),
             )
@@ -1114,6 +1119,15 @@ enum Classified {
 
 /// Decides what a bare token (`42`, `0x1f`, `10.0.0.0/8`, `aa:bb`, `80..90`) is.
 fn classify(tok: &str) -> Classified {
+    // The most common token, a plain decimal (a port, a score), directly.
+    let b = tok.as_bytes();
+    if (1..=18).contains(&b.len())
+        && b.iter().all(u8::is_ascii_digit)
+        && (b[0] != b'0' || b.len() == 1)
+    {
+        let n = b.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+        return Classified::Literal(Literal::Int(n));
+    }
     // `split_once("..")` sets up a two-way string searcher for every token;
     // tokens are short, so look for the pair of dots directly.
     let range = tok
@@ -1244,6 +1258,20 @@ pub fn classify_literal(tok: &str) -> Option<Literal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_name_of_the_static_table_is_well_formed() {
+        let fields = crate::catalogue::FIELDS.iter().map(|(n, _)| *n);
+        let functions = crate::functions::Builtin::ALL.iter().map(|b| b.name());
+        for name in fields.chain(functions) {
+            assert_eq!(check_name(name), None, "{name}");
+            assert!(matches!(known_name(name), std::borrow::Cow::Borrowed(n) if n == name));
+        }
+        assert!(matches!(
+            known_name("my.own.field"),
+            std::borrow::Cow::Owned(_)
+        ));
+    }
 
     #[test]
     fn int_literals_cover_every_radix_and_overflow() {

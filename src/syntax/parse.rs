@@ -10,7 +10,7 @@ use super::ast::*;
 use crate::error::Error;
 use crate::limits::Limits;
 use nom::IResult;
-use nom::bytes::complete::{tag, take_while, take_while1};
+use nom::bytes::complete::{tag, take_while};
 use nom::character::complete::char;
 use std::net::IpAddr;
 
@@ -482,7 +482,7 @@ impl<'s> Parser<'s> {
 
     fn set<'a>(&self, i: &'a str) -> PResult<'a, Rhs> {
         let (mut rest, _) = char('{')(i)?;
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(4);
         loop {
             rest = ws(rest)?.0;
             if let Some(after) = rest.strip_prefix('}') {
@@ -811,9 +811,17 @@ impl<'s> Parser<'s> {
             let (rest, bytes) = string_literal(i, StringMode::Plain)?;
             return Ok((rest, Literal::Bytes(bytes)));
         }
-        let (rest, tok) = take_while1::<_, _, PErr>(|c: char| {
-            c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '-' | '/' | '_')
-        })(i)?;
+        let n = i
+            .bytes()
+            .take_while(|&b| {
+                b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'-' | b'/' | b'_')
+            })
+            .count();
+        if n == 0 {
+            return backtrack(i);
+        }
+        // The token is ASCII, so `n` is a character boundary.
+        let (tok, rest) = i.split_at(n);
         match classify(tok) {
             Classified::Literal(l) => Ok((rest, l)),
             Classified::NotALiteral => backtrack(i),

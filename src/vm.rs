@@ -106,6 +106,24 @@ pub struct SharedTests<'m> {
     pub value: &'m mut [u64],
 }
 
+impl SharedTests<'_> {
+    /// Records the outcome of test `id` (nothing for [`NOT_SHARED`] or an
+    /// id out of range).
+    pub fn record(&mut self, id: u32, hit: bool) {
+        let (w, bit) = (id as usize / 64, 1u64 << (id % 64));
+        if let (Some(known), Some(value)) = (self.known.get_mut(w), self.value.get_mut(w))
+            && id != NOT_SHARED
+        {
+            *known |= bit;
+            if hit {
+                *value |= bit;
+            } else {
+                *value &= !bit;
+            }
+        }
+    }
+}
+
 /// [`execute`] for a rule of a set: branches with a shared test id
 /// (`ids[k]` for branch `k`, [`NOT_SHARED`] otherwise) take their result
 /// from `shared` when an earlier rule computed it. Programs that are not

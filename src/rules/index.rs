@@ -156,6 +156,10 @@ struct RegexIndex {
     field: FieldId,
     set: meta::Regex,
     rules: Vec<u32>,
+    /// Per pattern, the shared id of the rules' test of it (see
+    /// [`RuleIndex::regex_keys`]): the set's search answers that test, so
+    /// rules never run (nor compile) the regex themselves.
+    ids: Vec<u32>,
 }
 
 /// Rules per address interval of one field (elementary, disjoint intervals).
@@ -253,7 +257,12 @@ thread_local! {
 impl RuleIndex {
     /// Builds the index; `options[k]` is `None` for a disabled rule (never a
     /// candidate), else the anchors rule `k` offers (none: always a candidate).
-    pub(crate) fn build(options: &[Option<Vec<(u8, Anchor)>>]) -> RuleIndex {
+    /// Also returns the regex anchors' keys, in the order
+    /// [`RuleIndex::set_regex_ids`] takes their ids.
+    pub(crate) fn build(
+        options: &[Option<Vec<(u8, Anchor)>>],
+    ) -> (RuleIndex, Vec<(FieldId, String)>) {
+        let mut keys = Vec::new();
         let anchors = choose(options);
         let n = anchors.len();
         let mut always = Bits::new(n);
@@ -367,7 +376,16 @@ impl RuleIndex {
                 )
                 .build_many(&patterns);
             match built {
-                Ok(set) => index.regexes.push(RegexIndex { field, set, rules }),
+                Ok(set) => {
+                    keys.extend(patterns.into_iter().map(|p| (field, p)));
+                    let ids = vec![crate::vm::NOT_SHARED; rules.len()];
+                    index.regexes.push(RegexIndex {
+                        field,
+                        set,
+                        rules,
+                        ids,
+                    })
+                }
                 Err(_) => rules.iter().for_each(|&r| index.set_always(r)),
             }
         }
@@ -383,7 +401,19 @@ impl RuleIndex {
                     .for_each(|r| index.set_always(r)),
             }
         }
-        index
+        (index, keys)
+    }
+
+    /// The shared ids of the regex anchors' tests, in the order of the keys
+    /// [`RuleIndex::build`] returned ([`NOT_SHARED`](crate::vm::NOT_SHARED)
+    /// for one without an id).
+    pub(crate) fn set_regex_ids(&mut self, ids: &[u32]) {
+        let mut ids = ids.iter();
+        for x in &mut self.regexes {
+            for id in &mut x.ids {
+                *id = ids.next().copied().unwrap_or(crate::vm::NOT_SHARED);
+            }
+        }
     }
 
     fn set_always(&mut self, rule: u32) {
@@ -397,8 +427,15 @@ impl RuleIndex {
         self.len
     }
 
-    /// Marks in `out` (one bit per rule, `len` bits) every rule that can match `req`.
-    pub(crate) fn candidates<R: Request + ?Sized>(&self, req: &R, out: &mut [u64]) {
+    /// Marks in `out` (one bit per rule, `len` bits) every rule that can
+    /// match `req`, and records in `tests` the outcome of every regex test
+    /// the regex sets answered.
+    pub(crate) fn candidates<R: Request + ?Sized>(
+        &self,
+        req: &R,
+        out: &mut [u64],
+        tests: &mut crate::vm::SharedTests<'_>,
+    ) {
         for (o, a) in out.iter_mut().zip(&self.always) {
             *o = *a;
         }
@@ -427,13 +464,21 @@ impl RuleIndex {
         }
         for x in &self.regexes {
             with_bytes(req, x.field, |b| {
-                let run = |set: &mut PatternSet, mark: &mut dyn FnMut(&[u32])| {
+                let run = |set: &mut PatternSet,
+                           mark: &mut dyn FnMut(&[u32]),
+                           tests: &mut crate::vm::SharedTests<'_>| {
                     set.clear();
                     x.set.which_overlapping_matches(&Input::new(b), set);
                     for pid in set.iter() {
                         if let Some(&r) = x.rules.get(pid.as_usize()) {
                             mark(&[r]);
                         }
+                    }
+                    // Every pattern was searched for: matched or not, its
+                    // test's outcome is known.
+                    for (k, &id) in x.ids.iter().enumerate() {
+                        let hit = regex_automata::PatternID::new(k).is_ok_and(|p| set.contains(p));
+                        tests.record(id, hit);
                     }
                 };
                 let n = x.set.pattern_len();
@@ -442,13 +487,13 @@ impl RuleIndex {
                         if set.capacity() < n {
                             *set = PatternSet::new(n);
                         }
-                        run(&mut set, &mut mark);
+                        run(&mut set, &mut mark, tests);
                         true
                     }
                     Err(_) => false,
                 });
                 if !reused {
-                    run(&mut PatternSet::new(n), &mut mark);
+                    run(&mut PatternSet::new(n), &mut mark, tests);
                 }
             });
         }

@@ -204,17 +204,20 @@ impl RuleSet {
             .iter()
             .map(|r| r.as_ref().map(|r| r.filter.program()))
             .collect();
-        let (shared, shared_count) = shared::share(&programs);
+        let (mut index, regex_anchors) = index::RuleIndex::build(&anchors);
+        let shared = shared::share(&programs, &regex_anchors);
+        index.set_regex_ids(&shared.anchor_ids);
         let slots = read_once::FieldSlots::assign(&programs);
-        for (rule, ids) in rules.iter_mut().zip(shared) {
+        for (rule, ids) in rules.iter_mut().zip(shared.ids) {
             if let Some(rule) = rule {
                 rule.shared = ids;
             }
         }
+        let shared_count = shared.count;
         Ok(CompiledRuleSet {
             rules,
             ids,
-            index: index::RuleIndex::build(&anchors),
+            index,
             shared_count,
             slots,
         })
@@ -304,7 +307,6 @@ impl CompiledRuleSet {
             skip_heap = vec![0u64; words];
             (&mut cand_heap, &mut skip_heap)
         };
-        self.index.candidates(request, cand);
         const SHARED_WORDS: usize = shared::MAX_SHARED / 64;
         let shared_words = self.shared_count.div_ceil(64).min(SHARED_WORDS);
         let (mut known, mut value) = ([0u64; SHARED_WORDS], [0u64; SHARED_WORDS]);
@@ -312,6 +314,7 @@ impl CompiledRuleSet {
             known: &mut known[..shared_words],
             value: &mut value[..shared_words],
         };
+        self.index.candidates(request, cand, &mut tests);
         let mut verdict = Verdict::default();
         for w in 0..words {
             // Bits set while scanning this word (by a skip) are seen too.

@@ -3,8 +3,10 @@
 //!
 //! Two branches share an id when they test the same field with the same
 //! predicate (sets by their members, regexes by their source) and the same
-//! inversion. Only tests that two or more rules have get an id, and at most
-//! [`MAX_SHARED`] of them, so the per-request results fit on the stack.
+//! inversion. Tests that two or more rules have get an id, and so do the
+//! regexes the index searches in one pass (the search answers them, so no
+//! rule runs its regex again); at most [`MAX_SHARED`] ids, so the
+//! per-request results fit on the stack.
 
 use crate::compile::Program;
 use crate::compile::branch::TestKind;
@@ -27,11 +29,22 @@ fn key(p: &Program, k: usize) -> Option<TestKey<'_>> {
     Some((b.field, b.invert, Some(p.preds.get(b.pred as usize)?.key())))
 }
 
-/// For each program (`None` for a disabled rule), the shared id of each of
-/// its branches ([`NOT_SHARED`] for a test no other rule has); empty for a
-/// program that is not simple or shares nothing. Also returns how many ids
-/// were given.
-pub fn share(programs: &[Option<&Program>]) -> (Vec<Box<[u32]>>, usize) {
+/// The shared ids of a rule set's tests.
+pub struct Shared {
+    /// For each program (`None` for a disabled rule), the shared id of each
+    /// of its branches ([`NOT_SHARED`] for a test nothing shares); empty for
+    /// a program that is not simple or shares nothing.
+    pub ids: Vec<Box<[u32]>>,
+    /// How many ids were given.
+    pub count: usize,
+    /// The id of each regex anchor's test (`regex_anchors[k]`), which the
+    /// index's regex sets answer: one rule having it is enough for an id.
+    pub anchor_ids: Vec<u32>,
+}
+
+/// Gives ids to the tests that two or more rules have, and to the tests of
+/// the regexes the index searches for (`regex_anchors`: field and source).
+pub fn share(programs: &[Option<&Program>], regex_anchors: &[(FieldId, String)]) -> Shared {
     // Each branch's test as an index into the distinct tests (hashed once).
     let mut distinct: HashMap<TestKey<'_>, u32, FastHash> = HashMap::default();
     let mut uses: Vec<u32> = Vec::new();
@@ -55,6 +68,20 @@ pub fn share(programs: &[Option<&Program>]) -> (Vec<Box<[u32]>>, usize) {
             _ => Vec::new(),
         })
         .collect();
+    // The index answers these tests: they need an id even in one rule.
+    let anchor_tests: Vec<Option<u32>> = regex_anchors
+        .iter()
+        .map(|(f, src)| {
+            distinct
+                .get(&(*f, false, Some(PredKey::Regex(src))))
+                .copied()
+        })
+        .collect();
+    for &d in anchor_tests.iter().flatten() {
+        if let Some(n) = uses.get_mut(d as usize) {
+            *n = (*n).max(2);
+        }
+    }
     // Ids in order of first appearance, for tests that recur.
     let mut id_of = vec![NOT_SHARED; uses.len()];
     let mut given = 0usize;
@@ -80,7 +107,18 @@ pub fn share(programs: &[Option<&Program>]) -> (Vec<Box<[u32]>>, usize) {
             _ => Box::default(),
         })
         .collect();
-    (out, given)
+    let anchor_ids = anchor_tests
+        .iter()
+        .map(|d| {
+            d.and_then(|d| id_of.get(d as usize).copied())
+                .unwrap_or(NOT_SHARED)
+        })
+        .collect();
+    Shared {
+        ids: out,
+        count: given,
+        anchor_ids,
+    }
 }
 
 #[cfg(test)]
@@ -103,7 +141,7 @@ mod tests {
         .map(|e| c.compile(e).unwrap())
         .collect();
         let programs: Vec<_> = filters.iter().map(|f| Some(f.program())).collect();
-        let (ids, count) = share(&programs);
+        let Shared { ids, count, .. } = share(&programs, &[]);
         let id_of = |rule: usize, field: &str| -> u32 {
             let p = filters[rule].program();
             let k = p
@@ -127,5 +165,57 @@ mod tests {
         assert_eq!(count, 3);
         // A program that is not simple has no ids.
         assert!(ids[4].is_empty());
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use crate::rules::{Action, ActionParameters, Rule, RuleSet};
+    use crate::{Compiler, Context, Schema};
+
+    /// Regexes the index searches in one pass get ids even in one rule,
+    /// and one search records every one's outcome, matched or not: the
+    /// rules take their regex test from there instead of running it again.
+    #[test]
+    fn the_index_answers_the_regex_tests_it_searches() {
+        let schema = Schema::default_http();
+        let compiler = Compiler::new(&schema);
+        let rule = |id: &str, e: &str| Rule {
+            id: id.into(),
+            description: String::new(),
+            expression: e.into(),
+            action: Action::Block,
+            action_parameters: ActionParameters::default(),
+            enabled: true,
+        };
+        let set = RuleSet {
+            rules: vec![
+                rule("a", r#"http.request.uri.path matches "^/a+b""#),
+                rule("b", r#"http.request.uri.path matches "x+y$" and ssl"#),
+            ],
+        }
+        .compile(&compiler)
+        .unwrap();
+        let mut cx = Context::new(&schema);
+        cx.set(
+            "http.request.uri.path",
+            crate::Value::Bytes(b"/aab".to_vec()),
+        )
+        .unwrap();
+        let (mut known, mut value) = ([0u64; 1], [0u64; 1]);
+        let mut tests = crate::vm::SharedTests {
+            known: &mut known,
+            value: &mut value,
+        };
+        let mut cand = [0u64; 1];
+        set.index.candidates(&cx, &mut cand, &mut tests);
+        assert_eq!(set.shared_count, 2);
+        assert_eq!(cand[0], 0b01, "only rule a can match");
+        assert_eq!((known[0], value[0]), (0b11, 0b01));
+        // Each rule's regex branch carries its test's id.
+        for (k, rule) in set.rules.iter().flatten().enumerate() {
+            assert!(rule.shared.contains(&(k as u32)), "{}", rule.id);
+        }
+        assert_eq!(set.evaluate(&cx).rule, Some("a"));
     }
 }

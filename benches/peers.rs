@@ -265,6 +265,9 @@ fn main() {
     }
     let wf_req = wf_context(&req, &scheme);
     let mut memory = Vec::new();
+    // Process-wide tables built on first use (the catalogue's name table)
+    // belong to no filter: built before anything is measured.
+    drop(compiler.compile("http.host == \"warm-up\""));
 
     for (name, text) in workload::cases() {
         let (filter, bytes) = held(|| compiler.compile(&text).expect("portcullis compiles"));

@@ -131,18 +131,13 @@ impl<'s> Compiler<'s> {
         self.compile_owned(crate::compile::optimize::optimize(typed.root.clone()), text)
     }
 
-    /// Compiles a checked tree the optimizer already rewrote.
-    pub(crate) fn compile_optimized(
+    /// Compiles a checked tree the optimizer already rewrote, which nobody
+    /// needs afterwards (its constants and sets move into the program).
+    pub(crate) fn compile_owned(
         &self,
-        root: &crate::check::Node,
+        root: crate::check::Node,
         text: &str,
     ) -> Result<Filter, Error> {
-        self.compile_owned(root.clone(), text)
-    }
-
-    /// [`Compiler::compile_optimized`] for a tree nobody needs afterwards
-    /// (its constants and sets move into the program).
-    fn compile_owned(&self, root: crate::check::Node, text: &str) -> Result<Filter, Error> {
         let program =
             compile::compile_owned(root, self.schema, &self.lists, &self.limits, &self.regexes)?;
         Ok(Filter {

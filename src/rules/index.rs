@@ -18,6 +18,7 @@ use crate::value::Scalar;
 use aho_corasick::AhoCorasick;
 use regex_automata::{Input, PatternSet, meta};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -192,6 +193,9 @@ impl<T> Default for Intervals<T> {
 const MAX_INTERVAL_ENTRIES: usize = 1 << 20;
 
 impl<T: Ord + Copy> Intervals<T> {
+    /// The elementary intervals of `ranges` (inclusive, with their rules)
+    /// and the rules covering each, in one sweep over the interval ends:
+    /// O(n log n) plus the size of the result, which is capped.
     fn build(ranges: &[(T, T, u32)], succ: impl Fn(T) -> Option<T>) -> Option<Self> {
         let mut points: Vec<T> = Vec::with_capacity(ranges.len() * 2);
         for &(lo, hi, _) in ranges {
@@ -202,19 +206,39 @@ impl<T: Ord + Copy> Intervals<T> {
         }
         points.sort();
         points.dedup();
+        // Per point: the rules whose ranges start there (+1) or end just
+        // before it (-1).
+        let mut events: Vec<(usize, bool, u32)> = Vec::with_capacity(ranges.len() * 2);
+        for &(lo, hi, rule) in ranges {
+            if lo > hi {
+                continue;
+            }
+            events.push((points.partition_point(|p| *p < lo), true, rule));
+            if let Some(after) = succ(hi) {
+                events.push((points.partition_point(|p| *p < after), false, rule));
+            }
+        }
+        events.sort_unstable();
+        let mut active: BTreeMap<u32, usize> = BTreeMap::new();
         let mut rules = Vec::with_capacity(points.len());
         let mut total = 0;
-        for &p in &points {
-            let covering: Vec<u32> = ranges
-                .iter()
-                .filter(|(lo, hi, _)| *lo <= p && p <= *hi)
-                .map(|r| r.2)
-                .collect();
-            total += covering.len();
+        let mut next = events.iter().peekable();
+        for k in 0..points.len() {
+            while let Some(&(_, starts, rule)) = next.next_if(|e| e.0 == k) {
+                if starts {
+                    *active.entry(rule).or_default() += 1;
+                } else if let Some(n) = active.get_mut(&rule) {
+                    *n -= 1;
+                    if *n == 0 {
+                        active.remove(&rule);
+                    }
+                }
+            }
+            total += active.len();
             if total > MAX_INTERVAL_ENTRIES {
                 return None;
             }
-            rules.push(covering);
+            rules.push(active.keys().copied().collect());
         }
         Some(Intervals {
             starts: points,
@@ -532,6 +556,29 @@ fn with_bytes<R: Request + ?Sized>(req: &R, field: FieldId, f: impl FnOnce(&[u8]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Every point's rules are exactly the rules with a range holding
+        /// it, at the range ends and between them.
+        #[test]
+        fn intervals_hold_exactly_the_covering_rules(
+            ranges in proptest::collection::vec((0u32..40, 0u32..40, 0u32..6), 0..12),
+        ) {
+            let ranges: Vec<(u32, u32, u32)> =
+                ranges.into_iter().map(|(a, b, r)| (a.min(b), a.max(b), r)).collect();
+            let index = Intervals::build(&ranges, |x: u32| x.checked_add(1)).unwrap();
+            for x in 0..42u32 {
+                let mut want: Vec<u32> = ranges
+                    .iter()
+                    .filter(|(lo, hi, _)| *lo <= x && x <= *hi)
+                    .map(|r| r.2)
+                    .collect();
+                want.sort_unstable();
+                want.dedup();
+                proptest::prop_assert_eq!(index.lookup(x), &want[..], "at {}", x);
+            }
+        }
+    }
 
     #[test]
     fn a_literal_regex_is_anchored_on_the_prefix_its_expansions_share() {

@@ -176,8 +176,8 @@ impl RuleSet {
             }
             let compiled = compiler.check_only(&r.expression).and_then(|typed| {
                 let root = crate::compile::optimize::optimize(typed.root);
-                let filter = compiler.compile_optimized(&root, &r.expression)?;
-                Ok((filter, index::anchors_of(&root)))
+                let anchors = index::anchors_of(&root);
+                Ok((compiler.compile_owned(root, &r.expression)?, anchors))
             });
             match compiled {
                 Ok((filter, anchor)) => {

@@ -199,7 +199,6 @@ impl RuleSet {
         if !problems.is_empty() {
             return Err(RuleSetError { problems });
         }
-        let ids = self.rules.iter().map(|r| r.id.clone()).collect();
         let programs: Vec<Option<&crate::compile::Program>> = rules
             .iter()
             .map(|r| r.as_ref().map(|r| r.filter.program()))
@@ -216,7 +215,6 @@ impl RuleSet {
         let shared_count = shared.count;
         Ok(CompiledRuleSet {
             rules,
-            ids,
             index,
             shared_count,
             slots,
@@ -244,7 +242,6 @@ pub struct CompiledRule {
 pub struct CompiledRuleSet {
     /// One slot per rule of the source set; `None` for disabled rules.
     rules: Vec<Option<CompiledRule>>,
-    ids: Vec<String>,
     /// Which rules can match a request, found per field rather than per rule.
     index: index::RuleIndex,
     /// How many tests rules share (see [`shared`]).
@@ -359,12 +356,12 @@ impl CompiledRuleSet {
 
     /// Number of rules (enabled or not).
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.rules.len()
     }
 
     /// True when the set has no rules.
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.rules.is_empty()
     }
 }
 

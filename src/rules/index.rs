@@ -55,7 +55,8 @@ pub(crate) fn anchors_of(root: &Node) -> Vec<(u8, Anchor)> {
 /// one whose values are shared by the fewest other rules (`path == "/x"`
 /// rather than `method == "POST"`).
 fn choose(options: &[Option<Vec<(u8, Anchor)>>]) -> Vec<Option<Option<Anchor>>> {
-    let mut shared: HashMap<(u32, &[u8]), usize> = HashMap::new();
+    let mut shared: HashMap<(u32, &[u8]), usize, FastHash> =
+        HashMap::with_capacity_and_hasher(options.len(), FastHash::default());
     for opts in options.iter().flatten() {
         for (_, a) in opts {
             if let Anchor::Bytes(f, values) = a {

@@ -139,7 +139,8 @@ impl RuleSet {
     /// skip of an unknown rule at once.
     pub fn compile(&self, compiler: &Compiler<'_>) -> Result<CompiledRuleSet, RuleSetError> {
         let mut problems = Vec::new();
-        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut index: HashMap<&str, usize, crate::hash::FastHash> =
+            HashMap::with_capacity_and_hasher(self.rules.len(), Default::default());
         for (k, r) in self.rules.iter().enumerate() {
             if r.id.is_empty() {
                 problems.push((

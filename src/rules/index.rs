@@ -38,12 +38,12 @@ pub(crate) enum Anchor {
 /// Every anchor a (optimized) rule tree offers, with its rank; the index
 /// picks one per rule, knowing the whole set ([`RuleIndex::build`]).
 pub(crate) fn anchors_of(root: &Node) -> Vec<(u8, Anchor)> {
-    let conjuncts: Vec<&Node> = match root {
-        Node::And(terms) => terms.iter().collect(),
-        other => vec![other],
+    let conjuncts = match root {
+        Node::And(terms) => terms.as_slice(),
+        other => std::slice::from_ref(other),
     };
     conjuncts
-        .into_iter()
+        .iter()
         .filter_map(|c| match c {
             Node::Compare(cmp) => anchor_of_compare(cmp),
             _ => None,
@@ -54,7 +54,21 @@ pub(crate) fn anchors_of(root: &Node) -> Vec<(u8, Anchor)> {
 /// Picks each rule's anchor: the best rank, and among equality anchors the
 /// one whose values are shared by the fewest other rules (`path == "/x"`
 /// rather than `method == "POST"`).
-fn choose(options: &[Option<Vec<(u8, Anchor)>>]) -> Vec<Option<Option<Anchor>>> {
+fn choose(options: Vec<Option<Vec<(u8, Anchor)>>>) -> Vec<Option<Option<Anchor>>> {
+    let picks = pick_anchors(&options);
+    // The picked anchor moves out of the rule's options.
+    options
+        .into_iter()
+        .zip(picks)
+        .map(|(opts, pick)| {
+            let mut opts = opts?;
+            Some(pick.flatten().map(|k| opts.swap_remove(k).1))
+        })
+        .collect()
+}
+
+/// For each rule, the position of its best anchor among its options.
+fn pick_anchors(options: &[Option<Vec<(u8, Anchor)>>]) -> Vec<Option<Option<usize>>> {
     let mut shared: HashMap<(u32, &[u8]), usize, FastHash> =
         HashMap::with_capacity_and_hasher(options.len(), FastHash::default());
     for opts in options.iter().flatten() {
@@ -78,8 +92,9 @@ fn choose(options: &[Option<Vec<(u8, Anchor)>>]) -> Vec<Option<Option<Anchor>>> 
         .map(|opts| {
             opts.as_ref().map(|opts| {
                 opts.iter()
-                    .min_by_key(|(rank, a)| (*rank, cost(a)))
-                    .map(|(_, a)| a.clone())
+                    .enumerate()
+                    .min_by_key(|(_, (rank, a))| (*rank, cost(a)))
+                    .map(|(k, _)| k)
             })
         })
         .collect()
@@ -285,7 +300,7 @@ impl RuleIndex {
     /// Also returns the regex anchors' keys, in the order
     /// [`RuleIndex::set_regex_ids`] takes their ids.
     pub(crate) fn build(
-        options: &[Option<Vec<(u8, Anchor)>>],
+        options: Vec<Option<Vec<(u8, Anchor)>>>,
     ) -> (RuleIndex, Vec<(FieldId, String)>) {
         let mut keys = Vec::new();
         let anchors = choose(options);
@@ -295,75 +310,80 @@ impl RuleIndex {
         let mut contains: Vec<PendingContains> = Vec::new();
         let mut regexes: Vec<(FieldId, Vec<String>, Vec<u32>)> = Vec::new();
         let mut ips: Vec<PendingIps> = Vec::new();
-        for (k, a) in anchors.iter().enumerate() {
+        // Where each (field, needle) already is, so a needle many rules
+        // share is found without scanning the field's needles.
+        let mut needle_at: HashMap<(FieldId, Vec<u8>), usize, FastHash> = HashMap::default();
+        for (k, a) in anchors.into_iter().enumerate() {
             let rule = k as u32;
             match a {
                 None => {}
                 Some(None) => always.set(k),
                 Some(Some(Anchor::Bytes(field, values))) => {
-                    let slot = match eq.iter().position(|e| e.field == *field) {
+                    let slot = match eq.iter().position(|e| e.field == field) {
                         Some(p) => p,
                         None => {
                             eq.push(EqIndex {
-                                field: *field,
+                                field,
                                 map: HashMap::default(),
                             });
                             eq.len() - 1
                         }
                     };
                     for v in values {
-                        let list = eq[slot]
-                            .map
-                            .entry(v.clone().into_boxed_slice())
-                            .or_default();
+                        let list = eq[slot].map.entry(v.into_boxed_slice()).or_default();
                         if list.last() != Some(&rule) {
                             list.push(rule);
                         }
                     }
                 }
                 Some(Some(Anchor::Contains(field, needle))) => {
-                    let slot = match contains.iter().position(|c| c.0 == *field) {
+                    let slot = match contains.iter().position(|c| c.0 == field) {
                         Some(p) => p,
                         None => {
-                            contains.push((*field, Vec::new(), Vec::new()));
+                            contains.push((field, Vec::new(), Vec::new()));
                             contains.len() - 1
                         }
                     };
                     let (_, needles, rules) = &mut contains[slot];
-                    match needles.iter().position(|x| x == needle) {
-                        Some(p) => rules[p].push(rule),
-                        None => {
-                            needles.push(needle.clone());
+                    match needle_at.entry((field, needle)) {
+                        std::collections::hash_map::Entry::Occupied(at) => {
+                            if let Some(list) = rules.get_mut(*at.get()) {
+                                list.push(rule);
+                            }
+                        }
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            needles.push(v.key().1.clone());
                             rules.push(vec![rule]);
+                            v.insert(needles.len() - 1);
                         }
                     }
                 }
                 Some(Some(Anchor::Regex(field, pattern))) => {
-                    let slot = match regexes.iter().position(|r| r.0 == *field) {
+                    let slot = match regexes.iter().position(|r| r.0 == field) {
                         Some(p) => p,
                         None => {
-                            regexes.push((*field, Vec::new(), Vec::new()));
+                            regexes.push((field, Vec::new(), Vec::new()));
                             regexes.len() - 1
                         }
                     };
-                    regexes[slot].1.push(pattern.clone());
+                    regexes[slot].1.push(pattern);
                     regexes[slot].2.push(rule);
                 }
                 Some(Some(Anchor::Ips(field, ranges))) => {
-                    let slot = match ips.iter().position(|r| r.0 == *field) {
+                    let slot = match ips.iter().position(|r| r.0 == field) {
                         Some(p) => p,
                         None => {
-                            ips.push((*field, Vec::new(), Vec::new()));
+                            ips.push((field, Vec::new(), Vec::new()));
                             ips.len() - 1
                         }
                     };
                     for (lo, hi) in ranges {
                         match (lo, hi) {
                             (IpAddr::V4(a), IpAddr::V4(b)) => {
-                                ips[slot].1.push((u32::from(*a), u32::from(*b), rule))
+                                ips[slot].1.push((u32::from(a), u32::from(b), rule))
                             }
                             (IpAddr::V6(a), IpAddr::V6(b)) => {
-                                ips[slot].2.push((u128::from(*a), u128::from(*b), rule))
+                                ips[slot].2.push((u128::from(a), u128::from(b), rule))
                             }
                             _ => {}
                         }

@@ -204,7 +204,7 @@ impl RuleSet {
             .iter()
             .map(|r| r.as_ref().map(|r| r.filter.program()))
             .collect();
-        let (mut index, regex_anchors) = index::RuleIndex::build(&anchors);
+        let (mut index, regex_anchors) = index::RuleIndex::build(anchors);
         let shared = shared::share(&programs, &regex_anchors);
         index.set_regex_ids(&shared.anchor_ids);
         let slots = read_once::FieldSlots::assign(&programs);

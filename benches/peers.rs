@@ -17,7 +17,7 @@ use regex::bytes::Regex;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::net::IpAddr;
-use workload::{COUNTRIES, Req};
+use workload::{COUNTRIES, OnDemand, Req};
 
 // ---- a counting allocator, for the memory report -------------------------
 
@@ -408,19 +408,6 @@ fn main() {
 
     c.final_summary();
     summary(&memory);
-}
-
-/// A request that is not `precomputed`: rule sets memoize its reads.
-struct OnDemand<'r>(&'r HttpRequest);
-
-impl portcullis::Request for OnDemand<'_> {
-    fn get(&self, id: portcullis::FieldId) -> portcullis::Val<'_> {
-        self.0.get(id)
-    }
-
-    fn scalar(&self, id: portcullis::FieldId) -> portcullis::value::Scalar<'_> {
-        self.0.scalar(id)
-    }
 }
 
 /// Reads criterion's estimates back and prints the one-line-per-case summary.

@@ -207,23 +207,10 @@ fn the_benchmark_cases_do_not_allocate() {
     let (n, _) = count(|| {
         let on_demand = requests
             .iter()
-            .filter(|r| set.evaluate(&OnDemand(r)).action.is_some())
+            .filter(|r| set.evaluate(&workload::OnDemand(r)).action.is_some())
             .count();
         assert_eq!(on_demand, blocked);
         true
     });
     assert_eq!(n, 0, "R1000 on demand allocated {n} times");
-}
-
-/// A request that is not [`Request::precomputed`]: rule sets memoize its reads.
-struct OnDemand<'r>(&'r HttpRequest);
-
-impl portcullis::Request for OnDemand<'_> {
-    fn get(&self, id: portcullis::FieldId) -> portcullis::Val<'_> {
-        self.0.get(id)
-    }
-
-    fn scalar(&self, id: portcullis::FieldId) -> portcullis::value::Scalar<'_> {
-        self.0.scalar(id)
-    }
 }

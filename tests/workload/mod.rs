@@ -229,3 +229,17 @@ pub fn rule_set(exprs: &[String]) -> RuleSet {
             .collect(),
     }
 }
+
+/// The same request computing its fields on demand (not
+/// `Request::precomputed`): rule sets read it through their per-request memo.
+pub struct OnDemand<'r>(pub &'r HttpRequest);
+
+impl portcullis::Request for OnDemand<'_> {
+    fn get(&self, id: portcullis::FieldId) -> portcullis::Val<'_> {
+        self.0.get(id)
+    }
+
+    fn scalar(&self, id: portcullis::FieldId) -> portcullis::value::Scalar<'_> {
+        self.0.scalar(id)
+    }
+}

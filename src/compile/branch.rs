@@ -146,7 +146,7 @@ fn pack_bytes(c: &[u8]) -> [u64; 4] {
 }
 
 /// Whether `v` equals the constant of length `len` (at most
-/// [`INLINE_BYTES`]) that [`pack_bytes`] packed into `data`: a length
+/// [`INLINE_BYTES`]) that the lowering packed into `data`: a length
 /// compare and one or two word compares, whatever the length.
 #[inline(always)]
 pub fn eq_inline(data: &[u64; 4], len: u8, v: &[u8]) -> bool {
@@ -175,7 +175,7 @@ pub fn eq_inline(data: &[u64; 4], len: u8, v: &[u8]) -> bool {
     }
 }
 
-/// Whether `v` starts with the constant [`pack_bytes`] packed into `data`.
+/// Whether `v` starts with the constant packed into `data` (as for [`eq_inline`]).
 #[inline(always)]
 pub fn prefix_inline(data: &[u64; 4], len: u8, v: &[u8]) -> bool {
     match v.get(..usize::from(len)) {

@@ -30,7 +30,7 @@ pub trait Request {
 
     /// Whether every field's value is already computed, so that reading one
     /// is a table lookup (as for [`Context`] and
-    /// [`HttpRequest`](crate::HttpRequest)). Rule sets read other requests
+    /// [`HttpRequest`]). Rule sets read other requests
     /// through a per-request memo, so that each field is computed at most
     /// once per request however many rules test it; for these, the table is
     /// the memo. The default, `false`, is always correct.

@@ -174,7 +174,7 @@ struct RegexIndex {
     set: meta::Regex,
     rules: Vec<u32>,
     /// Per pattern, the shared id of the rules' test of it (see
-    /// [`RuleIndex::regex_keys`]): the set's search answers that test, so
+    /// [`RuleIndex::set_regex_ids`]): the set's search answers that test, so
     /// rules never run (nor compile) the regex themselves.
     ids: Vec<u32>,
 }

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Compiled regexes keyed by (pattern, size limit).
-type ByPattern = HashMap<(String, usize), Arc<Regex>>;
+/// Compiled regexes by pattern, then by size limit (almost always one), so
+/// a lookup borrows the pattern instead of allocating a key.
+type ByPattern = HashMap<Box<str>, Vec<(usize, Arc<Regex>)>, crate::hash::FastHash>;
 
 /// Regexes by pattern and size limit; clones share the cache.
 ///
@@ -33,18 +34,31 @@ impl RegexCache {
     /// The compiled regex for `pattern` (byte mode, case-sensitive, Unicode
     /// off unless the pattern turns it on), compiling it on first use.
     pub fn get(&self, pattern: &str, size_limit: usize) -> Result<Arc<Regex>, regex::Error> {
-        let key = (pattern.to_string(), size_limit);
-        if let Some(re) = self.lock().get(&key) {
-            return Ok(re.clone());
+        let cached = |map: &ByPattern| {
+            map.get(pattern)?
+                .iter()
+                .find(|(limit, _)| *limit == size_limit)
+                .map(|(_, re)| re.clone())
+        };
+        if let Some(re) = cached(&self.lock()) {
+            return Ok(re);
         }
+        // Built outside the lock; a racing thread's copy wins if it is first.
         let re = Arc::new(build(pattern, size_limit)?);
-        Ok(self.lock().entry(key).or_insert(re).clone())
+        let mut map = self.lock();
+        if let Some(re) = cached(&map) {
+            return Ok(re);
+        }
+        map.entry(pattern.into())
+            .or_default()
+            .push((size_limit, re.clone()));
+        Ok(re)
     }
 
-    /// Number of distinct patterns compiled.
+    /// Number of distinct (pattern, size limit) pairs compiled.
     pub fn len(&self) -> usize {
         match self.0.get() {
-            Some(_) => self.lock().len(),
+            Some(_) => self.lock().values().map(Vec::len).sum(),
             None => 0,
         }
     }
@@ -299,6 +313,20 @@ mod tests {
             (false, true) => h.ends_with(lit),
             (false, false) => lit.is_empty() || h.windows(lit.len()).any(|w| w == lit.as_slice()),
         })
+    }
+
+    #[test]
+    fn the_cache_compiles_a_pattern_once_per_size_limit() {
+        let cache = RegexCache::default();
+        let a = cache.get("a+b", 1 << 20).unwrap();
+        let again = cache.get("a+b", 1 << 20).unwrap();
+        assert!(Arc::ptr_eq(&a, &again));
+        let other_limit = cache.get("a+b", 1 << 21).unwrap();
+        assert!(!Arc::ptr_eq(&a, &other_limit));
+        cache.get("c+d", 1 << 20).unwrap();
+        assert_eq!(cache.len(), 3);
+        assert!(cache.get("(", 1 << 20).is_err());
+        assert_eq!(cache.len(), 3, "a pattern that fails is not stored");
     }
 
     #[test]

@@ -116,11 +116,12 @@ pub fn in_inline_ranges(data: &[u64; 4], count: u8, x: u64) -> bool {
 /// The longest byte string a branch holds (see [`eq_inline`]).
 pub const INLINE_BYTES: usize = 16;
 
-/// The words [`eq_inline`] compares a byte string of at most
-/// [`INLINE_BYTES`] bytes with: from 8 bytes on, its first and last eight
+/// The two words [`eq_inline`] compares a byte string of at most
+/// [`INLINE_BYTES`] bytes by: from 8 bytes on, its first and last eight
 /// bytes; from 4, its first and last four in one word; below that, its
 /// first, middle and last byte (together they cover every byte).
-fn pack_bytes(c: &[u8]) -> [u64; 4] {
+#[inline(always)]
+fn words(c: &[u8]) -> (u64, u64) {
     let n = c.len();
     let word = |at: usize| -> u64 {
         let mut w = [0u8; 8];
@@ -132,17 +133,22 @@ fn pack_bytes(c: &[u8]) -> [u64; 4] {
         w.copy_from_slice(&c[at..at + 4]);
         u64::from(u32::from_le_bytes(w))
     };
-    match n {
-        8.. => [word(0), word(n - 8), 0, 0],
-        4.. => [half(0) | half(n - 4) << 32, 0, 0, 0],
-        1.. => [
-            u64::from(c[0]) | u64::from(c[n / 2]) << 8 | u64::from(c[n - 1]) << 16,
-            0,
-            0,
-            0,
-        ],
-        0 => [0; 4],
+    if n >= 8 {
+        (word(0), word(n - 8))
+    } else if n >= 4 {
+        (half(0) | half(n - 4) << 32, 0)
+    } else if n > 0 {
+        let b = |at: usize| u64::from(c[at]);
+        (b(0) | b(n / 2) << 8 | b(n - 1) << 16, 0)
+    } else {
+        (0, 0)
     }
+}
+
+/// A byte string of at most [`INLINE_BYTES`] bytes as a branch holds it.
+fn pack_bytes(c: &[u8]) -> [u64; 4] {
+    let (first, last) = words(c);
+    [first, last, 0, 0]
 }
 
 /// Whether `v` equals the constant of length `len` (at most
@@ -150,29 +156,11 @@ fn pack_bytes(c: &[u8]) -> [u64; 4] {
 /// compare and one or two word compares, whatever the length.
 #[inline(always)]
 pub fn eq_inline(data: &[u64; 4], len: u8, v: &[u8]) -> bool {
-    let n = v.len();
-    if n != usize::from(len) {
+    if v.len() != usize::from(len) {
         return false;
     }
-    if n >= 8 {
-        let word = |at: usize| -> u64 {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&v[at..at + 8]);
-            u64::from_le_bytes(w)
-        };
-        word(0) == data[0] && word(n - 8) == data[1]
-    } else if n >= 4 {
-        let half = |at: usize| -> u64 {
-            let mut w = [0u8; 4];
-            w.copy_from_slice(&v[at..at + 4]);
-            u64::from(u32::from_le_bytes(w))
-        };
-        (half(0) | half(n - 4) << 32) == data[0]
-    } else if n > 0 {
-        (u64::from(v[0]) | u64::from(v[n / 2]) << 8 | u64::from(v[n - 1]) << 16) == data[0]
-    } else {
-        true
-    }
+    let (first, last) = words(v);
+    first == data[0] && last == data[1]
 }
 
 /// Whether `v` starts with the constant packed into `data` (as for [`eq_inline`]).

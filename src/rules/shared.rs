@@ -46,28 +46,31 @@ pub struct Shared {
 /// the regexes the index searches for (`regex_anchors`: field and source).
 pub fn share(programs: &[Option<&Program>], regex_anchors: &[(FieldId, String)]) -> Shared {
     // Each branch's test as an index into the distinct tests (hashed once).
-    let mut distinct: HashMap<TestKey<'_>, u32, FastHash> = HashMap::default();
+    let branches: usize = programs.iter().flatten().map(|p| p.branches.len()).sum();
+    let mut distinct: HashMap<TestKey<'_>, u32, FastHash> =
+        HashMap::with_capacity_and_hasher(branches, FastHash::default());
     let mut uses: Vec<u32> = Vec::new();
-    let tests: Vec<Vec<u32>> = programs
-        .iter()
-        .map(|p| match p {
-            Some(p) if p.simple => (0..p.branches.len())
-                .map(|k| match key(p, k) {
-                    Some(key) => {
-                        let next = distinct.len() as u32;
-                        let d = *distinct.entry(key).or_insert(next);
-                        if d == next {
-                            uses.push(0);
-                        }
-                        uses[d as usize] += 1;
-                        d
+    // Each program's tests, back to back: program `k`'s are `tests[span[k]]`.
+    let mut tests: Vec<u32> = Vec::with_capacity(branches);
+    let mut span: Vec<std::ops::Range<usize>> = Vec::with_capacity(programs.len());
+    for p in programs {
+        let start = tests.len();
+        if let Some(p) = p.filter(|p| p.simple) {
+            tests.extend((0..p.branches.len()).map(|k| match key(p, k) {
+                Some(key) => {
+                    let next = distinct.len() as u32;
+                    let d = *distinct.entry(key).or_insert(next);
+                    if d == next {
+                        uses.push(0);
                     }
-                    None => u32::MAX,
-                })
-                .collect(),
-            _ => Vec::new(),
-        })
-        .collect();
+                    uses[d as usize] += 1;
+                    d
+                }
+                None => u32::MAX,
+            }));
+        }
+        span.push(start..tests.len());
+    }
     // The index answers these tests: they need an id even in one rule.
     let anchor_tests: Vec<Option<u32>> = regex_anchors
         .iter()
@@ -87,12 +90,15 @@ pub fn share(programs: &[Option<&Program>], regex_anchors: &[(FieldId, String)])
     let mut given = 0usize;
     let out = programs
         .iter()
-        .zip(tests)
+        .zip(
+            span.into_iter()
+                .map(|span| tests.get(span).unwrap_or_default()),
+        )
         .map(|(p, tests)| match p {
             // A rule none of whose tests recur needs no ids (nothing to look up).
             Some(p) if p.simple && tests.iter().any(|&d| uses.get(d as usize) > Some(&1)) => tests
-                .into_iter()
-                .map(|d| {
+                .iter()
+                .map(|&d| {
                     let Some(&n) = uses.get(d as usize) else {
                         return NOT_SHARED;
                     };

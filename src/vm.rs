@@ -107,8 +107,21 @@ pub struct SharedTests<'m> {
 }
 
 impl SharedTests<'_> {
+    /// The outcome of test `id`, if recorded.
+    #[inline]
+    pub fn outcome(&self, id: u32) -> Option<bool> {
+        let (w, bit) = (id as usize / 64, 1u64 << (id % 64));
+        match (self.known.get(w), self.value.get(w)) {
+            (Some(known), Some(value)) if id != NOT_SHARED && known & bit != 0 => {
+                Some(value & bit != 0)
+            }
+            _ => None,
+        }
+    }
+
     /// Records the outcome of test `id` (nothing for [`NOT_SHARED`] or an
     /// id out of range).
+    #[inline]
     pub fn record(&mut self, id: u32, hit: bool) {
         let (w, bit) = (id as usize / 64, 1u64 << (id % 64));
         if let (Some(known), Some(value)) = (self.known.get_mut(w), self.value.get_mut(w))
@@ -138,20 +151,13 @@ pub fn execute_shared<R: Request + ?Sized>(
         return execute(p, req);
     }
     walk_branches(p, p.branch_start, |at, b| {
-        let id = ids.get(at).map_or(NOT_SHARED, |&id| id) as usize;
-        let (w, bit) = (id / 64, 1u64 << (id % 64));
-        match (shared.known.get_mut(w), shared.value.get_mut(w)) {
-            (Some(known), Some(value)) if id != NOT_SHARED as usize => {
-                if *known & bit == 0 {
-                    *known |= bit;
-                    if branch_test(p, req, b) {
-                        *value |= bit;
-                    }
-                }
-                *value & bit != 0
-            }
-            _ => branch_test(p, req, b),
+        let id = ids.get(at).copied().unwrap_or(NOT_SHARED);
+        if let Some(hit) = shared.outcome(id) {
+            return hit;
         }
+        let hit = branch_test(p, req, b);
+        shared.record(id, hit);
+        hit
     })
 }
 

@@ -10,6 +10,7 @@
 
 pub mod branch;
 pub mod disasm;
+pub mod fields;
 pub mod matchers;
 pub mod optimize;
 
@@ -203,7 +204,7 @@ pub struct Program {
     /// Registers the program uses.
     pub regs: u16,
     /// Fields the program reads, sorted, each once.
-    pub fields: Vec<FieldId>,
+    pub fields: fields::FieldList,
     /// The schema's field names by id, for listings (shared, not copied).
     pub field_names: std::sync::Arc<[Box<str>]>,
     /// Only field tests, constants and jumps: the VM runs its branch form.
@@ -265,7 +266,7 @@ pub(crate) fn compile_owned(
             calls: Vec::new(),
             compares: Vec::new(),
             regs: 0,
-            fields: Vec::with_capacity(tests),
+            fields: fields::FieldList::new(),
             field_names: schema.names().clone(),
             simple: false,
             branch_start: branch::VERDICT_FALSE,
@@ -288,8 +289,6 @@ pub(crate) fn compile_owned(
         g.p.branch_start = start;
         g.p.branches = branches;
     }
-    g.p.fields.sort_unstable();
-    g.p.fields.dedup();
     Ok(g.p)
 }
 
@@ -367,7 +366,7 @@ impl Gen<'_> {
     }
 
     fn field(&mut self, id: FieldId) -> Src {
-        self.p.fields.push(id);
+        self.p.fields.insert(id);
         Src::Field(id)
     }
 

@@ -17,13 +17,43 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Filter {
     program: Arc<Program>,
-    source: Arc<str>,
+    source: SourceText,
+}
+
+/// A filter's expression text: a range of a shared string, so the rules of a
+/// set keep their texts in one allocation.
+#[derive(Clone)]
+pub(crate) struct SourceText {
+    text: Arc<str>,
+    range: std::ops::Range<usize>,
+}
+
+impl SourceText {
+    /// All of `text`.
+    pub(crate) fn whole(text: &str) -> Self {
+        SourceText {
+            range: 0..text.len(),
+            text: text.into(),
+        }
+    }
+
+    /// `range` of `text` (a range that is not one reads as "").
+    pub(crate) fn part(text: &Arc<str>, range: std::ops::Range<usize>) -> Self {
+        SourceText {
+            text: text.clone(),
+            range,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        self.text.get(self.range.clone()).unwrap_or_default()
+    }
 }
 
 impl fmt::Debug for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Filter")
-            .field("source", &self.source)
+            .field("source", &self.source())
             .field("instructions", &self.program.code.len())
             .field("fields", &self.program.fields)
             .finish()
@@ -50,7 +80,7 @@ impl Filter {
 
     /// The expression text the filter was compiled from.
     pub fn source(&self) -> &str {
-        &self.source
+        self.source.as_str()
     }
 
     /// The instruction listing, one instruction a line.
@@ -123,12 +153,18 @@ impl<'s> Compiler<'s> {
     /// Parses, checks and compiles `text`.
     pub fn compile(&self, text: &str) -> Result<Filter, Error> {
         let typed = self.check_only(text)?;
-        self.compile_owned(crate::compile::optimize::optimize(typed.root), text)
+        self.compile_owned(
+            crate::compile::optimize::optimize(typed.root),
+            SourceText::whole(text),
+        )
     }
 
     /// Compiles an already checked expression.
     pub fn compile_typed(&self, typed: &Typed, text: &str) -> Result<Filter, Error> {
-        self.compile_owned(crate::compile::optimize::optimize(typed.root.clone()), text)
+        self.compile_owned(
+            crate::compile::optimize::optimize(typed.root.clone()),
+            SourceText::whole(text),
+        )
     }
 
     /// Compiles a checked tree the optimizer already rewrote, which nobody
@@ -136,13 +172,13 @@ impl<'s> Compiler<'s> {
     pub(crate) fn compile_owned(
         &self,
         root: crate::check::Node,
-        text: &str,
+        source: SourceText,
     ) -> Result<Filter, Error> {
         let program =
             compile::compile_owned(root, self.schema, &self.lists, &self.limits, &self.regexes)?;
         Ok(Filter {
             program: Arc::new(program),
-            source: text.into(),
+            source,
         })
     }
 }

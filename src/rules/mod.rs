@@ -12,7 +12,7 @@ mod shared;
 
 use crate::context::Request;
 use crate::error::Error;
-use crate::filter::{Compiler, Filter};
+use crate::filter::{Compiler, Filter, SourceText};
 use crate::swap::Swap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -153,7 +153,16 @@ impl RuleSet {
         }
         let mut rules = Vec::with_capacity(self.rules.len());
         let mut anchors = Vec::with_capacity(self.rules.len());
+        // Every rule's text, in one shared string its filter points into.
+        let mut texts = String::with_capacity(self.rules.iter().map(|r| r.expression.len()).sum());
         for r in &self.rules {
+            texts.push_str(&r.expression);
+        }
+        let texts: Arc<str> = texts.into();
+        let mut text_at = 0;
+        for r in &self.rules {
+            let text = SourceText::part(&texts, text_at..text_at + r.expression.len());
+            text_at += r.expression.len();
             let mut skips = Vec::new();
             for target in &r.action_parameters.rules {
                 match index.get(target.as_str()) {
@@ -178,7 +187,7 @@ impl RuleSet {
             let compiled = compiler.check_only(&r.expression).and_then(|typed| {
                 let root = crate::compile::optimize::optimize(typed.root);
                 let anchors = index::anchors_of(&root);
-                Ok((compiler.compile_owned(root, &r.expression)?, anchors))
+                Ok((compiler.compile_owned(root, text)?, anchors))
             });
             match compiled {
                 Ok((filter, anchor)) => {
@@ -389,5 +398,44 @@ impl RuleSetHandle {
     /// Replaces the rule set.
     pub fn store(&self, set: CompiledRuleSet) {
         self.current.store(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Schema;
+
+    fn rule(id: &str, expression: &str, enabled: bool) -> Rule {
+        Rule {
+            id: id.into(),
+            description: String::new(),
+            expression: expression.into(),
+            action: Action::Block,
+            action_parameters: ActionParameters::default(),
+            enabled,
+        }
+    }
+
+    /// The rules' texts share one string: each filter still reads back
+    /// exactly its own rule's text, past disabled rules and multi-byte text.
+    #[test]
+    fn every_rule_reads_back_its_own_text() {
+        let set = RuleSet {
+            rules: vec![
+                rule("a", r#"http.host == "é.example""#, true),
+                rule("b", r#"http.host == "skipped""#, false),
+                rule("c", "ip.src in {10.0.0.0/8}", true),
+                rule("d", r#"http.user_agent contains "ü""#, true),
+            ],
+        };
+        let schema = Schema::default_http();
+        let compiled = set.compile(&Compiler::new(&schema)).expect("compiles");
+        for (source, compiled) in set.rules.iter().zip(&compiled.rules) {
+            match compiled {
+                Some(c) => assert_eq!(c.filter.source(), source.expression),
+                None => assert!(!source.enabled),
+            }
+        }
     }
 }

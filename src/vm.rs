@@ -174,7 +174,7 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
         ($scalar:pat => $test:expr) => {
             match req.scalar(b.field) {
                 $scalar => ($test) != b.invert,
-                other => other_type(p, req, b, other),
+                _ => other_type(p, req, b),
             }
         };
     }
@@ -202,7 +202,7 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
                 Scalar::Ip4(a) => in_inline_ranges(&b.data, b.len, u64::from(a)) != b.invert,
                 // An IPv6 address is in no IPv4 range.
                 Scalar::Ip6(_) => b.invert,
-                other => other_type(p, req, b, other),
+                _ => other_type(p, req, b),
             }
         }
         TestKind::BytesEq => typed!(Scalar::Bytes(v), Pred::BytesEq(c) => bytes_eq(v, c)),
@@ -226,11 +226,13 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
 }
 
 /// An inline branch over a value not of the tested type: false, unless the
-/// request computes the field (then `get` reads it).
+/// request computes the field (then `get` reads it). It reads the field
+/// again rather than taking the value: the hot path then only tests the
+/// value's tag, without building a value to hand over.
 #[cold]
 #[inline(never)]
-fn other_type<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch, s: Scalar<'_>) -> bool {
-    match s {
+fn other_type<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
+    match req.scalar(b.field) {
         Scalar::Composite => composite_branch(p, req, b),
         _ => false,
     }

@@ -42,7 +42,11 @@ pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
         if next >= VERDICT_FALSE {
             return next == VERDICT_TRUE;
         }
-        run_branches(p, req, next)
+        if p.chain {
+            run_chain(p, req)
+        } else {
+            run_branches(p, req, next)
+        }
     } else {
         run_general(p, req)
     }
@@ -69,6 +73,32 @@ fn run_general<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
 /// ends within `branches.len()` steps.
 fn run_branches<R: Request + ?Sized>(p: &Program, req: &R, from: Next) -> bool {
     walk_branches(p, from, |_, b| branch_test(p, req, b))
+}
+
+/// Runs a chain ([`Program::chain`]) from its second step.
+#[inline(always)]
+fn run_chain<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
+    walk_chain(p, 1, |_, b| branch_test(p, req, b))
+}
+
+/// Walks a chain ([`Program::chain`]) from step `from` in order, taking each
+/// step's outcome from `test(index, branch)`, to the verdict. Each step
+/// leads on to the next or ends, so where the next step is does not wait
+/// for the test's outcome: the processor runs ahead into it.
+#[inline(always)]
+fn walk_chain(p: &Program, from: usize, mut test: impl FnMut(usize, &Branch) -> bool) -> bool {
+    let steps = p.branches.get(from..).unwrap_or_default();
+    for (k, b) in steps.iter().enumerate() {
+        let next = if test(from + k, b) {
+            b.on_true
+        } else {
+            b.on_false
+        };
+        if next >= VERDICT_FALSE {
+            return next == VERDICT_TRUE;
+        }
+    }
+    false
 }
 
 /// Walks the branch form from `from`, taking each branch's outcome from
@@ -150,7 +180,7 @@ pub fn execute_shared<R: Request + ?Sized>(
     if !p.simple || ids.len() != p.branches.len() {
         return execute(p, req);
     }
-    walk_branches(p, p.branch_start, |at, b| {
+    let test = |at: usize, b: &Branch| {
         let id = ids.get(at).copied().unwrap_or(NOT_SHARED);
         if let Some(hit) = shared.outcome(id) {
             return hit;
@@ -158,7 +188,12 @@ pub fn execute_shared<R: Request + ?Sized>(
         let hit = branch_test(p, req, b);
         shared.record(id, hit);
         hit
-    })
+    };
+    if p.chain {
+        walk_chain(p, 0, test)
+    } else {
+        walk_branches(p, p.branch_start, test)
+    }
 }
 
 /// One branch's test, dispatched once on its kind. A field the request

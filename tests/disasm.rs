@@ -31,6 +31,7 @@ const SAMPLES: &[&str] = &[
     r#"cidr(ip.src, 24, 64) == 192.0.2.0"#,
     r#"http.host == "a" or http.host == "b" or ssl or http.host in {"c" "a"} or tcp.dstport == 80 or tcp.dstport in {81..90}"#,
     r#"(ssl or http.host == "a") and tcp.dstport == 80"#,
+    r#"(ssl or http.host == "a") and (tcp.dstport == 80 or http.referer == "b")"#,
     r#"not not ssl and (false or not true or http.host == "x")"#,
     r#"http.request.uri.path matches "\.php$" or http.request.uri.path matches "^/v[0-9]+/""#,
 ];

@@ -329,6 +329,20 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
     Some((0, built))
 }
 
+/// Whether the branches, run from `start`, form one chain: each leads on to
+/// the next or to a verdict, the last to verdicts only (`a and b and c`,
+/// `a or b or c`, and their negations). The VM then runs them in order.
+pub fn is_chain(start: Next, branches: &[Branch]) -> bool {
+    let n = branches.len();
+    start == 0
+        && n > 0
+        && branches.iter().enumerate().all(|(k, b)| {
+            let goes_on = |t: Next| t as usize == k + 1 && k + 1 < n;
+            let ends = |t: Next| t >= VERDICT_FALSE;
+            (goes_on(b.on_true) || ends(b.on_true)) && (goes_on(b.on_false) || ends(b.on_false))
+        })
+}
+
 fn verdict(acc: bool) -> Next {
     if acc { VERDICT_TRUE } else { VERDICT_FALSE }
 }
@@ -376,6 +390,56 @@ mod tests {
             at = next;
         }
         at == VERDICT_TRUE
+    }
+
+    #[test]
+    fn chains_are_the_programs_whose_steps_each_go_on_or_end() {
+        let schema = crate::Schema::default_http();
+        let compiler = crate::Compiler::new(&schema);
+        for (text, chain) in [
+            (r#"http.host == "a""#, true),
+            (
+                r#"http.host == "a" and not ssl and tcp.dstport == 80"#,
+                true,
+            ),
+            (r#"http.host == "a" or ssl or tcp.dstport == 80"#, true),
+            (r#"not (http.host == "a" or ssl)"#, true),
+            (
+                r#"(ssl or http.host == "a") and (tcp.dstport == 80 or http.referer == "b")"#,
+                false,
+            ),
+            ("true", false),
+        ] {
+            let f = compiler.compile(text).unwrap();
+            let p = f.program();
+            assert_eq!(p.chain, chain, "{text}");
+            assert_eq!(is_chain(p.branch_start, &p.branches), chain, "{text}");
+        }
+        // A step that skips one is no chain, nor is one that loops back.
+        let step = |on_true, on_false| Branch {
+            kind: TestKind::Truthy,
+            invert: false,
+            field: FieldId(0),
+            pred: 0,
+            len: 0,
+            data: [0; 4],
+            on_true,
+            on_false,
+        };
+        assert!(is_chain(
+            0,
+            &[step(1, VERDICT_FALSE), step(VERDICT_TRUE, VERDICT_FALSE)]
+        ));
+        assert!(!is_chain(
+            0,
+            &[
+                step(2, 1),
+                step(2, VERDICT_FALSE),
+                step(VERDICT_TRUE, VERDICT_FALSE)
+            ]
+        ));
+        assert!(!is_chain(0, &[step(0, VERDICT_FALSE)]));
+        assert!(!is_chain(0, &[step(1, VERDICT_FALSE)]));
     }
 
     #[test]

@@ -214,7 +214,8 @@ impl Program {
             VERDICT_FALSE => "false".to_string(),
             b => format!("b{b:03}"),
         };
-        writeln!(f, "; branch form, from {}", next(self.branch_start))?;
+        let order = if self.chain { ", one chain" } else { "" };
+        writeln!(f, "; branch form, from {}{order}", next(self.branch_start))?;
         for (k, b) in self.branches.iter().enumerate() {
             let field = ShowSrc(self, Src::Field(b.field));
             let test = if b.kind == TestKind::Truthy {

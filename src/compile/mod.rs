@@ -213,6 +213,9 @@ pub struct Program {
     pub branch_start: branch::Next,
     /// The branch form of a simple program (empty otherwise).
     pub branches: Vec<branch::Branch>,
+    /// The branch form is one chain ([`branch::is_chain`]): the VM runs it
+    /// in order, without following successors.
+    pub chain: bool,
 }
 
 /// The most registers one program may use.
@@ -271,6 +274,7 @@ pub(crate) fn compile_owned(
             simple: false,
             branch_start: branch::VERDICT_FALSE,
             branches: Vec::new(),
+            chain: false,
         },
         lists,
         limits,
@@ -287,6 +291,7 @@ pub(crate) fn compile_owned(
     {
         g.p.simple = true;
         g.p.branch_start = start;
+        g.p.chain = branch::is_chain(start, &branches);
         g.p.branches = branches;
     }
     Ok(g.p)

@@ -56,19 +56,31 @@ pub enum TestKind {
     Ip4RangesInline,
 }
 
-/// Ranges held in a branch: one `lo | (hi - lo) << 32` word per range, the
-/// unused words repeating the first range.
+/// Ranges held in a branch, as 32-bit halves of its words: range `k`'s
+/// lower end in word `k % 2` and its span (`hi - lo`) in word `2 + k % 2`,
+/// the first two ranges in the low halves (read without a shift), the other
+/// two in the high ones. Unused ranges repeat the first.
 fn pack_ranges(ranges: impl Iterator<Item = (u64, u64)>) -> [u64; 4] {
-    let mut data = [0u64; 4];
+    let mut lo = [0u32; 4];
+    let mut span = [0u32; 4];
     let mut count = 0;
-    for (k, (lo, hi)) in ranges.enumerate().take(4) {
-        data[k] = lo | (hi - lo) << 32;
+    for (k, (l, h)) in ranges.enumerate().take(4) {
+        // Callers pass ranges within `0..=u32::MAX`.
+        lo[k] = l as u32;
+        span[k] = (h - l) as u32;
         count = k + 1;
     }
     for k in count..4 {
-        data[k] = data[0];
+        lo[k] = lo[0];
+        span[k] = span[0];
     }
-    data
+    let pair = |a: u32, b: u32| u64::from(a) | u64::from(b) << 32;
+    [
+        pair(lo[0], lo[2]),
+        pair(lo[1], lo[3]),
+        pair(span[0], span[2]),
+        pair(span[1], span[3]),
+    ]
 }
 
 /// The kind and inline data of the branch that runs `pred`: small
@@ -105,12 +117,17 @@ fn classify(pred: &Pred) -> (TestKind, u8, [u64; 4]) {
 }
 
 /// Whether `x` is in one of the `count` (at most four) ranges packed in
-/// `data` (see `pack_ranges`): `x - lo <= hi - lo`, one compare per range,
-/// and the last two only when there are more than two.
+/// `data` (see `pack_ranges`): `x - lo <= hi - lo` in 32 bits, a subtract
+/// and a compare per range, the last two only when there are more than two.
+/// A value past `u32::MAX` is in none.
 #[inline(always)]
 pub fn in_inline_ranges(data: &[u64; 4], count: u8, x: u64) -> bool {
-    let lane = |w: u64| x.wrapping_sub(w & 0xffff_ffff) <= w >> 32;
-    (lane(data[0]) | lane(data[1])) || (count > 2 && (lane(data[2]) | lane(data[3])))
+    let Ok(x) = u32::try_from(x) else {
+        return false;
+    };
+    let half = |w: u64, k: usize| (w >> (32 * (k / 2))) as u32;
+    let lane = |k: usize| x.wrapping_sub(half(data[k % 2], k)) <= half(data[2 + k % 2], k);
+    (lane(0) | lane(1)) || (count > 2 && (lane(2) | lane(3)))
 }
 
 /// The longest byte string a branch holds (see [`eq_inline`]).

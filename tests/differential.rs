@@ -199,6 +199,12 @@ proptest! {
         let vm = filter.matches(&cx);
         let oracle = reference::evaluate(&typed, &cx, compiler.lists());
         prop_assert_eq!(vm, oracle, "`{}` on {}\n{}", text, req, filter.disassemble());
+        // The instructions themselves, without the branch form most
+        // programs run as: both must say the same.
+        let mut bytecode = filter.program().clone();
+        bytecode.simple = false;
+        let by_instructions = portcullis::vm::execute(&bytecode, &cx);
+        prop_assert_eq!(by_instructions, oracle, "instructions of `{}` on {}\n{}", text, req, filter.disassemble());
     }
 
     #[test]

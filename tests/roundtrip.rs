@@ -92,11 +92,11 @@ fn value(expr: BoxedStrategy<Expr>) -> impl Strategy<Value = Value> {
             prop::sample::select(vec!["lower", "len", "any", "concat", "f_1"]),
             proptest::collection::vec(arg, 0..3)
         )
-            .prop_map(|(f, args)| ValueBase::Call(Call {
+            .prop_map(|(f, args)| ValueBase::Call(Box::new(Call {
                 name: name(f),
                 args,
                 span: Span::default()
-            })),
+            }))),
     ];
     (base, proptest::collection::vec(index(), 0..3)).prop_map(|(base, indexes)| Value {
         base,
@@ -147,7 +147,7 @@ fn compare(
             Span::default(),
         ),
         CompareOp::Matches => Rhs::Regex(pattern, Span::default()),
-        _ if pick % 2 == 0 => Rhs::Value(v),
+        _ if pick % 2 == 0 => Rhs::Value(Box::new(v)),
         _ => Rhs::Literal(lit, Span::default()),
     };
     Expr::Compare {

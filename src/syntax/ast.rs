@@ -187,8 +187,9 @@ pub struct Value {
 pub enum ValueBase {
     /// A schema field.
     Field(Name),
-    /// A function call.
-    Call(Call),
+    /// A function call (boxed: most values are fields, and a small value
+    /// keeps every comparison node small).
+    Call(Box<Call>),
 }
 
 /// A function call `name(arg, ...)`.
@@ -245,8 +246,9 @@ pub enum Rhs {
     List(Name),
     /// A regular expression (right side of `matches`), kept as its source text.
     Regex(String, Span),
-    /// Another field, index or function expression.
-    Value(Value),
+    /// Another field, index or function expression (boxed: rare, and a
+    /// small right-hand side keeps every comparison node small).
+    Value(Box<Value>),
 }
 
 impl Rhs {

@@ -464,7 +464,7 @@ impl<'s> Parser<'s> {
                     Err(e) => return Err(e),
                 }
                 match self.value(i, depth) {
-                    Ok((rest, v)) => Ok((rest, Rhs::Value(v))),
+                    Ok((rest, v)) => Ok((rest, Rhs::Value(Box::new(v)))),
                     Err(nom::Err::Error(_)) => fail(
                         i,
                         next_word(i).len(),
@@ -587,7 +587,7 @@ impl<'s> Parser<'s> {
         let base_span = self.span_from(i, rest);
         let (mut rest, base) = if rest.starts_with('(') {
             let (rest, call) = self.call(i, name, rest, depth)?;
-            (rest, ValueBase::Call(call))
+            (rest, ValueBase::Call(Box::new(call)))
         } else {
             if !name.contains('.') && KEYWORDS.contains(&name) {
                 return backtrack(i);

@@ -100,7 +100,7 @@ fn normalize_inner(e: Expr) -> Expr {
             lhs: normalize_value(lhs),
             op,
             rhs: match rhs {
-                Rhs::Value(v) => Rhs::Value(normalize_value(v)),
+                Rhs::Value(v) => Rhs::Value(Box::new(normalize_value(*v))),
                 other => other,
             },
             span,

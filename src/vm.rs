@@ -28,27 +28,28 @@ const BIT_STACK: usize = 256;
 /// Evaluates `p` over `req`.
 #[inline]
 pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
-    if p.simple {
-        // The first test runs here: it decides most rules on most requests,
-        // and the loop (with its larger frame) only starts when it does not.
-        let Some(b) = p.branches.first() else {
-            return p.branch_start == VERDICT_TRUE;
-        };
-        let next = if branch_test(p, req, b) {
-            b.on_true
+    // Only a simple program has branches: the first test runs here. It
+    // decides most rules on most requests, and the loop (with its larger
+    // frame) only starts when it does not.
+    let Some(b) = p.branches.first() else {
+        return if p.simple {
+            p.branch_start == VERDICT_TRUE
         } else {
-            b.on_false
+            run_general(p, req)
         };
-        if next >= VERDICT_FALSE {
-            return next == VERDICT_TRUE;
-        }
-        if p.chain {
-            run_chain(p, req)
-        } else {
-            run_branches(p, req, next)
-        }
+    };
+    let next = if branch_test(p, req, b) {
+        b.on_true
     } else {
-        run_general(p, req)
+        b.on_false
+    };
+    if next >= VERDICT_FALSE {
+        return next == VERDICT_TRUE;
+    }
+    if p.chain {
+        run_chain(p, req)
+    } else {
+        run_branches(p, req, next)
     }
 }
 

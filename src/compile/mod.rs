@@ -211,7 +211,8 @@ pub struct Program {
     pub simple: bool,
     /// Where the branch form starts: branch 0, or a verdict.
     pub branch_start: branch::Next,
-    /// The branch form of a simple program (empty otherwise).
+    /// The branch form of a simple program (empty otherwise: the VM runs
+    /// the branches whenever there are any).
     pub branches: Vec<branch::Branch>,
     /// The branch form is one chain ([`branch::is_chain`]): the VM runs it
     /// in order, without following successors.

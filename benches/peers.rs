@@ -4,7 +4,8 @@
 //!
 //! `cargo bench --bench peers` ends with one line per case:
 //! `CASE portcullis_ns=… wirefilter_ns=… native_ns=… ratio=…` (ratio =
-//! portcullis / wirefilter), then the heap held by each compiled case.
+//! portcullis / wirefilter, from criterion's median of each), then the heap
+//! held by each compiled case.
 
 #[path = "../tests/workload/mod.rs"]
 mod workload;
@@ -413,10 +414,13 @@ fn main() {
 /// Reads criterion's estimates back and prints the one-line-per-case summary.
 fn summary(memory: &[String]) {
     let dir = std::env::var("CRITERION_HOME").unwrap_or_else(|_| "target/criterion".into());
-    let mean = |group: &str, f: &str| -> Option<f64> {
+    // The median of the samples: one measurement at a time on a shared
+    // machine, a burst of other work lands on a few samples and drags the
+    // mean (and the mean only) of whichever engine it hit.
+    let median = |group: &str, f: &str| -> Option<f64> {
         let text = std::fs::read_to_string(format!("{dir}/{group}/{f}/new/estimates.json")).ok()?;
         let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-        v["mean"]["point_estimate"].as_f64()
+        v["median"]["point_estimate"].as_f64()
     };
     println!();
     for (group, per) in [
@@ -428,9 +432,9 @@ fn summary(memory: &[String]) {
         ("R1000", 1000.0),
     ] {
         let (Some(p), Some(w), Some(n)) = (
-            mean(group, "portcullis"),
-            mean(group, "wirefilter"),
-            mean(group, "native"),
+            median(group, "portcullis"),
+            median(group, "wirefilter"),
+            median(group, "native"),
         ) else {
             continue;
         };
@@ -450,7 +454,7 @@ fn summary(memory: &[String]) {
         "E5-compile",
         "R1000-compile",
     ] {
-        if let (Some(p), Some(w)) = (mean(group, "portcullis"), mean(group, "wirefilter")) {
+        if let (Some(p), Some(w)) = (median(group, "portcullis"), median(group, "wirefilter")) {
             println!(
                 "{group} portcullis_ns={p:.0} wirefilter_ns={w:.0} ratio={:.3}",
                 p / w

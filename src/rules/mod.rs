@@ -402,18 +402,19 @@ impl RuleSetHandle {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::Schema;
 
-    fn rule(id: &str, expression: &str, enabled: bool) -> Rule {
+    /// An enabled `block` rule, for the tests of this module and its stages.
+    pub(crate) fn block(id: &str, expression: &str) -> Rule {
         Rule {
             id: id.into(),
             description: String::new(),
             expression: expression.into(),
             action: Action::Block,
             action_parameters: ActionParameters::default(),
-            enabled,
+            enabled: true,
         }
     }
 
@@ -423,10 +424,13 @@ mod tests {
     fn every_rule_reads_back_its_own_text() {
         let set = RuleSet {
             rules: vec![
-                rule("a", r#"http.host == "é.example""#, true),
-                rule("b", r#"http.host == "skipped""#, false),
-                rule("c", "ip.src in {10.0.0.0/8}", true),
-                rule("d", r#"http.user_agent contains "ü""#, true),
+                block("a", r#"http.host == "é.example""#),
+                Rule {
+                    enabled: false,
+                    ..block("b", r#"http.host == "skipped""#)
+                },
+                block("c", "ip.src in {10.0.0.0/8}"),
+                block("d", r#"http.user_agent contains "ü""#),
             ],
         };
         let schema = Schema::default_http();

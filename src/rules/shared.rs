@@ -176,7 +176,8 @@ mod tests {
 
 #[cfg(test)]
 mod index_tests {
-    use crate::rules::{Action, ActionParameters, Rule, RuleSet};
+    use crate::rules::RuleSet;
+    use crate::rules::tests::block as rule;
     use crate::{Compiler, Context, Schema};
 
     /// Regexes the index searches in one pass get ids even in one rule,
@@ -186,14 +187,6 @@ mod index_tests {
     fn the_index_answers_the_regex_tests_it_searches() {
         let schema = Schema::default_http();
         let compiler = Compiler::new(&schema);
-        let rule = |id: &str, e: &str| Rule {
-            id: id.into(),
-            description: String::new(),
-            expression: e.into(),
-            action: Action::Block,
-            action_parameters: ActionParameters::default(),
-            enabled: true,
-        };
         let set = RuleSet {
             rules: vec![
                 rule("a", r#"http.request.uri.path matches "^/a+b""#),

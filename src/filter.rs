@@ -96,6 +96,7 @@ pub struct Compiler<'s> {
     limits: Limits,
     lists: Lists,
     regexes: RegexCache,
+    keep_instructions: bool,
 }
 
 impl<'s> Compiler<'s> {
@@ -106,7 +107,17 @@ impl<'s> Compiler<'s> {
             limits: Limits::default(),
             lists: Lists::for_schema(schema),
             regexes: RegexCache::default(),
+            keep_instructions: false,
         }
+    }
+
+    /// Whether filters keep their instructions even when the VM runs their
+    /// branch form (most rules): for instruction listings and for testing
+    /// the instruction interpreter. Off by default, so that a program holds
+    /// each constant once and no instructions it never runs.
+    pub fn keep_instructions(mut self, keep: bool) -> Self {
+        self.keep_instructions = keep;
+        self
     }
 
     /// Uses `limits`.
@@ -174,8 +185,14 @@ impl<'s> Compiler<'s> {
         root: crate::check::Node,
         source: SourceText,
     ) -> Result<Filter, Error> {
-        let program =
-            compile::compile_owned(root, self.schema, &self.lists, &self.limits, &self.regexes)?;
+        let program = compile::compile_owned(
+            root,
+            self.schema,
+            &self.lists,
+            &self.limits,
+            &self.regexes,
+            self.keep_instructions,
+        )?;
         Ok(Filter {
             program: Arc::new(program),
             source,

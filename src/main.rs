@@ -185,6 +185,7 @@ fn run(cmd: Command) -> Result<(), Fail> {
             let text = expression(expr, file)?;
             let filter = Compiler::new(&schema)
                 .with_limits(limits)
+                .keep_instructions(true)
                 .compile(&text)
                 .map_err(|e| diagnostic(&e, &text))?;
             print!("{}", filter.disassemble());

@@ -278,6 +278,10 @@ fn other_type<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
 #[cold]
 #[inline(never)]
 fn composite_branch<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
+    if b.kind.is_inline() {
+        let v = req.get(b.field);
+        return !v.is_missing() && crate::compile::branch::inline_holds(b, v.scalar()) != b.invert;
+    }
     match p.preds.get(b.pred as usize) {
         Some(pr) => test_composite(pr, req, b.field, u8::from(b.invert)),
         None => false,

@@ -201,7 +201,8 @@ proptest! {
         prop_assert_eq!(vm, oracle, "`{}` on {}\n{}", text, req, filter.disassemble());
         // The instructions themselves, without the branch form most
         // programs run as: both must say the same.
-        let mut bytecode = filter.program().clone();
+        let kept = compiler.clone().keep_instructions(true).compile_typed(&typed, &text).unwrap();
+        let mut bytecode = kept.program().clone();
         bytecode.simple = false;
         bytecode.branches.clear();
         let by_instructions = portcullis::vm::execute(&bytecode, &cx);

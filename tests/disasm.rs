@@ -38,7 +38,7 @@ const SAMPLES: &[&str] = &[
 
 fn render() -> String {
     let schema = Schema::default_http();
-    let compiler = Compiler::new(&schema);
+    let compiler = Compiler::new(&schema).keep_instructions(true);
     let mut out = String::new();
     for text in SAMPLES {
         let filter = compiler
@@ -70,5 +70,30 @@ fn listings_match_the_golden_file() {
             golden.lines().nth(first),
             now.lines().nth(first)
         );
+    }
+}
+
+/// A program compiled without its instructions lists only what it keeps:
+/// the branch form, decoded from the branches themselves, and the same as
+/// the branch form listed next to the instructions. A program that is not
+/// simple keeps everything.
+#[test]
+fn without_instructions_a_listing_is_its_branch_form() {
+    let schema = Schema::default_http();
+    let full = Compiler::new(&schema).keep_instructions(true);
+    let lean = Compiler::new(&schema);
+    for text in SAMPLES {
+        let kept = full.compile(text).unwrap().disassemble();
+        let filter = lean.compile(text).unwrap();
+        let listing = filter.disassemble();
+        if filter.program().simple {
+            let at = kept
+                .find("; branch form")
+                .expect("a simple program lists its branches");
+            assert_eq!(listing, kept[at..], "`{text}`");
+            assert!(filter.program().code.is_empty(), "`{text}`");
+        } else {
+            assert_eq!(listing, kept, "`{text}`");
+        }
     }
 }

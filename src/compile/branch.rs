@@ -18,7 +18,7 @@ use crate::schema::FieldId;
 
 /// What a [`Branch`] tests; chosen from the predicate at compile time so the
 /// VM dispatches once per test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum TestKind {
     /// `field == bytes` ([`Pred::BytesEq`]).
@@ -189,7 +189,86 @@ pub fn prefix_inline(data: &[u64; 4], len: u8, v: &[u8]) -> bool {
     }
 }
 
+/// The bytes [`pack_bytes`] packed (`len` of them): each packed word
+/// covers the positions [`words`] took it from.
+fn unpack_bytes(data: &[u64; 4], len: u8) -> Vec<u8> {
+    let n = usize::from(len).min(INLINE_BYTES);
+    let mut out = vec![0u8; n];
+    let (first, last) = (data[0].to_le_bytes(), data[1].to_le_bytes());
+    if n >= 8 {
+        out[n - 8..].copy_from_slice(&last);
+        out[..8].copy_from_slice(&first);
+    } else if n >= 4 {
+        out[n - 4..].copy_from_slice(&first[4..]);
+        out[..4].copy_from_slice(&first[..4]);
+    } else if n > 0 {
+        out[n - 1] = first[2];
+        out[n / 2] = first[1];
+        out[0] = first[0];
+    }
+    out
+}
+
+/// The `count` ranges [`pack_ranges`] packed, as `(lo, hi)`.
+fn unpack_ranges(data: &[u64; 4], count: u8) -> impl Iterator<Item = (u32, u32)> + '_ {
+    let half = |w: u64, k: usize| (w >> (32 * (k / 2))) as u32;
+    (0..usize::from(count).min(4)).map(move |k| {
+        let lo = half(data[k % 2], k);
+        (lo, lo.wrapping_add(half(data[2 + k % 2], k)))
+    })
+}
+
+/// Whether an inline branch's test holds on `v`, before `invert` (false for
+/// a value of another type, and for a kind that is not inline). The VM's
+/// hot path tests stored values itself; this serves values the request
+/// computes.
+pub fn inline_holds(b: &Branch, v: crate::value::Scalar<'_>) -> bool {
+    use crate::value::Scalar;
+    match (b.kind, v) {
+        (TestKind::BytesEqInline, Scalar::Bytes(v)) => eq_inline(&b.data, b.len, v),
+        (TestKind::StartsWithInline, Scalar::Bytes(v)) => prefix_inline(&b.data, b.len, v),
+        (TestKind::IntRangesInline, Scalar::Int(n)) => in_inline_ranges(&b.data, b.len, n as u64),
+        (TestKind::Ip4RangesInline, Scalar::Ip4(a)) => {
+            in_inline_ranges(&b.data, b.len, u64::from(a))
+        }
+        _ => false,
+    }
+}
+
+/// The predicate an inline branch holds, rebuilt for listings (`None` for
+/// a kind that is not inline: its predicate is in the pool).
+pub fn inline_pred(b: &Branch) -> Option<Pred> {
+    Some(match b.kind {
+        TestKind::BytesEqInline => Pred::BytesEq(unpack_bytes(&b.data, b.len).into()),
+        TestKind::StartsWithInline => Pred::StartsWith(unpack_bytes(&b.data, b.len).into()),
+        TestKind::IntRangesInline => Pred::IntRanges(
+            unpack_ranges(&b.data, b.len)
+                .map(|(lo, hi)| (i64::from(lo), i64::from(hi)))
+                .collect(),
+        ),
+        TestKind::Ip4RangesInline => {
+            let ip = |a: u32| std::net::IpAddr::V4(a.into());
+            let ranges: Vec<_> = unpack_ranges(&b.data, b.len)
+                .map(|(lo, hi)| (ip(lo), ip(hi)))
+                .collect();
+            Pred::IpRanges(super::matchers::IpRanges::new(&ranges))
+        }
+        _ => return None,
+    })
+}
+
 impl TestKind {
+    /// Whether the kind holds its constant in the branch (no pool entry).
+    pub fn is_inline(self) -> bool {
+        matches!(
+            self,
+            TestKind::BytesEqInline
+                | TestKind::StartsWithInline
+                | TestKind::IntRangesInline
+                | TestKind::Ip4RangesInline
+        )
+    }
+
     /// The kind that runs `pred`.
     pub fn of(pred: &Pred) -> TestKind {
         match pred {
@@ -205,6 +284,9 @@ impl TestKind {
         }
     }
 }
+
+/// [`Branch::pred`] of a branch with no predicate in the pool.
+pub const NO_PRED: u32 = u32::MAX;
 
 /// Where a branch goes next: a branch index, or one of the two verdicts.
 pub type Next = u32;
@@ -223,8 +305,9 @@ pub struct Branch {
     pub invert: bool,
     /// The field tested.
     pub field: FieldId,
-    /// Index into the predicate pool (unused by [`TestKind::Truthy`]; the
-    /// inline kinds keep it for listings and for recognizing shared tests).
+    /// Index into the predicate pool; [`NO_PRED`] for [`TestKind::Truthy`]
+    /// and for the inline kinds once the program drops its instructions
+    /// (their constant is then only in `data`).
     pub pred: u32,
     /// Length of an inline byte string; number of inline ranges.
     pub len: u8,
@@ -307,7 +390,7 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
                     kind: TestKind::Truthy,
                     invert: false,
                     field,
-                    pred: 0,
+                    pred: NO_PRED,
                     len: 0,
                     data: [0; 4],
                     on_true: at(state, next, !negate),
@@ -655,6 +738,72 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A branch built from `pred`, as the lowering builds it.
+    fn branch_of(pred: &Pred) -> Branch {
+        let (kind, len, data) = classify(pred);
+        Branch {
+            kind,
+            invert: false,
+            field: FieldId(0),
+            pred: NO_PRED,
+            len,
+            data,
+            on_true: VERDICT_TRUE,
+            on_false: VERDICT_FALSE,
+        }
+    }
+
+    proptest::proptest! {
+        /// An inline constant is the only copy the program keeps: what the
+        /// branch holds gives back the predicate it came from, exactly.
+        #[test]
+        fn inline_constants_decode_to_their_predicate(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..=INLINE_BYTES),
+            ends in proptest::collection::btree_set(0u32..=u32::MAX, 2..=8),
+        ) {
+            let ends: Vec<u32> = ends.into_iter().collect();
+            let ranges: Vec<(u32, u32)> = ends.chunks_exact(2).map(|r| (r[0], r[1])).collect();
+            let ip = |a: u32| std::net::IpAddr::V4(a.into());
+            let ips: Vec<_> = ranges.iter().map(|&(lo, hi)| (ip(lo), ip(hi))).collect();
+            for pred in [
+                Pred::BytesEq(bytes.clone().into()),
+                Pred::StartsWith(bytes.clone().into()),
+                Pred::IntRanges(ranges.iter().map(|&(lo, hi)| (i64::from(lo), i64::from(hi))).collect()),
+                Pred::IpRanges(crate::compile::matchers::IpRanges::new(&ips)),
+            ] {
+                let b = branch_of(&pred);
+                proptest::prop_assert!(b.kind.is_inline(), "{pred:?}");
+                let back = inline_pred(&b).map(|p| format!("{p:?}"));
+                proptest::prop_assert_eq!(back, Some(format!("{pred:?}")));
+            }
+        }
+    }
+
+    /// Values the request computes meet the same inline tests as stored ones.
+    #[test]
+    fn inline_tests_hold_on_any_scalar_of_their_type() {
+        use crate::value::Scalar;
+        let eq = branch_of(&Pred::BytesEq(b"abc"[..].into()));
+        assert!(inline_holds(&eq, Scalar::Bytes(b"abc")));
+        assert!(!inline_holds(&eq, Scalar::Bytes(b"abd")));
+        assert!(!inline_holds(&eq, Scalar::Int(3)), "another type");
+        let ports = branch_of(&Pred::IntRanges([(80, 80), (8000, 8999)][..].into()));
+        assert!(inline_holds(&ports, Scalar::Int(8080)));
+        assert!(
+            !inline_holds(&ports, Scalar::Int(-1)),
+            "negative: in no range"
+        );
+        let net = std::net::IpAddr::V4([10, 0, 0, 0].into());
+        let end = std::net::IpAddr::V4([10, 255, 255, 255].into());
+        let tens = branch_of(&Pred::IpRanges(crate::compile::matchers::IpRanges::new(&[
+            (net, end),
+        ])));
+        assert!(inline_holds(&tens, Scalar::Ip4(0x0a01_0203)));
+        assert!(!inline_holds(&tens, Scalar::Ip6(0x0a01_0203)), "IPv6");
+        let inline_kind = branch_of(&Pred::IntEq(1));
+        assert!(!inline_kind.kind.is_inline() && !inline_holds(&inline_kind, Scalar::Int(1)));
     }
 
     #[test]

@@ -66,18 +66,23 @@ fn kind(k: LoopKind) -> &'static str {
     }
 }
 
+/// A predicate's listing, `eq` shown as `ne` when the test inverts it.
+fn invert_text(text: String, invert: bool) -> String {
+    if invert {
+        text.replacen("eq ", "ne ", 1)
+    } else {
+        text
+    }
+}
+
 impl Program {
-    /// A predicate as listed, `eq` shown as `ne` when the test inverts it.
+    /// A pooled predicate as listed (see [`invert_text`]; flag bit 1 inverts).
     fn pred_text(&self, pred: u32, flags: u8) -> String {
         let text = self
             .preds
             .get(pred as usize)
             .map_or_else(|| format!("pred#{pred}"), |p| format!("{p:?}"));
-        if flags & 1 != 0 {
-            text.replacen("eq ", "ne ", 1)
-        } else {
-            text
-        }
+        invert_text(text, flags & 1 != 0)
     }
 }
 
@@ -218,10 +223,10 @@ impl Program {
         writeln!(f, "; branch form, from {}{order}", next(self.branch_start))?;
         for (k, b) in self.branches.iter().enumerate() {
             let field = ShowSrc(self, Src::Field(b.field));
-            let test = if b.kind == TestKind::Truthy {
-                format!("{field}")
-            } else {
-                format!("{field} {}", self.pred_text(b.pred, u8::from(b.invert)))
+            let test = match super::branch::inline_pred(b) {
+                _ if b.kind == TestKind::Truthy => format!("{field}"),
+                Some(inline) => format!("{field} {}", invert_text(format!("{inline:?}"), b.invert)),
+                None => format!("{field} {}", self.pred_text(b.pred, u8::from(b.invert))),
             };
             writeln!(
                 f,

@@ -189,9 +189,13 @@ pub struct CallDef {
 /// A compiled program: instructions and the pools they index.
 #[derive(Debug, Clone)]
 pub struct Program {
-    /// The instructions; the last one is [`Instr::Return`].
+    /// The instructions; the last one is [`Instr::Return`]. Empty for a
+    /// simple program (it runs as `branches`) unless its compiler was
+    /// asked to keep them.
     pub code: Vec<Instr>,
-    /// Matchers, indexed by [`Instr::Test::pred`].
+    /// Matchers, indexed by [`Instr::Test::pred`] and [`branch::Branch::pred`]
+    /// (a constant held inline in a branch has no entry, unless the
+    /// instructions are kept).
     pub preds: Vec<Pred>,
     /// Constants, indexed by [`Src::Const`].
     pub consts: Vec<Val<'static>>,
@@ -222,7 +226,8 @@ pub struct Program {
 /// The most registers one program may use.
 pub const MAX_REGS: usize = u16::MAX as usize - 3;
 
-/// Compiles a checked expression.
+/// Compiles a checked expression, keeping its instructions (see
+/// [`Compiler::keep_instructions`](crate::Compiler::keep_instructions)).
 pub fn compile(
     typed: &Typed,
     schema: &Schema,
@@ -235,10 +240,12 @@ pub fn compile(
         lists,
         limits,
         &RegexCache::default(),
+        true,
     )
 }
 
-/// Compiles a tree that [`optimize::optimize`] already rewrote.
+/// Compiles a tree that [`optimize::optimize`] already rewrote, keeping
+/// its instructions.
 pub fn compile_optimized(
     root: &Node,
     schema: &Schema,
@@ -246,25 +253,34 @@ pub fn compile_optimized(
     limits: &Limits,
     regexes: &RegexCache,
 ) -> Result<Program, Error> {
-    compile_owned(root.clone(), schema, lists, limits, regexes)
+    compile_owned(root.clone(), schema, lists, limits, regexes, true)
 }
 
 /// [`compile_optimized`] for a tree nobody needs afterwards: the constants
-/// and sets of its tests move into the program instead of being copied.
+/// and sets of its tests move into the program instead of being copied. A
+/// program the VM runs in branch form keeps its instructions only when
+/// `keep_instructions`.
 pub(crate) fn compile_owned(
     mut root: Node,
     schema: &Schema,
     lists: &Lists,
     limits: &Limits,
     regexes: &RegexCache,
+    keep_instructions: bool,
 ) -> Result<Program, Error> {
+    // Instructions and predicates are built in this thread's scratch
+    // buffers: a program the VM runs in branch form keeps neither (unless
+    // asked to), and the others copy theirs out at their exact size.
+    let (mut code, mut preds) = scratch::take();
     // Most programs are a test (and a jump) per comparison and one
     // predicate and field each: sized once, instead of grown step by step.
     let tests = top_level_tests(&root, 0);
+    code.reserve(2 * tests + 1);
+    preds.reserve(tests);
     let mut g = Gen {
         p: Program {
-            code: Vec::with_capacity(2 * tests + 1),
-            preds: Vec::with_capacity(tests),
+            code,
+            preds,
             consts: Vec::new(),
             paths: Vec::new(),
             calls: Vec::new(),
@@ -283,19 +299,109 @@ pub(crate) fn compile_owned(
         loops: Vec::new(),
         const_ids: HashMap::default(),
     };
-    g.node(&mut root, false)?;
-    g.emit(Instr::Return)?;
-    optimize::thread_jumps(&mut g.p.code);
-    optimize::fuse_test_jumps(&mut g.p.code);
-    if crate::vm::is_simple(&g.p.code)
-        && let Some((start, branches)) = branch::lower(&g.p.code, &g.p.preds)
-    {
-        g.p.simple = true;
-        g.p.branch_start = start;
-        g.p.chain = branch::is_chain(start, &branches);
-        g.p.branches = branches;
+    let built = g
+        .node(&mut root, false)
+        .and_then(|()| g.emit(Instr::Return));
+    let mut p = g.p;
+    let (code, preds) = (std::mem::take(&mut p.code), std::mem::take(&mut p.preds));
+    if let Err(e) = built {
+        scratch::give_back(code, preds);
+        return Err(e);
     }
-    Ok(g.p)
+    let (code, preds) = finish(&mut p, code, preds, keep_instructions);
+    scratch::give_back(code, preds);
+    Ok(p)
+}
+
+/// Optimizes the jumps of `code`, lowers a simple program to its branch
+/// form, and moves into `p` the instructions and predicates it keeps: all
+/// of them for a program the VM runs instruction by instruction (or when
+/// `keep_instructions`), else only the predicates of branches whose
+/// constant is not inline. Returns the scratch buffers, emptied.
+fn finish(
+    p: &mut Program,
+    mut code: Vec<Instr>,
+    mut preds: Vec<Pred>,
+    keep_instructions: bool,
+) -> (Vec<Instr>, Vec<Pred>) {
+    optimize::thread_jumps(&mut code);
+    optimize::fuse_test_jumps(&mut code);
+    if crate::vm::is_simple(&code)
+        && let Some((start, mut branches)) = branch::lower(&code, &preds)
+    {
+        p.simple = true;
+        p.branch_start = start;
+        p.chain = branch::is_chain(start, &branches);
+        if !keep_instructions {
+            p.preds = pooled_preds(&mut branches, &mut preds);
+            p.branches = branches;
+            code.clear();
+            preds.clear();
+            return (code, preds);
+        }
+        p.branches = branches;
+    }
+    // Copied out at their exact size; the scratch buffers keep their room.
+    p.code = code.to_vec();
+    p.preds = Vec::with_capacity(preds.len());
+    p.preds.append(&mut preds);
+    code.clear();
+    (code, preds)
+}
+
+/// The predicates the branches read from the pool, in order, each branch's
+/// `pred` renumbered to match; an inline branch's (its constant is in the
+/// branch) is left out and its `pred` becomes [`branch::NO_PRED`]. Each
+/// test instruction, and so each predicate, is at most one branch.
+fn pooled_preds(branches: &mut [branch::Branch], preds: &mut [Pred]) -> Vec<Pred> {
+    let pooled = |b: &branch::Branch| b.kind != branch::TestKind::Truthy && !b.kind.is_inline();
+    let mut kept = Vec::with_capacity(branches.iter().filter(|b| pooled(b)).count());
+    for b in branches.iter_mut() {
+        let taken = pooled(b)
+            .then(|| preds.get_mut(b.pred as usize))
+            .flatten()
+            .map(|pr| std::mem::replace(pr, Pred::BitAnd(0)));
+        b.pred = match taken {
+            Some(pr) => {
+                kept.push(pr);
+                kept.len() as u32 - 1
+            }
+            None => branch::NO_PRED,
+        };
+    }
+    kept
+}
+
+/// Per-thread buffers the compiler builds instructions and predicates in,
+/// reused from one compile to the next.
+mod scratch {
+    use super::{Instr, Pred};
+    use std::cell::Cell;
+
+    /// A buffer grown past this many entries is not kept for the next compile.
+    const KEEP_UP_TO: usize = 1024;
+
+    thread_local! {
+        static BUFFERS: Cell<(Vec<Instr>, Vec<Pred>)> = const { Cell::new((Vec::new(), Vec::new())) };
+    }
+
+    /// The buffers, empty (fresh ones if another compile on this thread holds them).
+    pub(super) fn take() -> (Vec<Instr>, Vec<Pred>) {
+        BUFFERS.with(Cell::take)
+    }
+
+    /// Hands the buffers back, emptied.
+    pub(super) fn give_back(mut code: Vec<Instr>, mut preds: Vec<Pred>) {
+        code.clear();
+        preds.clear();
+        if code.capacity() > KEEP_UP_TO {
+            code = Vec::new();
+        }
+        if preds.capacity() > KEEP_UP_TO {
+            preds = Vec::new();
+        }
+        BUFFERS.with(|b| b.set((code, preds)));
+    }
 }
 
 /// The comparisons and tests of `n` outside function calls, counted down to

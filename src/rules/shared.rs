@@ -18,15 +18,32 @@ use std::collections::HashMap;
 /// Most shared tests per set (their results take two bits each per request).
 pub const MAX_SHARED: usize = 2048;
 
-/// What one branch tests.
-type TestKey<'p> = (FieldId, bool, Option<PredKey<'p>>);
+/// What one branch tests: its field, inversion and predicate.
+type TestKey<'p> = (FieldId, bool, Constant<'p>);
+
+/// A branch's predicate, by what it holds.
+#[derive(PartialEq, Eq, Hash)]
+enum Constant<'p> {
+    /// A Bool field's truth.
+    Truth,
+    /// A constant the branch holds inline (the same constant is always
+    /// held the same way, so equal constants have equal keys).
+    Inline(TestKind, u8, [u64; 4]),
+    /// A predicate in the program's pool.
+    Pooled(PredKey<'p>),
+}
 
 fn key(p: &Program, k: usize) -> Option<TestKey<'_>> {
     let b = p.branches.get(k)?;
     if b.kind == TestKind::Truthy {
-        return Some((b.field, false, None));
+        return Some((b.field, false, Constant::Truth));
     }
-    Some((b.field, b.invert, Some(p.preds.get(b.pred as usize)?.key())))
+    let constant = if b.kind.is_inline() {
+        Constant::Inline(b.kind, b.len, b.data)
+    } else {
+        Constant::Pooled(p.preds.get(b.pred as usize)?.key())
+    };
+    Some((b.field, b.invert, constant))
 }
 
 /// The shared ids of a rule set's tests.
@@ -76,7 +93,7 @@ pub fn share(programs: &[Option<&Program>], regex_anchors: &[(FieldId, String)])
         .iter()
         .map(|(f, src)| {
             distinct
-                .get(&(*f, false, Some(PredKey::Regex(src))))
+                .get(&(*f, false, Constant::Pooled(PredKey::Regex(src))))
                 .copied()
         })
         .collect();

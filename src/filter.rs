@@ -78,6 +78,11 @@ impl Filter {
         &self.program
     }
 
+    /// The program, to change, while no clone of this filter shares it.
+    pub(crate) fn program_mut(&mut self) -> Option<&mut Program> {
+        Arc::get_mut(&mut self.program)
+    }
+
     /// The expression text the filter was compiled from.
     pub fn source(&self) -> &str {
         self.source.as_str()

@@ -216,7 +216,10 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
     }
     macro_rules! typed {
         ($scalar:pat, $pred:pat => $test:expr) => {
-            match (req.scalar(b.field), p.preds.get(b.pred as usize)) {
+            match (
+                req.scalar(b.field),
+                p.preds.get(b.pred as usize).map(Pred::resolved),
+            ) {
                 ($scalar, Some($pred)) => ($test) != b.invert,
                 (Scalar::Composite, _) => composite_branch(p, req, b),
                 _ => false,
@@ -245,7 +248,7 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
         TestKind::BytesSet => {
             // A length no entry has answers without touching the set.
             inline!(Scalar::Bytes(v) => (b.data[0] >> v.len().min(63)) & 1 != 0
-                && matches!(p.preds.get(b.pred as usize), Some(Pred::BytesSet(set)) if set.contains(v)))
+                && matches!(p.preds.get(b.pred as usize).map(Pred::resolved), Some(Pred::BytesSet(set)) if set.contains(v)))
         }
         TestKind::IntEq => typed!(Scalar::Int(n), Pred::IntEq(c) => n == *c),
         TestKind::IntRanges => typed!(Scalar::Int(n), Pred::IntRanges(r) => in_ranges(r, n)),
@@ -254,7 +257,7 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
         }
         TestKind::StartsWith | TestKind::Contains | TestKind::IntOrd | TestKind::Other => {
             match p.preds.get(b.pred as usize) {
-                Some(pr) => branch_test_cold(pr, req, b),
+                Some(pr) => branch_test_cold(pr.resolved(), req, b),
                 None => false,
             }
         }

@@ -50,6 +50,9 @@ pub enum Pred {
     List(ListHandle),
     /// `value & mask != 0`.
     BitAnd(i64),
+    /// A predicate several programs of a rule set have, stored once (see
+    /// [`Pred::resolved`]); never itself `Shared`.
+    Shared(Arc<Pred>),
 }
 
 impl Pred {
@@ -82,6 +85,7 @@ impl Pred {
             (Pred::IpRanges(r), ip @ (Scalar::Ip4(_) | Scalar::Ip6(_))) => r.contains_scalar(ip),
             (Pred::List(l), v) => l.contains_scalar(v),
             (Pred::BitAnd(m), Scalar::Int(n)) => n & m != 0,
+            (Pred::Shared(p), v) => p.test_scalar(v),
             _ => false,
         }
     }
@@ -105,6 +109,8 @@ pub enum PredKey<'p> {
     Wildcard(&'p [u8], bool),
     /// A byte-string set, sorted.
     Set(Vec<&'p [u8]>),
+    /// A small byte-string set ([`BytesSet::Small`], sorted): borrowed.
+    SmallSet(&'p [Box<[u8]>]),
     /// Integer ranges.
     Ints(&'p [(i64, i64)]),
     /// Address ranges by family.
@@ -114,9 +120,38 @@ pub enum PredKey<'p> {
 }
 
 impl Pred {
-    /// The key of this predicate (see [`PredKey`]).
+    /// The predicate itself, through [`Pred::Shared`].
+    #[inline(always)]
+    pub fn resolved(&self) -> &Pred {
+        match self {
+            Pred::Shared(p) => p,
+            p => p,
+        }
+    }
+
+    /// Whether two programs holding this predicate would each store its
+    /// data on the heap (strings, sets, ranges, searchers): what a rule set
+    /// stores once ([`Pred::Shared`]). A regex is shared already.
+    pub fn holds_heap_data(&self) -> bool {
+        matches!(
+            self,
+            Pred::BytesEq(_)
+                | Pred::BytesOrd(..)
+                | Pred::StartsWith(_)
+                | Pred::EndsWith(_)
+                | Pred::Contains(_)
+                | Pred::Wildcard(_)
+                | Pred::BytesSet(_)
+                | Pred::IntRanges(_)
+                | Pred::IpRanges(_)
+        )
+    }
+
+    /// The key of this predicate (see [`PredKey`]); a shared one's is that
+    /// of what it shares.
     pub fn key(&self) -> PredKey<'_> {
         match self {
+            Pred::Shared(p) => p.key(),
             Pred::BytesEq(b) => PredKey::Bytes(0, b),
             Pred::StartsWith(b) => PredKey::Bytes(1, b),
             Pred::EndsWith(b) => PredKey::Bytes(2, b),
@@ -129,11 +164,9 @@ impl Pred {
             Pred::IpOrd(o, ip) => PredKey::Ip(Some(*o), *ip),
             Pred::Matches(re) => PredKey::Regex(re.as_str()),
             Pred::Wildcard(w) => PredKey::Wildcard(&w.source, w.strict),
-            Pred::BytesSet(set) => {
-                let mut items: Vec<&[u8]> = match set {
-                    BytesSet::Small(v) => v.iter().map(|b| &**b).collect(),
-                    BytesSet::Hashed(h) => h.iter().map(|b| &**b).collect(),
-                };
+            Pred::BytesSet(BytesSet::Small(items)) => PredKey::SmallSet(items),
+            Pred::BytesSet(BytesSet::Hashed(h)) => {
+                let mut items: Vec<&[u8]> = h.iter().map(|b| &**b).collect();
                 items.sort_unstable();
                 PredKey::Set(items)
             }
@@ -148,6 +181,7 @@ impl fmt::Debug for Pred {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use crate::syntax::QuotedBytes as Q;
         match self {
+            Pred::Shared(p) => p.fmt(f),
             Pred::BytesEq(b) => write!(f, "eq {}", Q(b)),
             Pred::BytesOrd(o, b) => write!(f, "{} {}", o.keyword(), Q(b)),
             Pred::IntEq(n) => write!(f, "eq {n}"),
@@ -297,10 +331,11 @@ pub enum BytesSet {
 }
 
 impl BytesSet {
-    /// Builds a set from distinct entries.
+    /// Builds a set from distinct entries (a small set keeps them sorted).
     pub fn new(items: Vec<Vec<u8>>) -> Self {
-        let boxed: Vec<Box<[u8]>> = items.into_iter().map(Vec::into_boxed_slice).collect();
+        let mut boxed: Vec<Box<[u8]>> = items.into_iter().map(Vec::into_boxed_slice).collect();
         if boxed.len() <= 4 {
+            boxed.sort_unstable();
             BytesSet::Small(boxed.into_boxed_slice())
         } else {
             BytesSet::Hashed(boxed.into_iter().collect())

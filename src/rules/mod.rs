@@ -7,6 +7,7 @@
 //! requests are being evaluated.
 
 mod index;
+mod intern;
 mod read_once;
 mod shared;
 
@@ -209,6 +210,12 @@ impl RuleSet {
         if !problems.is_empty() {
             return Err(RuleSetError { problems });
         }
+        let mut own: Vec<&mut crate::compile::Program> = rules
+            .iter_mut()
+            .flatten()
+            .filter_map(|r| r.filter.program_mut())
+            .collect();
+        intern::intern(&mut own);
         let programs: Vec<Option<&crate::compile::Program>> = rules
             .iter()
             .map(|r| r.as_ref().map(|r| r.filter.program()))

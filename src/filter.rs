@@ -88,7 +88,9 @@ impl Filter {
         self.source.as_str()
     }
 
-    /// The instruction listing, one instruction a line.
+    /// The program listing, one instruction or branch a line: the branch
+    /// form the VM runs for most rules, and the instructions of the others
+    /// (of every program when compiled with [`Compiler::keep_instructions`]).
     pub fn disassemble(&self) -> String {
         self.program.to_string()
     }

@@ -256,6 +256,23 @@ pub fn differential(data: &[u8]) {
         "VM and reference disagree\n  expr:    {text:?}\n  request: {request}\n  program:\n{}",
         filter.disassemble()
     );
+    // The instructions themselves (kept on request), without the branch
+    // form most programs run as, say the same.
+    if let Ok(kept) = compiler
+        .clone()
+        .keep_instructions(true)
+        .compile_typed(&typed, text)
+    {
+        let mut bytecode = kept.program().clone();
+        bytecode.simple = false;
+        bytecode.branches.clear();
+        assert_eq!(
+            portcullis::vm::execute(&bytecode, &cx),
+            oracle,
+            "instructions and reference disagree\n  expr:    {text:?}\n  request: {request}\n  program:\n{}",
+            kept.disassemble()
+        );
+    }
     let vm_empty = filter.matches(&empty);
     let oracle_empty = reference::evaluate(&typed, &empty, compiler.lists());
     assert_eq!(

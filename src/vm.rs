@@ -44,13 +44,21 @@ pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
         b.on_false
     };
     if next >= VERDICT_FALSE {
-        return next == VERDICT_TRUE;
+        return is_true(next);
     }
     if p.chain {
         run_chain(p, req)
     } else {
         run_branches(p, req, next)
     }
+}
+
+/// Which verdict `next` (one of the two) is: [`VERDICT_TRUE`] is odd and
+/// [`VERDICT_FALSE`] even, so it is the low bit, without a compare.
+#[inline(always)]
+fn is_true(next: Next) -> bool {
+    const _: () = assert!(VERDICT_TRUE & 1 == 1 && VERDICT_FALSE & 1 == 0);
+    next & 1 != 0
 }
 
 /// Programs with registers, loops, calls or `xor`: kept out of line so the
@@ -96,7 +104,7 @@ fn walk_chain(p: &Program, from: usize, mut test: impl FnMut(usize, &Branch) -> 
             b.on_false
         };
         if next >= VERDICT_FALSE {
-            return next == VERDICT_TRUE;
+            return is_true(next);
         }
     }
     false

@@ -313,10 +313,12 @@ pub struct Branch {
     pub len: u8,
     /// Inline constants (see the `*Inline` kinds).
     pub data: [u64; 4],
-    /// Next step when the test holds.
-    pub on_true: Next,
-    /// Next step when it does not (a missing field included).
+    /// Next step when the test does not hold (a missing field included).
+    /// It comes first: the VM picks the successor by the outcome as an
+    /// index, `[on_false, on_true][hit]`, with nothing to negate.
     pub on_false: Next,
+    /// Next step when it holds.
+    pub on_true: Next,
 }
 
 /// Lowers a simple program (see `vm::is_simple`) to its branch form: where

@@ -38,11 +38,7 @@ pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
             run_general(p, req)
         };
     };
-    let next = if branch_test(p, req, b) {
-        b.on_true
-    } else {
-        b.on_false
-    };
+    let next = b.next[usize::from(branch_way(p, req, b))];
     if next >= VERDICT_FALSE {
         return is_true(next);
     }
@@ -81,28 +77,24 @@ fn run_general<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
 /// per step, no registers, no accumulator. Successors only go forward, so it
 /// ends within `branches.len()` steps.
 fn run_branches<R: Request + ?Sized>(p: &Program, req: &R, from: Next) -> bool {
-    walk_branches(p, from, |_, b| branch_test(p, req, b))
+    walk_branches(p, from, |_, b| branch_way(p, req, b))
 }
 
 /// Runs a chain ([`Program::chain`]) from its second step.
 #[inline(always)]
 fn run_chain<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
-    walk_chain(p, 1, |_, b| branch_test(p, req, b))
+    walk_chain(p, 1, |_, b| branch_way(p, req, b))
 }
 
-/// Walks a chain ([`Program::chain`]) from step `from` in order, taking each
-/// step's outcome from `test(index, branch)`, to the verdict. Each step
-/// leads on to the next or ends, so where the next step is does not wait
-/// for the test's outcome: the processor runs ahead into it.
+/// Walks a chain ([`Program::chain`]) from step `from` in order, taking
+/// each step's way ([`Branch::next`]) from `way(index, branch)`, to the
+/// verdict. Each step leads on to the next or ends, so where the next step
+/// is does not wait for the test's outcome: the processor runs ahead into it.
 #[inline(always)]
-fn walk_chain(p: &Program, from: usize, mut test: impl FnMut(usize, &Branch) -> bool) -> bool {
+fn walk_chain(p: &Program, from: usize, mut way: impl FnMut(usize, &Branch) -> bool) -> bool {
     let steps = p.branches.get(from..).unwrap_or_default();
     for (k, b) in steps.iter().enumerate() {
-        let next = if test(from + k, b) {
-            b.on_true
-        } else {
-            b.on_false
-        };
+        let next = b.next[usize::from(way(from + k, b))];
         if next >= VERDICT_FALSE {
             return is_true(next);
         }
@@ -110,21 +102,18 @@ fn walk_chain(p: &Program, from: usize, mut test: impl FnMut(usize, &Branch) -> 
     false
 }
 
-/// Walks the branch form from `from`, taking each branch's outcome from
-/// `test(index, branch)`, to the verdict. Successors must go forward: a
-/// branch that points back (never in a compiled program) ends the walk.
+/// Walks the branch form from `from`, taking each branch's way
+/// ([`Branch::next`]) from `way(index, branch)`, to the verdict. Successors
+/// must go forward: a branch that points back (never in a compiled
+/// program) ends the walk.
 #[inline(always)]
-fn walk_branches(p: &Program, from: Next, mut test: impl FnMut(usize, &Branch) -> bool) -> bool {
+fn walk_branches(p: &Program, from: Next, mut way: impl FnMut(usize, &Branch) -> bool) -> bool {
     let mut at = from;
     loop {
         let Some(b) = p.branches.get(at as usize) else {
             return at == VERDICT_TRUE;
         };
-        let next = if test(at as usize, b) {
-            b.on_true
-        } else {
-            b.on_false
-        };
+        let next = b.next[usize::from(way(at as usize, b))];
         if next <= at {
             return false;
         }
@@ -137,7 +126,9 @@ pub const NOT_SHARED: u32 = u32::MAX;
 
 /// The results of the tests several rules of a set have in common, for one
 /// request: a test is evaluated for the first rule that needs it and its
-/// result reused by the others. Two bits per test: known, and value.
+/// result reused by the others. Two bits per test: known, and value. The
+/// value is the branch's way ([`Branch::next`]): the predicate's own result,
+/// `invert` not applied (every branch of one id has the same inversion).
 pub struct SharedTests<'m> {
     /// Bit `id`: the test's result is known.
     pub known: &'m mut [u64],
@@ -189,35 +180,40 @@ pub fn execute_shared<R: Request + ?Sized>(
     if !p.simple || ids.len() != p.branches.len() {
         return execute(p, req);
     }
-    let test = |at: usize, b: &Branch| {
+    // Branches that share an id have the same inversion, so their ways
+    // agree; a regex the index searched has none (its way is its match).
+    let way = |at: usize, b: &Branch| {
         let id = ids.get(at).copied().unwrap_or(NOT_SHARED);
         if let Some(hit) = shared.outcome(id) {
             return hit;
         }
-        let hit = branch_test(p, req, b);
+        let hit = branch_way(p, req, b);
         shared.record(id, hit);
         hit
     };
     if p.chain {
-        walk_chain(p, 0, test)
+        walk_chain(p, 0, way)
     } else {
-        walk_branches(p, p.branch_start, test)
+        walk_branches(p, p.branch_start, way)
     }
 }
 
-/// One branch's test, dispatched once on its kind. A field the request
-/// computes (`Scalar::Composite`) is read through `get` on the cold path.
+/// Which way one branch goes ([`Branch::next`]): its predicate's own
+/// result on a present value of the tested type, else `invert` (the way a
+/// test that does not hold takes). Dispatched once on the kind; a field the
+/// request computes (`Scalar::Composite`) is read through `get` on the
+/// cold path.
 #[inline(always)]
-fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
+fn branch_way<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
     use crate::compile::matchers::bytes_eq;
     // `inline!(scalar pattern => test)`: a kind whose constants sit in the
     // branch. `typed!(scalar pattern, predicate pattern => test)`: one that
-    // reads its predicate from the pool. Either way a value of another type
-    // is false, and a computed field goes through the general path.
+    // reads its predicate from the pool. A value of another type goes the
+    // way of a test that fails, and a computed field through the general path.
     macro_rules! inline {
         ($scalar:pat => $test:expr) => {
             match req.scalar(b.field) {
-                $scalar => ($test) != b.invert,
+                $scalar => $test,
                 _ => other_type(p, req, b),
             }
         };
@@ -228,13 +224,14 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
                 req.scalar(b.field),
                 p.preds.get(b.pred as usize).map(Pred::resolved),
             ) {
-                ($scalar, Some($pred)) => ($test) != b.invert,
+                ($scalar, Some($pred)) => $test,
                 (Scalar::Composite, _) => composite_branch(p, req, b),
-                _ => false,
+                _ => b.invert,
             }
         };
     }
     match b.kind {
+        // Never inverted: a missing or non-Bool value goes `next[0]`.
         TestKind::Truthy => truthy_field(req, b.field),
         TestKind::BytesEqInline => inline!(Scalar::Bytes(v) => eq_inline(&b.data, b.len, v)),
         TestKind::StartsWithInline => {
@@ -246,9 +243,9 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
         }
         TestKind::Ip4RangesInline => {
             match req.scalar(b.field) {
-                Scalar::Ip4(a) => in_inline_ranges(&b.data, b.len, u64::from(a)) != b.invert,
+                Scalar::Ip4(a) => in_inline_ranges(&b.data, b.len, u64::from(a)),
                 // An IPv6 address is in no IPv4 range.
-                Scalar::Ip6(_) => b.invert,
+                Scalar::Ip6(_) => false,
                 _ => other_type(p, req, b),
             }
         }
@@ -265,56 +262,61 @@ fn branch_test<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
         }
         TestKind::StartsWith | TestKind::Contains | TestKind::IntOrd | TestKind::Other => {
             match p.preds.get(b.pred as usize) {
-                Some(pr) => branch_test_cold(pr.resolved(), req, b),
-                None => false,
+                Some(pr) => branch_way_cold(pr.resolved(), req, b),
+                None => b.invert,
             }
         }
     }
 }
 
-/// An inline branch over a value not of the tested type: false, unless the
-/// request computes the field (then `get` reads it). It reads the field
-/// again rather than taking the value: the hot path then only tests the
-/// value's tag, without building a value to hand over.
+/// An inline branch over a value not of the tested type: the way of a
+/// failed test, unless the request computes the field (then `get` reads
+/// it). It reads the field again rather than taking the value: the hot
+/// path then only tests the value's tag, without building a value to hand
+/// over.
 #[cold]
 #[inline(never)]
 fn other_type<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
     match req.scalar(b.field) {
         Scalar::Composite => composite_branch(p, req, b),
-        _ => false,
+        _ => b.invert,
     }
 }
 
-/// A branch over a field the request computes: read it with `get`.
+/// The way of a branch over a field the request computes: read it with `get`.
 #[cold]
 #[inline(never)]
 fn composite_branch<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
-    if b.kind.is_inline() {
+    let holds = if b.kind.is_inline() {
         let v = req.get(b.field);
-        return !v.is_missing() && crate::compile::branch::inline_holds(b, v.scalar()) != b.invert;
-    }
-    match p.preds.get(b.pred as usize) {
-        Some(pr) => test_composite(pr, req, b.field, u8::from(b.invert)),
-        None => false,
-    }
+        !v.is_missing() && crate::compile::branch::inline_holds(b, v.scalar()) != b.invert
+    } else {
+        match p.preds.get(b.pred as usize) {
+            Some(pr) => test_composite(pr, req, b.field, u8::from(b.invert)),
+            None => false,
+        }
+    };
+    // The test's outcome, back to the way: a test that holds goes
+    // `next[!invert]`, one that does not `next[invert]`.
+    holds != b.invert
 }
 
 /// The kinds that cost more than their dispatch (searches, orderings, the
 /// general predicate): out of line, so the hot loop keeps a small frame.
 #[inline(never)]
-fn branch_test_cold<R: Request + ?Sized>(pr: &Pred, req: &R, b: &Branch) -> bool {
+fn branch_way_cold<R: Request + ?Sized>(pr: &Pred, req: &R, b: &Branch) -> bool {
     match (b.kind, req.scalar(b.field), pr) {
-        (_, Scalar::Missing, _) => false,
-        (_, Scalar::Composite, _) => test_composite(pr, req, b.field, u8::from(b.invert)),
-        (TestKind::StartsWith, Scalar::Bytes(v), Pred::StartsWith(c)) => {
-            v.starts_with(c) != b.invert
+        (_, Scalar::Missing, _) => b.invert,
+        (_, Scalar::Composite, _) => {
+            test_composite(pr, req, b.field, u8::from(b.invert)) != b.invert
         }
+        (TestKind::StartsWith, Scalar::Bytes(v), Pred::StartsWith(c)) => v.starts_with(c),
         (TestKind::Contains, Scalar::Bytes(v), Pred::Contains(f)) => {
-            crate::compile::matchers::contains(f, v) != b.invert
+            crate::compile::matchers::contains(f, v)
         }
-        (TestKind::IntOrd, Scalar::Int(n), Pred::IntOrd(o, c)) => o.holds(n.cmp(c)) != b.invert,
-        (TestKind::Other, s, pr) => pr.test_scalar(s) != b.invert,
-        _ => false,
+        (TestKind::IntOrd, Scalar::Int(n), Pred::IntOrd(o, c)) => o.holds(n.cmp(c)),
+        (TestKind::Other, s, pr) => pr.test_scalar(s),
+        _ => b.invert,
     }
 }
 

@@ -313,12 +313,35 @@ pub struct Branch {
     pub len: u8,
     /// Inline constants (see the `*Inline` kinds).
     pub data: [u64; 4],
-    /// Next step when the test does not hold (a missing field included).
-    /// It comes first: the VM picks the successor by the outcome as an
-    /// index, `[on_false, on_true][hit]`, with nothing to negate.
-    pub on_false: Next,
-    /// Next step when it holds.
-    pub on_true: Next,
+    /// Where the step leads, by which way its predicate goes on a present
+    /// value of the tested type, *before* `invert`: `next[1]` where it
+    /// holds, `next[0]` where not. An inverted test's successors are stored
+    /// swapped, so the VM reads `next[hit]` with nothing to negate. A
+    /// missing value (or one of another type) satisfies no test, inverted
+    /// or not: it takes `next[invert]`, the way of [`Branch::on_false`].
+    pub next: [Next; 2],
+}
+
+impl Branch {
+    /// Where the step leads when its test (`invert` applied) holds.
+    pub fn on_true(&self) -> Next {
+        self.next[usize::from(!self.invert)]
+    }
+
+    /// Where the step leads when its test does not hold, a missing value included.
+    pub fn on_false(&self) -> Next {
+        self.next[usize::from(self.invert)]
+    }
+
+    /// [`Branch::next`] of a test with `invert` that leads to `on_true`
+    /// when it holds and to `on_false` when not.
+    pub fn ways(invert: bool, on_true: Next, on_false: Next) -> [Next; 2] {
+        if invert {
+            [on_true, on_false]
+        } else {
+            [on_false, on_true]
+        }
+    }
 }
 
 /// Lowers a simple program (see `vm::is_simple`) to its branch form: where
@@ -374,15 +397,15 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
                     }
                 };
                 let (kind, len, data) = classify(preds.get(pred as usize)?);
+                let invert = flags & 1 != 0;
                 built.push(Branch {
                     kind,
-                    invert: flags & 1 != 0,
+                    invert,
                     field,
                     pred,
                     len,
                     data,
-                    on_true: follow(!negate),
-                    on_false: follow(negate),
+                    next: Branch::ways(invert, follow(!negate), follow(negate)),
                 });
                 let id = (built.len() - 1) as Next;
                 [id, id]
@@ -395,8 +418,7 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
                     pred: NO_PRED,
                     len: 0,
                     data: [0; 4],
-                    on_true: at(state, next, !negate),
-                    on_false: at(state, next, negate),
+                    next: [at(state, next, negate), at(state, next, !negate)],
                 });
                 let id = (built.len() - 1) as Next;
                 [id, id]
@@ -425,8 +447,7 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
     built.reverse();
     let flip = |t: Next| if t >= VERDICT_FALSE { t } else { keep - 1 - t };
     for b in &mut built {
-        b.on_true = flip(b.on_true);
-        b.on_false = flip(b.on_false);
+        b.next = b.next.map(flip);
     }
     Some((0, built))
 }
@@ -441,7 +462,7 @@ pub fn is_chain(start: Next, branches: &[Branch]) -> bool {
         && branches.iter().enumerate().all(|(k, b)| {
             let goes_on = |t: Next| t as usize == k + 1 && k + 1 < n;
             let ends = |t: Next| t >= VERDICT_FALSE;
-            (goes_on(b.on_true) || ends(b.on_true)) && (goes_on(b.on_false) || ends(b.on_false))
+            b.next.iter().all(|&t| goes_on(t) || ends(t))
         })
 }
 
@@ -479,15 +500,11 @@ mod tests {
         }
     }
 
-    /// Runs a branch form over fixed test outcomes (`hits[field]`).
+    /// Runs a branch form over fixed predicate results (`hits[field]`, before `invert`).
     fn run(start: Next, branches: &[Branch], hits: &[bool]) -> bool {
         let mut at = start;
         while let Some(b) = branches.get(at as usize) {
-            let next = if hits[b.field.0 as usize] != b.invert {
-                b.on_true
-            } else {
-                b.on_false
-            };
+            let next = b.next[usize::from(hits[b.field.0 as usize])];
             assert!(next > at, "successors go forward");
             at = next;
         }
@@ -525,8 +542,7 @@ mod tests {
             pred: 0,
             len: 0,
             data: [0; 4],
-            on_true,
-            on_false,
+            next: [on_false, on_true],
         };
         assert!(is_chain(
             0,
@@ -752,8 +768,7 @@ mod tests {
             pred: NO_PRED,
             len,
             data,
-            on_true: VERDICT_TRUE,
-            on_false: VERDICT_FALSE,
+            next: [VERDICT_FALSE, VERDICT_TRUE],
         }
     }
 

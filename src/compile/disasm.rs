@@ -231,8 +231,8 @@ impl Program {
             writeln!(
                 f,
                 "b{k:03}  {test}  ? {} : {}",
-                next(b.on_true),
-                next(b.on_false)
+                next(b.on_true()),
+                next(b.on_false())
             )?;
         }
         Ok(())

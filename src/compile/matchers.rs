@@ -120,6 +120,11 @@ pub enum PredKey<'p> {
 }
 
 impl Pred {
+    /// Moves the predicate out, leaving a placeholder that holds nothing.
+    pub(crate) fn take(&mut self) -> Pred {
+        std::mem::replace(self, Pred::BitAnd(0))
+    }
+
     /// The predicate itself, through [`Pred::Shared`].
     #[inline(always)]
     pub fn resolved(&self) -> &Pred {

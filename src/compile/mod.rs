@@ -317,7 +317,8 @@ pub(crate) fn compile_owned(
 /// form, and moves into `p` the instructions and predicates it keeps: all
 /// of them for a program the VM runs instruction by instruction (or when
 /// `keep_instructions`), else only the predicates of branches whose
-/// constant is not inline. Returns the scratch buffers, emptied.
+/// constant is not inline. Returns the scratch buffers (what is left in
+/// them is dropped when they are handed back).
 fn finish(
     p: &mut Program,
     mut code: Vec<Instr>,
@@ -335,8 +336,6 @@ fn finish(
         if !keep_instructions {
             p.preds = pooled_preds(&mut branches, &mut preds);
             p.branches = branches;
-            code.clear();
-            preds.clear();
             return (code, preds);
         }
         p.branches = branches;
@@ -345,7 +344,6 @@ fn finish(
     p.code = code.to_vec();
     p.preds = Vec::with_capacity(preds.len());
     p.preds.append(&mut preds);
-    code.clear();
     (code, preds)
 }
 
@@ -360,7 +358,7 @@ fn pooled_preds(branches: &mut [branch::Branch], preds: &mut [Pred]) -> Vec<Pred
         let taken = pooled(b)
             .then(|| preds.get_mut(b.pred as usize))
             .flatten()
-            .map(|pr| std::mem::replace(pr, Pred::BitAnd(0)));
+            .map(Pred::take);
         b.pred = match taken {
             Some(pr) => {
                 kept.push(pr);

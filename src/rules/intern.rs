@@ -46,7 +46,7 @@ pub fn intern(programs: &mut [&mut Program]) -> usize {
             continue;
         };
         let one = stored[d as usize]
-            .get_or_insert_with(|| Arc::new(std::mem::replace(pred, Pred::BitAnd(0))))
+            .get_or_insert_with(|| Arc::new(pred.take()))
             .clone();
         *pred = Pred::Shared(one);
     }

@@ -206,7 +206,7 @@ proptest! {
         bytecode.simple = false;
         bytecode.branches.clear();
         let by_instructions = portcullis::vm::execute(&bytecode, &cx);
-        prop_assert_eq!(by_instructions, oracle, "instructions of `{}` on {}\n{}", text, req, filter.disassemble());
+        prop_assert_eq!(by_instructions, oracle, "instructions of `{}` on {}\n{}", text, req, kept.disassemble());
     }
 
     #[test]

@@ -125,9 +125,18 @@ pub fn in_inline_ranges(data: &[u64; 4], count: u8, x: u64) -> bool {
     let Ok(x) = u32::try_from(x) else {
         return false;
     };
-    let half = |w: u64, k: usize| (w >> (32 * (k / 2))) as u32;
-    let lane = |k: usize| x.wrapping_sub(half(data[k % 2], k)) <= half(data[2 + k % 2], k);
+    let lane = |k: usize| {
+        let (lo, span) = packed_range(data, k);
+        x.wrapping_sub(lo) <= span
+    };
     (lane(0) | lane(1)) || (count > 2 && (lane(2) | lane(3)))
+}
+
+/// Range `k`'s lower end and span as `pack_ranges` laid them out.
+#[inline(always)]
+fn packed_range(data: &[u64; 4], k: usize) -> (u32, u32) {
+    let half = |w: u64| (w >> (32 * (k / 2))) as u32;
+    (half(data[k % 2]), half(data[2 + k % 2]))
 }
 
 /// The longest byte string a branch holds (see [`eq_inline`]).
@@ -211,10 +220,9 @@ fn unpack_bytes(data: &[u64; 4], len: u8) -> Vec<u8> {
 
 /// The `count` ranges [`pack_ranges`] packed, as `(lo, hi)`.
 fn unpack_ranges(data: &[u64; 4], count: u8) -> impl Iterator<Item = (u32, u32)> + '_ {
-    let half = |w: u64, k: usize| (w >> (32 * (k / 2))) as u32;
     (0..usize::from(count).min(4)).map(move |k| {
-        let lo = half(data[k % 2], k);
-        (lo, lo.wrapping_add(half(data[2 + k % 2], k)))
+        let (lo, span) = packed_range(data, k);
+        (lo, lo.wrapping_add(span))
     })
 }
 
@@ -418,7 +426,7 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
                     pred: NO_PRED,
                     len: 0,
                     data: [0; 4],
-                    next: [at(state, next, negate), at(state, next, !negate)],
+                    next: Branch::ways(false, at(state, next, !negate), at(state, next, negate)),
                 });
                 let id = (built.len() - 1) as Next;
                 [id, id]

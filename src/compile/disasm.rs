@@ -223,10 +223,15 @@ impl Program {
         writeln!(f, "; branch form, from {}{order}", next(self.branch_start))?;
         for (k, b) in self.branches.iter().enumerate() {
             let field = ShowSrc(self, Src::Field(b.field));
-            let test = match super::branch::inline_pred(b) {
-                _ if b.kind == TestKind::Truthy => format!("{field}"),
-                Some(inline) => format!("{field} {}", invert_text(format!("{inline:?}"), b.invert)),
-                None => format!("{field} {}", self.pred_text(b.pred, u8::from(b.invert))),
+            let test = if b.kind == TestKind::Truthy {
+                format!("{field}")
+            } else {
+                // An inline constant is decoded from the step; the others are pooled.
+                let pred = match super::branch::inline_pred(b) {
+                    Some(inline) => invert_text(format!("{inline:?}"), b.invert),
+                    None => self.pred_text(b.pred, u8::from(b.invert)),
+                };
+                format!("{field} {pred}")
             };
             writeln!(
                 f,

@@ -207,6 +207,14 @@ proptest! {
         bytecode.branches.clear();
         let by_instructions = portcullis::vm::execute(&bytecode, &cx);
         prop_assert_eq!(by_instructions, oracle, "instructions of `{}` on {}\n{}", text, req, kept.disassemble());
+        // Without kept instructions, most rules are lowered straight from
+        // the tree: to the same branches the bytecode lowers to.
+        prop_assert_eq!(filter.program().simple, kept.program().simple, "`{}`", text);
+        if filter.program().simple {
+            let full = kept.disassemble();
+            let at = full.find("; branch form").unwrap_or_default();
+            prop_assert_eq!(filter.disassemble(), &full[at..], "`{}`", text);
+        }
     }
 
     #[test]

@@ -152,3 +152,31 @@ fn caret_rendering_survives_columns_past_65535() {
     );
     assert!(shown.contains('^'));
 }
+
+#[test]
+fn instruction_cap_holds_alike_whether_instructions_are_kept_or_not() {
+    // Rules the compiler lowers straight to branches (the first five) count
+    // the instructions they would have emitted; the cap sits exactly there.
+    let schema = Schema::default_http();
+    for text in [
+        "tcp.dstport > 1",
+        r#"not (ssl or tcp.dstport > 1) and http.host contains "a""#,
+        r#"http.request.uri.path matches "^/(a|b/)" or http.host != "x""#,
+        r#"http.host in {"a" "b"} and (ip.src in {10.0.0.0/8} or not ssl)"#,
+        "true",
+        "ssl xor tcp.dstport == 80",
+    ] {
+        let full = Compiler::new(&schema).keep_instructions(true);
+        let n = full.compile(text).unwrap().program().code.len();
+        for cap in [n - 1, n] {
+            let limits = Limits {
+                max_instructions: cap,
+                ..Limits::default()
+            };
+            let kept = full.clone().with_limits(limits.clone()).compile(text);
+            let lean = Compiler::new(&schema).with_limits(limits).compile(text);
+            assert_eq!(kept.is_ok(), cap == n, "`{text}` with cap {cap}");
+            assert_eq!(lean.is_ok(), kept.is_ok(), "`{text}` with cap {cap}");
+        }
+    }
+}

@@ -86,7 +86,7 @@ fn pack_ranges(ranges: impl Iterator<Item = (u64, u64)>) -> [u64; 4] {
 /// The kind and inline data of the branch that runs `pred`: small
 /// constants live in the branch itself, saving the predicate-pool load and
 /// the walk over its boxed data.
-fn classify(pred: &Pred) -> (TestKind, u8, [u64; 4]) {
+pub(super) fn classify(pred: &Pred) -> (TestKind, u8, [u64; 4]) {
     match pred {
         Pred::BytesEq(c) if c.len() <= INLINE_BYTES => {
             (TestKind::BytesEqInline, c.len() as u8, pack_bytes(c))

@@ -7,8 +7,13 @@
 //! are resolved on read through [`Path`]s; values made by functions and `[*]`
 //! live in registers. The only backward jumps close `[*]` loops, one step per
 //! element, so every program ends.
+//!
+//! Most rules (field tests joined by `and`, `or`, `not`) run as their
+//! [branch form](branch); unless asked to keep instructions, the compiler
+//! builds it [straight from the tree](direct) and emits none.
 
 pub mod branch;
+mod direct;
 pub mod disasm;
 pub mod fields;
 pub mod matchers;
@@ -272,27 +277,46 @@ pub(crate) fn compile_owned(
     // buffers: a program the VM runs in branch form keeps neither (unless
     // asked to), and the others copy theirs out at their exact size.
     let (mut code, mut preds) = scratch::take();
+    let mut p = Program {
+        code: Vec::new(),
+        preds: Vec::new(),
+        consts: Vec::new(),
+        paths: Vec::new(),
+        calls: Vec::new(),
+        compares: Vec::new(),
+        regs: 0,
+        fields: fields::FieldList::new(),
+        field_names: schema.names().clone(),
+        simple: false,
+        branch_start: branch::VERDICT_FALSE,
+        branches: Vec::new(),
+        chain: false,
+    };
+    // The common rule goes straight to its branch form.
+    if !keep_instructions
+        && let Some(size) = direct::size(&root, lists)
+        && size.instructions <= limits.max_instructions
+    {
+        preds.reserve(size.tests);
+        let (start, mut branches) =
+            direct::lower(&mut root, size, lists, &mut preds, &mut p.fields);
+        p.simple = true;
+        p.branch_start = start;
+        p.chain = branch::is_chain(start, &branches);
+        p.preds = pooled_preds(&mut branches, &mut preds);
+        p.branches = branches;
+        scratch::give_back(code, preds);
+        return Ok(p);
+    }
     // Most programs are a test (and a jump) per comparison and one
     // predicate and field each: sized once, instead of grown step by step.
     let tests = top_level_tests(&root, 0);
     code.reserve(2 * tests + 1);
     preds.reserve(tests);
+    p.code = code;
+    p.preds = preds;
     let mut g = Gen {
-        p: Program {
-            code,
-            preds,
-            consts: Vec::new(),
-            paths: Vec::new(),
-            calls: Vec::new(),
-            compares: Vec::new(),
-            regs: 0,
-            fields: fields::FieldList::new(),
-            field_names: schema.names().clone(),
-            simple: false,
-            branch_start: branch::VERDICT_FALSE,
-            branches: Vec::new(),
-            chain: false,
-        },
+        p,
         lists,
         limits,
         regexes,
@@ -625,54 +649,10 @@ impl Gen<'_> {
         let src = self.operand(&mut c.lhs)?;
         let neg = u8::from(negate) << 1;
         let (pred, invert) = match &mut c.test {
-            Test::Eq(k) | Test::Ne(k) => {
-                let p = match k {
-                    Const::Bytes(b) => Pred::BytesEq(std::mem::take(b).into_boxed_slice()),
-                    Const::Int(n) => Pred::IntEq(*n),
-                    Const::Ip(ip) => Pred::IpEq(*ip),
-                    Const::Bool(_) => {
-                        return Err(Error::compile(
-                            "a Bool cannot be compared with a literal",
-                            c.span,
-                        ));
-                    }
-                };
-                (p, matches!(c.test, Test::Ne(_)))
+            Test::Matches(re) if re.alternatives().is_some() => {
+                let alts = re.alternatives().unwrap_or_default();
+                return self.literal_alternatives(src, alts, negate);
             }
-            Test::Order(o, k) => (
-                match k {
-                    Const::Bytes(b) => Pred::BytesOrd(*o, std::mem::take(b).into_boxed_slice()),
-                    Const::Int(n) => Pred::IntOrd(*o, *n),
-                    Const::Ip(ip) => Pred::IpOrd(*o, *ip),
-                    Const::Bool(_) => return Err(Error::compile("a Bool has no order", c.span)),
-                },
-                false,
-            ),
-            Test::Contains(b) => (
-                Pred::Contains(Box::new(memmem::Finder::new(b).into_owned())),
-                false,
-            ),
-            Test::Matches(re) => match re.alternatives() {
-                Some(alts) => return self.literal_alternatives(src, alts, negate),
-                None => (regex_pred(re, c.span)?, false),
-            },
-            Test::Wildcard { pattern, strict } => (
-                Pred::Wildcard(Box::new(Wildcard::new(pattern, *strict))),
-                false,
-            ),
-            Test::InBytes(items) => (Pred::BytesSet(BytesSet::new(std::mem::take(items))), false),
-            Test::InInts(r) => (Pred::IntRanges(std::mem::take(r).into_boxed_slice()), false),
-            Test::InIps(r) => (Pred::IpRanges(IpRanges::new(r)), false),
-            Test::InList(name) => match self.lists.handle(name) {
-                Some(h) => (Pred::List(h.clone()), false),
-                None => {
-                    return Err(Error::compile(
-                        format!("list `${name}` has no contents registered"),
-                        c.span,
-                    ));
-                }
-            },
-            Test::BitAnd(m) => (Pred::BitAnd(*m), false),
             Test::Operand(op, rhs) => {
                 let rhs = self.operand(rhs)?;
                 self.p.compares.push((*op, rhs));
@@ -683,6 +663,10 @@ impl Gen<'_> {
                     negate,
                 })?;
                 return Ok(());
+            }
+            test => {
+                let invert = matches!(test, Test::Ne(_));
+                (test_pred(test, self.lists, c.span)?, invert)
             }
         };
         let pred = self.pred(pred);
@@ -709,11 +693,8 @@ impl Gen<'_> {
             Src::Field(field) => Instr::TestField { field, pred, flags },
             src => Instr::Test { src, pred, flags },
         };
-        if alts.iter().all(|a| a.1 && a.2) {
-            let mut items: Vec<Vec<u8>> = alts.iter().map(|a| a.0.clone()).collect();
-            items.sort();
-            items.dedup();
-            let pred = self.pred(Pred::BytesSet(BytesSet::new(items)));
+        if let Some(set) = exact_alternatives(alts) {
+            let pred = self.pred(set);
             self.emit(test(pred))?;
             return Ok(());
         }
@@ -827,6 +808,68 @@ impl Gen<'_> {
     }
 }
 
+/// The predicate of a comparison against constants, its constant moved
+/// out of `test` (`!=` is `==` inverted by the caller). Not for the tests
+/// that become something else: an operand comparison, or a regex made of
+/// literal alternatives.
+fn test_pred(test: &mut Test, lists: &Lists, span: Span) -> Result<Pred, Error> {
+    Ok(match test {
+        Test::Eq(k) | Test::Ne(k) => match k {
+            Const::Bytes(b) => Pred::BytesEq(std::mem::take(b).into_boxed_slice()),
+            Const::Int(n) => Pred::IntEq(*n),
+            Const::Ip(ip) => Pred::IpEq(*ip),
+            Const::Bool(_) => {
+                return Err(Error::compile(
+                    "a Bool cannot be compared with a literal",
+                    span,
+                ));
+            }
+        },
+        Test::Order(o, k) => match k {
+            Const::Bytes(b) => Pred::BytesOrd(*o, std::mem::take(b).into_boxed_slice()),
+            Const::Int(n) => Pred::IntOrd(*o, *n),
+            Const::Ip(ip) => Pred::IpOrd(*o, *ip),
+            Const::Bool(_) => return Err(Error::compile("a Bool has no order", span)),
+        },
+        Test::Contains(b) => Pred::Contains(Box::new(memmem::Finder::new(b).into_owned())),
+        Test::Matches(re) => regex_pred(re, span)?,
+        Test::Wildcard { pattern, strict } => {
+            Pred::Wildcard(Box::new(Wildcard::new(pattern, *strict)))
+        }
+        Test::InBytes(items) => Pred::BytesSet(BytesSet::new(std::mem::take(items))),
+        Test::InInts(r) => Pred::IntRanges(std::mem::take(r).into_boxed_slice()),
+        Test::InIps(r) => Pred::IpRanges(IpRanges::new(r)),
+        Test::InList(name) => match lists.handle(name) {
+            Some(h) => Pred::List(h.clone()),
+            None => {
+                return Err(Error::compile(
+                    format!("list `${name}` has no contents registered"),
+                    span,
+                ));
+            }
+        },
+        Test::BitAnd(m) => Pred::BitAnd(*m),
+        Test::Operand(..) => {
+            return Err(Error::compile(
+                "an operand comparison has no constant predicate",
+                span,
+            ));
+        }
+    })
+}
+
+/// One set lookup for a pattern whose literal alternatives are all exact
+/// (`^(GET|HEAD)$`); `None` when some alternative is not.
+fn exact_alternatives(alts: &[crate::regexes::LiteralAlt]) -> Option<Pred> {
+    if !alts.iter().all(|a| a.1 && a.2) {
+        return None;
+    }
+    let mut items: Vec<Vec<u8>> = alts.iter().map(|a| a.0.clone()).collect();
+    items.sort();
+    items.dedup();
+    Some(Pred::BytesSet(BytesSet::new(items)))
+}
+
 /// A regex that is a plain literal, optionally anchored (`^/admin`,
 /// `\.php$`, `curl`), becomes a byte comparison; anything else stays a regex.
 /// (Byte mode, case-sensitive, and `$` only at the very end, as the regex
@@ -859,7 +902,8 @@ pub(crate) fn is_regex_literal(pattern: &str) -> bool {
     while let Some(c) = chars.next() {
         match c {
             '\\' => match chars.next() {
-                Some(e) if e.is_ascii_punctuation() => {}
+                // As in `regex_literal`: `\<` and `\>` are word boundaries.
+                Some(e) if e.is_ascii_punctuation() && e != '<' && e != '>' => {}
                 _ => return false,
             },
             '$' if chars.peek().is_none() => {}
@@ -958,6 +1002,7 @@ mod tests {
             ("\\d", None),
             ("(?i)abc", None),
             ("a$b", None),
+            ("\\<word\\>", None),
         ];
         for (pattern, want) in cases {
             assert_eq!(is_regex_literal(pattern), want.is_some(), "{pattern}");

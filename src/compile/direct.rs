@@ -1,0 +1,235 @@
+//! The common rule straight to its branch form: a tree of field tests joined
+//! by `and`, `or` and `not` needs no instructions in between.
+//!
+//! The bytecode path emits a test and a jump per term, threads the jumps,
+//! and [`lower`](super::branch::lower)s the result. For such a tree the
+//! successors of every test are known while walking it, so this walk builds
+//! the same branches (same steps, same order, same successors) directly,
+//! which is most of what compiling a typical rule costs. Trees with anything
+//! else (`xor`, functions, indexes, operand comparisons, lists, regexes that
+//! may not compile) take the bytecode path, as do compilers asked to keep
+//! their instructions: those must exist to be kept.
+
+use super::branch::{Branch, NO_PRED, Next, TestKind, VERDICT_FALSE, classify};
+use super::fields::FieldList;
+use super::matchers::Pred;
+use crate::check::{Compare, Const, Node, Operand, Test};
+use crate::lists::Lists;
+
+/// Deeper trees take the bytecode path (which guards its stack); rules
+/// are shallow, since `and`/`or` chains are n-ary.
+const MAX_DEPTH: usize = 48;
+
+/// What [`size`] found in a tree this module lowers.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Size {
+    /// Instructions the bytecode path would emit, its final `return` included
+    /// (so the instruction limit holds the same on both paths).
+    pub instructions: usize,
+    /// Tests: an upper bound on the branches.
+    pub tests: usize,
+}
+
+/// The size of `n` when it is made only of what this module lowers, and
+/// every test's predicate builds without error; `None` otherwise.
+pub(super) fn size(n: &Node, lists: &Lists) -> Option<Size> {
+    let mut s = Size {
+        instructions: 1,
+        tests: 0,
+    };
+    count(n, lists, 0, &mut s)?;
+    Some(s)
+}
+
+fn count(n: &Node, lists: &Lists, depth: usize, s: &mut Size) -> Option<()> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    match n {
+        Node::Const(_) => s.instructions += 1,
+        Node::Not(inner) => count(inner, lists, depth + 1, s)?,
+        Node::And(terms) | Node::Or(terms) => {
+            // A jump after each term but the last.
+            s.instructions += terms.len().saturating_sub(1);
+            for t in terms {
+                count(t, lists, depth + 1, s)?;
+            }
+        }
+        Node::Xor(_) => return None,
+        Node::Test(Operand::Field(_)) => {
+            s.instructions += 1;
+            s.tests += 1;
+        }
+        Node::Test(Operand::Compare(c)) => count_compare(c, lists, s)?,
+        Node::Test(Operand::Logic(inner)) => count(inner, lists, depth + 1, s)?,
+        Node::Test(_) => return None,
+        Node::Compare(c) => count_compare(c, lists, s)?,
+    }
+    Some(())
+}
+
+fn count_compare(c: &Compare, lists: &Lists, s: &mut Size) -> Option<()> {
+    if !matches!(c.lhs, Operand::Field(_)) {
+        return None;
+    }
+    let tests = match &c.test {
+        Test::Eq(k) | Test::Ne(k) | Test::Order(_, k) if !matches!(k, Const::Bool(_)) => 1,
+        Test::Matches(re) => match re.alternatives() {
+            // One set when every alternative is exact.
+            Some(alts) if alts.iter().all(|a| a.1 && a.2) => 1,
+            Some(alts) if !alts.is_empty() => alts.len(),
+            Some(_) => return None,
+            None if super::is_regex_literal(re.as_str()) || re.regex().is_some() => 1,
+            None => return None,
+        },
+        Test::Contains(_)
+        | Test::Wildcard { .. }
+        | Test::InBytes(_)
+        | Test::InInts(_)
+        | Test::InIps(_)
+        | Test::BitAnd(_) => 1,
+        Test::InList(name) if lists.handle(name).is_some() => 1,
+        _ => return None,
+    };
+    // An `or` of several tests has a jump between each two.
+    s.instructions += 2 * tests - 1;
+    s.tests += tests;
+    Some(())
+}
+
+/// Builds the branch form of a tree [`size`] accepted: where evaluation
+/// starts and the branches, numbered as [`lower`](super::branch::lower)
+/// numbers them. Pooled predicates go to `preds` (each branch's `pred`
+/// indexes it; inline ones get [`NO_PRED`]); the fields tested go to
+/// `fields`. Constants move out of the tree.
+pub(super) fn lower(
+    root: &mut Node,
+    size: Size,
+    lists: &Lists,
+    preds: &mut Vec<Pred>,
+    fields: &mut FieldList,
+) -> (Next, Vec<Branch>) {
+    let mut b = Builder {
+        built: Vec::with_capacity(size.tests),
+        preds,
+        fields,
+        lists,
+    };
+    // Built back to front (each term's successors are built before it),
+    // then renumbered so the start comes first, as `branch::lower` does.
+    let start = b.node(root, super::branch::VERDICT_TRUE, VERDICT_FALSE);
+    let mut built = b.built;
+    if start >= VERDICT_FALSE {
+        return (start, Vec::new());
+    }
+    let keep = start + 1;
+    built.truncate(keep as usize);
+    built.reverse();
+    let flip = |t: Next| if t >= VERDICT_FALSE { t } else { keep - 1 - t };
+    for b in &mut built {
+        b.next = b.next.map(flip);
+    }
+    (0, built)
+}
+
+struct Builder<'a> {
+    built: Vec<Branch>,
+    preds: &'a mut Vec<Pred>,
+    fields: &'a mut FieldList,
+    lists: &'a Lists,
+}
+
+impl Builder<'_> {
+    /// Builds `n`, which leads to `on_true` or `on_false`; returns where it starts.
+    fn node(&mut self, n: &mut Node, on_true: Next, on_false: Next) -> Next {
+        match n {
+            Node::Const(b) => {
+                if *b {
+                    on_true
+                } else {
+                    on_false
+                }
+            }
+            Node::Not(inner) => self.node(inner, on_false, on_true),
+            // Right to left: each term's way on goes to the term after it.
+            Node::And(terms) => terms
+                .iter_mut()
+                .rev()
+                .fold(on_true, |next, t| self.node(t, next, on_false)),
+            Node::Or(terms) => terms
+                .iter_mut()
+                .rev()
+                .fold(on_false, |next, t| self.node(t, on_true, next)),
+            Node::Test(Operand::Field(field)) => {
+                let field = *field;
+                self.step(field, None, false, on_true, on_false)
+            }
+            Node::Test(Operand::Compare(c)) | Node::Compare(c) => {
+                self.compare(c, on_true, on_false)
+            }
+            Node::Test(Operand::Logic(inner)) => self.node(inner, on_true, on_false),
+            // `size` accepted neither.
+            Node::Xor(_) | Node::Test(_) => on_false,
+        }
+    }
+
+    fn compare(&mut self, c: &mut Compare, on_true: Next, on_false: Next) -> Next {
+        let Operand::Field(field) = c.lhs else {
+            return on_false;
+        };
+        if let Test::Matches(re) = &c.test
+            && let Some(alts) = re.alternatives()
+        {
+            if let Some(set) = super::exact_alternatives(alts) {
+                return self.step(field, Some(set), false, on_true, on_false);
+            }
+            // An `or` of the alternatives' tests, right to left.
+            return alts.iter().rev().fold(on_false, |next, (lit, start, end)| {
+                let pred = super::literal_pred(lit.clone(), *start, *end);
+                self.step(field, Some(pred), false, on_true, next)
+            });
+        }
+        let invert = matches!(c.test, Test::Ne(_));
+        match super::test_pred(&mut c.test, self.lists, c.span) {
+            Ok(pred) => self.step(field, Some(pred), invert, on_true, on_false),
+            // `size` accepted only tests whose predicate builds.
+            Err(_) => on_false,
+        }
+    }
+
+    /// Appends the branch that tests `pred` on `field` (`None`: that the
+    /// field is true); returns its index (in build order).
+    fn step(
+        &mut self,
+        field: crate::schema::FieldId,
+        pred: Option<Pred>,
+        invert: bool,
+        on_true: Next,
+        on_false: Next,
+    ) -> Next {
+        let (kind, len, data, pred) = match pred {
+            Some(p) => {
+                let (kind, len, data) = classify(&p);
+                let at = if kind.is_inline() {
+                    NO_PRED
+                } else {
+                    self.preds.push(p);
+                    self.preds.len() as u32 - 1
+                };
+                (kind, len, data, at)
+            }
+            None => (TestKind::Truthy, 0, [0; 4], NO_PRED),
+        };
+        self.fields.insert(field);
+        self.built.push(Branch {
+            kind,
+            invert,
+            field,
+            pred,
+            len,
+            data,
+            next: Branch::ways(invert, on_true, on_false),
+        });
+        (self.built.len() - 1) as Next
+    }
+}

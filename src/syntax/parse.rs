@@ -942,10 +942,22 @@ fn known_name(name: &str) -> std::borrow::Cow<'static, str> {
 
 /// A dotted name made of `[a-z0-9_.]` characters (validated by [`check_name`]).
 fn dotted_name(i: &str) -> PResult<'_, &str> {
-    let n = i
-        .bytes()
-        .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'.')
-        .count();
+    // One table lookup a byte: names are the most common token.
+    const NAME_BYTE: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'.';
+            b += 1;
+        }
+        t
+    };
+    let bytes = i.as_bytes();
+    let mut n = 0;
+    while n < bytes.len() && NAME_BYTE[usize::from(bytes[n])] {
+        n += 1;
+    }
     let (name, rest) = i.split_at(n);
     if !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
         return backtrack(i);

@@ -14,6 +14,22 @@ use nom::bytes::complete::{tag, take_while};
 use nom::character::complete::char;
 use std::net::IpAddr;
 
+/// Which bytes `$accepts` (an expression of byte `$c`) accepts, as a table:
+/// a token scan is then one lookup a byte (names and bare literals are most
+/// of what the parser reads).
+macro_rules! byte_table {
+    (|$c:ident| $accepts:expr) => {{
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let $c = b as u8;
+            t[b] = $accepts;
+            b += 1;
+        }
+        t
+    }};
+}
+
 /// The words that are never field names.
 pub const KEYWORDS: &[&str] = &[
     "and",
@@ -811,12 +827,10 @@ impl<'s> Parser<'s> {
             let (rest, bytes) = string_literal(i, StringMode::Plain)?;
             return Ok((rest, Literal::Bytes(bytes)));
         }
-        let n = i
-            .bytes()
-            .take_while(|&b| {
-                b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'-' | b'/' | b'_')
-            })
-            .count();
+        const TOKEN_BYTE: [bool; 256] = byte_table!(
+            |c| c.is_ascii_alphanumeric() || matches!(c, b':' | b'.' | b'-' | b'/' | b'_')
+        );
+        let n = run_of(i, &TOKEN_BYTE);
         if n == 0 {
             return backtrack(i);
         }
@@ -940,24 +954,23 @@ fn known_name(name: &str) -> std::borrow::Cow<'static, str> {
     }
 }
 
-/// A dotted name made of `[a-z0-9_.]` characters (validated by [`check_name`]).
-fn dotted_name(i: &str) -> PResult<'_, &str> {
-    // One table lookup a byte: names are the most common token.
-    const NAME_BYTE: [bool; 256] = {
-        let mut t = [false; 256];
-        let mut b = 0;
-        while b < 256 {
-            let c = b as u8;
-            t[b] = c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'.';
-            b += 1;
-        }
-        t
-    };
+/// How many leading bytes of `i` `table` accepts.
+#[inline]
+fn run_of(i: &str, table: &[bool; 256]) -> usize {
     let bytes = i.as_bytes();
     let mut n = 0;
-    while n < bytes.len() && NAME_BYTE[usize::from(bytes[n])] {
+    while n < bytes.len() && table[usize::from(bytes[n])] {
         n += 1;
     }
+    n
+}
+
+/// A dotted name made of `[a-z0-9_.]` characters (validated by [`check_name`]).
+#[inline]
+fn dotted_name(i: &str) -> PResult<'_, &str> {
+    const NAME_BYTE: [bool; 256] =
+        byte_table!(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'.');
+    let n = run_of(i, &NAME_BYTE);
     let (name, rest) = i.split_at(n);
     if !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
         return backtrack(i);

@@ -443,12 +443,17 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
         };
         state[pc] = s;
     }
-    // The built list runs back to front. What was built after the start
-    // precedes it and cannot be reached; the rest is renumbered so the start
-    // comes first and every successor has a higher index than its branch.
-    let start = at(state, 0, false);
+    Some(front_to_back(at(state, 0, false), built))
+}
+
+/// Branches built back to front (each successor before the branches that
+/// lead to it), from `start` on, as the branch form: what was built after
+/// the start precedes it and cannot be reached; the rest is renumbered so
+/// the start comes first and every successor has a higher index than its
+/// branch. A verdict as `start` leaves no branches.
+pub(super) fn front_to_back(start: Next, mut built: Vec<Branch>) -> (Next, Vec<Branch>) {
     if start >= VERDICT_FALSE {
-        return Some((start, Vec::new()));
+        return (start, Vec::new());
     }
     let keep = start + 1;
     built.truncate(keep as usize);
@@ -457,7 +462,7 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
     for b in &mut built {
         b.next = b.next.map(flip);
     }
-    Some((0, built))
+    (0, built)
 }
 
 /// Whether the branches, run from `start`, form one chain: each leads on to

@@ -10,7 +10,7 @@
 //! may not compile) take the bytecode path, as do compilers asked to keep
 //! their instructions: those must exist to be kept.
 
-use super::branch::{Branch, NO_PRED, Next, TestKind, VERDICT_FALSE, classify};
+use super::branch::{Branch, NO_PRED, Next, TestKind, VERDICT_FALSE, VERDICT_TRUE, classify};
 use super::fields::FieldList;
 use super::matchers::Pred;
 use crate::check::{Compare, Const, Node, Operand, Test};
@@ -115,21 +115,9 @@ pub(super) fn lower(
         fields,
         lists,
     };
-    // Built back to front (each term's successors are built before it),
-    // then renumbered so the start comes first, as `branch::lower` does.
-    let start = b.node(root, super::branch::VERDICT_TRUE, VERDICT_FALSE);
-    let mut built = b.built;
-    if start >= VERDICT_FALSE {
-        return (start, Vec::new());
-    }
-    let keep = start + 1;
-    built.truncate(keep as usize);
-    built.reverse();
-    let flip = |t: Next| if t >= VERDICT_FALSE { t } else { keep - 1 - t };
-    for b in &mut built {
-        b.next = b.next.map(flip);
-    }
-    (0, built)
+    // Built back to front: each term's successors before the term.
+    let start = b.node(root, VERDICT_TRUE, VERDICT_FALSE);
+    super::branch::front_to_back(start, b.built)
 }
 
 struct Builder<'a> {

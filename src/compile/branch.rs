@@ -341,6 +341,29 @@ impl Branch {
         self.next[usize::from(self.invert)]
     }
 
+    /// The step that tests `field` as `test` says (its kind, and the inline
+    /// constant's length and data), with pool entry `pred`, and leads to
+    /// `on_true` when the test (`invert` applied) holds, else to `on_false`.
+    pub(super) fn step(
+        field: FieldId,
+        test: (TestKind, u8, [u64; 4]),
+        pred: u32,
+        invert: bool,
+        on_true: Next,
+        on_false: Next,
+    ) -> Branch {
+        let (kind, len, data) = test;
+        Branch {
+            kind,
+            invert,
+            field,
+            pred,
+            len,
+            data,
+            next: Branch::ways(invert, on_true, on_false),
+        }
+    }
+
     /// [`Branch::next`] of a test with `invert` that leads to `on_true`
     /// when it holds and to `on_false` when not.
     pub fn ways(invert: bool, on_true: Next, on_false: Next) -> [Next; 2] {
@@ -404,30 +427,17 @@ pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
                         _ => at(state, next, acc),
                     }
                 };
-                let (kind, len, data) = classify(preds.get(pred as usize)?);
+                let test = classify(preds.get(pred as usize)?);
                 let invert = flags & 1 != 0;
-                built.push(Branch {
-                    kind,
-                    invert,
-                    field,
-                    pred,
-                    len,
-                    data,
-                    next: Branch::ways(invert, follow(!negate), follow(negate)),
-                });
+                let (on_true, on_false) = (follow(!negate), follow(negate));
+                built.push(Branch::step(field, test, pred, invert, on_true, on_false));
                 let id = (built.len() - 1) as Next;
                 [id, id]
             }
             Instr::TruthyField { field, negate } => {
-                built.push(Branch {
-                    kind: TestKind::Truthy,
-                    invert: false,
-                    field,
-                    pred: NO_PRED,
-                    len: 0,
-                    data: [0; 4],
-                    next: Branch::ways(false, at(state, next, !negate), at(state, next, negate)),
-                });
+                let (on_true, on_false) = (at(state, next, !negate), at(state, next, negate));
+                let test = (TestKind::Truthy, 0, [0; 4]);
+                built.push(Branch::step(field, test, NO_PRED, false, on_true, on_false));
                 let id = (built.len() - 1) as Next;
                 [id, id]
             }

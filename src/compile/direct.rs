@@ -195,29 +195,22 @@ impl Builder<'_> {
         on_true: Next,
         on_false: Next,
     ) -> Next {
-        let (kind, len, data, pred) = match pred {
+        let (test, at) = match pred {
             Some(p) => {
-                let (kind, len, data) = classify(&p);
-                let at = if kind.is_inline() {
+                let test = classify(&p);
+                let at = if test.0.is_inline() {
                     NO_PRED
                 } else {
                     self.preds.push(p);
                     self.preds.len() as u32 - 1
                 };
-                (kind, len, data, at)
+                (test, at)
             }
-            None => (TestKind::Truthy, 0, [0; 4], NO_PRED),
+            None => ((TestKind::Truthy, 0, [0; 4]), NO_PRED),
         };
         self.fields.insert(field);
-        self.built.push(Branch {
-            kind,
-            invert,
-            field,
-            pred,
-            len,
-            data,
-            next: Branch::ways(invert, on_true, on_false),
-        });
+        let step = Branch::step(field, test, at, invert, on_true, on_false);
+        self.built.push(step);
         (self.built.len() - 1) as Next
     }
 }

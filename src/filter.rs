@@ -54,7 +54,7 @@ impl fmt::Debug for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Filter")
             .field("source", &self.source())
-            .field("instructions", &self.program.code.len())
+            .field("instructions", &self.program.code().len())
             .field("fields", &self.program.fields)
             .finish()
     }

@@ -61,7 +61,7 @@ fn is_true(next: Next) -> bool {
 /// common path above stays a plain call.
 #[inline(never)]
 fn run_general<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
-    let n = p.regs as usize;
+    let n = p.bytecode().regs as usize;
     if n == 0 {
         run(p, req, &mut [])
     } else if n <= STACK_REGS {
@@ -397,7 +397,8 @@ fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]
     let mut acc = false;
     let mut pc = 0usize;
     let mut xor = XorStack::default();
-    while let Some(ins) = p.code.get(pc) {
+    let code = p.code();
+    while let Some(ins) = code.get(pc) {
         pc += 1;
         match *ins {
             Instr::TestField { field, pred, flags } => acc = test_field(p, req, field, pred, flags),
@@ -467,7 +468,7 @@ fn step_slow<'a, R: Request + ?Sized>(
             *acc = matches!(*load(p, req, regs, src), Val::Bool(true)) != negate;
         }
         Instr::CompareSrc { lhs, cmp, negate } => {
-            let hit = match p.compares.get(cmp as usize) {
+            let hit = match p.bytecode().compares.get(cmp as usize) {
                 Some(&(op, rhs)) => {
                     let a = load(p, req, regs, lhs);
                     let b = load(p, req, regs, rhs);
@@ -590,12 +591,13 @@ fn load<'r, 'a, R: Request + ?Sized>(
             .get(r as usize)
             .map_or(Cow::Owned(Val::Missing), Cow::Borrowed),
         Src::Const(c) => p
+            .bytecode()
             .consts
             .get(c as usize)
             .map_or(Cow::Owned(Val::Missing), Cow::Borrowed),
         Src::Elem(r) => element(regs, r as usize),
         Src::Path(k) => {
-            let Some(path) = p.paths.get(k as usize) else {
+            let Some(path) = p.bytecode().paths.get(k as usize) else {
                 return Cow::Owned(Val::Missing);
             };
             let mut cur = load(p, req, regs, path.root);
@@ -622,7 +624,7 @@ fn take<'a, R: Request + ?Sized>(
         Src::Reg(r) => regs
             .get_mut(r as usize)
             .map_or(Val::Missing, |v| std::mem::replace(v, Val::Missing)),
-        Src::Const(c) => match p.consts.get(c as usize) {
+        Src::Const(c) => match p.bytecode().consts.get(c as usize) {
             Some(Val::Bytes(b)) => Val::Bytes(Cow::Borrowed(b)),
             Some(other) => other.clone(),
             None => Val::Missing,
@@ -674,7 +676,7 @@ fn call_function<'a, R: Request + ?Sized>(
     regs: &mut [Val<'a>],
     call: usize,
 ) -> Val<'a> {
-    let Some(def) = p.calls.get(call) else {
+    let Some(def) = p.bytecode().calls.get(call) else {
         return Val::Missing;
     };
     let n = def.args.len();

@@ -91,7 +91,7 @@ fn without_instructions_a_listing_is_its_branch_form() {
                 .find("; branch form")
                 .expect("a simple program lists its branches");
             assert_eq!(listing, kept[at..], "`{text}`");
-            assert!(filter.program().code.is_empty(), "`{text}`");
+            assert!(filter.program().code().is_empty(), "`{text}`");
         } else {
             assert_eq!(listing, kept, "`{text}`");
         }

@@ -20,12 +20,12 @@ impl Display for ShowSrc<'_> {
                 None => write!(f, "field#{}", id.0),
             },
             Src::Reg(r) => write!(f, "r{r}"),
-            Src::Const(c) => match p.consts.get(c as usize) {
+            Src::Const(c) => match p.bytecode().consts.get(c as usize) {
                 Some(v) => write!(f, "{}", ShowVal(v)),
                 None => write!(f, "const#{c}"),
             },
             Src::Elem(r) => write!(f, "elem(r{r})"),
-            Src::Path(k) => match p.paths.get(k as usize) {
+            Src::Path(k) => match p.bytecode().paths.get(k as usize) {
                 Some(path) => {
                     write!(f, "{}", ShowSrc(p, path.root))?;
                     for key in path.keys.iter() {
@@ -88,7 +88,7 @@ impl Program {
 
 impl Display for Program {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        for (pc, ins) in self.code.iter().enumerate() {
+        for (pc, ins) in self.code().iter().enumerate() {
             write!(f, "{pc:04}  ")?;
             match *ins {
                 Instr::Test { src, pred, flags } => {
@@ -134,7 +134,7 @@ impl Display for Program {
                 }
                 Instr::CompareSrc { lhs, cmp, negate } => {
                     let name = if negate { "compare_not" } else { "compare" };
-                    match self.compares.get(cmp as usize) {
+                    match self.bytecode().compares.get(cmp as usize) {
                         Some((op, rhs)) => write!(
                             f,
                             "{name:<14}{} {} {}",
@@ -152,7 +152,7 @@ impl Display for Program {
                 Instr::XorPop => write!(f, "xor_pop")?,
                 Instr::Not => write!(f, "not")?,
                 Instr::StoreAcc(r) => write!(f, "{:<14}r{r}", "store_acc")?,
-                Instr::Call { dst, call } => match self.calls.get(call as usize) {
+                Instr::Call { dst, call } => match self.bytecode().calls.get(call as usize) {
                     Some(def) => {
                         write!(f, "{:<14}r{dst} = {}(", "call", def.callee.name())?;
                         for (k, a) in def.args.iter().enumerate() {

@@ -191,17 +191,12 @@ pub struct CallDef {
     pub prepared: Prepared,
 }
 
-/// A compiled program: instructions and the pools they index.
-#[derive(Debug, Clone)]
-pub struct Program {
-    /// The instructions; the last one is [`Instr::Return`]. Empty for a
-    /// simple program (it runs as `branches`) unless its compiler was
-    /// asked to keep them.
+/// What only a program run instruction by instruction reads: its
+/// instructions and the pools they index besides the predicates.
+#[derive(Debug, Clone, Default)]
+pub struct Bytecode {
+    /// The instructions; the last one is [`Instr::Return`].
     pub code: Vec<Instr>,
-    /// Matchers, indexed by [`Instr::Test::pred`] and [`branch::Branch::pred`]
-    /// (a constant held inline in a branch has no entry, unless the
-    /// instructions are kept).
-    pub preds: Vec<Pred>,
     /// Constants, indexed by [`Src::Const`].
     pub consts: Vec<Val<'static>>,
     /// Paths, indexed by [`Src::Path`].
@@ -212,20 +207,56 @@ pub struct Program {
     pub compares: Vec<(CompareOp, Src)>,
     /// Registers the program uses.
     pub regs: u16,
+}
+
+/// The bytecode of a program that has none.
+static NO_BYTECODE: Bytecode = Bytecode {
+    code: Vec::new(),
+    consts: Vec::new(),
+    paths: Vec::new(),
+    calls: Vec::new(),
+    compares: Vec::new(),
+    regs: 0,
+};
+
+/// A compiled program: its branch form, or its instructions, and the
+/// predicates both index.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The instructions and their pools. `None` for a simple program (it
+    /// runs as `branches`) unless its compiler was asked to keep them, so
+    /// the common rule holds only what it runs.
+    pub bytecode: Option<Box<Bytecode>>,
+    /// Matchers, indexed by [`Instr::Test::pred`] and [`branch::Branch::pred`]
+    /// (a constant held inline in a branch has no entry, unless the
+    /// instructions are kept).
+    pub preds: Vec<Pred>,
     /// Fields the program reads, sorted, each once.
     pub fields: fields::FieldList,
     /// The schema's field names by id, for listings (shared, not copied).
     pub field_names: std::sync::Arc<[Box<str>]>,
     /// Only field tests, constants and jumps: the VM runs its branch form.
     pub simple: bool,
+    /// The branch form is one chain ([`branch::is_chain`]): the VM runs it
+    /// in order, without following successors.
+    pub chain: bool,
     /// Where the branch form starts: branch 0, or a verdict.
     pub branch_start: branch::Next,
     /// The branch form of a simple program (empty otherwise: the VM runs
     /// the branches whenever there are any).
     pub branches: Vec<branch::Branch>,
-    /// The branch form is one chain ([`branch::is_chain`]): the VM runs it
-    /// in order, without following successors.
-    pub chain: bool,
+}
+
+impl Program {
+    /// The instructions and their pools (empty when not kept).
+    pub fn bytecode(&self) -> &Bytecode {
+        self.bytecode.as_deref().unwrap_or(&NO_BYTECODE)
+    }
+
+    /// The instructions (empty when not kept).
+    pub fn code(&self) -> &[Instr] {
+        &self.bytecode().code
+    }
 }
 
 /// The most registers one program may use.
@@ -278,19 +309,14 @@ pub(crate) fn compile_owned(
     // asked to), and the others copy theirs out at their exact size.
     let (mut code, mut preds) = scratch::take();
     let mut p = Program {
-        code: Vec::new(),
+        bytecode: None,
         preds: Vec::new(),
-        consts: Vec::new(),
-        paths: Vec::new(),
-        calls: Vec::new(),
-        compares: Vec::new(),
-        regs: 0,
         fields: fields::FieldList::new(),
         field_names: schema.names().clone(),
         simple: false,
+        chain: false,
         branch_start: branch::VERDICT_FALSE,
         branches: Vec::new(),
-        chain: false,
     };
     // The common rule goes straight to its branch form.
     if !keep_instructions
@@ -313,10 +339,13 @@ pub(crate) fn compile_owned(
     let tests = top_level_tests(&root, 0);
     code.reserve(2 * tests + 1);
     preds.reserve(tests);
-    p.code = code;
     p.preds = preds;
     let mut g = Gen {
         p,
+        b: Bytecode {
+            code,
+            ..Bytecode::default()
+        },
         lists,
         limits,
         regexes,
@@ -326,25 +355,33 @@ pub(crate) fn compile_owned(
     let built = g
         .node(&mut root, false)
         .and_then(|()| g.emit(Instr::Return));
-    let mut p = g.p;
-    let (code, preds) = (std::mem::take(&mut p.code), std::mem::take(&mut p.preds));
+    let Gen {
+        mut p,
+        b: mut bytecode,
+        ..
+    } = g;
+    let (code, preds) = (
+        std::mem::take(&mut bytecode.code),
+        std::mem::take(&mut p.preds),
+    );
     if let Err(e) = built {
         scratch::give_back(code, preds);
         return Err(e);
     }
-    let (code, preds) = finish(&mut p, code, preds, keep_instructions);
+    let (code, preds) = finish(&mut p, bytecode, code, preds, keep_instructions);
     scratch::give_back(code, preds);
     Ok(p)
 }
 
 /// Optimizes the jumps of `code`, lowers a simple program to its branch
-/// form, and moves into `p` the instructions and predicates it keeps: all
-/// of them for a program the VM runs instruction by instruction (or when
-/// `keep_instructions`), else only the predicates of branches whose
-/// constant is not inline. Returns the scratch buffers (what is left in
+/// form, and moves into `p` the instructions (with the rest of `bytecode`)
+/// and predicates it keeps: all of them for a program the VM runs
+/// instruction by instruction (or when `keep_instructions`), else only the
+/// predicates of branches whose constant is not inline. Returns the scratch buffers (what is left in
 /// them is dropped when they are handed back).
 fn finish(
     p: &mut Program,
+    mut bytecode: Bytecode,
     mut code: Vec<Instr>,
     mut preds: Vec<Pred>,
     keep_instructions: bool,
@@ -365,7 +402,8 @@ fn finish(
         p.branches = branches;
     }
     // Copied out at their exact size; the scratch buffers keep their room.
-    p.code = code.to_vec();
+    bytecode.code = code.to_vec();
+    p.bytecode = Some(Box::new(bytecode));
     p.preds = Vec::with_capacity(preds.len());
     p.preds.append(&mut preds);
     (code, preds)
@@ -443,6 +481,8 @@ fn top_level_tests(n: &Node, depth: usize) -> usize {
 
 struct Gen<'a> {
     p: Program,
+    /// The instructions and pools being built.
+    b: Bytecode,
     lists: &'a Lists,
     limits: &'a Limits,
     regexes: &'a RegexCache,
@@ -453,11 +493,11 @@ struct Gen<'a> {
 
 impl Gen<'_> {
     fn here(&self) -> u32 {
-        self.p.code.len() as u32
+        self.b.code.len() as u32
     }
 
     fn emit(&mut self, i: Instr) -> Result<u32, Error> {
-        if self.p.code.len() >= self.limits.max_instructions {
+        if self.b.code.len() >= self.limits.max_instructions {
             return Err(Error::limit(
                 crate::error::Stage::Compile,
                 format!(
@@ -467,12 +507,12 @@ impl Gen<'_> {
                 Span::default(),
             ));
         }
-        self.p.code.push(i);
+        self.b.code.push(i);
         Ok(self.here() - 1)
     }
 
     fn patch(&mut self, at: u32, target: u32) {
-        if let Some(i) = self.p.code.get_mut(at as usize) {
+        if let Some(i) = self.b.code.get_mut(at as usize) {
             match i {
                 Instr::JumpIfFalse(t) | Instr::JumpIfTrue(t) => *t = target,
                 Instr::LoopStart { exit, .. } => *exit = target,
@@ -482,7 +522,7 @@ impl Gen<'_> {
     }
 
     fn regs(&mut self, n: u16) -> Result<u16, Error> {
-        let r = self.p.regs;
+        let r = self.b.regs;
         if r as usize + n as usize > MAX_REGS {
             return Err(Error::limit(
                 crate::error::Stage::Compile,
@@ -490,7 +530,7 @@ impl Gen<'_> {
                 Span::default(),
             ));
         }
-        self.p.regs += n;
+        self.b.regs += n;
         Ok(r)
     }
 
@@ -514,8 +554,8 @@ impl Gen<'_> {
             Const::Bytes(b) => Val::Bytes(Cow::Owned(b.clone())),
             Const::Ip(ip) => Val::Ip(*ip),
         };
-        self.p.consts.push(v);
-        let id = self.p.consts.len() as u32 - 1;
+        self.b.consts.push(v);
+        let id = self.b.consts.len() as u32 - 1;
         self.const_ids.insert(c.clone(), id);
         Src::Const(id)
     }
@@ -655,8 +695,8 @@ impl Gen<'_> {
             }
             Test::Operand(op, rhs) => {
                 let rhs = self.operand(rhs)?;
-                self.p.compares.push((*op, rhs));
-                let cmp = self.p.compares.len() as u32 - 1;
+                self.b.compares.push((*op, rhs));
+                let cmp = self.b.compares.len() as u32 - 1;
                 self.emit(Instr::CompareSrc {
                     lhs: src,
                     cmp,
@@ -743,11 +783,11 @@ impl Gen<'_> {
                 }
                 keys.reverse();
                 let root = self.operand(cur)?;
-                self.p.paths.push(Path {
+                self.b.paths.push(Path {
                     root,
                     keys: keys.into_boxed_slice(),
                 });
-                Src::Path(self.p.paths.len() as u32 - 1)
+                Src::Path(self.b.paths.len() as u32 - 1)
             }
             Operand::Call(callee, args) => {
                 let mut srcs = Vec::with_capacity(args.len());
@@ -759,12 +799,12 @@ impl Gen<'_> {
                         .map_err(|m| Error::compile(m, Span::default()))?,
                     Callee::User(_) => Prepared::None,
                 };
-                self.p.calls.push(CallDef {
+                self.b.calls.push(CallDef {
                     callee: callee.clone(),
                     args: srcs.into_boxed_slice(),
                     prepared,
                 });
-                let call = self.p.calls.len() as u32 - 1;
+                let call = self.b.calls.len() as u32 - 1;
                 let dst = self.regs(1)?;
                 self.emit(Instr::Call { dst, call })?;
                 Src::Reg(dst)

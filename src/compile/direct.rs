@@ -75,10 +75,9 @@ fn count_compare(c: &Compare, lists: &Lists, s: &mut Size) -> Option<()> {
     let tests = match &c.test {
         Test::Eq(k) | Test::Ne(k) | Test::Order(_, k) if !matches!(k, Const::Bool(_)) => 1,
         Test::Matches(re) => match re.alternatives() {
-            // One set when every alternative is exact.
+            // One set when every alternative is exact (an empty one when there are none).
             Some(alts) if alts.iter().all(|a| a.1 && a.2) => 1,
-            Some(alts) if !alts.is_empty() => alts.len(),
-            Some(_) => return None,
+            Some(alts) => alts.len(),
             None if super::is_regex_literal(re.as_str()) || re.regex().is_some() => 1,
             None => return None,
         },

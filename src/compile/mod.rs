@@ -10,7 +10,7 @@
 //!
 //! Most rules (field tests joined by `and`, `or`, `not`) run as their
 //! [branch form](branch); unless asked to keep instructions, the compiler
-//! builds it [straight from the tree](direct) and emits none.
+//! builds it straight from the tree (`direct.rs`) and emits none.
 
 pub mod branch;
 mod direct;

@@ -6,9 +6,10 @@
 //! successors of every test are known while walking it, so this walk builds
 //! the same branches (same steps, same order, same successors) directly,
 //! which is most of what compiling a typical rule costs. Trees with anything
-//! else (`xor`, functions, indexes, operand comparisons, lists, regexes that
-//! may not compile) take the bytecode path, as do compilers asked to keep
-//! their instructions: those must exist to be kept.
+//! else (`xor`, functions, indexes, operand comparisons, a list with no
+//! contents registered, a regex that does not compile) take the bytecode
+//! path, which reports the errors, as do compilers asked to keep their
+//! instructions: those must exist to be kept.
 
 use super::branch::{Branch, NO_PRED, Next, TestKind, VERDICT_FALSE, VERDICT_TRUE, classify};
 use super::fields::FieldList;

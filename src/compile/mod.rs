@@ -377,8 +377,9 @@ pub(crate) fn compile_owned(
 /// form, and moves into `p` the instructions (with the rest of `bytecode`)
 /// and predicates it keeps: all of them for a program the VM runs
 /// instruction by instruction (or when `keep_instructions`), else only the
-/// predicates of branches whose constant is not inline. Returns the scratch buffers (what is left in
-/// them is dropped when they are handed back).
+/// predicates of branches whose constant is not inline. Returns the
+/// scratch buffers (what is left in them is dropped when they are handed
+/// back).
 fn finish(
     p: &mut Program,
     mut bytecode: Bytecode,
@@ -687,12 +688,13 @@ impl Gen<'_> {
 
     fn compare(&mut self, c: &mut Compare, negate: bool) -> Result<(), Error> {
         let src = self.operand(&mut c.lhs)?;
+        if let Test::Matches(re) = &c.test
+            && let Some(alts) = re.alternatives()
+        {
+            return self.literal_alternatives(src, alts, negate);
+        }
         let neg = u8::from(negate) << 1;
         let (pred, invert) = match &mut c.test {
-            Test::Matches(re) if re.alternatives().is_some() => {
-                let alts = re.alternatives().unwrap_or_default();
-                return self.literal_alternatives(src, alts, negate);
-            }
             Test::Operand(op, rhs) => {
                 let rhs = self.operand(rhs)?;
                 self.b.compares.push((*op, rhs));

@@ -269,12 +269,17 @@ fn anchored() -> impl Strategy<Value = String> {
         pick(STRINGS),
         pick(STRINGS),
         pick(IPS),
-        0usize..8,
+        0usize..11,
     )
         .prop_map(|(f, s, t, ip, k)| match k {
             0 => format!("{f} == \"{s}\""),
             6 => format!("{f} matches \"^/ad(/|$)\""),
             7 => format!("{f} matches \"^(/ad|/bc)x\""),
+            // Literal patterns: a prefix, a substring, a whole value (each
+            // a literal only when the strings escape to nothing).
+            8 => format!("{f} matches \"^/{}\"", regex_escape(s)),
+            9 => format!("{f} matches \"{}{}\"", regex_escape(s), regex_escape(t)),
+            10 => format!("{f} matches \"^{}$\"", regex_escape(s)),
             1 => format!("{f} in {{\"{s}\" \"{t}\"}}"),
             2 => format!("{f} contains \"{s}{t}\""),
             3 => format!("{f} matches \"^/ad|b+c|{}\"", regex_escape(s)),

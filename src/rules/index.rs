@@ -6,6 +6,11 @@
 //! `field == "x"` / `field in {...}` (a hash map per field), `field contains
 //! "x"` (one Aho-Corasick automaton per field), `field matches "re"` (one
 //! regex set per field), `ip in {cidr...}` (elementary intervals per field).
+//! A pattern made of literals anchors on what they share instead: the
+//! values themselves when they are whole (`^(GET|HEAD)$`, into the hash
+//! map), else their common prefix — looked up by length when they all start
+//! at the start of the value (`^/api/v1/item(/|$)`: a few hash lookups),
+//! searched as a substring otherwise.
 //! Rules without an anchor are candidates for every request. Candidates are
 //! then evaluated in rule order, so verdicts are exactly those of evaluating
 //! the rules one by one (a differential test checks it).
@@ -29,6 +34,8 @@ pub(crate) enum Anchor {
     Bytes(FieldId, Vec<Vec<u8>>),
     /// The field contains this byte string.
     Contains(FieldId, Vec<u8>),
+    /// The field starts with this byte string.
+    Prefix(FieldId, Vec<u8>),
     /// The field matches this regex.
     Regex(FieldId, String),
     /// The address is in one of these ranges (canonical, one family each).
@@ -111,12 +118,29 @@ fn anchor_of_compare(c: &Compare) -> Option<(u8, Anchor)> {
         Test::Eq(Const::Ip(ip)) => (1, Anchor::Ips(id, vec![(*ip, *ip)])),
         Test::InIps(r) if !r.is_empty() => (1, Anchor::Ips(id, r.clone())),
         Test::Contains(b) if b.len() >= 3 => (2, Anchor::Contains(id, b.clone())),
-        // A pattern that expands to literals (`^/api/x(/|$)`) needs what they
-        // all start with: a substring anchor, with no regex set to build.
-        Test::Matches(re) => match re.alternatives().map(common_prefix) {
-            Some(lit) if lit.len() >= 3 => (2, Anchor::Contains(id, lit.to_vec())),
-            _ => (3, Anchor::Regex(id, re.as_str().to_string())),
-        },
+        // A pattern that is a literal, or expands to literals, needs what
+        // they all start with: at the start of the value when every one is
+        // anchored there, else anywhere. No regex set to build or run.
+        // One made only of whole-value literals (`^(GET|HEAD)$`) is an equality.
+        Test::Matches(re) => {
+            let (lit, at_start) = match re.alternatives() {
+                Some(alts) if !alts.is_empty() && alts.iter().all(|a| a.1 && a.2) => {
+                    let values = alts.iter().map(|a| a.0.clone()).collect();
+                    return Some((0, Anchor::Bytes(id, values)));
+                }
+                Some(alts) => (common_prefix(alts).to_vec(), alts.iter().all(|a| a.1)),
+                None => match crate::compile::regex_literal(re.as_str()) {
+                    Some((lit, true, true)) => return Some((0, Anchor::Bytes(id, vec![lit]))),
+                    Some((lit, start, _)) => (lit, start),
+                    None => (Vec::new(), false),
+                },
+            };
+            match lit.len() {
+                0..3 => (3, Anchor::Regex(id, re.as_str().to_string())),
+                _ if at_start => (2, Anchor::Prefix(id, lit)),
+                _ => (2, Anchor::Contains(id, lit)),
+            }
+        }
         _ => return None,
     })
 }
@@ -166,6 +190,19 @@ struct ContainsIndex {
     automaton: AhoCorasick,
     rules: Vec<Vec<u32>>,
 }
+
+/// Rules per prefix of one field: a lookup per prefix length.
+#[derive(Debug, Clone)]
+struct PrefixIndex {
+    field: FieldId,
+    /// The prefixes' lengths, ascending, each once.
+    lens: Vec<usize>,
+    map: HashMap<Box<[u8]>, Vec<u32>, FastHash>,
+}
+
+/// More prefix lengths than this on one field and its prefixes are
+/// searched as substrings instead (one automaton pass, not a lookup each).
+const MAX_PREFIX_LENGTHS: usize = 8;
 
 /// Rules per regex of one field, searched in one pass.
 #[derive(Debug, Clone)]
@@ -277,6 +314,7 @@ pub(crate) struct RuleIndex {
     /// Rules evaluated for every request (enabled, no anchor).
     always: Vec<u64>,
     eq: Vec<EqIndex>,
+    prefixes: Vec<PrefixIndex>,
     contains: Vec<ContainsIndex>,
     regexes: Vec<RegexIndex>,
     ips: Vec<IpIndex>,
@@ -286,8 +324,41 @@ pub(crate) struct RuleIndex {
 
 /// Needles of one field and the rules of each, before the automaton is built.
 type PendingContains = (FieldId, Vec<Vec<u8>>, Vec<Vec<u32>>);
+/// Prefixes of one field, each with its rule, before the index is built.
+type PendingPrefixes = (FieldId, Vec<(Vec<u8>, u32)>);
 /// Address ranges (v4, v6) of one field with their rules.
 type PendingIps = (FieldId, Vec<(u32, u32, u32)>, Vec<(u128, u128, u32)>);
+
+/// Adds `rule` under `needle` on `field`, the needle once per field
+/// (`needle_at` says where each already is).
+fn add_needle(
+    contains: &mut Vec<PendingContains>,
+    needle_at: &mut HashMap<(FieldId, Vec<u8>), usize, FastHash>,
+    field: FieldId,
+    needle: Vec<u8>,
+    rule: u32,
+) {
+    let slot = match contains.iter().position(|c| c.0 == field) {
+        Some(p) => p,
+        None => {
+            contains.push((field, Vec::new(), Vec::new()));
+            contains.len() - 1
+        }
+    };
+    let (_, needles, rules) = &mut contains[slot];
+    match needle_at.entry((field, needle)) {
+        std::collections::hash_map::Entry::Occupied(at) => {
+            if let Some(list) = rules.get_mut(*at.get()) {
+                list.push(rule);
+            }
+        }
+        std::collections::hash_map::Entry::Vacant(v) => {
+            needles.push(v.key().1.clone());
+            rules.push(vec![rule]);
+            v.insert(needles.len() - 1);
+        }
+    }
+}
 
 thread_local! {
     /// Reused pattern sets for regex-set searches (allocated once per thread).
@@ -310,6 +381,7 @@ impl RuleIndex {
         let mut contains: Vec<PendingContains> = Vec::new();
         let mut regexes: Vec<(FieldId, Vec<String>, Vec<u32>)> = Vec::new();
         let mut ips: Vec<PendingIps> = Vec::new();
+        let mut prefixes: Vec<PendingPrefixes> = Vec::new();
         // Where each (field, needle) already is, so a needle many rules
         // share is found without scanning the field's needles.
         let mut needle_at: HashMap<(FieldId, Vec<u8>), usize, FastHash> = HashMap::default();
@@ -337,25 +409,12 @@ impl RuleIndex {
                     }
                 }
                 Some(Some(Anchor::Contains(field, needle))) => {
-                    let slot = match contains.iter().position(|c| c.0 == field) {
-                        Some(p) => p,
-                        None => {
-                            contains.push((field, Vec::new(), Vec::new()));
-                            contains.len() - 1
-                        }
-                    };
-                    let (_, needles, rules) = &mut contains[slot];
-                    match needle_at.entry((field, needle)) {
-                        std::collections::hash_map::Entry::Occupied(at) => {
-                            if let Some(list) = rules.get_mut(*at.get()) {
-                                list.push(rule);
-                            }
-                        }
-                        std::collections::hash_map::Entry::Vacant(v) => {
-                            needles.push(v.key().1.clone());
-                            rules.push(vec![rule]);
-                            v.insert(needles.len() - 1);
-                        }
+                    add_needle(&mut contains, &mut needle_at, field, needle, rule);
+                }
+                Some(Some(Anchor::Prefix(field, prefix))) => {
+                    match prefixes.iter_mut().find(|p| p.0 == field) {
+                        Some((_, list)) => list.push((prefix, rule)),
+                        None => prefixes.push((field, vec![(prefix, rule)])),
                     }
                 }
                 Some(Some(Anchor::Regex(field, pattern))) => {
@@ -397,6 +456,26 @@ impl RuleIndex {
             len: n,
             ..RuleIndex::default()
         };
+        for (field, list) in prefixes {
+            let mut lens: Vec<usize> = list.iter().map(|(p, _)| p.len()).collect();
+            lens.sort_unstable();
+            lens.dedup();
+            if lens.len() > MAX_PREFIX_LENGTHS {
+                // A value starts with a prefix only if it contains it.
+                for (prefix, rule) in list {
+                    add_needle(&mut contains, &mut needle_at, field, prefix, rule);
+                }
+                continue;
+            }
+            let mut map: HashMap<Box<[u8]>, Vec<u32>, FastHash> = HashMap::default();
+            for (prefix, rule) in list {
+                let rules = map.entry(prefix.into_boxed_slice()).or_default();
+                if rules.last() != Some(&rule) {
+                    rules.push(rule);
+                }
+            }
+            index.prefixes.push(PrefixIndex { field, lens, map });
+        }
         for (field, needles, rules) in contains {
             match AhoCorasick::new(&needles) {
                 Ok(automaton) => index.contains.push(ContainsIndex {
@@ -495,6 +574,18 @@ impl RuleIndex {
             with_bytes(req, e.field, |b| {
                 if let Some(rules) = e.map.get(b) {
                     mark(rules);
+                }
+            });
+        }
+        for x in &self.prefixes {
+            with_bytes(req, x.field, |b| {
+                for &len in &x.lens {
+                    let Some(head) = b.get(..len) else {
+                        break;
+                    };
+                    if let Some(rules) = x.map.get(head) {
+                        mark(rules);
+                    }
                 }
             });
         }
@@ -615,5 +706,118 @@ mod tests {
         assert_eq!(common_prefix(&alts(&["/ad", "/bc"])), b"/");
         assert_eq!(common_prefix(&alts(&["abc"])), b"abc");
         assert_eq!(common_prefix(&[]), b"");
+    }
+
+    /// The anchors a rule offers, as `kind text`.
+    fn anchors_text(expr: &str) -> Vec<String> {
+        let schema = crate::Schema::default_http();
+        let (_, typed) = crate::Compiler::new(&schema).check(expr).unwrap();
+        let root = crate::compile::optimize::optimize(typed.root);
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        anchors_of(&root)
+            .into_iter()
+            .map(|(_, a)| match a {
+                Anchor::Bytes(_, v) => format!("eq {}", v.len()),
+                Anchor::Contains(_, n) => format!("contains {}", text(&n)),
+                Anchor::Prefix(_, p) => format!("prefix {}", text(&p)),
+                Anchor::Regex(_, r) => format!("regex {r}"),
+                Anchor::Ips(..) => "ips".to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn literal_patterns_anchor_on_a_prefix_or_a_substring() {
+        let path = "http.request.uri.path matches";
+        for (pattern, want) in [
+            (r#""^/api/v3/item1(/|$)""#, "prefix /api/v3/item1"),
+            (r#""^/admin""#, "prefix /admin"),
+            (r#""^/admin$""#, "eq 1"),
+            (r#""^(GET|HEAD)$""#, "eq 2"),
+            (r#""curl""#, "contains curl"),
+            (r#""\.php$""#, "contains .php"),
+            (r#""^(/ad|/bc)x""#, "regex ^(/ad|/bc)x"),
+            (r#""^(/ab|/ab/c)|zz/ab""#, "regex ^(/ab|/ab/c)|zz/ab"),
+            (r#""^/a""#, "regex ^/a"),
+            (r#""^/v[0-9]+/""#, "regex ^/v[0-9]+/"),
+        ] {
+            let expr = format!("{path} {pattern}");
+            assert_eq!(anchors_text(&expr), [want], "{expr}");
+        }
+    }
+
+    /// Rules anchored on prefixes of `lens` lengths (rule `k` on `"/" +
+    /// "a" * lens[k]`), and the rules each path would make candidates.
+    fn candidates_by_prefix(lens: &[usize], paths: &[&str]) -> (RuleIndex, Vec<Vec<u32>>) {
+        let schema = crate::Schema::default_http();
+        let field = schema.field_id("http.request.uri.path").unwrap();
+        let options = lens
+            .iter()
+            .map(|&n| {
+                Some(vec![(
+                    2,
+                    Anchor::Prefix(field, format!("/{}", "a".repeat(n)).into_bytes()),
+                )])
+            })
+            .collect();
+        let (index, _) = RuleIndex::build(options);
+        let found = paths
+            .iter()
+            .map(|path| {
+                let mut cx = crate::Context::new(&schema);
+                cx.set(
+                    "http.request.uri.path",
+                    crate::value::Value::Bytes(path.as_bytes().to_vec()),
+                )
+                .unwrap();
+                let mut out = vec![0u64; index.len().div_ceil(64)];
+                let (mut known, mut value) = ([0u64; 1], [0u64; 1]);
+                let mut tests = crate::vm::SharedTests {
+                    known: &mut known[..0],
+                    value: &mut value[..0],
+                };
+                index.candidates(&cx, &mut out, &mut tests);
+                (0..index.len() as u32)
+                    .filter(|&r| out[r as usize / 64] >> (r % 64) & 1 != 0)
+                    .collect()
+            })
+            .collect();
+        (index, found)
+    }
+
+    #[test]
+    fn prefixes_are_looked_up_by_length_and_many_lengths_become_substrings() {
+        let paths = ["/aaa", "/aaaaaa/x", "/b/aaaa", "/", ""];
+        // Rule k holds when the path starts with "/" and lens[k] a's.
+        let want_prefix = |lens: &[usize]| -> Vec<Vec<u32>> {
+            paths
+                .iter()
+                .map(|p| {
+                    (0..lens.len() as u32)
+                        .filter(|&k| p.starts_with(&format!("/{}", "a".repeat(lens[k as usize]))))
+                        .collect()
+                })
+                .collect()
+        };
+        let few = [3, 4, 3, 6, 9];
+        let (index, found) = candidates_by_prefix(&few, &paths);
+        assert_eq!(index.prefixes.len(), 1);
+        assert!(index.contains.is_empty());
+        assert_eq!(found, want_prefix(&few));
+        // Past the cap on lengths, the prefixes are searched as substrings:
+        // every rule whose prefix is anywhere in the path is a candidate.
+        let many: Vec<usize> = (3..=3 + MAX_PREFIX_LENGTHS).collect();
+        let (index, found) = candidates_by_prefix(&many, &paths);
+        assert!(index.prefixes.is_empty());
+        assert_eq!(index.contains.len(), 1);
+        let want: Vec<Vec<u32>> = paths
+            .iter()
+            .map(|p| {
+                (0..many.len() as u32)
+                    .filter(|&k| p.contains(&format!("/{}", "a".repeat(many[k as usize]))))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(found, want);
     }
 }

@@ -42,48 +42,73 @@ pub(crate) enum Anchor {
     Ips(FieldId, Vec<(IpAddr, IpAddr)>),
 }
 
-/// Every anchor a (optimized) rule tree offers, with its rank; the index
-/// picks one per rule, knowing the whole set ([`RuleIndex::build`]).
-pub(crate) fn anchors_of(root: &Node) -> Vec<(u8, Anchor)> {
-    let conjuncts = match root {
-        Node::And(terms) => terms.as_slice(),
-        other => std::slice::from_ref(other),
-    };
-    conjuncts
-        .iter()
-        .filter_map(|c| match c {
+/// Every rule's anchor options, with their ranks, in one vector (a rule
+/// offers one or two: no allocation each); the index picks one per rule,
+/// knowing the whole set ([`RuleIndex::build`]).
+#[derive(Debug, Default)]
+pub(crate) struct AnchorOptions {
+    /// Per rule: `None` when it is disabled (never a candidate), else where
+    /// its options are in `all` (none: always a candidate).
+    rules: Vec<Option<std::ops::Range<usize>>>,
+    all: Vec<(u8, Anchor)>,
+}
+
+impl AnchorOptions {
+    /// Room for `rules` rules.
+    pub(crate) fn with_capacity(rules: usize) -> Self {
+        AnchorOptions {
+            rules: Vec::with_capacity(rules),
+            all: Vec::with_capacity(rules + rules / 2),
+        }
+    }
+
+    /// The next rule is disabled.
+    pub(crate) fn push_disabled(&mut self) {
+        self.rules.push(None);
+    }
+
+    /// The next rule offers the anchors of its (optimized) tree: those of
+    /// its conjuncts.
+    pub(crate) fn push_rule(&mut self, root: &Node) {
+        let conjuncts = match root {
+            Node::And(terms) => terms.as_slice(),
+            other => std::slice::from_ref(other),
+        };
+        self.push(conjuncts.iter().filter_map(|c| match c {
             Node::Compare(cmp) => anchor_of_compare(cmp),
             _ => None,
-        })
-        .collect()
+        }));
+    }
+
+    /// The next rule offers `anchors`.
+    fn push(&mut self, anchors: impl IntoIterator<Item = (u8, Anchor)>) {
+        let start = self.all.len();
+        self.all.extend(anchors);
+        self.rules.push(Some(start..self.all.len()));
+    }
 }
 
 /// Picks each rule's anchor: the best rank, and among equality anchors the
 /// one whose values are shared by the fewest other rules (`path == "/x"`
 /// rather than `method == "POST"`).
-fn choose(options: Vec<Option<Vec<(u8, Anchor)>>>) -> Vec<Option<Option<Anchor>>> {
+fn choose(options: AnchorOptions) -> Vec<Option<Option<Anchor>>> {
     let picks = pick_anchors(&options);
-    // The picked anchor moves out of the rule's options.
-    options
+    // The picked anchor moves out of the options.
+    let mut all: Vec<Option<Anchor>> = options.all.into_iter().map(|(_, a)| Some(a)).collect();
+    picks
         .into_iter()
-        .zip(picks)
-        .map(|(opts, pick)| {
-            let mut opts = opts?;
-            Some(pick.flatten().map(|k| opts.swap_remove(k).1))
-        })
+        .map(|pick| pick.map(|k| k.and_then(|k| all.get_mut(k).and_then(Option::take))))
         .collect()
 }
 
-/// For each rule, the position of its best anchor among its options.
-fn pick_anchors(options: &[Option<Vec<(u8, Anchor)>>]) -> Vec<Option<Option<usize>>> {
+/// For each rule, the position in `options.all` of its best anchor.
+fn pick_anchors(options: &AnchorOptions) -> Vec<Option<Option<usize>>> {
     let mut shared: HashMap<(u32, &[u8]), usize, FastHash> =
-        HashMap::with_capacity_and_hasher(options.len(), FastHash::default());
-    for opts in options.iter().flatten() {
-        for (_, a) in opts {
-            if let Anchor::Bytes(f, values) = a {
-                for v in values {
-                    *shared.entry((f.0, v.as_slice())).or_default() += 1;
-                }
+        HashMap::with_capacity_and_hasher(options.rules.len(), FastHash::default());
+    for (_, a) in &options.all {
+        if let Anchor::Bytes(f, values) = a {
+            for v in values {
+                *shared.entry((f.0, v.as_slice())).or_default() += 1;
             }
         }
     }
@@ -95,13 +120,17 @@ fn pick_anchors(options: &[Option<Vec<(u8, Anchor)>>]) -> Vec<Option<Option<usiz
         _ => 0,
     };
     options
+        .rules
         .iter()
-        .map(|opts| {
-            opts.as_ref().map(|opts| {
-                opts.iter()
-                    .enumerate()
-                    .min_by_key(|(_, (rank, a))| (*rank, cost(a)))
-                    .map(|(k, _)| k)
+        .map(|range| {
+            range.clone().map(|range| {
+                let start = range.start;
+                options.all.get(range).and_then(|opts| {
+                    opts.iter()
+                        .enumerate()
+                        .min_by_key(|(_, (rank, a))| (*rank, cost(a)))
+                        .map(|(k, _)| start + k)
+                })
             })
         })
         .collect()
@@ -366,13 +395,10 @@ thread_local! {
 }
 
 impl RuleIndex {
-    /// Builds the index; `options[k]` is `None` for a disabled rule (never a
-    /// candidate), else the anchors rule `k` offers (none: always a candidate).
+    /// Builds the index from the anchors each rule offers.
     /// Also returns the regex anchors' keys, in the order
     /// [`RuleIndex::set_regex_ids`] takes their ids.
-    pub(crate) fn build(
-        options: Vec<Option<Vec<(u8, Anchor)>>>,
-    ) -> (RuleIndex, Vec<(FieldId, String)>) {
+    pub(crate) fn build(options: AnchorOptions) -> (RuleIndex, Vec<(FieldId, String)>) {
         let mut keys = Vec::new();
         let anchors = choose(options);
         let n = anchors.len();
@@ -714,7 +740,10 @@ mod tests {
         let (_, typed) = crate::Compiler::new(&schema).check(expr).unwrap();
         let root = crate::compile::optimize::optimize(typed.root);
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        anchors_of(&root)
+        let mut options = AnchorOptions::default();
+        options.push_rule(&root);
+        options
+            .all
             .into_iter()
             .map(|(_, a)| match a {
                 Anchor::Bytes(_, v) => format!("eq {}", v.len()),
@@ -751,15 +780,11 @@ mod tests {
     fn candidates_by_prefix(lens: &[usize], paths: &[&str]) -> (RuleIndex, Vec<Vec<u32>>) {
         let schema = crate::Schema::default_http();
         let field = schema.field_id("http.request.uri.path").unwrap();
-        let options = lens
-            .iter()
-            .map(|&n| {
-                Some(vec![(
-                    2,
-                    Anchor::Prefix(field, format!("/{}", "a".repeat(n)).into_bytes()),
-                )])
-            })
-            .collect();
+        let mut options = AnchorOptions::default();
+        for &n in lens {
+            let prefix = format!("/{}", "a".repeat(n)).into_bytes();
+            options.push([(2, Anchor::Prefix(field, prefix))]);
+        }
         let (index, _) = RuleIndex::build(options);
         let found = paths
             .iter()

@@ -153,7 +153,7 @@ impl RuleSet {
             }
         }
         let mut rules = Vec::with_capacity(self.rules.len());
-        let mut anchors = Vec::with_capacity(self.rules.len());
+        let mut anchors = index::AnchorOptions::with_capacity(self.rules.len());
         // Every rule's text, in one shared string its filter points into.
         let mut texts = String::with_capacity(self.rules.iter().map(|r| r.expression.len()).sum());
         for r in &self.rules {
@@ -182,17 +182,18 @@ impl RuleSet {
             }
             if !r.enabled {
                 rules.push(None);
-                anchors.push(None);
+                anchors.push_disabled();
                 continue;
             }
+            // (A rule that fails leaves the anchors out of step with the
+            // rules, but then the set is not built.)
             let compiled = compiler.check_only(&r.expression).and_then(|typed| {
                 let root = crate::compile::optimize::optimize(typed.root);
-                let anchors = index::anchors_of(&root);
-                Ok((compiler.compile_owned(root, text)?, anchors))
+                anchors.push_rule(&root);
+                compiler.compile_owned(root, text)
             });
             match compiled {
-                Ok((filter, anchor)) => {
-                    anchors.push(Some(anchor));
+                Ok(filter) => {
                     rules.push(Some(CompiledRule {
                         id: r.id.clone(),
                         action: r.action,

@@ -173,11 +173,11 @@ fn next_word(i: &str) -> &str {
 
 /// If `word` is a keyword written in the wrong case, the keyword.
 fn miscased_keyword(word: &str) -> Option<&'static str> {
-    let lower = word.to_ascii_lowercase();
-    if lower == word {
-        return None;
-    }
-    KEYWORDS.iter().copied().find(|k| *k == lower)
+    // Keywords are lowercase: one that equals `word` only ignoring case.
+    KEYWORDS
+        .iter()
+        .copied()
+        .find(|k| *k != word && k.eq_ignore_ascii_case(word))
 }
 
 struct Parser<'s> {

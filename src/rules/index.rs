@@ -30,6 +30,9 @@ use std::net::IpAddr;
 /// What must hold for a rule to match.
 #[derive(Debug, Clone)]
 pub(crate) enum Anchor {
+    /// The field equals this byte string ([`Anchor::Bytes`] of one, without
+    /// a vector around it).
+    Eq(FieldId, Vec<u8>),
     /// The field equals one of these byte strings.
     Bytes(FieldId, Vec<Vec<u8>>),
     /// The field contains this byte string.
@@ -106,18 +109,18 @@ fn pick_anchors(options: &AnchorOptions) -> Vec<Option<Option<usize>>> {
     let mut shared: HashMap<(u32, &[u8]), usize, FastHash> =
         HashMap::with_capacity_and_hasher(options.rules.len(), FastHash::default());
     for (_, a) in &options.all {
-        if let Anchor::Bytes(f, values) = a {
+        if let Some((f, values)) = a.values() {
             for v in values {
                 *shared.entry((f.0, v.as_slice())).or_default() += 1;
             }
         }
     }
-    let cost = |a: &Anchor| match a {
-        Anchor::Bytes(f, values) => values
+    let cost = |a: &Anchor| match a.values() {
+        Some((f, values)) => values
             .iter()
             .map(|v| shared.get(&(f.0, v.as_slice())).copied().unwrap_or(0))
             .sum::<usize>(),
-        _ => 0,
+        None => 0,
     };
     options
         .rules
@@ -136,13 +139,24 @@ fn pick_anchors(options: &AnchorOptions) -> Vec<Option<Option<usize>>> {
         .collect()
 }
 
+impl Anchor {
+    /// The field and values of an equality anchor.
+    fn values(&self) -> Option<(FieldId, &[Vec<u8>])> {
+        match self {
+            Anchor::Eq(f, v) => Some((*f, std::slice::from_ref(v))),
+            Anchor::Bytes(f, values) => Some((*f, values)),
+            _ => None,
+        }
+    }
+}
+
 /// An anchor and its rank (lower is more selective).
 fn anchor_of_compare(c: &Compare) -> Option<(u8, Anchor)> {
     let Operand::Field(id) = c.lhs else {
         return None;
     };
     Some(match &c.test {
-        Test::Eq(Const::Bytes(b)) => (0, Anchor::Bytes(id, vec![b.clone()])),
+        Test::Eq(Const::Bytes(b)) => (0, Anchor::Eq(id, b.clone())),
         Test::InBytes(items) if !items.is_empty() => (0, Anchor::Bytes(id, items.clone())),
         Test::Eq(Const::Ip(ip)) => (1, Anchor::Ips(id, vec![(*ip, *ip)])),
         Test::InIps(r) if !r.is_empty() => (1, Anchor::Ips(id, r.clone())),
@@ -159,7 +173,7 @@ fn anchor_of_compare(c: &Compare) -> Option<(u8, Anchor)> {
                 }
                 Some(alts) => (common_prefix(alts).to_vec(), alts.iter().all(|a| a.1)),
                 None => match crate::compile::regex_literal(re.as_str()) {
-                    Some((lit, true, true)) => return Some((0, Anchor::Bytes(id, vec![lit]))),
+                    Some((lit, true, true)) => return Some((0, Anchor::Eq(id, lit))),
                     Some((lit, start, _)) => (lit, start),
                     None => (Vec::new(), false),
                 },
@@ -358,6 +372,24 @@ type PendingPrefixes = (FieldId, Vec<(Vec<u8>, u32)>);
 /// Address ranges (v4, v6) of one field with their rules.
 type PendingIps = (FieldId, Vec<(u32, u32, u32)>, Vec<(u128, u128, u32)>);
 
+/// Adds `rule` under `value` on `field`.
+fn add_value(eq: &mut Vec<EqIndex>, field: FieldId, value: Vec<u8>, rule: u32) {
+    let slot = match eq.iter().position(|e| e.field == field) {
+        Some(p) => p,
+        None => {
+            eq.push(EqIndex {
+                field,
+                map: HashMap::default(),
+            });
+            eq.len() - 1
+        }
+    };
+    let list = eq[slot].map.entry(value.into_boxed_slice()).or_default();
+    if list.last() != Some(&rule) {
+        list.push(rule);
+    }
+}
+
 /// Adds `rule` under `needle` on `field`, the needle once per field
 /// (`needle_at` says where each already is).
 fn add_needle(
@@ -416,22 +448,12 @@ impl RuleIndex {
             match a {
                 None => {}
                 Some(None) => always.set(k),
+                Some(Some(Anchor::Eq(field, value))) => {
+                    add_value(&mut eq, field, value, rule);
+                }
                 Some(Some(Anchor::Bytes(field, values))) => {
-                    let slot = match eq.iter().position(|e| e.field == field) {
-                        Some(p) => p,
-                        None => {
-                            eq.push(EqIndex {
-                                field,
-                                map: HashMap::default(),
-                            });
-                            eq.len() - 1
-                        }
-                    };
                     for v in values {
-                        let list = eq[slot].map.entry(v.into_boxed_slice()).or_default();
-                        if list.last() != Some(&rule) {
-                            list.push(rule);
-                        }
+                        add_value(&mut eq, field, v, rule);
                     }
                 }
                 Some(Some(Anchor::Contains(field, needle))) => {
@@ -746,6 +768,7 @@ mod tests {
             .all
             .into_iter()
             .map(|(_, a)| match a {
+                Anchor::Eq(..) => "eq 1".to_string(),
                 Anchor::Bytes(_, v) => format!("eq {}", v.len()),
                 Anchor::Contains(_, n) => format!("contains {}", text(&n)),
                 Anchor::Prefix(_, p) => format!("prefix {}", text(&p)),

@@ -219,11 +219,48 @@ impl Bits {
     }
 }
 
+/// The rules under one key of an index, in order: most keys have one,
+/// held without a vector.
+#[derive(Debug, Clone)]
+enum Rules {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+impl Rules {
+    /// Adds `rule` unless it is the last one already.
+    fn add(&mut self, rule: u32) {
+        match self {
+            Rules::One(r) if *r == rule => {}
+            Rules::One(r) => *self = Rules::Many(vec![*r, rule]),
+            Rules::Many(v) => {
+                if v.last() != Some(&rule) {
+                    v.push(rule);
+                }
+            }
+        }
+    }
+
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Rules::One(r) => std::slice::from_ref(r),
+            Rules::Many(v) => v,
+        }
+    }
+}
+
+/// Adds `rule` under `key` in `map`.
+fn add_rule(map: &mut HashMap<Box<[u8]>, Rules, FastHash>, key: Vec<u8>, rule: u32) {
+    map.entry(key.into_boxed_slice())
+        .and_modify(|r| r.add(rule))
+        .or_insert(Rules::One(rule));
+}
+
 /// Rules per byte-string value of one field.
 #[derive(Debug, Clone)]
 struct EqIndex {
     field: FieldId,
-    map: HashMap<Box<[u8]>, Vec<u32>, FastHash>,
+    map: HashMap<Box<[u8]>, Rules, FastHash>,
 }
 
 /// Rules per needle of one field, searched in one pass.
@@ -231,7 +268,7 @@ struct EqIndex {
 struct ContainsIndex {
     field: FieldId,
     automaton: AhoCorasick,
-    rules: Vec<Vec<u32>>,
+    rules: Vec<Rules>,
 }
 
 /// Rules per prefix of one field: a lookup per prefix length.
@@ -240,7 +277,7 @@ struct PrefixIndex {
     field: FieldId,
     /// The prefixes' lengths, ascending, each once.
     lens: Vec<usize>,
-    map: HashMap<Box<[u8]>, Vec<u32>, FastHash>,
+    map: HashMap<Box<[u8]>, Rules, FastHash>,
 }
 
 /// More prefix lengths than this on one field and its prefixes are
@@ -366,7 +403,7 @@ pub(crate) struct RuleIndex {
 }
 
 /// Needles of one field and the rules of each, before the automaton is built.
-type PendingContains = (FieldId, Vec<Vec<u8>>, Vec<Vec<u32>>);
+type PendingContains = (FieldId, Vec<Vec<u8>>, Vec<Rules>);
 /// Prefixes of one field, each with its rule, before the index is built.
 type PendingPrefixes = (FieldId, Vec<(Vec<u8>, u32)>);
 /// Address ranges (v4, v6) of one field with their rules.
@@ -384,10 +421,7 @@ fn add_value(eq: &mut Vec<EqIndex>, field: FieldId, value: Vec<u8>, rule: u32) {
             eq.len() - 1
         }
     };
-    let list = eq[slot].map.entry(value.into_boxed_slice()).or_default();
-    if list.last() != Some(&rule) {
-        list.push(rule);
-    }
+    add_rule(&mut eq[slot].map, value, rule);
 }
 
 /// Adds `rule` under `needle` on `field`, the needle once per field
@@ -410,12 +444,12 @@ fn add_needle(
     match needle_at.entry((field, needle)) {
         std::collections::hash_map::Entry::Occupied(at) => {
             if let Some(list) = rules.get_mut(*at.get()) {
-                list.push(rule);
+                list.add(rule);
             }
         }
         std::collections::hash_map::Entry::Vacant(v) => {
             needles.push(v.key().1.clone());
-            rules.push(vec![rule]);
+            rules.push(Rules::One(rule));
             v.insert(needles.len() - 1);
         }
     }
@@ -515,12 +549,9 @@ impl RuleIndex {
                 }
                 continue;
             }
-            let mut map: HashMap<Box<[u8]>, Vec<u32>, FastHash> = HashMap::default();
+            let mut map: HashMap<Box<[u8]>, Rules, FastHash> = HashMap::default();
             for (prefix, rule) in list {
-                let rules = map.entry(prefix.into_boxed_slice()).or_default();
-                if rules.last() != Some(&rule) {
-                    rules.push(rule);
-                }
+                add_rule(&mut map, prefix, rule);
             }
             index.prefixes.push(PrefixIndex { field, lens, map });
         }
@@ -531,7 +562,10 @@ impl RuleIndex {
                     automaton,
                     rules,
                 }),
-                Err(_) => rules.iter().flatten().for_each(|&r| index.set_always(r)),
+                Err(_) => rules
+                    .iter()
+                    .flat_map(Rules::as_slice)
+                    .for_each(|&r| index.set_always(r)),
             }
         }
         for (field, patterns, rules) in regexes {
@@ -621,7 +655,7 @@ impl RuleIndex {
         for e in &self.eq {
             with_bytes(req, e.field, |b| {
                 if let Some(rules) = e.map.get(b) {
-                    mark(rules);
+                    mark(rules.as_slice());
                 }
             });
         }
@@ -632,7 +666,7 @@ impl RuleIndex {
                         break;
                     };
                     if let Some(rules) = x.map.get(head) {
-                        mark(rules);
+                        mark(rules.as_slice());
                     }
                 }
             });
@@ -641,7 +675,7 @@ impl RuleIndex {
             with_bytes(req, c.field, |b| {
                 for m in c.automaton.find_overlapping_iter(b) {
                     if let Some(rules) = c.rules.get(m.pattern().as_usize()) {
-                        mark(rules);
+                        mark(rules.as_slice());
                     }
                 }
             });

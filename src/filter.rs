@@ -45,8 +45,15 @@ impl SourceText {
         }
     }
 
-    fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         self.text.get(self.range.clone()).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for SourceText {
+    /// Its own range only, not the whole shared string.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 

@@ -161,9 +161,18 @@ impl RuleSet {
         }
         let texts: Arc<str> = texts.into();
         let mut text_at = 0;
+        // Every rule's id, likewise.
+        let mut ids = String::with_capacity(self.rules.iter().map(|r| r.id.len()).sum());
+        for r in &self.rules {
+            ids.push_str(&r.id);
+        }
+        let ids: Arc<str> = ids.into();
+        let mut id_at = 0;
         for r in &self.rules {
             let text = SourceText::part(&texts, text_at..text_at + r.expression.len());
             text_at += r.expression.len();
+            let id = SourceText::part(&ids, id_at..id_at + r.id.len());
+            id_at += r.id.len();
             let mut skips = Vec::new();
             for target in &r.action_parameters.rules {
                 match index.get(target.as_str()) {
@@ -195,7 +204,7 @@ impl RuleSet {
             match compiled {
                 Ok(filter) => {
                     rules.push(Some(CompiledRule {
-                        id: r.id.clone(),
+                        id,
                         action: r.action,
                         filter,
                         skips,
@@ -243,8 +252,8 @@ impl RuleSet {
 /// One compiled rule.
 #[derive(Debug, Clone)]
 pub struct CompiledRule {
-    /// Its id.
-    pub id: String,
+    /// Its id: a range of one string all the set's ids share.
+    id: SourceText,
     /// Its action.
     pub action: Action,
     /// Its compiled expression.
@@ -253,6 +262,13 @@ pub struct CompiledRule {
     pub skips: Vec<usize>,
     /// The set-wide id of each branch's test, for tests other rules share.
     shared: Box<[u32]>,
+}
+
+impl CompiledRule {
+    /// Its id.
+    pub fn id(&self) -> &str {
+        self.id.as_str()
+    }
 }
 
 /// A compiled rule set: `Send + Sync`, evaluated per request.
@@ -341,7 +357,7 @@ impl CompiledRuleSet {
                     continue;
                 };
                 if skip[w] & (1 << bit) != 0 {
-                    verdict.skipped.push(&rule.id);
+                    verdict.skipped.push(rule.id());
                     continue;
                 }
                 let program = rule.filter.program();
@@ -349,9 +365,9 @@ impl CompiledRuleSet {
                     continue;
                 }
                 match rule.action {
-                    Action::Log => verdict.logged.push(&rule.id),
+                    Action::Log => verdict.logged.push(rule.id()),
                     Action::Skip => {
-                        verdict.logged.push(&rule.id);
+                        verdict.logged.push(rule.id());
                         // Skipped rules are visited (to be reported) even when
                         // the index did not name them; earlier ones are past.
                         for &t in &rule.skips {
@@ -363,7 +379,7 @@ impl CompiledRuleSet {
                     }
                     terminal => {
                         verdict.action = Some(terminal);
-                        verdict.rule = Some(&rule.id);
+                        verdict.rule = Some(rule.id());
                         return verdict;
                     }
                 }
@@ -426,18 +442,19 @@ pub(crate) mod tests {
         }
     }
 
-    /// The rules' texts share one string: each filter still reads back
-    /// exactly its own rule's text, past disabled rules and multi-byte text.
+    /// The rules' texts share one string, and so do their ids: each rule
+    /// still reads back exactly its own, past disabled rules and multi-byte
+    /// text.
     #[test]
-    fn every_rule_reads_back_its_own_text() {
+    fn every_rule_reads_back_its_own_text_and_id() {
         let set = RuleSet {
             rules: vec![
                 block("a", r#"http.host == "é.example""#),
                 Rule {
                     enabled: false,
-                    ..block("b", r#"http.host == "skipped""#)
+                    ..block("b-ß", r#"http.host == "skipped""#)
                 },
-                block("c", "ip.src in {10.0.0.0/8}"),
+                block("c-日本", "ip.src in {10.0.0.0/8}"),
                 block("d", r#"http.user_agent contains "ü""#),
             ],
         };
@@ -445,7 +462,10 @@ pub(crate) mod tests {
         let compiled = set.compile(&Compiler::new(&schema)).expect("compiles");
         for (source, compiled) in set.rules.iter().zip(&compiled.rules) {
             match compiled {
-                Some(c) => assert_eq!(c.filter.source(), source.expression),
+                Some(c) => {
+                    assert_eq!(c.filter.source(), source.expression);
+                    assert_eq!(c.id(), source.id);
+                }
                 None => assert!(!source.enabled),
             }
         }

@@ -230,7 +230,7 @@ mod index_tests {
         assert_eq!((known[0], value[0]), (0b11, 0b01));
         // Each rule's regex branch carries its test's id.
         for (k, rule) in set.rules.iter().flatten().enumerate() {
-            assert!(rule.shared.contains(&(k as u32)), "{}", rule.id);
+            assert!(rule.shared.contains(&(k as u32)), "{}", rule.id());
         }
         assert_eq!(set.evaluate(&cx).rule, Some("a"));
     }

@@ -208,7 +208,7 @@ impl RuleSet {
                         action: r.action,
                         filter,
                         skips,
-                        shared: Box::default(),
+                        shared: 0..0,
                     }));
                 }
                 Err(e) => {
@@ -234,16 +234,16 @@ impl RuleSet {
         let shared = shared::share(&programs, &regex_anchors);
         index.set_regex_ids(&shared.anchor_ids);
         let slots = read_once::FieldSlots::assign(&programs);
-        for (rule, ids) in rules.iter_mut().zip(shared.ids) {
+        for (rule, span) in rules.iter_mut().zip(shared.spans) {
             if let Some(rule) = rule {
-                rule.shared = ids;
+                rule.shared = span;
             }
         }
-        let shared_count = shared.count;
         Ok(CompiledRuleSet {
             rules,
             index,
-            shared_count,
+            shared_count: shared.count,
+            shared_ids: shared.ids,
             slots,
         })
     }
@@ -261,7 +261,7 @@ pub struct CompiledRule {
     /// Positions (in the set) of the rules it skips.
     pub skips: Vec<usize>,
     /// The set-wide id of each branch's test, for tests other rules share.
-    shared: Box<[u32]>,
+    shared: std::ops::Range<u32>,
 }
 
 impl CompiledRule {
@@ -280,6 +280,9 @@ pub struct CompiledRuleSet {
     index: index::RuleIndex,
     /// How many tests rules share (see [`shared`]).
     shared_count: usize,
+    /// Each rule's branches' shared ids, rule after rule (`CompiledRule::shared`
+    /// says where a rule's are).
+    shared_ids: Vec<u32>,
     /// Memo slots of the fields the rules read (see [`read_once`]).
     slots: read_once::FieldSlots,
 }
@@ -310,6 +313,12 @@ impl Verdict<'_> {
 }
 
 impl CompiledRuleSet {
+    /// The shared id of each of `rule`'s branches (empty when it has none).
+    fn shared_ids(&self, rule: &CompiledRule) -> &[u32] {
+        let span = rule.shared.start as usize..rule.shared.end as usize;
+        self.shared_ids.get(span).unwrap_or_default()
+    }
+
     /// Evaluates the rules in order against `request`: the index names the
     /// candidates, which are evaluated in rule order; a test several rules
     /// share is evaluated once, and a request that computes its fields on
@@ -361,7 +370,7 @@ impl CompiledRuleSet {
                     continue;
                 }
                 let program = rule.filter.program();
-                if !crate::vm::execute_shared(program, request, &rule.shared, &mut tests) {
+                if !crate::vm::execute_shared(program, request, self.shared_ids(rule), &mut tests) {
                     continue;
                 }
                 match rule.action {

@@ -48,10 +48,13 @@ fn key(p: &Program, k: usize) -> Option<TestKey<'_>> {
 
 /// The shared ids of a rule set's tests.
 pub struct Shared {
-    /// For each program (`None` for a disabled rule), the shared id of each
-    /// of its branches ([`NOT_SHARED`] for a test nothing shares); empty for
-    /// a program that is not simple or shares nothing.
-    pub ids: Vec<Box<[u32]>>,
+    /// The shared id of each branch ([`NOT_SHARED`] for a test nothing
+    /// shares), program after program: one vector for the whole set.
+    pub ids: Vec<u32>,
+    /// For each program (`None` for a disabled rule), where its branches'
+    /// ids are in `ids`; empty for a program that is not simple or shares
+    /// nothing.
+    pub spans: Vec<std::ops::Range<u32>>,
     /// How many ids were given.
     pub count: usize,
     /// The id of each regex anchor's test (`regex_anchors[k]`), which the
@@ -105,31 +108,29 @@ pub fn share(programs: &[Option<&Program>], regex_anchors: &[(FieldId, String)])
     // Ids in order of first appearance, for tests that recur.
     let mut id_of = vec![NOT_SHARED; uses.len()];
     let mut given = 0usize;
-    let out = programs
-        .iter()
-        .zip(
-            span.into_iter()
-                .map(|span| tests.get(span).unwrap_or_default()),
-        )
-        .map(|(p, tests)| match p {
-            // A rule none of whose tests recur needs no ids (nothing to look up).
-            Some(p) if p.simple && tests.iter().any(|&d| uses.get(d as usize) > Some(&1)) => tests
-                .iter()
-                .map(|&d| {
-                    let Some(&n) = uses.get(d as usize) else {
-                        return NOT_SHARED;
-                    };
-                    let id = &mut id_of[d as usize];
-                    if n >= 2 && *id == NOT_SHARED && given < MAX_SHARED {
-                        *id = given as u32;
-                        given += 1;
-                    }
-                    *id
-                })
-                .collect(),
-            _ => Box::default(),
-        })
-        .collect();
+    let mut ids: Vec<u32> = Vec::new();
+    let mut spans = Vec::with_capacity(programs.len());
+    for (p, tests) in programs.iter().zip(
+        span.into_iter()
+            .map(|span| tests.get(span).unwrap_or_default()),
+    ) {
+        let start = ids.len() as u32;
+        // A rule none of whose tests recur needs no ids (nothing to look up).
+        if p.is_some_and(|p| p.simple) && tests.iter().any(|&d| uses.get(d as usize) > Some(&1)) {
+            ids.extend(tests.iter().map(|&d| {
+                let Some(&n) = uses.get(d as usize) else {
+                    return NOT_SHARED;
+                };
+                let id = &mut id_of[d as usize];
+                if n >= 2 && *id == NOT_SHARED && given < MAX_SHARED {
+                    *id = given as u32;
+                    given += 1;
+                }
+                *id
+            }));
+        }
+        spans.push(start..ids.len() as u32);
+    }
     let anchor_ids = anchor_tests
         .iter()
         .map(|d| {
@@ -138,7 +139,8 @@ pub fn share(programs: &[Option<&Program>], regex_anchors: &[(FieldId, String)])
         })
         .collect();
     Shared {
-        ids: out,
+        ids,
+        spans,
         count: given,
         anchor_ids,
     }
@@ -164,7 +166,13 @@ mod tests {
         .map(|e| c.compile(e).unwrap())
         .collect();
         let programs: Vec<_> = filters.iter().map(|f| Some(f.program())).collect();
-        let Shared { ids, count, .. } = share(&programs, &[]);
+        let Shared {
+            ids, spans, count, ..
+        } = share(&programs, &[]);
+        let ids_of = |rule: usize| {
+            let span = spans[rule].start as usize..spans[rule].end as usize;
+            &ids[span]
+        };
         let id_of = |rule: usize, field: &str| -> u32 {
             let p = filters[rule].program();
             let k = p
@@ -172,7 +180,7 @@ mod tests {
                 .iter()
                 .position(|b| p.field_names.get(b.field.index()).map(|n| &**n) == Some(field))
                 .unwrap();
-            ids[rule][k]
+            ids_of(rule)[k]
         };
         // The set (members in another order), `ssl` (negated or not: the
         // negation is in the successors) and the method test are shared.
@@ -187,7 +195,7 @@ mod tests {
         assert_eq!(id_of(3, "tcp.dstport"), NOT_SHARED);
         assert_eq!(count, 3);
         // A program that is not simple has no ids.
-        assert!(ids[4].is_empty());
+        assert!(ids_of(4).is_empty());
     }
 }
 
@@ -230,7 +238,7 @@ mod index_tests {
         assert_eq!((known[0], value[0]), (0b11, 0b01));
         // Each rule's regex branch carries its test's id.
         for (k, rule) in set.rules.iter().flatten().enumerate() {
-            assert!(rule.shared.contains(&(k as u32)), "{}", rule.id());
+            assert!(set.shared_ids(rule).contains(&(k as u32)), "{}", rule.id());
         }
         assert_eq!(set.evaluate(&cx).rule, Some("a"));
     }

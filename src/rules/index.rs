@@ -161,10 +161,10 @@ fn anchor_of_compare(c: &Compare) -> Option<(u8, Anchor)> {
         Test::Eq(Const::Ip(ip)) => (1, Anchor::Ips(id, vec![(*ip, *ip)])),
         Test::InIps(r) if !r.is_empty() => (1, Anchor::Ips(id, r.clone())),
         Test::Contains(b) if b.len() >= 3 => (2, Anchor::Contains(id, b.clone())),
-        // A pattern that is a literal, or expands to literals, needs what
-        // they all start with: at the start of the value when every one is
-        // anchored there, else anywhere. No regex set to build or run.
-        // One made only of whole-value literals (`^(GET|HEAD)$`) is an equality.
+        // A pattern that is a literal, or expands to literals, needs no regex
+        // set: made only of whole values (`^(GET|HEAD)$`), it is an
+        // equality; else it needs what its literals all start with, at the
+        // start of the value when every one is anchored there.
         Test::Matches(re) => {
             let (lit, at_start) = match re.alternatives() {
                 Some(alts) if !alts.is_empty() && alts.iter().all(|a| a.1 && a.2) => {

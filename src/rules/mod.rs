@@ -154,25 +154,13 @@ impl RuleSet {
         }
         let mut rules = Vec::with_capacity(self.rules.len());
         let mut anchors = index::AnchorOptions::with_capacity(self.rules.len());
-        // Every rule's text, in one shared string its filter points into.
-        let mut texts = String::with_capacity(self.rules.iter().map(|r| r.expression.len()).sum());
+        // Every rule's text, in one shared string its filter points into;
+        // every rule's id, likewise.
+        let mut texts = Joined::new(self.rules.iter().map(|r| r.expression.as_str()));
+        let mut ids = Joined::new(self.rules.iter().map(|r| r.id.as_str()));
         for r in &self.rules {
-            texts.push_str(&r.expression);
-        }
-        let texts: Arc<str> = texts.into();
-        let mut text_at = 0;
-        // Every rule's id, likewise.
-        let mut ids = String::with_capacity(self.rules.iter().map(|r| r.id.len()).sum());
-        for r in &self.rules {
-            ids.push_str(&r.id);
-        }
-        let ids: Arc<str> = ids.into();
-        let mut id_at = 0;
-        for r in &self.rules {
-            let text = SourceText::part(&texts, text_at..text_at + r.expression.len());
-            text_at += r.expression.len();
-            let id = SourceText::part(&ids, id_at..id_at + r.id.len());
-            id_at += r.id.len();
+            let text = texts.next(r.expression.len());
+            let id = ids.next(r.id.len());
             let mut skips = Vec::new();
             for target in &r.action_parameters.rules {
                 match index.get(target.as_str()) {
@@ -246,6 +234,30 @@ impl RuleSet {
             shared_ids: shared.ids,
             slots,
         })
+    }
+}
+
+/// Strings stored back to back in one shared string, handed out in order.
+struct Joined {
+    text: Arc<str>,
+    at: usize,
+}
+
+impl Joined {
+    fn new<'a>(parts: impl Iterator<Item = &'a str> + Clone) -> Self {
+        let mut text = String::with_capacity(parts.clone().map(str::len).sum());
+        parts.for_each(|p| text.push_str(p));
+        Joined {
+            text: text.into(),
+            at: 0,
+        }
+    }
+
+    /// The next string, `len` bytes long.
+    fn next(&mut self, len: usize) -> SourceText {
+        let part = SourceText::part(&self.text, self.at..self.at + len);
+        self.at += len;
+        part
     }
 }
 

@@ -184,6 +184,60 @@ enum Piece {
     End,
 }
 
+/// One alternative as read so far, kept as what it must be: `^`s, then
+/// bytes, then `$`s. Anything else (a `^` after a byte, a byte after a
+/// `$`) makes it `bad`, and the pattern is not read as literals.
+#[derive(Clone, Default)]
+struct Alt {
+    bytes: Vec<u8>,
+    start: bool,
+    end: bool,
+    bad: bool,
+}
+
+impl Alt {
+    /// Appends `p`; `room` is the most bytes the alternative can have (the
+    /// pattern's length), reserved at the first byte.
+    fn push(&mut self, p: Piece, room: usize) {
+        match p {
+            Piece::Start if !self.bytes.is_empty() || self.end => self.bad = true,
+            Piece::Start => self.start = true,
+            Piece::End => self.end = true,
+            Piece::Byte(_) if self.end => self.bad = true,
+            Piece::Byte(b) => {
+                if self.bytes.capacity() == 0 {
+                    self.bytes.reserve_exact(room);
+                }
+                self.bytes.push(b);
+            }
+        }
+    }
+
+    /// `self` followed by `next`.
+    fn then(&self, next: &Alt, room: usize) -> Alt {
+        let mut bytes = Vec::with_capacity(room);
+        bytes.extend_from_slice(&self.bytes);
+        let mut a = Alt {
+            bytes,
+            start: self.start,
+            end: self.end,
+            bad: self.bad || next.bad,
+        };
+        if next.start {
+            a.push(Piece::Start, room);
+        }
+        if !next.bytes.is_empty() {
+            if a.end {
+                a.bad = true;
+            } else {
+                a.bytes.extend_from_slice(&next.bytes);
+            }
+        }
+        a.end |= next.end;
+        a
+    }
+}
+
 /// When `pattern` only matches a few literal strings, each optionally
 /// anchored (`^/api/v3/item42(/|$)`, `^(GET|HEAD)$`, `\.(php|asp)$`): those
 /// alternatives, so that the pattern can be tested as bytes. The subset read
@@ -193,21 +247,26 @@ enum Piece {
 /// alternative. Anything else gives `None`, and the pattern is compiled.
 pub fn literal_alternatives(pattern: &str) -> Option<Vec<LiteralAlt>> {
     let mut chars = pattern.chars().peekable();
-    let seqs = alternation(&mut chars, 0)?;
+    let alts = alternation(&mut chars, 0, pattern.len())?;
     if chars.next().is_some() {
         return None; // an unmatched `)`
     }
-    seqs.into_iter().map(|s| anchored(&s)).collect()
+    alts.into_iter()
+        .map(|mut a| {
+            a.bytes.shrink_to_fit();
+            (!a.bad).then_some((a.bytes, a.start, a.end))
+        })
+        .collect()
 }
 
 type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
 
 /// `concat ('|' concat)*`, up to a `)` (not consumed) or the end.
-fn alternation(chars: &mut Chars<'_>, depth: usize) -> Option<Vec<Vec<Piece>>> {
-    let mut out = concatenation(chars, depth)?;
+fn alternation(chars: &mut Chars<'_>, depth: usize, room: usize) -> Option<Vec<Alt>> {
+    let mut out = concatenation(chars, depth, room)?;
     while chars.peek() == Some(&'|') {
         chars.next();
-        out.extend(concatenation(chars, depth)?);
+        out.extend(concatenation(chars, depth, room)?);
         if out.len() > MAX_ALTERNATIVES {
             return None;
         }
@@ -216,9 +275,9 @@ fn alternation(chars: &mut Chars<'_>, depth: usize) -> Option<Vec<Vec<Piece>>> {
 }
 
 /// A sequence of items, expanded to every string it can be.
-fn concatenation(chars: &mut Chars<'_>, depth: usize) -> Option<Vec<Vec<Piece>>> {
-    let mut out: Vec<Vec<Piece>> = vec![Vec::new()];
-    let add = |out: &mut Vec<Vec<Piece>>, p: Piece| out.iter_mut().for_each(|s| s.push(p));
+fn concatenation(chars: &mut Chars<'_>, depth: usize, room: usize) -> Option<Vec<Alt>> {
+    let mut out: Vec<Alt> = vec![Alt::default()];
+    let add = |out: &mut Vec<Alt>, p: Piece| out.iter_mut().for_each(|a| a.push(p, room));
     while let Some(&c) = chars.peek() {
         match c {
             '|' | ')' => break,
@@ -233,7 +292,7 @@ fn concatenation(chars: &mut Chars<'_>, depth: usize) -> Option<Vec<Vec<Piece>>>
                         return None;
                     }
                 }
-                let inner = alternation(chars, depth + 1)?;
+                let inner = alternation(chars, depth + 1, room)?;
                 if chars.next() != Some(')') {
                     return None;
                 }
@@ -242,13 +301,7 @@ fn concatenation(chars: &mut Chars<'_>, depth: usize) -> Option<Vec<Vec<Piece>>>
                 }
                 out = out
                     .iter()
-                    .flat_map(|s| {
-                        inner.iter().map(move |t| {
-                            let mut v = s.clone();
-                            v.extend_from_slice(t);
-                            v
-                        })
-                    })
+                    .flat_map(|s| inner.iter().map(move |t| s.then(t, room)))
                     .collect();
             }
             '^' => {
@@ -280,25 +333,6 @@ fn concatenation(chars: &mut Chars<'_>, depth: usize) -> Option<Vec<Vec<Piece>>>
         }
     }
     Some(out)
-}
-
-/// `^`s first, then bytes, then `$`s; anything else is not read.
-fn anchored(seq: &[Piece]) -> Option<LiteralAlt> {
-    let starts = seq.iter().take_while(|p| **p == Piece::Start).count();
-    let ends = seq[starts..]
-        .iter()
-        .rev()
-        .take_while(|p| **p == Piece::End)
-        .count();
-    let body = &seq[starts..seq.len() - ends];
-    let mut bytes = Vec::with_capacity(body.len());
-    for p in body {
-        match p {
-            Piece::Byte(b) => bytes.push(*b),
-            Piece::Start | Piece::End => return None,
-        }
-    }
-    Some((bytes, starts > 0, ends > 0))
 }
 
 #[cfg(test)]

@@ -304,10 +304,6 @@ pub(crate) fn compile_owned(
     regexes: &RegexCache,
     keep_instructions: bool,
 ) -> Result<Program, Error> {
-    // Instructions and predicates are built in this thread's scratch
-    // buffers: a program the VM runs in branch form keeps neither (unless
-    // asked to), and the others copy theirs out at their exact size.
-    let (mut code, mut preds) = scratch::take();
     let mut p = Program {
         bytecode: None,
         preds: Vec::new(),
@@ -323,7 +319,8 @@ pub(crate) fn compile_owned(
         && let Some(size) = direct::size(&root, lists)
         && size.instructions <= limits.max_instructions
     {
-        preds.reserve(size.tests);
+        // Most rules' constants are inline: their predicates need no room.
+        let mut preds = Vec::new();
         let (start, mut branches) =
             direct::lower(&mut root, size, lists, &mut preds, &mut p.fields);
         p.simple = true;
@@ -331,9 +328,13 @@ pub(crate) fn compile_owned(
         p.chain = branch::is_chain(start, &branches);
         p.preds = pooled_preds(&mut branches, &mut preds);
         p.branches = branches;
-        scratch::give_back(code, preds);
         return Ok(p);
     }
+    // The bytecode path builds instructions and predicates in this
+    // thread's scratch buffers: a program the VM runs in branch form keeps
+    // neither (unless asked to), and the others copy theirs out at their
+    // exact size.
+    let (mut code, mut preds) = scratch::take();
     // Most programs are a test (and a jump) per comparison and one
     // predicate and field each: sized once, instead of grown step by step.
     let tests = top_level_tests(&root, 0);

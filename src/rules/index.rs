@@ -409,8 +409,13 @@ type PendingPrefixes = (FieldId, Vec<(Vec<u8>, u32)>);
 /// Address ranges (v4, v6) of one field with their rules.
 type PendingIps = (FieldId, Vec<(u32, u32, u32)>, Vec<(u128, u128, u32)>);
 
-/// Adds `rule` under `value` on `field`.
-fn add_value(eq: &mut Vec<EqIndex>, field: FieldId, value: Vec<u8>, rule: u32) {
+/// Adds `rule` under each of `values` on `field`.
+fn add_values(
+    eq: &mut Vec<EqIndex>,
+    field: FieldId,
+    values: impl IntoIterator<Item = Vec<u8>>,
+    rule: u32,
+) {
     let slot = match eq.iter().position(|e| e.field == field) {
         Some(p) => p,
         None => {
@@ -421,7 +426,9 @@ fn add_value(eq: &mut Vec<EqIndex>, field: FieldId, value: Vec<u8>, rule: u32) {
             eq.len() - 1
         }
     };
-    add_rule(&mut eq[slot].map, value, rule);
+    for v in values {
+        add_rule(&mut eq[slot].map, v, rule);
+    }
 }
 
 /// Adds `rule` under `needle` on `field`, the needle once per field
@@ -482,13 +489,9 @@ impl RuleIndex {
             match a {
                 None => {}
                 Some(None) => always.set(k),
-                Some(Some(Anchor::Eq(field, value))) => {
-                    add_value(&mut eq, field, value, rule);
-                }
+                Some(Some(Anchor::Eq(field, value))) => add_values(&mut eq, field, [value], rule),
                 Some(Some(Anchor::Bytes(field, values))) => {
-                    for v in values {
-                        add_value(&mut eq, field, v, rule);
-                    }
+                    add_values(&mut eq, field, values, rule)
                 }
                 Some(Some(Anchor::Contains(field, needle))) => {
                     add_needle(&mut contains, &mut needle_at, field, needle, rule);

@@ -38,8 +38,8 @@ pub enum Node {
     Not(Box<Node>),
     /// A Bool operand used as a test (missing is false).
     Test(Operand),
-    /// A comparison.
-    Compare(Box<Compare>),
+    /// A comparison (held in place: most nodes are one).
+    Compare(Compare),
 }
 
 /// `lhs test` where `lhs` has type `ty`.
@@ -117,7 +117,7 @@ pub enum Test {
     Contains(Vec<u8>),
     /// Matches a regex (compiled once, here, unless it is a plain literal:
     /// see [`Pattern`]).
-    Matches(Pattern),
+    Matches(Box<Pattern>),
     /// Matches a wildcard pattern (`*`, `\*`, `\\`).
     Wildcard {
         /// The pattern bytes, escapes still in place.
@@ -491,7 +491,7 @@ impl Checker<'_> {
         rhs: &mut Rhs,
         span: Span,
         depth: usize,
-    ) -> Result<Box<Compare>, Error> {
+    ) -> Result<Compare, Error> {
         let ty = lhs.ty.clone();
         let op_ok = match op {
             CompareOp::Eq | CompareOp::Ne => {
@@ -615,7 +615,7 @@ impl Checker<'_> {
             }
             Rhs::Regex(pattern, rspan) => {
                 let re = self.regex(pattern, *rspan)?;
-                Test::Matches(re)
+                Test::Matches(Box::new(re))
             }
             Rhs::Literal(lit, lspan) => {
                 let lspan = *lspan;
@@ -671,13 +671,12 @@ impl Checker<'_> {
                 }
             }
         };
-        // Boxed here, built in place: both callers box it.
-        Ok(Box::new(Compare {
+        Ok(Compare {
             lhs: lhs.op,
             ty,
             test,
             span,
-        }))
+        })
     }
 
     fn regex(&mut self, pattern: &str, span: Span) -> Result<Pattern, Error> {
@@ -993,7 +992,7 @@ impl Checker<'_> {
                 // Inside a call the tree is borrowed (for messages): check a copy.
                 let cmp = self.compare(lhs, *op, &mut rhs.clone(), *span, depth)?;
                 Ok(TVal {
-                    op: Operand::Compare(cmp),
+                    op: Operand::Compare(Box::new(cmp)),
                     ty: Type::Bool,
                     star: source,
                     literal: None,

@@ -14,7 +14,9 @@
 //! ends after at most `branches.len()` steps.
 
 use super::{Instr, Pred};
+use crate::check::{Const, Test};
 use crate::schema::FieldId;
+use std::net::IpAddr;
 
 /// What a [`Branch`] tests; chosen from the predicate at compile time so the
 /// VM dispatches once per test.
@@ -88,32 +90,69 @@ fn pack_ranges(ranges: impl Iterator<Item = (u64, u64)>) -> [u64; 4] {
 /// the walk over its boxed data.
 pub(super) fn classify(pred: &Pred) -> (TestKind, u8, [u64; 4]) {
     match pred {
-        Pred::BytesEq(c) if c.len() <= INLINE_BYTES => {
-            (TestKind::BytesEqInline, c.len() as u8, pack_bytes(c))
-        }
+        Pred::BytesEq(c) if c.len() <= INLINE_BYTES => inline_bytes_eq(c),
         Pred::BytesSet(set) => (TestKind::BytesSet, 0, [set.length_mask(), 0, 0, 0]),
         Pred::StartsWith(c) if c.len() <= INLINE_BYTES => {
             (TestKind::StartsWithInline, c.len() as u8, pack_bytes(c))
         }
-        Pred::IntRanges(r)
-            if !r.is_empty()
-                && r.len() <= 4
-                && r.iter()
-                    .all(|&(lo, hi)| 0 <= lo && lo <= hi && hi <= i64::from(u32::MAX)) =>
-        {
-            let data = pack_ranges(r.iter().map(|&(lo, hi)| (lo as u64, hi as u64)));
-            (TestKind::IntRangesInline, r.len() as u8, data)
-        }
-        Pred::IpRanges(r) if r.v6().is_empty() && !r.v4().is_empty() && r.v4().len() <= 4 => {
-            let data = pack_ranges(
-                r.v4()
-                    .iter()
-                    .map(|&(lo, hi)| (u64::from(lo), u64::from(hi))),
-            );
-            (TestKind::Ip4RangesInline, r.v4().len() as u8, data)
+        Pred::IntRanges(r) if int_ranges_fit(r) => inline_int_ranges(r),
+        Pred::IpRanges(r) if r.v6().is_empty() && (1..=4).contains(&r.v4().len()) => {
+            inline_ip4_ranges(r.v4().len(), r.v4().iter().copied())
         }
         other => (TestKind::of(other), 0, [0; 4]),
     }
+}
+
+/// What [`classify`] gives the predicate `test` builds, when that is held
+/// inline; read from the checked test itself, so that an inline test never
+/// builds (and drops) a predicate.
+pub(super) fn classify_inline_test(test: &Test) -> Option<(TestKind, u8, [u64; 4])> {
+    match test {
+        Test::Eq(Const::Bytes(c)) | Test::Ne(Const::Bytes(c)) if c.len() <= INLINE_BYTES => {
+            Some(inline_bytes_eq(c))
+        }
+        Test::InInts(r) if int_ranges_fit(r) => Some(inline_int_ranges(r)),
+        Test::InIps(r) => {
+            // As `IpRanges::new` splits them: pairs of one family each.
+            let v4 = || {
+                r.iter().filter_map(|pair| match *pair {
+                    (IpAddr::V4(a), IpAddr::V4(b)) => Some((u32::from(a), u32::from(b))),
+                    _ => None,
+                })
+            };
+            let any_v6 = r
+                .iter()
+                .any(|pair| matches!(pair, (IpAddr::V6(_), IpAddr::V6(_))));
+            let count = v4().count();
+            (!any_v6 && (1..=4).contains(&count)).then(|| inline_ip4_ranges(count, v4()))
+        }
+        _ => None,
+    }
+}
+
+fn inline_bytes_eq(c: &[u8]) -> (TestKind, u8, [u64; 4]) {
+    (TestKind::BytesEqInline, c.len() as u8, pack_bytes(c))
+}
+
+/// Whether int ranges can be held inline: one to four, within `0..=u32::MAX`.
+fn int_ranges_fit(r: &[(i64, i64)]) -> bool {
+    (1..=4).contains(&r.len())
+        && r.iter()
+            .all(|&(lo, hi)| 0 <= lo && lo <= hi && hi <= i64::from(u32::MAX))
+}
+
+fn inline_int_ranges(r: &[(i64, i64)]) -> (TestKind, u8, [u64; 4]) {
+    let data = pack_ranges(r.iter().map(|&(lo, hi)| (lo as u64, hi as u64)));
+    (TestKind::IntRangesInline, r.len() as u8, data)
+}
+
+/// One to four IPv4 ranges, held inline.
+fn inline_ip4_ranges(
+    count: usize,
+    r: impl Iterator<Item = (u32, u32)>,
+) -> (TestKind, u8, [u64; 4]) {
+    let data = pack_ranges(r.map(|(lo, hi)| (u64::from(lo), u64::from(hi))));
+    (TestKind::Ip4RangesInline, count as u8, data)
 }
 
 /// Whether `x` is in one of the `count` (at most four) ranges packed in

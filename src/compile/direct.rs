@@ -152,9 +152,8 @@ impl Builder<'_> {
                 let field = *field;
                 self.step(field, None, false, on_true, on_false)
             }
-            Node::Test(Operand::Compare(c)) | Node::Compare(c) => {
-                self.compare(c, on_true, on_false)
-            }
+            Node::Test(Operand::Compare(c)) => self.compare(c, on_true, on_false),
+            Node::Compare(c) => self.compare(c, on_true, on_false),
             Node::Test(Operand::Logic(inner)) => self.node(inner, on_true, on_false),
             // `size` accepted neither.
             Node::Xor(_) | Node::Test(_) => on_false,
@@ -178,6 +177,9 @@ impl Builder<'_> {
             });
         }
         let invert = matches!(c.test, Test::Ne(_));
+        if let Some(test) = super::branch::classify_inline_test(&c.test) {
+            return self.push(field, test, NO_PRED, invert, on_true, on_false);
+        }
         match super::test_pred(&mut c.test, self.lists, c.span) {
             Ok(pred) => self.step(field, Some(pred), invert, on_true, on_false),
             // `size` accepted only tests whose predicate builds.
@@ -208,6 +210,20 @@ impl Builder<'_> {
             }
             None => ((TestKind::Truthy, 0, [0; 4]), NO_PRED),
         };
+        self.push(field, test, at, invert, on_true, on_false)
+    }
+
+    /// Appends the branch that runs `test` (its predicate at `at` in the
+    /// pool, or [`NO_PRED`]) on `field`; returns its index (in build order).
+    fn push(
+        &mut self,
+        field: crate::schema::FieldId,
+        test: (TestKind, u8, [u64; 4]),
+        at: u32,
+        invert: bool,
+        on_true: Next,
+        on_false: Next,
+    ) -> Next {
         self.fields.insert(field);
         let step = Branch::step(field, test, at, invert, on_true, on_false);
         self.built.push(step);

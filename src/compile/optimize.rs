@@ -23,42 +23,56 @@ pub const MAX_PASSES: usize = 4;
 /// Optimizes a tree.
 pub fn optimize(mut n: Node) -> Node {
     for _ in 0..MAX_PASSES {
-        let (next, changed) = pass(n);
-        n = next;
-        if !changed {
+        if !pass(&mut n) {
             break;
         }
     }
     n
 }
 
-fn pass(n: Node) -> (Node, bool) {
+/// One rewrite pass over `n`, in place (nodes are large: they are moved
+/// only where the shape changes). Returns whether anything changed.
+fn pass(n: &mut Node) -> bool {
     crate::stack::guard(|| pass_inner(n))
 }
 
-fn pass_inner(n: Node) -> (Node, bool) {
+fn pass_inner(n: &mut Node) -> bool {
     match n {
-        Node::Not(mut inner) => {
-            // Rewritten inside its own box, which is kept unless it folds.
-            let (n, changed) = pass(std::mem::replace(&mut *inner, Node::Const(false)));
-            match n {
-                Node::Const(b) => (Node::Const(!b), true),
-                Node::Not(x) => (*x, true),
-                other => {
-                    *inner = other;
-                    (Node::Not(inner), changed)
+        Node::Not(inner) => {
+            let changed = pass(inner);
+            match &mut **inner {
+                Node::Const(b) => {
+                    *n = Node::Const(!*b);
+                    true
                 }
+                Node::Not(x) => {
+                    let x = std::mem::replace(&mut **x, Node::Const(false));
+                    *n = x;
+                    true
+                }
+                _ => changed,
             }
         }
-        Node::And(terms) => chain(terms, true),
-        Node::Or(terms) => chain(terms, false),
+        Node::And(terms) => {
+            let (changed, single) = chain(terms, true);
+            if let Some(node) = single {
+                *n = node;
+            }
+            changed
+        }
+        Node::Or(terms) => {
+            let (changed, single) = chain(terms, false);
+            if let Some(node) = single {
+                *n = node;
+            }
+            changed
+        }
         Node::Xor(terms) => {
             let mut changed = false;
             let mut parity = false;
             let mut out = Vec::with_capacity(terms.len());
-            for t in terms {
-                let (t, c) = pass(t);
-                changed |= c;
+            for mut t in std::mem::take(terms) {
+                changed |= pass(&mut t);
                 match t {
                     Node::Const(b) => {
                         parity ^= b;
@@ -76,72 +90,69 @@ fn pass_inner(n: Node) -> (Node, bool) {
                 1 => out.pop().unwrap_or(Node::Const(false)),
                 _ => Node::Xor(out),
             };
-            let result = if parity {
+            *n = if parity {
                 Node::Not(Box::new(core))
             } else {
                 core
             };
-            (result, changed)
+            changed
         }
-        other => (other, false),
+        _ => false,
     }
 }
 
-/// `and` (`is_and`) or `or`: fold constants, flatten, merge equalities.
-fn chain(mut terms: Vec<Node>, is_and: bool) -> (Node, bool) {
+/// `and` (`is_and`) or `or`, rewritten in place: fold constants, flatten,
+/// merge equalities, order the terms. Returns whether anything changed, and
+/// the node that replaces the whole chain when it is no longer one.
+fn chain(terms: &mut Vec<Node>, is_and: bool) -> (bool, Option<Node>) {
     let mut changed = false;
     // Terms are rewritten where they stand; a new Vec is only built when a
     // constant or a nested chain of the same operator changes the shape.
     let mut reshape = false;
     for t in terms.iter_mut() {
-        let (n, c) = pass(std::mem::replace(t, Node::Const(false)));
-        changed |= c;
-        reshape |= match n {
+        changed |= pass(t);
+        reshape |= match t {
             Node::Const(_) => true,
             Node::And(_) => is_and,
             Node::Or(_) => !is_and,
             _ => false,
         };
-        *t = n;
     }
-    let mut out: Vec<Node> = if reshape {
-        Vec::with_capacity(terms.len())
-    } else {
-        std::mem::take(&mut terms)
-    };
-    for t in terms {
-        match t {
-            // The neutral element disappears; the absorbing one decides.
-            Node::Const(b) if b == is_and => changed = true,
-            Node::Const(b) => return (Node::Const(b), true),
-            Node::And(inner) if is_and => {
-                out.extend(inner);
-                changed = true;
+    if reshape {
+        let mut out: Vec<Node> = Vec::with_capacity(terms.len());
+        for t in std::mem::take(terms) {
+            match t {
+                // The neutral element disappears; the absorbing one decides.
+                Node::Const(b) if b == is_and => changed = true,
+                Node::Const(b) => return (true, Some(Node::Const(b))),
+                Node::And(inner) if is_and => {
+                    out.extend(inner);
+                    changed = true;
+                }
+                Node::Or(inner) if !is_and => {
+                    out.extend(inner);
+                    changed = true;
+                }
+                other => out.push(other),
             }
-            Node::Or(inner) if !is_and => {
-                out.extend(inner);
-                changed = true;
-            }
-            other => out.push(other),
         }
+        *terms = out;
     }
     if !is_and {
-        changed |= merge_equalities(&mut out);
+        changed |= merge_equalities(terms);
     }
     // Cheapest first, then most likely to decide: a chain stops at its
     // first deciding term, and terms have no side effects, so the order is
-    // free. Stable, so equal keys keep the order the user wrote.
-    out.sort_by_key(|t| order_key(t, is_and));
-    let node = match out.len() {
-        0 => Node::Const(is_and),
-        1 => {
-            changed = true;
-            out.pop().unwrap_or(Node::Const(is_and))
-        }
-        _ if is_and => Node::And(out),
-        _ => Node::Or(out),
-    };
-    (node, changed)
+    // free. Stable, so equal keys keep the order the user wrote; a chain
+    // already in order is not moved.
+    if !terms.is_sorted_by_key(|t| order_key(t, is_and)) {
+        terms.sort_by_key(|t| order_key(t, is_and));
+    }
+    match terms.len() {
+        0 => (true, Some(Node::Const(is_and))),
+        1 => (true, terms.pop()),
+        _ => (changed, None),
+    }
 }
 
 /// How likely a term is to hold, roughly: equalities, set lookups and

@@ -29,6 +29,9 @@ pub(super) struct Size {
     pub instructions: usize,
     /// Tests: an upper bound on the branches.
     pub tests: usize,
+    /// Tests whose predicate is likely pooled (not held in the branch): the
+    /// room the pool is given up front.
+    pub pooled: usize,
 }
 
 /// The size of `n` when it is made only of what this module lowers, and
@@ -37,6 +40,7 @@ pub(super) fn size(n: &Node, lists: &Lists) -> Option<Size> {
     let mut s = Size {
         instructions: 1,
         tests: 0,
+        pooled: 0,
     };
     count(n, lists, 0, &mut s)?;
     Some(s)
@@ -94,13 +98,24 @@ fn count_compare(c: &Compare, lists: &Lists, s: &mut Size) -> Option<()> {
     // An `or` of several tests has a jump between each two.
     s.instructions += 2 * tests - 1;
     s.tests += tests;
+    let inline = match &c.test {
+        Test::Eq(Const::Bytes(b)) | Test::Ne(Const::Bytes(b)) => {
+            b.len() <= super::branch::INLINE_BYTES
+        }
+        Test::InInts(r) => r.len() <= 4,
+        Test::InIps(r) => r.len() <= 4,
+        _ => false,
+    };
+    if !inline {
+        s.pooled += tests;
+    }
     Some(())
 }
 
 /// Builds the branch form of a tree [`size`] accepted: where evaluation
 /// starts and the branches, numbered as [`lower`](super::branch::lower)
 /// numbers them. Pooled predicates go to `preds` (each branch's `pred`
-/// indexes it; inline ones get [`NO_PRED`]); the fields tested go to
+/// indexes it, in branch order; inline ones get [`NO_PRED`]); the fields tested go to
 /// `fields`. Constants move out of the tree.
 pub(super) fn lower(
     root: &mut Node,
@@ -117,7 +132,22 @@ pub(super) fn lower(
     };
     // Built back to front: each term's successors before the term.
     let start = b.node(root, VERDICT_TRUE, VERDICT_FALSE);
-    super::branch::front_to_back(start, b.built)
+    let built = b.built.len();
+    let (start, mut branches) = super::branch::front_to_back(start, b.built);
+    if branches.len() == built {
+        // Every branch kept, each pooled one with the predicate it pushed:
+        // the pool in branch order is the pool reversed.
+        preds.reverse();
+        let last = preds.len() as u32;
+        for br in &mut branches {
+            if br.pred != NO_PRED {
+                br.pred = last - 1 - br.pred;
+            }
+        }
+    } else {
+        *preds = super::pooled_preds(&mut branches, preds);
+    }
+    (start, branches)
 }
 
 struct Builder<'a> {

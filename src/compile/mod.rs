@@ -319,14 +319,12 @@ pub(crate) fn compile_owned(
         && let Some(size) = direct::size(&root, lists)
         && size.instructions <= limits.max_instructions
     {
-        // Most rules' constants are inline: their predicates need no room.
-        let mut preds = Vec::new();
-        let (start, mut branches) =
-            direct::lower(&mut root, size, lists, &mut preds, &mut p.fields);
+        let mut preds = Vec::with_capacity(size.pooled);
+        let (start, branches) = direct::lower(&mut root, size, lists, &mut preds, &mut p.fields);
         p.simple = true;
         p.branch_start = start;
         p.chain = branch::is_chain(start, &branches);
-        p.preds = pooled_preds(&mut branches, &mut preds);
+        p.preds = preds;
         p.branches = branches;
         return Ok(p);
     }
@@ -415,7 +413,7 @@ fn finish(
 /// `pred` renumbered to match; an inline branch's (its constant is in the
 /// branch) is left out and its `pred` becomes [`branch::NO_PRED`]. Each
 /// test instruction, and so each predicate, is at most one branch.
-fn pooled_preds(branches: &mut [branch::Branch], preds: &mut [Pred]) -> Vec<Pred> {
+pub(super) fn pooled_preds(branches: &mut [branch::Branch], preds: &mut [Pred]) -> Vec<Pred> {
     let pooled = |b: &branch::Branch| b.kind != branch::TestKind::Truthy && !b.kind.is_inline();
     let mut kept = Vec::with_capacity(branches.iter().filter(|b| pooled(b)).count());
     for b in branches.iter_mut() {

@@ -303,24 +303,25 @@ fn merge_equalities(terms: &mut Vec<Node>) -> bool {
     if !any {
         return false;
     }
-    // Per group: where its first term is in `out`, and the members so far
-    // (taken from the first term once a second one joins).
+    // Per group: where its first term is, and the members so far (taken
+    // from the first term once a second one joins). The terms that join
+    // are rewritten where they stand, then removed in one sweep, so the
+    // (large) nodes that stay are not moved.
     let mut groups: Vec<((u32, u8), usize, Option<Members>)> = Vec::with_capacity(firsts.len());
-    let mut out: Vec<Node> = Vec::with_capacity(terms.len());
-    for t in std::mem::take(terms) {
-        let Some(key) = Members::key(&t) else {
-            out.push(t);
+    for at in 0..terms.len() {
+        let Some(key) = Members::key(&terms[at]) else {
             continue;
         };
         let Some(group) = groups.iter_mut().find(|g| g.0 == key) else {
-            groups.push((key, out.len(), None));
-            out.push(t);
+            groups.push((key, at, None));
             continue;
         };
-        let Node::Compare(c) = t else {
+        // A chain holds no constants by now (`chain` folded them), so a
+        // constant marks a term that joined its group.
+        let Node::Compare(c) = std::mem::replace(&mut terms[at], Node::Const(false)) else {
             continue;
         };
-        let acc = group.2.get_or_insert_with(|| match &mut out[group.1] {
+        let acc = group.2.get_or_insert_with(|| match &mut terms[group.1] {
             Node::Compare(first) => {
                 Members::of(std::mem::replace(&mut first.test, Test::BitAnd(0)))
             }
@@ -329,11 +330,11 @@ fn merge_equalities(terms: &mut Vec<Node>) -> bool {
         acc.extend(c.test);
     }
     for (_, at, acc) in groups {
-        if let (Some(acc), Node::Compare(c)) = (acc, &mut out[at]) {
+        if let (Some(acc), Node::Compare(c)) = (acc, &mut terms[at]) {
             c.test = acc.into_test();
         }
     }
-    *terms = out;
+    terms.retain(|t| !matches!(t, Node::Const(_)));
     true
 }
 

@@ -98,7 +98,7 @@ impl Checker<'_> {
                 sig.arity(args, 2, usize::MAX)?;
                 sig.expect(&mut args[0], &Type::Bytes)?;
                 for (k, a) in args.iter_mut().enumerate().skip(1) {
-                    match &a.literal {
+                    match a.literal.as_deref() {
                         Some(Literal::Bytes(_)) | Some(Literal::IpOrBytes(..)) => {}
                         Some(Literal::Int(n)) if *n >= 0 => {}
                         _ => {
@@ -152,8 +152,8 @@ impl Checker<'_> {
                     ));
                 }
                 if let Some(limit) = args.get_mut(2) {
-                    match limit.literal {
-                        Some(Literal::Int(n)) if n >= 1 => {}
+                    match limit.literal.as_deref() {
+                        Some(Literal::Int(n)) if *n >= 1 => {}
                         _ => {
                             return Err(Error::check(
                                 "the limit of split must be a literal integer of at least 1",
@@ -216,8 +216,8 @@ impl Checker<'_> {
                 let maxes: &[i64] = if b == Cidr { &[32, 128] } else { &[128] };
                 for (a, max) in args.iter_mut().skip(1).zip(maxes) {
                     sig.expect(a, &Type::Int)?;
-                    if let Some(Literal::Int(v)) = a.literal
-                        && !(0..=*max).contains(&v)
+                    if let Some(Literal::Int(v)) = a.literal.as_deref()
+                        && !(0..=*max).contains(v)
                     {
                         return Err(Error::check(
                             format!("prefix length {v} is out of range (0 to {max})"),
@@ -300,7 +300,7 @@ impl Sig<'_> {
 
     /// Requires `a` to have type `want`, converting a literal where it can.
     fn expect(&self, a: &mut TVal, want: &Type) -> Result<(), Error> {
-        if let Some(Literal::IpOrBytes(ip, _)) = &a.literal
+        if let Some(Literal::IpOrBytes(ip, _)) = a.literal.as_deref()
             && *want == Type::Ip
         {
             a.op = Operand::Const(Const::Ip(canonical_ip(*ip)));
@@ -315,7 +315,7 @@ impl Sig<'_> {
 
     /// Requires a literal string and returns its bytes.
     fn literal_bytes(&self, a: &mut TVal, position: usize) -> Result<Vec<u8>, Error> {
-        match &a.literal {
+        match a.literal.as_deref() {
             Some(Literal::Bytes(b)) | Some(Literal::IpOrBytes(_, b)) => Ok(b.clone()),
             _ => Err(Error::check(
                 format!(

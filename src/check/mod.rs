@@ -56,7 +56,14 @@ pub struct Compare {
 }
 
 /// A constant value of a scalar type.
+///
+/// `repr(C, u8)` puts every variant's value at offset 8: by default the
+/// address (alignment 1) sits at offset 1, and the moves of a `Const`
+/// then copy the byte-string variant through unaligned stores its later
+/// loads cannot be forwarded from (a stall per move, measured in the type
+/// checker).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[repr(u64)]
 pub enum Const {
     /// A Bool.
     Bool(bool),
@@ -238,9 +245,9 @@ pub(crate) struct TVal<'e> {
     pub(crate) ty: Type,
     /// `Some(source)` while the value is mapped over `source` by `[*]`:
     /// `op` and `ty` then describe one element.
-    pub(crate) star: Option<Operand>,
+    pub(crate) star: Option<Box<Operand>>,
     /// The literal, when the value is one (for literal-only parameters).
-    pub(crate) literal: Option<Literal>,
+    pub(crate) literal: Option<Box<Literal>>,
     pub(crate) span: Span,
     /// The value as written (canonical form), for messages.
     pub(crate) text: Text<'e>,
@@ -252,7 +259,7 @@ impl<'e> TVal<'e> {
         match self.star {
             Some(source) => TVal {
                 op: Operand::Each {
-                    source: Box::new(source),
+                    source,
                     body: Box::new(self.op),
                 },
                 ty: Type::array(self.ty),
@@ -421,7 +428,7 @@ impl Checker<'_> {
                     t = TVal {
                         op: Operand::Elem,
                         ty: elem,
-                        star: Some(t.op),
+                        star: Some(Box::new(t.op)),
                         literal: None,
                         span: t.span.to(span),
                         text: t.text,
@@ -921,7 +928,7 @@ impl Checker<'_> {
         let ret = self.check_call(&callee, &mut args, call)?;
         for a in &args {
             if let Some(Literal::Cidr(..) | Literal::IpRange(..) | Literal::IntRange(..)) =
-                &a.literal
+                a.literal.as_deref()
             {
                 return Err(Error::check(
                     format!(
@@ -961,7 +968,7 @@ impl Checker<'_> {
                     op,
                     ty,
                     star: None,
-                    literal: Some(l.clone()),
+                    literal: Some(Box::new(l.clone())),
                     span: *span,
                     text: Text::Literal(l),
                 })
@@ -972,7 +979,7 @@ impl Checker<'_> {
                     op: Operand::Const(Const::Bytes(bytes.clone())),
                     ty: Type::Bytes,
                     star: None,
-                    literal: Some(Literal::Bytes(bytes)),
+                    literal: Some(Box::new(Literal::Bytes(bytes))),
                     span: *span,
                     text: Text::Name(pattern),
                 })

@@ -219,7 +219,8 @@ pub(crate) fn check_consuming(
         max_depth: limits.effective_depth(),
         last_field: None,
     };
-    let root = c.node(expr, 0)?;
+    let mut root = Node::Const(false);
+    c.node(expr, 0, &mut root)?;
     Ok(Typed {
         root,
         lists: c.lists,
@@ -306,13 +307,17 @@ impl Checker<'_> {
         Ok(depth + 1)
     }
 
-    fn node(&mut self, e: &mut Expr, depth: usize) -> Result<Node, Error> {
-        crate::stack::guard(|| self.node_inner(e, depth))
+    /// Checks `e` into `out`. The node is written where it is kept (a
+    /// chain's vector, a box) rather than returned: nodes are large, and
+    /// moving each one out of a `Result` into its place cost a copy whose
+    /// loads stalled on the stores just made.
+    fn node(&mut self, e: &mut Expr, depth: usize, out: &mut Node) -> Result<(), Error> {
+        crate::stack::guard(|| self.node_inner(e, depth, out))
     }
 
-    fn node_inner(&mut self, e: &mut Expr, depth: usize) -> Result<Node, Error> {
+    fn node_inner(&mut self, e: &mut Expr, depth: usize, out: &mut Node) -> Result<(), Error> {
         let depth = self.deeper(depth, e.span())?;
-        Ok(match e {
+        *out = match e {
             Expr::Const { value, .. } => Node::Const(*value),
             Expr::Logical { op, terms, span } => {
                 if terms.len() < 2 {
@@ -323,7 +328,10 @@ impl Checker<'_> {
                 }
                 let mut checked = Vec::with_capacity(terms.len());
                 for t in terms {
-                    checked.push(self.node(t, depth)?);
+                    checked.push(Node::Const(false));
+                    if let Some(slot) = checked.last_mut() {
+                        self.node(t, depth, slot)?;
+                    }
                 }
                 let terms = checked;
                 match op {
@@ -332,8 +340,12 @@ impl Checker<'_> {
                     LogicalOp::Xor => Node::Xor(terms),
                 }
             }
-            Expr::Not { expr, .. } => Node::Not(Box::new(self.node(expr, depth)?)),
-            Expr::Paren { expr, .. } => self.node(expr, depth)?,
+            Expr::Not { expr, .. } => {
+                let mut inner = Box::new(Node::Const(false));
+                self.node(expr, depth, &mut inner)?;
+                Node::Not(inner)
+            }
+            Expr::Paren { expr, .. } => return self.node(expr, depth, out),
             Expr::Compare { lhs, op, rhs, span } => {
                 let lhs = self.value(&*lhs, depth)?;
                 if lhs.star.is_some() {
@@ -368,7 +380,8 @@ impl Checker<'_> {
                 }
                 Node::Test(v.op)
             }
-        })
+        };
+        Ok(())
     }
 
     fn value<'e>(&mut self, v: &'e syntax::Value, depth: usize) -> Result<TVal<'e>, Error> {
@@ -1008,9 +1021,10 @@ impl Checker<'_> {
                 })
             }
             Arg::Expr(e) => {
-                let n = self.node(&mut e.clone(), depth)?;
+                let mut n = Box::new(Node::Const(false));
+                self.node(&mut e.clone(), depth, &mut n)?;
                 Ok(TVal {
-                    op: Operand::Logic(Box::new(n)),
+                    op: Operand::Logic(n),
                     ty: Type::Bool,
                     star: None,
                     literal: None,

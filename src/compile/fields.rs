@@ -13,7 +13,10 @@ pub struct FieldList(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    Inline(u8, [FieldId; INLINE]),
+    /// The length is a word of its own, so that the ids start aligned
+    /// (a byte length packed them at an odd offset, and building a list
+    /// stalled on the unaligned stores).
+    Inline(u32, [FieldId; INLINE]),
     Heap(Vec<FieldId>),
 }
 
@@ -35,8 +38,8 @@ impl FieldList {
             return;
         };
         match &mut self.0 {
-            Repr::Inline(len, ids) if usize::from(*len) < INLINE => {
-                let n = usize::from(*len);
+            Repr::Inline(len, ids) if (*len as usize) < INLINE => {
+                let n = *len as usize;
                 ids.copy_within(at..n, at + 1);
                 ids[at] = id;
                 *len += 1;
@@ -56,7 +59,7 @@ impl Deref for FieldList {
     type Target = [FieldId];
     fn deref(&self) -> &[FieldId] {
         match &self.0 {
-            Repr::Inline(len, ids) => &ids[..usize::from(*len).min(INLINE)],
+            Repr::Inline(len, ids) => &ids[..(*len as usize).min(INLINE)],
             Repr::Heap(ids) => ids,
         }
     }

@@ -1161,14 +1161,19 @@ fn classify(tok: &str) -> Classified {
         let n = b.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
         return Classified::Literal(Literal::Int(n));
     }
-    // `split_once("..")` sets up a two-way string searcher for every token;
-    // tokens are short, so look for the pair of dots directly.
-    let range = tok
-        .as_bytes()
-        .windows(2)
-        .position(|w| w == b"..")
-        .map(|k| (&tok[..k], &tok[k + 2..]));
-    if let Some((lo, hi)) = range {
+    // Tokens are short: one pass finds the first `..` and the first `/`
+    // (a string searcher, or memchr, costs more to set up than to run).
+    let (mut dots, mut slash) = (None, None);
+    for (k, &c) in b.iter().enumerate() {
+        match c {
+            b'.' if dots.is_none() && b.get(k + 1) == Some(&b'.') => dots = Some(k),
+            b'/' if slash.is_none() => slash = Some(k),
+            _ => {}
+        }
+    }
+    // Both ends are ASCII bytes, so the slices are at character boundaries.
+    if let Some(k) = dots {
+        let (lo, hi) = (&tok[..k], &tok[k + 2..]);
         return match (classify(lo), classify(hi)) {
             (Classified::Literal(Literal::Int(a)), Classified::Literal(Literal::Int(b))) => {
                 Classified::Literal(Literal::IntRange(a, b))
@@ -1185,8 +1190,9 @@ fn classify(tok: &str) -> Classified {
             )),
         };
     }
-    if let Some((addr, len)) = tok.split_once('/') {
-        let Ok(ip) = addr.parse::<IpAddr>() else {
+    if let Some(slash) = slash {
+        let (addr, len) = (&tok[..slash], &tok[slash + 1..]);
+        let Some(ip) = parse_ip(addr) else {
             return Classified::Invalid(format!("`{addr}` in `{tok}` is not an IP address"));
         };
         let max = if ip.is_ipv4() { 32 } else { 128 };
@@ -1206,7 +1212,7 @@ fn classify(tok: &str) -> Classified {
         return int_literal(tok);
     }
     let hex = hex_bytes(tok);
-    if let Ok(ip) = tok.parse::<IpAddr>() {
+    if let Some(ip) = parse_ip(tok) {
         return Classified::Literal(match hex {
             Some(bytes) => Literal::IpOrBytes(ip, bytes),
             None => Literal::Ip(ip),
@@ -1224,6 +1230,56 @@ fn classify(tok: &str) -> Classified {
         return Classified::Invalid(format!("`{tok}` is not a valid literal"));
     }
     Classified::NotALiteral
+}
+
+/// An address as the standard library reads one, a dotted IPv4 quad (the
+/// common case, read here directly) or IPv6.
+fn parse_ip(s: &str) -> Option<IpAddr> {
+    match parse_ipv4(s.as_bytes()) {
+        Some(v4) => Some(IpAddr::V4(v4)),
+        None => s.parse().ok(),
+    }
+}
+
+/// A dotted quad exactly as `Ipv4Addr::from_str` accepts it: four decimal
+/// octets of at most 255, without leading zeros; `None` for anything else
+/// (which that parser rejects too).
+fn parse_ipv4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
+    if !(7..=15).contains(&b.len()) {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    let mut at = 0;
+    let (mut n, mut digits, mut leading_zero) = (0u16, 0, false);
+    for &c in b {
+        if c == b'.' {
+            if digits == 0 {
+                return None;
+            }
+            *octets.get_mut(at)? = n as u8;
+            at += 1;
+            (n, digits) = (0, 0);
+        } else if c.is_ascii_digit() {
+            if leading_zero || digits == 3 {
+                return None;
+            }
+            leading_zero = digits == 0 && c == b'0';
+            n = n * 10 + u16::from(c - b'0');
+            if n > 255 {
+                return None;
+            }
+            digits += 1;
+            continue;
+        } else {
+            return None;
+        }
+        leading_zero = false;
+    }
+    if digits == 0 || at != 3 {
+        return None;
+    }
+    octets[3] = n as u8;
+    Some(std::net::Ipv4Addr::from(octets))
 }
 
 fn as_ip(l: &Literal) -> Option<IpAddr> {
@@ -1327,6 +1383,52 @@ mod tests {
                 _ => None,
             };
             assert_eq!(got, *want, "{tok}");
+        }
+    }
+
+    #[test]
+    fn dotted_quads_read_as_the_standard_library_reads_them() {
+        let cases = [
+            "0.0.0.0",
+            "1.2.3.4",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            ".1.2.3",
+            "1.2.3.",
+            "1.2.3.04",
+            "1.2.3.0",
+            "a.b.c.d",
+            "1.2.3.4a",
+            "10.0.0.0",
+            "192.0.2.255",
+            "1000.1.1.1",
+            "+1.2.3.4",
+            "1.2.3.-4",
+        ];
+        for case in cases {
+            let ours = super::parse_ipv4(case.as_bytes());
+            let std = case.parse::<std::net::Ipv4Addr>().ok();
+            assert_eq!(ours, std, "{case}");
+        }
+        // Exhaustively over short strings of digits and dots.
+        let alphabet = [b'0', b'2', b'5', b'6', b'.'];
+        let mut buf = Vec::new();
+        for n in 7..=9usize {
+            let total = alphabet.len().pow(n as u32);
+            for mut k in 0..total {
+                buf.clear();
+                for _ in 0..n {
+                    buf.push(alphabet[k % alphabet.len()]);
+                    k /= alphabet.len();
+                }
+                let text = std::str::from_utf8(&buf).unwrap_or_default();
+                let std = text.parse::<std::net::Ipv4Addr>().ok();
+                assert_eq!(super::parse_ipv4(&buf), std, "{text}");
+            }
         }
     }
 

@@ -77,38 +77,42 @@ fn count_compare(c: &Compare, lists: &Lists, s: &mut Size) -> Option<()> {
     if !matches!(c.lhs, Operand::Field(_)) {
         return None;
     }
-    let tests = match &c.test {
-        Test::Eq(k) | Test::Ne(k) | Test::Order(_, k) if !matches!(k, Const::Bool(_)) => 1,
+    // Tests, and how many of them likely keep their predicate in the pool
+    // (the rest hold their constant in the branch: see `classify`).
+    let fits = |len: usize| len <= super::branch::INLINE_BYTES;
+    let (tests, pooled) = match &c.test {
+        Test::Eq(Const::Bytes(b)) | Test::Ne(Const::Bytes(b)) => (1, usize::from(!fits(b.len()))),
+        Test::Eq(k) | Test::Ne(k) | Test::Order(_, k) if !matches!(k, Const::Bool(_)) => (1, 1),
         Test::Matches(re) => match re.alternatives() {
             // One set when every alternative is exact (an empty one when there are none).
-            Some(alts) if alts.iter().all(|a| a.1 && a.2) => 1,
-            Some(alts) => alts.len(),
-            None if super::is_regex_literal(re.as_str()) || re.regex().is_some() => 1,
+            Some(alts) if alts.iter().all(|a| a.1 && a.2) => (1, 1),
+            // Each alternative is a byte test, inline when anchored at the start and short.
+            Some(alts) => (
+                alts.len(),
+                alts.iter().filter(|a| !(a.1 && fits(a.0.len()))).count(),
+            ),
+            None if super::is_regex_literal(re.as_str()) => {
+                // The literal is at most as long as the pattern around it.
+                let p = re.as_str();
+                let anchored = p.starts_with('^');
+                let len = p
+                    .len()
+                    .saturating_sub(usize::from(anchored) + usize::from(p.ends_with('$')));
+                (1, usize::from(!(anchored && fits(len))))
+            }
+            None if re.regex().is_some() => (1, 1),
             None => return None,
         },
-        Test::Contains(_)
-        | Test::Wildcard { .. }
-        | Test::InBytes(_)
-        | Test::InInts(_)
-        | Test::InIps(_)
-        | Test::BitAnd(_) => 1,
-        Test::InList(name) if lists.handle(name).is_some() => 1,
+        Test::InInts(r) => (1, usize::from(r.len() > 4)),
+        Test::InIps(r) => (1, usize::from(r.len() > 4)),
+        Test::Contains(_) | Test::Wildcard { .. } | Test::InBytes(_) | Test::BitAnd(_) => (1, 1),
+        Test::InList(name) if lists.handle(name).is_some() => (1, 1),
         _ => return None,
     };
     // An `or` of several tests has a jump between each two.
     s.instructions += 2 * tests - 1;
     s.tests += tests;
-    let inline = match &c.test {
-        Test::Eq(Const::Bytes(b)) | Test::Ne(Const::Bytes(b)) => {
-            b.len() <= super::branch::INLINE_BYTES
-        }
-        Test::InInts(r) => r.len() <= 4,
-        Test::InIps(r) => r.len() <= 4,
-        _ => false,
-    };
-    if !inline {
-        s.pooled += tests;
-    }
+    s.pooled += pooled;
     Some(())
 }
 

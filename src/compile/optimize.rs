@@ -37,6 +37,7 @@ fn pass(n: &mut Node) -> bool {
 }
 
 fn pass_inner(n: &mut Node) -> bool {
+    let is_and = matches!(n, Node::And(_));
     match n {
         Node::Not(inner) => {
             let changed = pass(inner);
@@ -53,15 +54,8 @@ fn pass_inner(n: &mut Node) -> bool {
                 _ => changed,
             }
         }
-        Node::And(terms) => {
-            let (changed, single) = chain(terms, true);
-            if let Some(node) = single {
-                *n = node;
-            }
-            changed
-        }
-        Node::Or(terms) => {
-            let (changed, single) = chain(terms, false);
+        Node::And(terms) | Node::Or(terms) => {
+            let (changed, single) = chain(terms, is_and);
             if let Some(node) = single {
                 *n = node;
             }

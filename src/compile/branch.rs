@@ -820,6 +820,48 @@ mod tests {
         }
     }
 
+    /// A checked test of the kinds a branch may hold inline: byte
+    /// equalities around the inline length, int ranges in and out of
+    /// `0..=u32::MAX`, address ranges of either family (and mixed pairs).
+    fn inline_candidate() -> impl proptest::strategy::Strategy<Value = Test> {
+        use proptest::prelude::*;
+        let bytes = proptest::collection::vec(any::<u8>(), 0..=INLINE_BYTES + 4);
+        let int = prop_oneof![0i64..70_000, any::<i64>(), Just(i64::from(u32::MAX))];
+        let ints = proptest::collection::vec((int.clone(), int), 0..=6)
+            .prop_map(|r| r.into_iter().map(|(a, b)| (a.min(b), a.max(b))).collect());
+        // Ordered pairs of one family, as the checker merges them (and the
+        // odd mixed pair, which no predicate keeps).
+        let v4 = |a: u32| IpAddr::from(std::net::Ipv4Addr::from(a));
+        let v6 = |a: u128| IpAddr::from(std::net::Ipv6Addr::from(a));
+        let pair = prop_oneof![
+            4 => any::<(u32, u32)>().prop_map(move |(a, b)| (v4(a.min(b)), v4(a.max(b)))),
+            2 => any::<(u128, u128)>().prop_map(move |(a, b)| (v6(a.min(b)), v6(a.max(b)))),
+            1 => any::<(u32, u128)>().prop_map(move |(a, b)| (v4(a), v6(b))),
+        ];
+        let ips = proptest::collection::vec(pair, 0..=6);
+        prop_oneof![
+            bytes.clone().prop_map(|b| Test::Eq(Const::Bytes(b))),
+            bytes.prop_map(|b| Test::Ne(Const::Bytes(b))),
+            ints.prop_map(Test::InInts),
+            ips.prop_map(Test::InIps),
+            any::<i64>().prop_map(|n| Test::Eq(Const::Int(n))),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Reading a test's inline form from the checked test gives exactly
+        /// what building its predicate and classifying that gives, and
+        /// nothing for a test whose predicate is pooled.
+        #[test]
+        fn inline_form_of_a_test_matches_its_predicate(test in inline_candidate()) {
+            let direct = classify_inline_test(&test);
+            let lists = crate::lists::Lists::default();
+            let pred = crate::compile::test_pred(&mut test.clone(), &lists, Default::default());
+            let via_pred = pred.ok().map(|p| classify(&p)).filter(|c| c.0.is_inline());
+            proptest::prop_assert_eq!(direct, via_pred);
+        }
+    }
+
     /// A branch built from `pred`, as the lowering builds it.
     fn branch_of(pred: &Pred) -> Branch {
         let (kind, len, data) = classify(pred);

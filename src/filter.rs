@@ -177,11 +177,19 @@ impl<'s> Compiler<'s> {
 
     /// Parses, checks and compiles `text`.
     pub fn compile(&self, text: &str) -> Result<Filter, Error> {
-        let typed = self.check_only(text)?;
-        self.compile_owned(
-            crate::compile::optimize::optimize(typed.root),
-            SourceText::whole(text),
-        )
+        let mut root = check::Node::Const(false);
+        {
+            let mut expr = syntax::parse_with(text, &self.limits)?;
+            check::check_into(
+                &mut expr,
+                self.schema,
+                &self.limits,
+                &self.regexes,
+                &mut root,
+            )?;
+        }
+        crate::compile::optimize::optimize_in_place(&mut root);
+        self.compile_owned(root, SourceText::whole(text))
     }
 
     /// Compiles an already checked expression.

@@ -210,6 +210,21 @@ pub(crate) fn check_consuming(
     limits: &Limits,
     cache: &RegexCache,
 ) -> Result<Typed, Error> {
+    let mut root = Node::Const(false);
+    let lists = check_into(expr, schema, limits, cache, &mut root)?;
+    Ok(Typed { root, lists })
+}
+
+/// [`check_consuming`] writing the checked tree into `root` (a tree is
+/// large: returned with the lists it was copied once more); returns the
+/// named lists the expression reads.
+pub(crate) fn check_into(
+    expr: &mut Expr,
+    schema: &Schema,
+    limits: &Limits,
+    cache: &RegexCache,
+    root: &mut Node,
+) -> Result<Vec<String>, Error> {
     let mut c = Checker {
         schema,
         limits,
@@ -219,12 +234,8 @@ pub(crate) fn check_consuming(
         max_depth: limits.effective_depth(),
         last_field: None,
     };
-    let mut root = Node::Const(false);
-    c.node(expr, 0, &mut root)?;
-    Ok(Typed {
-        root,
-        lists: c.lists,
-    })
+    c.node(expr, 0, root)?;
+    Ok(c.lists)
 }
 
 mod calls;

@@ -40,7 +40,11 @@ impl FieldList {
         match &mut self.0 {
             Repr::Inline(len, ids) if (*len as usize) < INLINE => {
                 let n = *len as usize;
-                ids.copy_within(at..n, at + 1);
+                // Most ids go last (a first id always does): no move, and
+                // no call to move nothing.
+                if at < n {
+                    ids.copy_within(at..n, at + 1);
+                }
                 ids[at] = id;
                 *len += 1;
             }

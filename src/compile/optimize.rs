@@ -22,12 +22,17 @@ pub const MAX_PASSES: usize = 4;
 
 /// Optimizes a tree.
 pub fn optimize(mut n: Node) -> Node {
+    optimize_in_place(&mut n);
+    n
+}
+
+/// Optimizes a tree where it stands.
+pub fn optimize_in_place(n: &mut Node) {
     for _ in 0..MAX_PASSES {
-        if !pass(&mut n) {
+        if !pass(n) {
             break;
         }
     }
-    n
 }
 
 /// One rewrite pass over `n`, in place (nodes are large: they are moved

@@ -58,6 +58,7 @@ pub mod reference;
 pub mod regexes;
 pub mod rules;
 pub mod schema;
+pub mod small_bytes;
 mod stack;
 pub mod swap;
 pub mod syntax;
@@ -70,6 +71,7 @@ pub use filter::{Compiler, Filter, compile};
 pub use limits::Limits;
 pub use lists::Lists;
 pub use schema::{FieldId, Schema, Type};
+pub use small_bytes::SmallBytes;
 pub use syntax::{Expr, Span, parse, parse_with};
 pub use value::{Val, Value};
 

@@ -57,7 +57,7 @@ impl<'r, R: Request + ?Sized> Cx<'r, R> {
             Operand::Const(c) => match c {
                 Const::Bool(b) => Val::Bool(*b),
                 Const::Int(n) => Val::Int(*n),
-                Const::Bytes(b) => Val::Bytes(Cow::Borrowed(b)),
+                Const::Bytes(b) => Val::Bytes(Cow::Borrowed(b.as_slice())),
                 Const::Ip(ip) => Val::Ip(*ip),
             },
             Operand::Elem => elem.cloned().unwrap_or(Val::Missing),

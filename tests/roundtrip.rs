@@ -42,15 +42,15 @@ fn literal() -> impl Strategy<Value = Literal> {
     prop_oneof![
         any::<i64>().prop_map(Literal::Int),
         (any::<i64>(), any::<i64>()).prop_map(|(a, b)| Literal::IntRange(a, b)),
-        proptest::collection::vec(any::<u8>(), 0..12).prop_map(Literal::Bytes),
+        proptest::collection::vec(any::<u8>(), 0..12).prop_map(|b| Literal::Bytes(b.into())),
         ip().prop_map(Literal::Ip),
         // Dotted quads of two-digit octets also read as hex bytes.
         proptest::array::uniform4(10u8..=99).prop_map(|o| {
-            let bytes = o
+            let bytes: Vec<u8> = o
                 .iter()
                 .map(|d| u8::from_str_radix(&d.to_string(), 16).unwrap())
                 .collect();
-            Literal::IpOrBytes(IpAddr::V4(Ipv4Addr::from(o)), bytes)
+            Literal::IpOrBytes(IpAddr::V4(Ipv4Addr::from(o)), bytes.into())
         }),
         (ipv4(), 0u8..=32).prop_map(|(ip, n)| Literal::Cidr(ip, n)),
         (ipv6(), 0u8..=128).prop_map(|(ip, n)| Literal::Cidr(ip, n)),

@@ -316,7 +316,7 @@ impl Sig<'_> {
     /// Requires a literal string and returns its bytes.
     fn literal_bytes(&self, a: &mut TVal, position: usize) -> Result<Vec<u8>, Error> {
         match a.literal.as_deref() {
-            Some(Literal::Bytes(b)) | Some(Literal::IpOrBytes(_, b)) => Ok(b.clone()),
+            Some(Literal::Bytes(b)) | Some(Literal::IpOrBytes(_, b)) => Ok(b.to_vec()),
             _ => Err(Error::check(
                 format!(
                     "argument {position} of `{}` must be a literal string",

@@ -9,6 +9,7 @@ use crate::functions::{Builtin, Callee};
 use crate::limits::Limits;
 use crate::regexes::{Pattern, RegexCache};
 use crate::schema::{FieldId, Schema, Type};
+use crate::small_bytes::SmallBytes;
 use crate::syntax::{self, Arg, CompareOp, Expr, Literal, LogicalOp, Rhs, Span, ValueBase};
 use crate::value::canonical_ip;
 use ipnet::IpNet;
@@ -70,7 +71,7 @@ pub enum Const {
     /// An Int.
     Int(i64),
     /// A byte string.
-    Bytes(Vec<u8>),
+    Bytes(SmallBytes),
     /// An address (canonical: IPv4-mapped IPv6 is IPv4).
     Ip(IpAddr),
 }
@@ -748,7 +749,7 @@ impl Checker<'_> {
 
     fn bytes_literal(&self, lit: &mut Literal, span: Span, op: &str) -> Result<Vec<u8>, Error> {
         match lit {
-            Literal::Bytes(b) | Literal::IpOrBytes(_, b) => Ok(std::mem::take(b)),
+            Literal::Bytes(b) | Literal::IpOrBytes(_, b) => Ok(std::mem::take(b).into_vec()),
             other => Err(Error::check(
                 format!("`{op}` needs a string, found {} `{other}`", other.kind()),
                 span,
@@ -845,7 +846,9 @@ impl Checker<'_> {
                 let mut out = Vec::with_capacity(items.len());
                 for (l, span) in items.iter_mut() {
                     match l {
-                        Literal::Bytes(b) | Literal::IpOrBytes(_, b) => out.push(std::mem::take(b)),
+                        Literal::Bytes(b) | Literal::IpOrBytes(_, b) => {
+                            out.push(std::mem::take(b).into_vec())
+                        }
                         other => return Err(wrong(other, *span)),
                     }
                 }
@@ -1000,10 +1003,10 @@ impl Checker<'_> {
             Arg::Regex(pattern, span) => {
                 let bytes = pattern.as_bytes().to_vec();
                 Ok(TVal {
-                    op: Operand::Const(Const::Bytes(bytes.clone())),
+                    op: Operand::Const(Const::Bytes(bytes.clone().into())),
                     ty: Type::Bytes,
                     star: None,
-                    literal: Some(Box::new(Literal::Bytes(bytes))),
+                    literal: Some(Box::new(Literal::Bytes(bytes.into()))),
                     span: *span,
                     text: Text::Name(pattern),
                 })

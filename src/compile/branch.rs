@@ -840,8 +840,8 @@ mod tests {
         ];
         let ips = proptest::collection::vec(pair, 0..=6);
         prop_oneof![
-            bytes.clone().prop_map(|b| Test::Eq(Const::Bytes(b))),
-            bytes.prop_map(|b| Test::Ne(Const::Bytes(b))),
+            bytes.clone().prop_map(|b| Test::Eq(Const::Bytes(b.into()))),
+            bytes.prop_map(|b| Test::Ne(Const::Bytes(b.into()))),
             ints.prop_map(Test::InInts),
             ips.prop_map(Test::InIps),
             any::<i64>().prop_map(|n| Test::Eq(Const::Int(n))),

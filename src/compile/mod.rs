@@ -551,7 +551,7 @@ impl Gen<'_> {
         let v = match c {
             Const::Bool(b) => Val::Bool(*b),
             Const::Int(n) => Val::Int(*n),
-            Const::Bytes(b) => Val::Bytes(Cow::Owned(b.clone())),
+            Const::Bytes(b) => Val::Bytes(Cow::Owned(b.to_vec())),
             Const::Ip(ip) => Val::Ip(*ip),
         };
         self.b.consts.push(v);
@@ -856,7 +856,7 @@ impl Gen<'_> {
 fn test_pred(test: &mut Test, lists: &Lists, span: Span) -> Result<Pred, Error> {
     Ok(match test {
         Test::Eq(k) | Test::Ne(k) => match k {
-            Const::Bytes(b) => Pred::BytesEq(std::mem::take(b).into_boxed_slice()),
+            Const::Bytes(b) => Pred::BytesEq(std::mem::take(b).into_vec().into_boxed_slice()),
             Const::Int(n) => Pred::IntEq(*n),
             Const::Ip(ip) => Pred::IpEq(*ip),
             Const::Bool(_) => {
@@ -867,7 +867,7 @@ fn test_pred(test: &mut Test, lists: &Lists, span: Span) -> Result<Pred, Error> 
             }
         },
         Test::Order(o, k) => match k {
-            Const::Bytes(b) => Pred::BytesOrd(*o, std::mem::take(b).into_boxed_slice()),
+            Const::Bytes(b) => Pred::BytesOrd(*o, std::mem::take(b).into_vec().into_boxed_slice()),
             Const::Int(n) => Pred::IntOrd(*o, *n),
             Const::Ip(ip) => Pred::IpOrd(*o, *ip),
             Const::Bool(_) => return Err(Error::compile("a Bool has no order", span)),

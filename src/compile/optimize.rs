@@ -246,7 +246,7 @@ impl Members {
     /// The members of a test [`Members::key`] accepted (moved out, not copied).
     fn of(test: Test) -> Members {
         match test {
-            Test::Eq(Const::Bytes(b)) => Members::Bytes(vec![b]),
+            Test::Eq(Const::Bytes(b)) => Members::Bytes(vec![b.into_vec()]),
             Test::InBytes(items) => Members::Bytes(items),
             Test::Eq(Const::Int(n)) => Members::Ints(vec![(n, n)]),
             Test::InInts(r) => Members::Ints(r),
@@ -260,7 +260,7 @@ impl Members {
     /// Adds the members of `test` (of the same kind).
     fn extend(&mut self, test: Test) {
         match (self, test) {
-            (Members::Bytes(a), Test::Eq(Const::Bytes(b))) => a.push(b),
+            (Members::Bytes(a), Test::Eq(Const::Bytes(b))) => a.push(b.into_vec()),
             (Members::Bytes(a), Test::InBytes(b)) => a.extend(b),
             (Members::Ints(a), Test::Eq(Const::Int(n))) => a.push((n, n)),
             (Members::Ints(a), Test::InInts(b)) => a.extend(b),

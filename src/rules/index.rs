@@ -156,7 +156,7 @@ fn anchor_of_compare(c: &Compare) -> Option<(u8, Anchor)> {
         return None;
     };
     Some(match &c.test {
-        Test::Eq(Const::Bytes(b)) => (0, Anchor::Eq(id, b.clone())),
+        Test::Eq(Const::Bytes(b)) => (0, Anchor::Eq(id, b.to_vec())),
         Test::InBytes(items) if !items.is_empty() => (0, Anchor::Bytes(id, items.clone())),
         Test::Eq(Const::Ip(ip)) => (1, Anchor::Ips(id, vec![(*ip, *ip)])),
         Test::InIps(r) if !r.is_empty() => (1, Anchor::Ips(id, r.clone())),

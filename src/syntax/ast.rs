@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+pub use crate::small_bytes::SmallBytes;
+
 /// A half-open byte range `start..end` into the expression text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Span {
@@ -270,12 +272,12 @@ pub enum Literal {
     /// `lo..hi` integers (inside sets).
     IntRange(i64, i64),
     /// A byte string: quoted, raw, or hex bytes.
-    Bytes(Vec<u8>),
+    Bytes(SmallBytes),
     /// An IPv4 or IPv6 address.
     Ip(IpAddr),
     /// Text that reads as both an address and hex bytes, such as `10.20.30.40`:
     /// the checker picks the one the other side's type needs.
-    IpOrBytes(IpAddr, Vec<u8>),
+    IpOrBytes(IpAddr, SmallBytes),
     /// `addr/len` (inside sets).
     Cidr(IpAddr, u8),
     /// `lo..hi` addresses (inside sets).

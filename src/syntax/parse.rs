@@ -461,7 +461,7 @@ impl<'s> Parser<'s> {
                     }
                     Err(e) => return Err(e),
                 };
-                let text = String::from_utf8(pattern).unwrap_or_default();
+                let text = String::from_utf8(pattern.into_vec()).unwrap_or_default();
                 Ok((rest, Rhs::Regex(text, self.span_from(i, rest))))
             }
             _ => {
@@ -706,7 +706,7 @@ impl<'s> Parser<'s> {
                 && string_literal(rest, StringMode::Regex).is_ok()
             {
                 let (after, pattern) = string_literal(rest, StringMode::Regex)?;
-                let text = String::from_utf8(pattern).unwrap_or_default();
+                let text = String::from_utf8(pattern.into_vec()).unwrap_or_default();
                 (after, Arg::Regex(text, self.span_from(rest, after)))
             } else {
                 self.arg(rest, depth)?
@@ -773,7 +773,7 @@ impl<'s> Parser<'s> {
             (after, Index::Star(Span::default()))
         } else if rest.starts_with('"') || rest.starts_with('r') {
             match string_literal(rest, StringMode::Plain) {
-                Ok((after, key)) => (after, Index::Key(key, Span::default())),
+                Ok((after, key)) => (after, Index::Key(key.into_vec(), Span::default())),
                 Err(nom::Err::Error(_)) => {
                     return fail(
                         rest,
@@ -1015,7 +1015,7 @@ enum StringMode {
 }
 
 /// A quoted (`"..."`) or raw (`r#"..."#`) string literal.
-fn string_literal(i: &str, mode: StringMode) -> PResult<'_, Vec<u8>> {
+fn string_literal(i: &str, mode: StringMode) -> PResult<'_, SmallBytes> {
     if let Some(after_r) = i.strip_prefix('r') {
         let (after_hashes, hashes) = take_while::<_, _, PErr>(|c| c == '#')(after_r)?;
         if !after_hashes.starts_with('"') {
@@ -1033,7 +1033,10 @@ fn string_literal(i: &str, mode: StringMode) -> PResult<'_, Vec<u8>> {
         close.push('"');
         close.push_str(hashes);
         return match body.find(&close) {
-            Some(end) => Ok((&body[end + close.len()..], body.as_bytes()[..end].to_vec())),
+            Some(end) => Ok((
+                &body[end + close.len()..],
+                SmallBytes::from_slice(&body.as_bytes()[..end]),
+            )),
             None => fail(
                 i,
                 1 + hashes.len() + 1,
@@ -1046,17 +1049,17 @@ fn string_literal(i: &str, mode: StringMode) -> PResult<'_, Vec<u8>> {
     }
     let bytes = i.as_bytes();
     // Up to the first quote or backslash the bytes are copied as they are:
-    // a string without escapes is one exact-size copy.
+    // a string without escapes is one copy (inline when it is short).
     let plain = memchr::memchr2(b'"', b'\\', &bytes[1..]).map_or(bytes.len(), |n| n + 1);
     if bytes.get(plain) == Some(&b'"') {
-        return Ok((&i[plain + 1..], bytes[1..plain].to_vec()));
+        return Ok((&i[plain + 1..], SmallBytes::from_slice(&bytes[1..plain])));
     }
     let mut out = Vec::with_capacity(plain + 8);
     out.extend_from_slice(&bytes[1..plain]);
     let mut k = plain;
     while k < bytes.len() {
         match bytes[k] {
-            b'"' => return Ok((&i[k + 1..], out)),
+            b'"' => return Ok((&i[k + 1..], out.into())),
             b'\\' => {
                 let Some(&next) = bytes.get(k + 1) else { break };
                 if mode == StringMode::Regex {
@@ -1214,12 +1217,12 @@ fn classify(tok: &str) -> Classified {
     let hex = hex_bytes(tok);
     if let Some(ip) = parse_ip(tok) {
         return Classified::Literal(match hex {
-            Some(bytes) => Literal::IpOrBytes(ip, bytes),
+            Some(bytes) => Literal::IpOrBytes(ip, bytes.into()),
             None => Literal::Ip(ip),
         });
     }
     if let Some(bytes) = hex {
-        return Classified::Literal(Literal::Bytes(bytes));
+        return Classified::Literal(Literal::Bytes(bytes.into()));
     }
     if tok.starts_with(|c: char| c.is_ascii_digit()) {
         if tok.contains(':') || tok.split('.').count() == 4 {

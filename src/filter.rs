@@ -168,26 +168,18 @@ impl<'s> Compiler<'s> {
         Ok((expr, typed))
     }
 
-    /// Parses and type-checks, keeping only the checked tree (the syntax
-    /// tree's strings move into it).
-    pub(crate) fn check_only(&self, text: &str) -> Result<Typed, Error> {
+    /// Parses and type-checks into `root`, keeping only the checked tree
+    /// (the syntax tree's strings move into it).
+    pub(crate) fn check_only(&self, text: &str, root: &mut check::Node) -> Result<(), Error> {
         let mut expr = syntax::parse_with(text, &self.limits)?;
-        check::check_consuming(&mut expr, self.schema, &self.limits, &self.regexes)
+        check::check_into(&mut expr, self.schema, &self.limits, &self.regexes, root)?;
+        Ok(())
     }
 
     /// Parses, checks and compiles `text`.
     pub fn compile(&self, text: &str) -> Result<Filter, Error> {
         let mut root = check::Node::Const(false);
-        {
-            let mut expr = syntax::parse_with(text, &self.limits)?;
-            check::check_into(
-                &mut expr,
-                self.schema,
-                &self.limits,
-                &self.regexes,
-                &mut root,
-            )?;
-        }
+        self.check_only(text, &mut root)?;
         crate::compile::optimize::optimize_in_place(&mut root);
         self.compile_owned(root, SourceText::whole(text))
     }

@@ -184,11 +184,14 @@ impl RuleSet {
             }
             // (A rule that fails leaves the anchors out of step with the
             // rules, but then the set is not built.)
-            let compiled = compiler.check_only(&r.expression).and_then(|typed| {
-                let root = crate::compile::optimize::optimize(typed.root);
-                anchors.push_rule(&root);
-                compiler.compile_owned(root, text)
-            });
+            let mut root = crate::check::Node::Const(false);
+            let compiled = compiler
+                .check_only(&r.expression, &mut root)
+                .and_then(|()| {
+                    crate::compile::optimize::optimize_in_place(&mut root);
+                    anchors.push_rule(&root);
+                    compiler.compile_owned(root, text)
+                });
             match compiled {
                 Ok(filter) => {
                     rules.push(Some(CompiledRule {

@@ -135,7 +135,7 @@ fn inline_bytes_eq(c: &[u8]) -> (TestKind, u8, [u64; 4]) {
 }
 
 /// Whether int ranges can be held inline: one to four, within `0..=u32::MAX`.
-fn int_ranges_fit(r: &[(i64, i64)]) -> bool {
+pub(super) fn int_ranges_fit(r: &[(i64, i64)]) -> bool {
     (1..=4).contains(&r.len())
         && r.iter()
             .all(|&(lo, hi)| 0 <= lo && lo <= hi && hi <= i64::from(u32::MAX))

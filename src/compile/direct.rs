@@ -103,7 +103,7 @@ fn count_compare(c: &Compare, lists: &Lists, s: &mut Size) -> Option<()> {
             None if re.regex().is_some() => (1, 1),
             None => return None,
         },
-        Test::InInts(r) => (1, usize::from(r.len() > 4)),
+        Test::InInts(r) => (1, usize::from(!super::branch::int_ranges_fit(r))),
         Test::InIps(r) => (1, usize::from(r.len() > 4)),
         Test::Contains(_) | Test::Wildcard { .. } | Test::InBytes(_) | Test::BitAnd(_) => (1, 1),
         Test::InList(name) if lists.handle(name).is_some() => (1, 1),

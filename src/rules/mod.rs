@@ -122,7 +122,8 @@ impl RuleSet {
         serde_json::from_str(text).map_err(|e| Error::config(format!("rule set JSON: {e}")))
     }
 
-    /// Loads TOML (`[[rules]]` tables).
+    /// Loads TOML (`[[rules]]` tables). Needs the `toml` feature (on by default).
+    #[cfg(feature = "toml")]
     pub fn from_toml(text: &str) -> Result<RuleSet, Error> {
         toml::from_str(text).map_err(|e| Error::config(format!("rule set TOML: {}", e.message())))
     }
@@ -130,7 +131,12 @@ impl RuleSet {
     /// Loads by file name: `.toml` is TOML, anything else JSON.
     pub fn load(path: &str, text: &str) -> Result<RuleSet, Error> {
         if path.ends_with(".toml") {
-            RuleSet::from_toml(text)
+            #[cfg(feature = "toml")]
+            return RuleSet::from_toml(text);
+            #[cfg(not(feature = "toml"))]
+            return Err(Error::config(
+                "rule set TOML: this build has no TOML support (enable the `toml` feature)",
+            ));
         } else {
             RuleSet::from_json(text)
         }

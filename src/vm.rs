@@ -320,27 +320,6 @@ fn branch_way_cold<R: Request + ?Sized>(pr: &Pred, req: &R, b: &Branch) -> bool 
     }
 }
 
-/// Whether a program only uses the instructions the branch form has steps
-/// for, with its one `Return` last.
-pub(crate) fn is_simple(code: &[Instr]) -> bool {
-    let returns = code.iter().filter(|i| matches!(i, Instr::Return)).count();
-    returns == 1
-        && code.last() == Some(&Instr::Return)
-        && code.iter().all(|i| {
-            matches!(
-                i,
-                Instr::TestField { .. }
-                    | Instr::TestJump { .. }
-                    | Instr::TruthyField { .. }
-                    | Instr::Const(_)
-                    | Instr::JumpIfFalse(_)
-                    | Instr::JumpIfTrue(_)
-                    | Instr::Not
-                    | Instr::Return
-            )
-        })
-}
-
 /// `TestField`: the predicate on the field's scalar, with the flags applied.
 #[inline(always)]
 fn test_field<R: Request + ?Sized>(

@@ -13,7 +13,7 @@
 //! Successors always have a higher index than their branch, so evaluation
 //! ends after at most `branches.len()` steps.
 
-use super::{Instr, Pred};
+use super::Pred;
 use crate::check::{Const, Test};
 use crate::schema::FieldId;
 use std::net::IpAddr;
@@ -414,87 +414,6 @@ impl Branch {
     }
 }
 
-/// Lowers a simple program (see `vm::is_simple`) to its branch form: where
-/// evaluation starts (branch 0, or a verdict when the result is known) and
-/// the branches. `None` when the code uses an instruction the branch form
-/// has no step for.
-pub fn lower(code: &[Instr], preds: &[Pred]) -> Option<(Next, Vec<Branch>)> {
-    let n = code.len();
-    // `state[pc][acc]`: where running from `pc` with accumulator `acc` leads.
-    // Every jump goes forward, so filling it from the end sees each
-    // successor first; a test at `pc` is one branch whatever `acc` was.
-    // Small programs (most rules) keep it on the stack.
-    const STACK_STATES: usize = 32;
-    let mut on_stack = [[VERDICT_FALSE, VERDICT_TRUE]; STACK_STATES];
-    let mut on_heap;
-    let state: &mut [[Next; 2]] = if n < STACK_STATES {
-        &mut on_stack[..=n]
-    } else {
-        on_heap = vec![[VERDICT_FALSE, VERDICT_TRUE]; n + 1];
-        &mut on_heap
-    };
-    // Branches are built back to front, then renumbered.
-    let tests = code
-        .iter()
-        .filter(|i| {
-            matches!(
-                i,
-                Instr::TestField { .. } | Instr::TestJump { .. } | Instr::TruthyField { .. }
-            )
-        })
-        .count();
-    let mut built: Vec<Branch> = Vec::with_capacity(tests);
-    let at = |state: &[[Next; 2]], pc: usize, acc: bool| -> Next {
-        state.get(pc).map_or(verdict(acc), |s| s[usize::from(acc)])
-    };
-    for pc in (0..n).rev() {
-        let next = pc + 1;
-        let s = match code[pc] {
-            // A test sets `acc` (negated by flag bit 1); a fused test then
-            // jumps on it (bit 2: when true) or steps over the jump after it.
-            Instr::TestField { field, pred, flags }
-            | Instr::TestJump {
-                field, pred, flags, ..
-            } => {
-                let negate = flags & 2 != 0;
-                let follow = |acc: bool| -> Next {
-                    match code[pc] {
-                        Instr::TestJump { target, .. } if acc == (flags & 4 != 0) => {
-                            jump(state, target, next, acc, at)
-                        }
-                        Instr::TestJump { .. } => at(state, next + 1, acc),
-                        _ => at(state, next, acc),
-                    }
-                };
-                let test = classify(preds.get(pred as usize)?);
-                let invert = flags & 1 != 0;
-                let (on_true, on_false) = (follow(!negate), follow(negate));
-                built.push(Branch::step(field, test, pred, invert, on_true, on_false));
-                let id = (built.len() - 1) as Next;
-                [id, id]
-            }
-            Instr::TruthyField { field, negate } => {
-                let (on_true, on_false) = (at(state, next, !negate), at(state, next, negate));
-                let test = (TestKind::Truthy, 0, [0; 4]);
-                built.push(Branch::step(field, test, NO_PRED, false, on_true, on_false));
-                let id = (built.len() - 1) as Next;
-                [id, id]
-            }
-            Instr::Const(b) => {
-                let t = at(state, next, b);
-                [t, t]
-            }
-            Instr::Not => [at(state, next, true), at(state, next, false)],
-            Instr::JumpIfFalse(t) => [jump(state, t, next, false, at), at(state, next, true)],
-            Instr::JumpIfTrue(t) => [at(state, next, false), jump(state, t, next, true, at)],
-            Instr::Return => [VERDICT_FALSE, VERDICT_TRUE],
-            _ => return None,
-        };
-        state[pc] = s;
-    }
-    Some(front_to_back(at(state, 0, false), built))
-}
-
 /// Branches built back to front (each successor before the branches that
 /// lead to it), from `start` on, as the branch form: what was built after
 /// the start precedes it and cannot be reached; the rest is renumbered so
@@ -528,49 +447,31 @@ pub fn is_chain(start: Next, branches: &[Branch]) -> bool {
         })
 }
 
-fn verdict(acc: bool) -> Next {
-    if acc { VERDICT_TRUE } else { VERDICT_FALSE }
-}
-
-/// A conditional jump taken with accumulator `acc`: forward to `t`, or (a
-/// backward target) the end of the program.
-fn jump(
-    state: &[[Next; 2]],
-    t: u32,
-    next: usize,
-    acc: bool,
-    at: impl Fn(&[[Next; 2]], usize, bool) -> Next,
-) -> Next {
-    let t = t as usize;
-    if t >= next {
-        at(state, t, acc)
-    } else {
-        verdict(acc)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::compile::matchers::Pred;
 
-    fn test(field: u32, flags: u8) -> Instr {
-        Instr::TestField {
-            field: FieldId(field),
-            pred: 0,
-            flags,
-        }
-    }
-
-    /// Runs a branch form over fixed predicate results (`hits[field]`, before `invert`).
-    fn run(start: Next, branches: &[Branch], hits: &[bool]) -> bool {
+    /// Runs a branch form over fixed predicate results (`hit(field)`, before `invert`).
+    fn run(start: Next, branches: &[Branch], hit: impl Fn(FieldId) -> bool) -> bool {
         let mut at = start;
         while let Some(b) = branches.get(at as usize) {
-            let next = b.next[usize::from(hits[b.field.0 as usize])];
+            let next = b.next[usize::from(hit(b.field))];
             assert!(next > at, "successors go forward");
             at = next;
         }
         at == VERDICT_TRUE
+    }
+
+    /// The branch form `text` compiles to, over a schema of an Int field
+    /// `f0` and a Bool field `f1`.
+    fn lowered(text: &str) -> (Next, Vec<Branch>) {
+        let schema =
+            crate::Schema::from_json(r#"{"fields": {"f0": "Int", "f1": "Bool"}}"#).unwrap();
+        let f = crate::Compiler::new(&schema).compile(text).unwrap();
+        let p = f.program();
+        assert!(p.simple, "{text}");
+        (p.branch_start, p.branches.clone())
     }
 
     #[test]
@@ -624,41 +525,25 @@ mod tests {
 
     #[test]
     fn lowers_and_or_not_as_the_bytecode_runs_them() {
-        let preds = [Pred::IntEq(1)];
-        // f0 and not f1: test f0; jump_if_false end; test f1 (negated); return
-        let code = [test(0, 0), Instr::JumpIfFalse(3), test(1, 2), Instr::Return];
-        let (start, b) = lower(&code, &preds).unwrap();
+        let both = [(false, false), (false, true), (true, false), (true, true)];
+        let hits = |h0: bool, h1: bool| move |f: FieldId| if f.0 == 0 { h0 } else { h1 };
+        let (start, b) = lowered("f0 == 1 and not f1");
         assert_eq!(b.len(), 2);
-        for (h0, h1) in [(false, false), (false, true), (true, false), (true, true)] {
-            assert_eq!(run(start, &b, &[h0, h1]), h0 && !h1, "{h0} {h1}");
+        for (h0, h1) in both {
+            assert_eq!(run(start, &b, hits(h0, h1)), h0 && !h1, "{h0} {h1}");
         }
-        // not (f0 or f1)
-        let code = [
-            test(0, 0),
-            Instr::JumpIfTrue(3),
-            test(1, 0),
-            Instr::Not,
-            Instr::Return,
-        ];
-        let (start, b) = lower(&code, &preds).unwrap();
-        for (h0, h1) in [(false, false), (false, true), (true, false), (true, true)] {
-            assert_eq!(run(start, &b, &[h0, h1]), !(h0 || h1), "{h0} {h1}");
+        let (start, b) = lowered("not (f0 == 1 or f1)");
+        for (h0, h1) in both {
+            assert_eq!(run(start, &b, hits(h0, h1)), !(h0 || h1), "{h0} {h1}");
         }
     }
 
     #[test]
     fn a_known_verdict_needs_no_branch_and_dead_tests_are_dropped() {
-        let preds = [Pred::IntEq(1)];
-        let code = [Instr::Const(true), Instr::Return];
-        assert_eq!(lower(&code, &preds), Some((VERDICT_TRUE, Vec::new())));
-        // const false; jump_if_false over a test: the test is unreachable.
-        let code = [
-            Instr::Const(false),
-            Instr::JumpIfFalse(3),
-            test(0, 0),
-            Instr::Return,
-        ];
-        assert_eq!(lower(&code, &preds), Some((VERDICT_FALSE, Vec::new())));
+        assert_eq!(lowered("true"), (VERDICT_TRUE, Vec::new()));
+        // The test after a known `false` in an `and` is unreachable.
+        assert_eq!(lowered("false and f0 == 1"), (VERDICT_FALSE, Vec::new()));
+        assert_eq!(lowered("f1 or true"), (VERDICT_TRUE, Vec::new()));
     }
 
     #[test]
@@ -925,20 +810,5 @@ mod tests {
         assert!(!inline_holds(&tens, Scalar::Ip6(0x0a01_0203)), "IPv6");
         let inline_kind = branch_of(&Pred::IntEq(1));
         assert!(!inline_kind.kind.is_inline() && !inline_holds(&inline_kind, Scalar::Int(1)));
-    }
-
-    #[test]
-    fn backward_jumps_end_the_program_and_unknown_input_is_refused() {
-        let preds = [Pred::IntEq(1)];
-        let code = [test(0, 0), Instr::JumpIfTrue(0), test(1, 0), Instr::Return];
-        let (start, b) = lower(&code, &preds).unwrap();
-        assert!(
-            run(start, &b, &[true, false]),
-            "a backward jump returns acc"
-        );
-        assert!(!run(start, &b, &[false, false]));
-        // A predicate index out of range, or an instruction with registers.
-        assert_eq!(lower(&[test(0, 0), Instr::Return], &[]), None);
-        assert_eq!(lower(&[Instr::PushAcc, Instr::Return], &preds), None);
     }
 }

@@ -1,15 +1,10 @@
-//! The common rule straight to its branch form: a tree of field tests joined
-//! by `and`, `or` and `not` needs no instructions in between.
-//!
-//! The bytecode path emits a test and a jump per term, threads the jumps,
-//! and [`lower`](super::branch::lower)s the result. For such a tree the
-//! successors of every test are known while walking it, so this walk builds
-//! the same branches (same steps, same order, same successors) directly,
-//! which is most of what compiling a typical rule costs. Trees with anything
-//! else (`xor`, functions, indexes, operand comparisons, a list with no
-//! contents registered, a regex that does not compile) take the bytecode
-//! path, which reports the errors, as do compilers asked to keep their
-//! instructions: those must exist to be kept.
+//! The branch form, lowered from the checked tree: a tree of field tests
+//! joined by `and`, `or` and `not` needs no instructions in between, since
+//! the successors of every test are known while walking it. This is the one
+//! lowering to the branch form. Trees with anything else (`xor`, functions,
+//! indexes, operand comparisons, a list with no contents registered, a regex
+//! that does not compile) run as instructions, whose compilation reports the
+//! errors.
 
 use super::branch::{Branch, NO_PRED, Next, TestKind, VERDICT_FALSE, VERDICT_TRUE, classify};
 use super::fields::FieldList;
@@ -117,8 +112,8 @@ fn count_compare(c: &Compare, lists: &Lists, s: &mut Size) -> Option<()> {
 }
 
 /// Builds the branch form of a tree [`size`] accepted: where evaluation
-/// starts and the branches, numbered as [`lower`](super::branch::lower)
-/// numbers them. Pooled predicates go to `preds` (each branch's `pred`
+/// starts and the branches, numbered so that every
+/// successor comes after its branch. Pooled predicates go to `preds` (each branch's `pred`
 /// indexes it, in branch order; inline ones get [`NO_PRED`]); the fields tested go to
 /// `fields`. Constants move out of the tree.
 pub(super) fn lower(
@@ -149,9 +144,32 @@ pub(super) fn lower(
             }
         }
     } else {
-        *preds = super::pooled_preds(&mut branches, preds);
+        *preds = pooled_preds(&mut branches, preds);
     }
     (start, branches)
+}
+
+/// The predicates the branches read from the pool, in order, each branch's
+/// `pred` renumbered to match; an inline branch's (its constant is in the
+/// branch) is left out and its `pred` becomes [`NO_PRED`]. Each
+/// test instruction, and so each predicate, is at most one branch.
+fn pooled_preds(branches: &mut [Branch], preds: &mut [Pred]) -> Vec<Pred> {
+    let pooled = |b: &Branch| b.kind != TestKind::Truthy && !b.kind.is_inline();
+    let mut kept = Vec::with_capacity(branches.iter().filter(|b| pooled(b)).count());
+    for b in branches.iter_mut() {
+        let taken = pooled(b)
+            .then(|| preds.get_mut(b.pred as usize))
+            .flatten()
+            .map(Pred::take);
+        b.pred = match taken {
+            Some(pr) => {
+                kept.push(pr);
+                kept.len() as u32 - 1
+            }
+            None => NO_PRED,
+        };
+    }
+    kept
 }
 
 struct Builder<'a> {

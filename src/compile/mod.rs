@@ -314,35 +314,37 @@ pub(crate) fn compile_owned(
         branch_start: branch::VERDICT_FALSE,
         branches: Vec::new(),
     };
-    // The common rule goes straight to its branch form.
-    if !keep_instructions
-        && let Some(size) = direct::size(&root, lists)
-        && size.instructions <= limits.max_instructions
-    {
+    // The common rule (field tests joined by `and`, `or`, `not`) has a
+    // branch form, lowered straight from the tree; the others run as
+    // instructions. Asked to keep its instructions, a compiler emits them
+    // for every program (a simple one then holds both forms).
+    let direct = direct::size(&root, lists).filter(|s| s.instructions <= limits.max_instructions);
+    if let Some(size) = direct {
+        let mut tree = if keep_instructions {
+            Some(root.clone())
+        } else {
+            None
+        };
+        let lowered = tree.as_mut().unwrap_or(&mut root);
         let mut preds = Vec::with_capacity(size.pooled);
-        let (start, branches) = direct::lower(&mut root, size, lists, &mut preds, &mut p.fields);
+        let (start, branches) = direct::lower(lowered, size, lists, &mut preds, &mut p.fields);
         p.simple = true;
         p.branch_start = start;
         p.chain = branch::is_chain(start, &branches);
         p.preds = preds;
         p.branches = branches;
-        return Ok(p);
+        if !keep_instructions {
+            return Ok(p);
+        }
     }
-    // The bytecode path builds instructions and predicates in this
-    // thread's scratch buffers: a program the VM runs in branch form keeps
-    // neither (unless asked to), and the others copy theirs out at their
-    // exact size.
-    let (mut code, mut preds) = scratch::take();
-    // Most programs are a test (and a jump) per comparison and one
-    // predicate and field each: sized once, instead of grown step by step.
     let tests = top_level_tests(&root, 0);
-    code.reserve(2 * tests + 1);
-    preds.reserve(tests);
-    p.preds = preds;
+    // The instructions' predicates follow the branches' ones in the pool.
     let mut g = Gen {
         p,
         b: Bytecode {
-            code,
+            // Most programs are a test (and a jump) per comparison and one
+            // predicate and field each: sized once, not grown step by step.
+            code: Vec::with_capacity(2 * tests + 1),
             ..Bytecode::default()
         },
         lists,
@@ -351,117 +353,20 @@ pub(crate) fn compile_owned(
         loops: Vec::new(),
         const_ids: HashMap::default(),
     };
-    let built = g
-        .node(&mut root, false)
-        .and_then(|()| g.emit(Instr::Return));
+    g.p.preds.reserve(tests);
+    g.node(&mut root, false)?;
+    g.emit(Instr::Return)?;
     let Gen {
         mut p,
         b: mut bytecode,
         ..
     } = g;
-    let (code, preds) = (
-        std::mem::take(&mut bytecode.code),
-        std::mem::take(&mut p.preds),
-    );
-    if let Err(e) = built {
-        scratch::give_back(code, preds);
-        return Err(e);
-    }
-    let (code, preds) = finish(&mut p, bytecode, code, preds, keep_instructions);
-    scratch::give_back(code, preds);
-    Ok(p)
-}
-
-/// Optimizes the jumps of `code`, lowers a simple program to its branch
-/// form, and moves into `p` the instructions (with the rest of `bytecode`)
-/// and predicates it keeps: all of them for a program the VM runs
-/// instruction by instruction (or when `keep_instructions`), else only the
-/// predicates of branches whose constant is not inline. Returns the
-/// scratch buffers (what is left in them is dropped when they are handed
-/// back).
-fn finish(
-    p: &mut Program,
-    mut bytecode: Bytecode,
-    mut code: Vec<Instr>,
-    mut preds: Vec<Pred>,
-    keep_instructions: bool,
-) -> (Vec<Instr>, Vec<Pred>) {
-    optimize::thread_jumps(&mut code);
-    optimize::fuse_test_jumps(&mut code);
-    if crate::vm::is_simple(&code)
-        && let Some((start, mut branches)) = branch::lower(&code, &preds)
-    {
-        p.simple = true;
-        p.branch_start = start;
-        p.chain = branch::is_chain(start, &branches);
-        if !keep_instructions {
-            p.preds = pooled_preds(&mut branches, &mut preds);
-            p.branches = branches;
-            return (code, preds);
-        }
-        p.branches = branches;
-    }
-    // Copied out at their exact size; the scratch buffers keep their room.
-    bytecode.code = code.to_vec();
+    optimize::thread_jumps(&mut bytecode.code);
+    optimize::fuse_test_jumps(&mut bytecode.code);
+    bytecode.code.shrink_to_fit();
+    p.preds.shrink_to_fit();
     p.bytecode = Some(Box::new(bytecode));
-    p.preds = Vec::with_capacity(preds.len());
-    p.preds.append(&mut preds);
-    (code, preds)
-}
-
-/// The predicates the branches read from the pool, in order, each branch's
-/// `pred` renumbered to match; an inline branch's (its constant is in the
-/// branch) is left out and its `pred` becomes [`branch::NO_PRED`]. Each
-/// test instruction, and so each predicate, is at most one branch.
-pub(super) fn pooled_preds(branches: &mut [branch::Branch], preds: &mut [Pred]) -> Vec<Pred> {
-    let pooled = |b: &branch::Branch| b.kind != branch::TestKind::Truthy && !b.kind.is_inline();
-    let mut kept = Vec::with_capacity(branches.iter().filter(|b| pooled(b)).count());
-    for b in branches.iter_mut() {
-        let taken = pooled(b)
-            .then(|| preds.get_mut(b.pred as usize))
-            .flatten()
-            .map(Pred::take);
-        b.pred = match taken {
-            Some(pr) => {
-                kept.push(pr);
-                kept.len() as u32 - 1
-            }
-            None => branch::NO_PRED,
-        };
-    }
-    kept
-}
-
-/// Per-thread buffers the compiler builds instructions and predicates in,
-/// reused from one compile to the next.
-mod scratch {
-    use super::{Instr, Pred};
-    use std::cell::Cell;
-
-    /// A buffer grown past this many entries is not kept for the next compile.
-    const KEEP_UP_TO: usize = 1024;
-
-    thread_local! {
-        static BUFFERS: Cell<(Vec<Instr>, Vec<Pred>)> = const { Cell::new((Vec::new(), Vec::new())) };
-    }
-
-    /// The buffers, empty (fresh ones if another compile on this thread holds them).
-    pub(super) fn take() -> (Vec<Instr>, Vec<Pred>) {
-        BUFFERS.with(Cell::take)
-    }
-
-    /// Hands the buffers back, emptied.
-    pub(super) fn give_back(mut code: Vec<Instr>, mut preds: Vec<Pred>) {
-        code.clear();
-        preds.clear();
-        if code.capacity() > KEEP_UP_TO {
-            code = Vec::new();
-        }
-        if preds.capacity() > KEEP_UP_TO {
-            preds = Vec::new();
-        }
-        BUFFERS.with(|b| b.set((code, preds)));
-    }
+    Ok(p)
 }
 
 /// The comparisons and tests of `n` outside function calls, counted down to

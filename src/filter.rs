@@ -2,11 +2,11 @@
 //! evaluate it on every request.
 
 use crate::check::{self, Typed};
-use crate::compile::{self, Program};
 use crate::context::Request;
 use crate::error::Error;
 use crate::limits::Limits;
 use crate::lists::Lists;
+use crate::program::Program;
 use crate::regexes::RegexCache;
 use crate::schema::{FieldId, Schema};
 use crate::syntax::{self, Expr};
@@ -199,7 +199,7 @@ impl<'s> Compiler<'s> {
         root: crate::check::Node,
         source: SourceText,
     ) -> Result<Filter, Error> {
-        let program = compile::compile_owned(
+        let program = crate::compile::compile_owned(
             root,
             self.schema,
             &self.lists,

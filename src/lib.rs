@@ -54,6 +54,8 @@ pub mod functions;
 pub mod hash;
 pub mod limits;
 pub mod lists;
+pub mod matchers;
+pub mod program;
 pub mod reference;
 pub mod regexes;
 pub mod rules;
@@ -62,7 +64,7 @@ pub mod small_bytes;
 mod stack;
 pub mod swap;
 pub mod syntax;
-pub mod value;
+pub mod types;
 pub mod vm;
 
 pub use context::{Context, HttpRequest, Request};
@@ -73,7 +75,7 @@ pub use lists::Lists;
 pub use schema::{FieldId, Schema, Type};
 pub use small_bytes::SmallBytes;
 pub use syntax::{Expr, Span, parse, parse_with};
-pub use value::{Val, Value};
+pub use types::{Val, Value};
 
 /// The README's Rust snippets run as doctests.
 #[cfg(doctest)]

@@ -6,12 +6,12 @@
 //! the whole old contents or the whole new ones, never a mix.
 
 use crate::check::merge_ranges;
-use crate::compile::matchers::{BytesSet, IpRanges};
 use crate::error::Error;
+use crate::matchers::{BytesSet, IpRanges};
 use crate::schema::{Schema, Type};
 use crate::swap::Swap;
 use crate::syntax::{Literal, parse::classify_literal};
-use crate::value::{Scalar, Val};
+use crate::types::{Scalar, Val};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -91,7 +91,7 @@ impl ListData {
                 }
                 Ok(ListData::Ips(IpRanges::new(&merge_ranges(
                     out,
-                    crate::value::next_ip,
+                    crate::types::next_ip,
                 ))))
             }
             other => Err(format!("lists cannot hold {other} values")),

@@ -9,7 +9,7 @@ use crate::functions::{Builtin, Callee, eval};
 use crate::limits::Limits;
 use crate::lists::Lists;
 use crate::syntax::CompareOp;
-use crate::value::{Seq, Val};
+use crate::types::{Seq, Val};
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::net::IpAddr;

@@ -335,9 +335,113 @@ fn concatenation(chars: &mut Chars<'_>, depth: usize, room: usize) -> Option<Vec
     Some(out)
 }
 
+/// Whether `pattern` is a plain literal, optionally anchored (what
+/// [`regex_literal`] reads), without building the literal.
+pub(crate) fn is_regex_literal(pattern: &str) -> bool {
+    let body = pattern.strip_prefix('^').unwrap_or(pattern);
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                // As in `regex_literal`: `\<` and `\>` are word boundaries.
+                Some(e) if e.is_ascii_punctuation() && e != '<' && e != '>' => {}
+                _ => return false,
+            },
+            '$' if chars.peek().is_none() => {}
+            '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' => {
+                return false;
+            }
+            c if c.is_whitespace() && c != ' ' => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+/// `(literal bytes, anchored at start, anchored at end)` when `pattern` is one.
+pub(crate) fn regex_literal(pattern: &str) -> Option<(Vec<u8>, bool, bool)> {
+    let (start, body) = match pattern.strip_prefix('^') {
+        Some(rest) => (true, rest),
+        None => (false, pattern),
+    };
+    let mut out = Vec::new();
+    let mut end = false;
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                // An escaped punctuation character is itself.
+                // (`\<` and `\>` are word boundaries, not brackets.)
+                Some(e) if e.is_ascii_punctuation() && e != '<' && e != '>' => out.push(e as u8),
+                _ => return None,
+            },
+            '$' if chars.peek().is_none() => end = true,
+            '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' => {
+                return None;
+            }
+            c if c.is_whitespace() && c != ' ' => return None,
+            c => {
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    Some((out, start, end))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_regexes_become_byte_tests() {
+        type Case<'a> = (&'a str, Option<(&'a [u8], bool, bool)>);
+        let cases: &[Case] = &[
+            ("^/admin", Some((b"/admin", true, false))),
+            ("curl", Some((b"curl", false, false))),
+            ("\\.php$", Some((b".php", false, true))),
+            ("^GET$", Some((b"GET", true, true))),
+            ("a.c", None),
+            ("^/v[0-9]+", None),
+            ("\\d", None),
+            ("(?i)abc", None),
+            ("a$b", None),
+            ("\\<word\\>", None),
+        ];
+        for (pattern, want) in cases {
+            assert_eq!(is_regex_literal(pattern), want.is_some(), "{pattern}");
+            let got = regex_literal(pattern);
+            assert_eq!(
+                got.as_ref().map(|(l, s, e)| (l.as_slice(), *s, *e)),
+                *want,
+                "{pattern}"
+            );
+        }
+    }
+
+    /// The checker leaves literal patterns uncompiled, on the grounds that
+    /// every one compiles well inside its size-limit margin.
+    #[test]
+    fn every_literal_regex_compiles_within_the_margin() {
+        let mut patterns: Vec<String> = Vec::new();
+        for b in 0u8..128 {
+            let c = b as char;
+            patterns.push(format!("^\\{c}x$"));
+            patterns.push(format!("a{c}"));
+        }
+        patterns.extend(["".into(), "é日本\u{10ffff}".into(), "^".into(), "$".into()]);
+        patterns.push(format!("^{}$", "\\.é".repeat(1000)));
+        for p in &patterns {
+            if !is_regex_literal(p) {
+                continue;
+            }
+            let limit = 64 * p.len() + 4096;
+            assert!(
+                crate::regexes::build(p, limit).is_ok(),
+                "{p:?} fails at size limit {limit}"
+            );
+        }
+    }
 
     /// What the alternatives say about `h`.
     fn alternatives_match(alts: &[LiteralAlt], h: &[u8]) -> bool {

@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::functions::UserFunction;
+pub use crate::types::{FieldId, Type};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -12,89 +13,53 @@ use std::sync::Arc;
 /// author, and every compile looks each one up).
 type NameMap = HashMap<String, FieldId, crate::hash::FastHash>;
 
-/// A value type of the language.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Type {
-    /// `true` / `false`.
-    Bool,
-    /// A signed 64-bit integer.
-    Int,
-    /// A byte string, shown to users as "String".
-    Bytes,
-    /// An IPv4 or IPv6 address.
-    Ip,
-    /// An ordered list of values of one type.
-    Array(Box<Type>),
-    /// Byte-string keys to values of one type.
-    Map(Box<Type>),
-}
+/// Most `Array<…>`/`Map<…>` wrappers one type may have: real schemas use two.
+pub const MAX_TYPE_DEPTH: usize = 16;
 
 impl Type {
-    /// `Array<T>`.
-    pub fn array(t: Type) -> Type {
-        Type::Array(Box::new(t))
-    }
-
-    /// `Map<T>`.
-    pub fn map(t: Type) -> Type {
-        Type::Map(Box::new(t))
-    }
-
-    /// Element type of an array or map.
-    pub fn element(&self) -> Option<&Type> {
-        match self {
-            Type::Array(t) | Type::Map(t) => Some(t),
-            _ => None,
-        }
-    }
-
-    /// Parses `Bool`, `Int`, `Bytes` (or `String`), `Ip`, `Array<T>`, `Map<T>`.
+    /// Parses `Bool`, `Int`, `Bytes` (or `String`), `Ip`, `Array<T>`, `Map<T>`,
+    /// nested at most [`MAX_TYPE_DEPTH`] levels (read in a loop, not by
+    /// recursion, so no input can exhaust the stack).
     pub fn parse(text: &str) -> Result<Type, Error> {
-        let t = text.trim();
-        let inner = |prefix: &str| {
-            t.strip_prefix(prefix)
-                .and_then(|r| r.strip_suffix('>'))
-                .map(Type::parse)
+        let mut rest = text;
+        // The wrappers from the outside in: `true` for an array.
+        let mut wrappers = Vec::new();
+        loop {
+            let t = rest.trim();
+            let unwrap = |prefix: &str| t.strip_prefix(prefix).and_then(|r| r.strip_suffix('>'));
+            let (is_array, inner) = match (unwrap("Array<"), unwrap("Map<")) {
+                (Some(inner), _) => (true, inner),
+                (None, Some(inner)) => (false, inner),
+                (None, None) => break,
+            };
+            if wrappers.len() == MAX_TYPE_DEPTH {
+                return Err(Error::config(format!(
+                    "type `{}…` nests more than {MAX_TYPE_DEPTH} levels of Array<…> and Map<…>",
+                    text.trim().chars().take(40).collect::<String>()
+                )));
+            }
+            wrappers.push(is_array);
+            rest = inner;
+        }
+        let mut ty = match rest.trim() {
+            "Bool" => Type::Bool,
+            "Int" => Type::Int,
+            "Bytes" | "String" => Type::Bytes,
+            "Ip" => Type::Ip,
+            _ => {
+                return Err(Error::config(format!(
+                    "unknown type `{rest}`; the types are Bool, Int, String (or Bytes), Ip, Array<T> and Map<T>"
+                )));
+            }
         };
-        if let Some(r) = inner("Array<") {
-            return Ok(Type::array(r?));
+        for is_array in wrappers.into_iter().rev() {
+            ty = if is_array {
+                Type::array(ty)
+            } else {
+                Type::map(ty)
+            };
         }
-        if let Some(r) = inner("Map<") {
-            return Ok(Type::map(r?));
-        }
-        match t {
-            "Bool" => Ok(Type::Bool),
-            "Int" => Ok(Type::Int),
-            "Bytes" | "String" => Ok(Type::Bytes),
-            "Ip" => Ok(Type::Ip),
-            _ => Err(Error::config(format!(
-                "unknown type `{text}`; the types are Bool, Int, String (or Bytes), Ip, Array<T> and Map<T>"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for Type {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Type::Bool => f.write_str("Bool"),
-            Type::Int => f.write_str("Int"),
-            Type::Bytes => f.write_str("String"),
-            Type::Ip => f.write_str("Ip"),
-            Type::Array(t) => write!(f, "Array<{t}>"),
-            Type::Map(t) => write!(f, "Map<{t}>"),
-        }
-    }
-}
-
-/// A field's dense index in its schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FieldId(pub u32);
-
-impl FieldId {
-    /// The id as a `usize` index.
-    pub fn index(self) -> usize {
-        self.0 as usize
+        Ok(ty)
     }
 }
 

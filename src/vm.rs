@@ -1,7 +1,7 @@
 //! The VM: runs a [`Program`] over a [`Request`].
 //!
 //! Programs made only of field tests and `and`/`or`/`not` (most rules) run in
-//! their branch form ([`crate::compile::branch`]): one typed test per step,
+//! their branch form ([`crate::program::branch`]): one typed test per step,
 //! the next step chosen by its outcome, nothing else dispatched. Everything
 //! else runs the bytecode: a plain `loop { match }` with a Bool accumulator.
 //! Registers live on the Rust stack for programs that need at most
@@ -9,14 +9,15 @@
 //! so evaluation without transform functions allocates nothing. Every access
 //! is checked: a malformed program yields `false`, never a panic.
 
-use crate::compile::branch::{
-    Branch, Next, TestKind, VERDICT_FALSE, VERDICT_TRUE, eq_inline, in_inline_ranges, prefix_inline,
-};
-use crate::compile::matchers::{Pred, in_ranges};
-use crate::compile::{Instr, LoopKind, Program, Src, compare_values};
 use crate::context::Request;
 use crate::functions::{Callee, eval};
-use crate::value::{Scalar, Seq, Val};
+use crate::matchers::in_ranges;
+use crate::program::branch::{
+    Branch, Next, TestKind, VERDICT_FALSE, VERDICT_TRUE, eq_inline, in_inline_ranges, prefix_inline,
+};
+use crate::program::pred::Pred;
+use crate::program::{Instr, LoopKind, Program, Src, compare_values};
+use crate::types::{Scalar, Seq, Val};
 use std::borrow::Cow;
 
 /// Registers kept on the stack; programs needing more use a heap vector.
@@ -205,7 +206,7 @@ pub fn execute_shared<R: Request + ?Sized>(
 /// cold path.
 #[inline(always)]
 fn branch_way<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
-    use crate::compile::matchers::bytes_eq;
+    use crate::matchers::bytes_eq;
     // `inline!(scalar pattern => test)`: a kind whose constants sit in the
     // branch. `typed!(scalar pattern, predicate pattern => test)`: one that
     // reads its predicate from the pool. A value of another type goes the
@@ -289,7 +290,7 @@ fn other_type<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
 fn composite_branch<R: Request + ?Sized>(p: &Program, req: &R, b: &Branch) -> bool {
     let holds = if b.kind.is_inline() {
         let v = req.get(b.field);
-        !v.is_missing() && crate::compile::branch::inline_holds(b, v.scalar()) != b.invert
+        !v.is_missing() && crate::program::branch::inline_holds(b, v.scalar()) != b.invert
     } else {
         match p.preds.get(b.pred as usize) {
             Some(pr) => test_composite(pr, req, b.field, u8::from(b.invert)),
@@ -312,7 +313,7 @@ fn branch_way_cold<R: Request + ?Sized>(pr: &Pred, req: &R, b: &Branch) -> bool 
         }
         (TestKind::StartsWith, Scalar::Bytes(v), Pred::StartsWith(c)) => v.starts_with(c),
         (TestKind::Contains, Scalar::Bytes(v), Pred::Contains(f)) => {
-            crate::compile::matchers::contains(f, v)
+            crate::matchers::contains(f, v)
         }
         (TestKind::IntOrd, Scalar::Int(n), Pred::IntOrd(o, c)) => o.holds(n.cmp(c)),
         (TestKind::Other, s, pr) => pr.test_scalar(s),
@@ -344,7 +345,7 @@ fn test_field<R: Request + ?Sized>(
 #[cold]
 #[inline(never)]
 fn test_composite<R: Request + ?Sized>(
-    pr: &crate::compile::matchers::Pred,
+    pr: &crate::program::pred::Pred,
     req: &R,
     field: crate::schema::FieldId,
     flags: u8,

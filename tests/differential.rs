@@ -416,14 +416,14 @@ struct Counting<'c> {
 }
 
 impl portcullis::Request for Counting<'_> {
-    fn get(&self, id: portcullis::FieldId) -> portcullis::value::Val<'_> {
+    fn get(&self, id: portcullis::FieldId) -> portcullis::types::Val<'_> {
         self.reads.borrow_mut().entry(id.0).or_default().1 += 1;
         self.inner.get(id)
     }
 
-    fn scalar(&self, id: portcullis::FieldId) -> portcullis::value::Scalar<'_> {
+    fn scalar(&self, id: portcullis::FieldId) -> portcullis::types::Scalar<'_> {
         if !self.with_scalar {
-            return portcullis::value::Scalar::Composite;
+            return portcullis::types::Scalar::Composite;
         }
         self.reads.borrow_mut().entry(id.0).or_default().0 += 1;
         self.inner.scalar(id)

@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::functions::{Builtin, Callee};
 use crate::schema::Type;
 use crate::syntax::{self, Literal};
-use crate::value::canonical_ip;
+use crate::types::canonical_ip;
 
 impl Checker<'_> {
     /// Checks the arguments of a call (already checked one by one) and returns

@@ -11,7 +11,7 @@ use crate::regexes::{Pattern, RegexCache};
 use crate::schema::{FieldId, Schema, Type};
 use crate::small_bytes::SmallBytes;
 use crate::syntax::{self, Arg, CompareOp, Expr, Literal, LogicalOp, Rhs, Span, ValueBase};
-use crate::value::canonical_ip;
+use crate::types::canonical_ip;
 use ipnet::IpNet;
 use std::net::IpAddr;
 
@@ -730,7 +730,7 @@ impl Checker<'_> {
         // which the compiler tests as a few byte comparisons.
         let size_limit = self.limits.max_regex_size;
         if pattern.len() <= (size_limit.saturating_sub(4096)) / 64 {
-            if crate::compile::is_regex_literal(pattern) {
+            if crate::regexes::is_regex_literal(pattern) {
                 return Ok(Pattern::deferred(pattern, size_limit, None));
             }
             if let Some(alts) = crate::regexes::literal_alternatives(pattern) {
@@ -883,7 +883,7 @@ impl Checker<'_> {
                         None => wrong(l, *span),
                     })?);
                 }
-                Ok(Test::InIps(merge_ranges(out, crate::value::next_ip)))
+                Ok(Test::InIps(merge_ranges(out, crate::types::next_ip)))
             }
             _ => Err(Error::check(
                 format!("`in` is not valid for {}", a_type(ty)),

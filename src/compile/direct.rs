@@ -6,11 +6,14 @@
 //! that does not compile) run as instructions, whose compilation reports the
 //! errors.
 
-use super::branch::{Branch, NO_PRED, Next, TestKind, VERDICT_FALSE, VERDICT_TRUE, classify};
-use super::fields::FieldList;
-use super::matchers::Pred;
 use crate::check::{Compare, Const, Node, Operand, Test};
 use crate::lists::Lists;
+use crate::program::branch::{
+    self, Branch, NO_PRED, Next, TestKind, VERDICT_FALSE, VERDICT_TRUE, classify,
+};
+use crate::program::fields::FieldList;
+use crate::program::pred::Pred;
+use crate::regexes::is_regex_literal;
 
 /// Deeper trees take the bytecode path (which guards its stack); rules
 /// are shallow, since `and`/`or` chains are n-ary.
@@ -74,7 +77,7 @@ fn count_compare(c: &Compare, lists: &Lists, s: &mut Size) -> Option<()> {
     }
     // Tests, and how many of them likely keep their predicate in the pool
     // (the rest hold their constant in the branch: see `classify`).
-    let fits = |len: usize| len <= super::branch::INLINE_BYTES;
+    let fits = |len: usize| len <= branch::INLINE_BYTES;
     let (tests, pooled) = match &c.test {
         Test::Eq(Const::Bytes(b)) | Test::Ne(Const::Bytes(b)) => (1, usize::from(!fits(b.len()))),
         Test::Eq(k) | Test::Ne(k) | Test::Order(_, k) if !matches!(k, Const::Bool(_)) => (1, 1),
@@ -86,7 +89,7 @@ fn count_compare(c: &Compare, lists: &Lists, s: &mut Size) -> Option<()> {
                 alts.len(),
                 alts.iter().filter(|a| !(a.1 && fits(a.0.len()))).count(),
             ),
-            None if super::is_regex_literal(re.as_str()) => {
+            None if is_regex_literal(re.as_str()) => {
                 // The literal is at most as long as the pattern around it.
                 let p = re.as_str();
                 let anchored = p.starts_with('^');
@@ -98,7 +101,7 @@ fn count_compare(c: &Compare, lists: &Lists, s: &mut Size) -> Option<()> {
             None if re.regex().is_some() => (1, 1),
             None => return None,
         },
-        Test::InInts(r) => (1, usize::from(!super::branch::int_ranges_fit(r))),
+        Test::InInts(r) => (1, usize::from(!branch::int_ranges_fit(r))),
         Test::InIps(r) => (1, usize::from(r.len() > 4)),
         Test::Contains(_) | Test::Wildcard { .. } | Test::InBytes(_) | Test::BitAnd(_) => (1, 1),
         Test::InList(name) if lists.handle(name).is_some() => (1, 1),
@@ -132,7 +135,7 @@ pub(super) fn lower(
     // Built back to front: each term's successors before the term.
     let start = b.node(root, VERDICT_TRUE, VERDICT_FALSE);
     let built = b.built.len();
-    let (start, mut branches) = super::branch::front_to_back(start, b.built);
+    let (start, mut branches) = branch::front_to_back(start, b.built);
     if branches.len() == built {
         // Every branch kept, each pooled one with the predicate it pushed:
         // the pool in branch order is the pool reversed.
@@ -229,7 +232,7 @@ impl Builder<'_> {
             });
         }
         let invert = matches!(c.test, Test::Ne(_));
-        if let Some(test) = super::branch::classify_inline_test(&c.test) {
+        if let Some(test) = branch::classify_inline_test(&c.test) {
             return self.push(field, test, NO_PRED, invert, on_true, on_false);
         }
         match super::test_pred(&mut c.test, self.lists, c.span) {

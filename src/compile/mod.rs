@@ -1,266 +1,39 @@
-//! The compiler: a typed tree ([`Typed`]) to a flat [`Program`].
+//! The compiler: a checked tree ([`Typed`]) to a [`Program`] (the format
+//! [`crate::program`] owns).
 //!
 //! Logic becomes forward jumps over an accumulator (`and` jumps out on false,
 //! `or` on true); `not` is pushed down to the tests (De Morgan) and folded into
 //! a flag on each test instruction, so it costs nothing at run time. Right-hand
-//! sides become pre-built [matchers](matchers::Pred). Values made by indexing
+//! sides become pre-built [predicates](Pred). Values made by indexing
 //! are resolved on read through [`Path`]s; values made by functions and `[*]`
 //! live in registers. The only backward jumps close `[*]` loops, one step per
 //! element, so every program ends.
 //!
 //! Most rules (field tests joined by `and`, `or`, `not`) run as their
-//! [branch form](branch); unless asked to keep instructions, the compiler
-//! builds it straight from the tree (`direct.rs`) and emits none.
+//! [branch form](crate::program::branch), lowered straight from the tree
+//! (`direct.rs`); unless asked to keep instructions, the compiler emits none
+//! for them.
 
-pub mod branch;
 mod direct;
-pub mod disasm;
-pub mod fields;
-pub mod matchers;
 pub mod optimize;
 
-use crate::check::{Compare, Const, Key, Node, Operand, Order, Test, Typed};
+use crate::check::{Compare, Const, Node, Operand, Test, Typed};
 use crate::error::Error;
 use crate::functions::{Builtin, Callee, eval::Prepared};
 use crate::limits::Limits;
 use crate::lists::Lists;
-use crate::regexes::RegexCache;
+use crate::matchers::{BytesSet, IpRanges, Wildcard};
+use crate::program::pred::Pred;
+use crate::program::{
+    Bytecode, CallDef, Instr, LoopKind, MAX_REGS, Path, Program, Src, branch, fields,
+};
+use crate::regexes::{RegexCache, regex_literal};
 use crate::schema::{FieldId, Schema};
-use crate::syntax::{CompareOp, Span};
-use crate::value::Val;
-use matchers::{BytesSet, IpRanges, Pred, Wildcard};
+use crate::syntax::Span;
+use crate::types::Val;
 use memchr::memmem;
 use std::borrow::Cow;
 use std::collections::HashMap;
-
-/// Where an instruction reads a value from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Src {
-    /// A request field.
-    Field(FieldId),
-    /// A register written earlier in the program.
-    Reg(u16),
-    /// An entry of the constant pool.
-    Const(u32),
-    /// The current element of the `[*]` loop whose iterator is this register.
-    Elem(u16),
-    /// An entry of the path pool: a value followed by array positions and map keys.
-    Path(u32),
-}
-
-/// What a `[*]` loop does with each element.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoopKind {
-    /// `any(...)`: stop at the first true body.
-    Any,
-    /// `all(...)`: stop at the first false body.
-    All,
-    /// Collect every body value into an array.
-    Map,
-}
-
-/// One instruction. `acc` is the Bool accumulator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Instr {
-    /// `acc = (present(src) && (pred(src) != invert)) != negate`.
-    Test {
-        /// The value tested.
-        src: Src,
-        /// Index into the predicate pool.
-        pred: u32,
-        /// Bit 0: invert the predicate on a present value (`!=`); bit 1: negate the result (`not`).
-        flags: u8,
-    },
-    /// [`Instr::Test`] on a request field, read through the scalar fast path.
-    TestField {
-        /// The field tested.
-        field: FieldId,
-        /// Index into the predicate pool.
-        pred: u32,
-        /// As in [`Instr::Test`].
-        flags: u8,
-    },
-    /// [`Instr::TestField`] fused with the conditional jump that follows it
-    /// (which stays in place, for other jumps that land on it).
-    TestJump {
-        /// The field tested.
-        field: FieldId,
-        /// Index into the predicate pool.
-        pred: u32,
-        /// Bits 0–1 as in [`Instr::Test`]; bit 2: jump when `acc` is true
-        /// (else when false).
-        flags: u8,
-        /// Where to jump.
-        target: u32,
-    },
-    /// [`Instr::Truthy`] on a request field.
-    TruthyField {
-        /// The field tested.
-        field: FieldId,
-        /// Negate the result.
-        negate: bool,
-    },
-    /// `acc = (src is Bool(true)) != negate`.
-    Truthy {
-        /// The value tested.
-        src: Src,
-        /// Negate the result.
-        negate: bool,
-    },
-    /// `acc = compare(lhs, rhs)` for two operands (field against field).
-    CompareSrc {
-        /// The left value.
-        lhs: Src,
-        /// Index into the operand-comparison pool (operator and right value).
-        cmp: u32,
-        /// Negate the result.
-        negate: bool,
-    },
-    /// `acc = value`.
-    Const(bool),
-    /// Jump when `acc` is false.
-    JumpIfFalse(u32),
-    /// Jump when `acc` is true.
-    JumpIfTrue(u32),
-    /// Push `acc` on the bit stack (for `xor`).
-    PushAcc,
-    /// `acc ^= pop()`.
-    XorPop,
-    /// `acc = !acc`.
-    Not,
-    /// `reg = Bool(acc)`.
-    StoreAcc(u16),
-    /// `reg = function(args...)`; index into the call pool.
-    Call {
-        /// Destination register.
-        dst: u16,
-        /// Index into the call pool.
-        call: u32,
-    },
-    /// Starts a `[*]` loop over the array (or map values) at `src`, with its
-    /// state in registers `iter`, `iter + 1` (and `iter + 2` for the collected
-    /// array). An empty source jumps to `exit` with `acc` = (kind is `All`).
-    LoopStart {
-        /// Loop kind.
-        kind: LoopKind,
-        /// First state register.
-        iter: u16,
-        /// Where to go when there is nothing to iterate.
-        exit: u32,
-        /// The array or map.
-        src: Src,
-    },
-    /// Ends one step of an `any`/`all` loop: stop on the deciding `acc`, else
-    /// jump back to `body` while elements remain.
-    LoopNext {
-        /// Loop kind.
-        kind: LoopKind,
-        /// First state register.
-        iter: u16,
-        /// The first instruction of the body.
-        body: u32,
-    },
-    /// Appends `src` to the collected array of a `Map` loop.
-    LoopPush {
-        /// First state register.
-        iter: u16,
-        /// The element's result.
-        src: Src,
-    },
-    /// Stop with `acc` as the result.
-    Return,
-}
-
-/// A value followed by positions and keys (`headers["accept"][0]`).
-#[derive(Debug, Clone)]
-pub struct Path {
-    /// The value the path starts from.
-    pub root: Src,
-    /// The steps.
-    pub keys: Box<[Key]>,
-}
-
-/// A call's function, arguments and compile-time preparation (regexes...).
-#[derive(Debug, Clone)]
-pub struct CallDef {
-    /// The function.
-    pub callee: Callee,
-    /// Where its arguments are.
-    pub args: Box<[Src]>,
-    /// What was prepared from literal arguments.
-    pub prepared: Prepared,
-}
-
-/// What only a program run instruction by instruction reads: its
-/// instructions and the pools they index besides the predicates.
-#[derive(Debug, Clone, Default)]
-pub struct Bytecode {
-    /// The instructions; the last one is [`Instr::Return`].
-    pub code: Vec<Instr>,
-    /// Constants, indexed by [`Src::Const`].
-    pub consts: Vec<Val<'static>>,
-    /// Paths, indexed by [`Src::Path`].
-    pub paths: Vec<Path>,
-    /// Calls, indexed by [`Instr::Call::call`].
-    pub calls: Vec<CallDef>,
-    /// Operand comparisons, indexed by [`Instr::CompareSrc::cmp`].
-    pub compares: Vec<(CompareOp, Src)>,
-    /// Registers the program uses.
-    pub regs: u16,
-}
-
-/// The bytecode of a program that has none.
-static NO_BYTECODE: Bytecode = Bytecode {
-    code: Vec::new(),
-    consts: Vec::new(),
-    paths: Vec::new(),
-    calls: Vec::new(),
-    compares: Vec::new(),
-    regs: 0,
-};
-
-/// A compiled program: its branch form, or its instructions, and the
-/// predicates both index.
-#[derive(Debug, Clone)]
-pub struct Program {
-    /// The instructions and their pools. `None` for a simple program (it
-    /// runs as `branches`) unless its compiler was asked to keep them, so
-    /// the common rule holds only what it runs.
-    pub bytecode: Option<Box<Bytecode>>,
-    /// Matchers, indexed by [`Instr::Test::pred`] and [`branch::Branch::pred`]
-    /// (a constant held inline in a branch has no entry, unless the
-    /// instructions are kept).
-    pub preds: Vec<Pred>,
-    /// Fields the program reads, sorted, each once.
-    pub fields: fields::FieldList,
-    /// The schema's field names by id, for listings (shared, not copied).
-    pub field_names: std::sync::Arc<[Box<str>]>,
-    /// Only field tests, constants and jumps: the VM runs its branch form.
-    pub simple: bool,
-    /// The branch form is one chain ([`branch::is_chain`]): the VM runs it
-    /// in order, without following successors.
-    pub chain: bool,
-    /// Where the branch form starts: branch 0, or a verdict.
-    pub branch_start: branch::Next,
-    /// The branch form of a simple program (empty otherwise: the VM runs
-    /// the branches whenever there are any).
-    pub branches: Vec<branch::Branch>,
-}
-
-impl Program {
-    /// The instructions and their pools (empty when not kept).
-    pub fn bytecode(&self) -> &Bytecode {
-        self.bytecode.as_deref().unwrap_or(&NO_BYTECODE)
-    }
-
-    /// The instructions (empty when not kept).
-    pub fn code(&self) -> &[Instr] {
-        &self.bytecode().code
-    }
-}
-
-/// The most registers one program may use.
-pub const MAX_REGS: usize = u16::MAX as usize - 3;
 
 /// Compiles a checked expression, keeping its instructions (see
 /// [`Compiler::keep_instructions`](crate::Compiler::keep_instructions)).
@@ -840,148 +613,49 @@ fn literal_pred(lit: Vec<u8>, start: bool, end: bool) -> Pred {
     }
 }
 
-/// Whether `pattern` is a plain literal, optionally anchored (what
-/// [`regex_literal`] reads), without building the literal.
-pub(crate) fn is_regex_literal(pattern: &str) -> bool {
-    let body = pattern.strip_prefix('^').unwrap_or(pattern);
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                // As in `regex_literal`: `\<` and `\>` are word boundaries.
-                Some(e) if e.is_ascii_punctuation() && e != '<' && e != '>' => {}
-                _ => return false,
-            },
-            '$' if chars.peek().is_none() => {}
-            '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' => {
-                return false;
-            }
-            c if c.is_whitespace() && c != ' ' => return false,
-            _ => {}
-        }
-    }
-    true
-}
-
-/// `(literal bytes, anchored at start, anchored at end)` when `pattern` is one.
-pub(crate) fn regex_literal(pattern: &str) -> Option<(Vec<u8>, bool, bool)> {
-    let (start, body) = match pattern.strip_prefix('^') {
-        Some(rest) => (true, rest),
-        None => (false, pattern),
-    };
-    let mut out = Vec::new();
-    let mut end = false;
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                // An escaped punctuation character is itself.
-                // (`\<` and `\>` are word boundaries, not brackets.)
-                Some(e) if e.is_ascii_punctuation() && e != '<' && e != '>' => out.push(e as u8),
-                _ => return None,
-            },
-            '$' if chars.peek().is_none() => end = true,
-            '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' => {
-                return None;
-            }
-            c if c.is_whitespace() && c != ' ' => return None,
-            c => {
-                let mut buf = [0; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
-        }
-    }
-    Some((out, start, end))
-}
-
-/// Compares two present values with an operator (field against field).
-pub(crate) fn compare_values(op: CompareOp, a: &Val<'_>, b: &Val<'_>) -> bool {
-    use std::cmp::Ordering;
-    let ord: Option<Ordering> = match (a, b) {
-        (Val::Int(x), Val::Int(y)) => Some(x.cmp(y)),
-        (Val::Bytes(x), Val::Bytes(y)) => Some((**x).cmp(&**y)),
-        (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(y)),
-        (Val::Ip(x), Val::Ip(y)) => {
-            let (x, y) = (x.to_canonical(), y.to_canonical());
-            if x.is_ipv4() == y.is_ipv4() {
-                Some(x.cmp(&y))
-            } else {
-                None
-            }
-        }
-        _ => None,
-    };
-    match op {
-        CompareOp::Eq => ord == Some(Ordering::Equal),
-        // v4 against v6: present and different.
-        CompareOp::Ne => match (a, b) {
-            (Val::Ip(_), Val::Ip(_)) => ord != Some(Ordering::Equal),
-            _ => ord.is_some_and(|o| o != Ordering::Equal),
-        },
-        CompareOp::Lt => ord.is_some_and(|o| Order::Lt.holds(o)),
-        CompareOp::Le => ord.is_some_and(|o| Order::Le.holds(o)),
-        CompareOp::Gt => ord.is_some_and(|o| Order::Gt.holds(o)),
-        CompareOp::Ge => ord.is_some_and(|o| Order::Ge.holds(o)),
-        CompareOp::Contains => match (a, b) {
-            (Val::Bytes(h), Val::Bytes(n)) => memmem::find(h, n).is_some(),
-            _ => false,
-        },
-        CompareOp::BitwiseAnd => matches!((a, b), (Val::Int(x), Val::Int(y)) if x & y != 0),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn literal_regexes_become_byte_tests() {
-        type Case<'a> = (&'a str, Option<(&'a [u8], bool, bool)>);
-        let cases: &[Case] = &[
-            ("^/admin", Some((b"/admin", true, false))),
-            ("curl", Some((b"curl", false, false))),
-            ("\\.php$", Some((b".php", false, true))),
-            ("^GET$", Some((b"GET", true, true))),
-            ("a.c", None),
-            ("^/v[0-9]+", None),
-            ("\\d", None),
-            ("(?i)abc", None),
-            ("a$b", None),
-            ("\\<word\\>", None),
+    /// A checked test of the kinds a branch may hold inline: byte
+    /// equalities around the inline length, int ranges in and out of
+    /// `0..=u32::MAX`, address ranges of either family (and mixed pairs).
+    fn inline_candidate() -> impl proptest::strategy::Strategy<Value = Test> {
+        use proptest::prelude::*;
+        let bytes = proptest::collection::vec(any::<u8>(), 0..=branch::INLINE_BYTES + 4);
+        let int = prop_oneof![0i64..70_000, any::<i64>(), Just(i64::from(u32::MAX))];
+        let ints = proptest::collection::vec((int.clone(), int), 0..=6)
+            .prop_map(|r| r.into_iter().map(|(a, b)| (a.min(b), a.max(b))).collect());
+        // Ordered pairs of one family, as the checker merges them (and the
+        // odd mixed pair, which no predicate keeps).
+        let v4 = |a: u32| std::net::IpAddr::from(std::net::Ipv4Addr::from(a));
+        let v6 = |a: u128| std::net::IpAddr::from(std::net::Ipv6Addr::from(a));
+        let pair = prop_oneof![
+            4 => any::<(u32, u32)>().prop_map(move |(a, b)| (v4(a.min(b)), v4(a.max(b)))),
+            2 => any::<(u128, u128)>().prop_map(move |(a, b)| (v6(a.min(b)), v6(a.max(b)))),
+            1 => any::<(u32, u128)>().prop_map(move |(a, b)| (v4(a), v6(b))),
         ];
-        for (pattern, want) in cases {
-            assert_eq!(is_regex_literal(pattern), want.is_some(), "{pattern}");
-            let got = regex_literal(pattern);
-            assert_eq!(
-                got.as_ref().map(|(l, s, e)| (l.as_slice(), *s, *e)),
-                *want,
-                "{pattern}"
-            );
-        }
+        let ips = proptest::collection::vec(pair, 0..=6);
+        prop_oneof![
+            bytes.clone().prop_map(|b| Test::Eq(Const::Bytes(b.into()))),
+            bytes.prop_map(|b| Test::Ne(Const::Bytes(b.into()))),
+            ints.prop_map(Test::InInts),
+            ips.prop_map(Test::InIps),
+            any::<i64>().prop_map(|n| Test::Eq(Const::Int(n))),
+        ]
     }
 
-    /// The checker leaves literal patterns uncompiled, on the grounds that
-    /// every one compiles well inside its size-limit margin.
-    #[test]
-    fn every_literal_regex_compiles_within_the_margin() {
-        let mut patterns: Vec<String> = Vec::new();
-        for b in 0u8..128 {
-            let c = b as char;
-            patterns.push(format!("^\\{c}x$"));
-            patterns.push(format!("a{c}"));
-        }
-        patterns.extend(["".into(), "é日本\u{10ffff}".into(), "^".into(), "$".into()]);
-        patterns.push(format!("^{}$", "\\.é".repeat(1000)));
-        for p in &patterns {
-            if !is_regex_literal(p) {
-                continue;
-            }
-            let limit = 64 * p.len() + 4096;
-            assert!(
-                crate::regexes::build(p, limit).is_ok(),
-                "{p:?} fails at size limit {limit}"
-            );
+    proptest::proptest! {
+        /// Reading a test's inline form from the checked test gives exactly
+        /// what building its predicate and classifying that gives, and
+        /// nothing for a test whose predicate is pooled.
+        #[test]
+        fn inline_form_of_a_test_matches_its_predicate(test in inline_candidate()) {
+            let direct = branch::classify_inline_test(&test);
+            let lists = crate::lists::Lists::default();
+            let pred = test_pred(&mut test.clone(), &lists, Default::default());
+            let via_pred = pred.ok().map(|p| branch::classify(&p)).filter(|c| c.0.is_inline());
+            proptest::prop_assert_eq!(direct, via_pred);
         }
     }
 

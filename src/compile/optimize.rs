@@ -13,8 +13,9 @@
 //!
 //! Passes repeat until nothing changes, at most [`MAX_PASSES`] times.
 
-use super::Instr;
 use crate::check::{Const, Node, Operand, Test, merge_ranges};
+use crate::program::Instr;
+use crate::regexes::regex_literal;
 use std::net::IpAddr;
 
 /// Most rewrite passes over one tree.
@@ -188,7 +189,7 @@ fn estimate(n: &Node) -> (u8, Likely) {
             Test::Ne(_) => (1, Likely::Mostly),
             Test::Order(..) | Test::BitAnd(_) => (1, Likely::Evenly),
             Test::InList(_) => (2, Likely::Rarely),
-            Test::Matches(re) => match super::regex_literal(re.as_str()) {
+            Test::Matches(re) => match regex_literal(re.as_str()) {
                 Some((_, true, _) | (_, _, true)) => (2, Likely::Rarely),
                 Some(_) => (3, Likely::Rarely),
                 None => (5, Likely::Rarely),
@@ -279,7 +280,7 @@ impl Members {
                 Test::InBytes(v)
             }
             Members::Ints(v) => Test::InInts(merge_ranges(v, |n| n.checked_add(1))),
-            Members::Ips(v) => Test::InIps(merge_ranges(v, crate::value::next_ip)),
+            Members::Ips(v) => Test::InIps(merge_ranges(v, crate::types::next_ip)),
         }
     }
 }

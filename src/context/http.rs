@@ -17,7 +17,7 @@ use super::{Request, check_value};
 use crate::error::Error;
 use crate::functions::eval::url_decode_bytes;
 use crate::schema::{FieldId, Schema, Type};
-use crate::value::{Scalar, Seq, Val, Value, canonical_ip};
+use crate::types::{Scalar, Seq, Val, Value, canonical_ip};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -10,7 +10,7 @@ pub use http::{HttpRequest, HttpRequestBuilder};
 
 use crate::error::Error;
 use crate::schema::{FieldId, Schema, Type};
-use crate::value::{Scalar, Val, Value, canonical_ip};
+use crate::types::{Scalar, Val, Value, canonical_ip};
 use std::collections::BTreeMap;
 
 /// Request data the VM reads by field id. A field the request does not set is

@@ -6,10 +6,10 @@
 
 use super::Builtin;
 use crate::check::{Const, Operand};
-use crate::compile::matchers::Wildcard;
 use crate::limits::Limits;
+use crate::matchers::Wildcard;
 use crate::regexes::RegexCache;
-use crate::value::{Seq, Val, Value};
+use crate::types::{Seq, Val, Value};
 use regex::bytes::Regex;
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -6,7 +6,7 @@
 pub mod eval;
 
 use crate::schema::Type;
-use crate::value::Val;
+use crate::types::Val;
 use std::fmt;
 use std::sync::Arc;
 

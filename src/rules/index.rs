@@ -16,10 +16,10 @@
 //! the rules one by one (a differential test checks it).
 
 use crate::check::{Compare, Const, Node, Operand, Test};
-use crate::compile::matchers::FastHash;
 use crate::context::Request;
+use crate::matchers::FastHash;
 use crate::schema::FieldId;
-use crate::value::Scalar;
+use crate::types::Scalar;
 use aho_corasick::AhoCorasick;
 use regex_automata::{Input, PatternSet, meta};
 use std::cell::RefCell;
@@ -172,7 +172,7 @@ fn anchor_of_compare(c: &Compare) -> Option<(u8, Anchor)> {
                     return Some((0, Anchor::Bytes(id, values)));
                 }
                 Some(alts) => (common_prefix(alts).to_vec(), alts.iter().all(|a| a.1)),
-                None => match crate::compile::regex_literal(re.as_str()) {
+                None => match crate::regexes::regex_literal(re.as_str()) {
                     Some((lit, true, true)) => return Some((0, Anchor::Eq(id, lit))),
                     Some((lit, start, _)) => (lit, start),
                     None => (Vec::new(), false),
@@ -722,7 +722,7 @@ impl RuleIndex {
             let ip = match req.scalar(i.field) {
                 s @ (Scalar::Ip4(_) | Scalar::Ip6(_)) => s.as_ip(),
                 Scalar::Composite => match req.get(i.field) {
-                    crate::value::Val::Ip(ip) => Some(ip),
+                    crate::types::Val::Ip(ip) => Some(ip),
                     _ => None,
                 },
                 _ => None,
@@ -742,7 +742,7 @@ fn with_bytes<R: Request + ?Sized>(req: &R, field: FieldId, f: impl FnOnce(&[u8]
     match req.scalar(field) {
         Scalar::Bytes(b) => f(b),
         Scalar::Composite => {
-            if let crate::value::Val::Bytes(b) = req.get(field) {
+            if let crate::types::Val::Bytes(b) = req.get(field) {
                 f(&b)
             }
         }
@@ -852,7 +852,7 @@ mod tests {
                 let mut cx = crate::Context::new(&schema);
                 cx.set(
                     "http.request.uri.path",
-                    crate::value::Value::Bytes(path.as_bytes().to_vec()),
+                    crate::types::Value::Bytes(path.as_bytes().to_vec()),
                 )
                 .unwrap();
                 let mut out = vec![0u64; index.len().div_ceil(64)];

@@ -2,8 +2,9 @@
 //! searcher, whatever field each tests), stored once: every program's pool
 //! entry for it becomes a [`Pred::Shared`] of one copy.
 
-use crate::compile::Program;
-use crate::compile::matchers::{FastHash, Pred, PredKey};
+use crate::hash::FastHash;
+use crate::program::Program;
+use crate::program::pred::{Pred, PredKey};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -55,7 +56,7 @@ pub fn intern(programs: &mut [&mut Program]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use crate::compile::matchers::Pred;
+    use crate::program::pred::Pred;
     use crate::rules::RuleSet;
     use crate::rules::tests::block as rule;
     use crate::{Compiler, Schema};

@@ -217,13 +217,13 @@ impl RuleSet {
         if !problems.is_empty() {
             return Err(RuleSetError { problems });
         }
-        let mut own: Vec<&mut crate::compile::Program> = rules
+        let mut own: Vec<&mut crate::program::Program> = rules
             .iter_mut()
             .flatten()
             .filter_map(|r| r.filter.program_mut())
             .collect();
         intern::intern(&mut own);
-        let programs: Vec<Option<&crate::compile::Program>> = rules
+        let programs: Vec<Option<&crate::program::Program>> = rules
             .iter()
             .map(|r| r.as_ref().map(|r| r.filter.program()))
             .collect();

@@ -8,10 +8,10 @@
 //! [`SLOTS`] fields, chosen at compile time as the ones most rules read; the
 //! rest (sets reading more fields than that) are read as usual.
 
-use crate::compile::Program;
 use crate::context::Request;
+use crate::program::Program;
 use crate::schema::FieldId;
-use crate::value::{Scalar, Seq, Val};
+use crate::types::{Scalar, Seq, Val};
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
 

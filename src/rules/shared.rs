@@ -8,9 +8,10 @@
 //! rule runs its regex again); at most [`MAX_SHARED`] ids, so the
 //! per-request results fit on the stack.
 
-use crate::compile::Program;
-use crate::compile::branch::TestKind;
-use crate::compile::matchers::{FastHash, PredKey};
+use crate::hash::FastHash;
+use crate::program::Program;
+use crate::program::branch::TestKind;
+use crate::program::pred::PredKey;
 use crate::schema::FieldId;
 use crate::vm::NOT_SHARED;
 use std::collections::HashMap;

@@ -11,26 +11,7 @@ use std::net::IpAddr;
 
 pub use crate::small_bytes::SmallBytes;
 
-/// A half-open byte range `start..end` into the expression text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub struct Span {
-    /// First byte of the node.
-    pub start: usize,
-    /// One past the last byte of the node.
-    pub end: usize,
-}
-
-impl Span {
-    /// A span from `start` to `end`.
-    pub fn new(start: usize, end: usize) -> Self {
-        Span { start, end }
-    }
-
-    /// The smallest span covering both.
-    pub fn to(self, other: Span) -> Span {
-        Span::new(self.start.min(other.start), self.end.max(other.end))
-    }
-}
+pub use crate::types::Span;
 
 /// A boolean expression: the whole of a rule, or the argument of `any`/`all`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -239,7 +239,7 @@ impl portcullis::Request for OnDemand<'_> {
         self.0.get(id)
     }
 
-    fn scalar(&self, id: portcullis::FieldId) -> portcullis::value::Scalar<'_> {
+    fn scalar(&self, id: portcullis::FieldId) -> portcullis::types::Scalar<'_> {
         self.0.scalar(id)
     }
 }

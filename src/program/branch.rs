@@ -26,7 +26,7 @@ pub enum TestKind {
     /// `field == bytes` ([`Pred::BytesEq`]).
     BytesEq,
     /// `field in {bytes…}` ([`Pred::BytesSet`]); `data[0]` holds the set's
-    /// [`BytesSet::length_mask`](crate::compile::matchers::BytesSet::length_mask).
+    /// [`BytesSet::length_mask`](crate::matchers::BytesSet::length_mask).
     BytesSet,
     /// `field` starts with bytes ([`Pred::StartsWith`]).
     StartsWith,
@@ -88,7 +88,7 @@ fn pack_ranges(ranges: impl Iterator<Item = (u64, u64)>) -> [u64; 4] {
 /// The kind and inline data of the branch that runs `pred`: small
 /// constants live in the branch itself, saving the predicate-pool load and
 /// the walk over its boxed data.
-pub(super) fn classify(pred: &Pred) -> (TestKind, u8, [u64; 4]) {
+pub(crate) fn classify(pred: &Pred) -> (TestKind, u8, [u64; 4]) {
     match pred {
         Pred::BytesEq(c) if c.len() <= INLINE_BYTES => inline_bytes_eq(c),
         Pred::BytesSet(set) => (TestKind::BytesSet, 0, [set.length_mask(), 0, 0, 0]),
@@ -106,7 +106,7 @@ pub(super) fn classify(pred: &Pred) -> (TestKind, u8, [u64; 4]) {
 /// What [`classify`] gives the predicate `test` builds, when that is held
 /// inline; read from the checked test itself, so that an inline test never
 /// builds (and drops) a predicate.
-pub(super) fn classify_inline_test(test: &Test) -> Option<(TestKind, u8, [u64; 4])> {
+pub(crate) fn classify_inline_test(test: &Test) -> Option<(TestKind, u8, [u64; 4])> {
     match test {
         Test::Eq(Const::Bytes(c)) | Test::Ne(Const::Bytes(c)) if c.len() <= INLINE_BYTES => {
             Some(inline_bytes_eq(c))
@@ -135,7 +135,7 @@ fn inline_bytes_eq(c: &[u8]) -> (TestKind, u8, [u64; 4]) {
 }
 
 /// Whether int ranges can be held inline: one to four, within `0..=u32::MAX`.
-pub(super) fn int_ranges_fit(r: &[(i64, i64)]) -> bool {
+pub(crate) fn int_ranges_fit(r: &[(i64, i64)]) -> bool {
     (1..=4).contains(&r.len())
         && r.iter()
             .all(|&(lo, hi)| 0 <= lo && lo <= hi && hi <= i64::from(u32::MAX))
@@ -269,8 +269,8 @@ fn unpack_ranges(data: &[u64; 4], count: u8) -> impl Iterator<Item = (u32, u32)>
 /// a value of another type, and for a kind that is not inline). The VM's
 /// hot path tests stored values itself; this serves values the request
 /// computes.
-pub fn inline_holds(b: &Branch, v: crate::value::Scalar<'_>) -> bool {
-    use crate::value::Scalar;
+pub fn inline_holds(b: &Branch, v: crate::types::Scalar<'_>) -> bool {
+    use crate::types::Scalar;
     match (b.kind, v) {
         (TestKind::BytesEqInline, Scalar::Bytes(v)) => eq_inline(&b.data, b.len, v),
         (TestKind::StartsWithInline, Scalar::Bytes(v)) => prefix_inline(&b.data, b.len, v),
@@ -298,7 +298,7 @@ pub fn inline_pred(b: &Branch) -> Option<Pred> {
             let ranges: Vec<_> = unpack_ranges(&b.data, b.len)
                 .map(|(lo, hi)| (ip(lo), ip(hi)))
                 .collect();
-            Pred::IpRanges(super::matchers::IpRanges::new(&ranges))
+            Pred::IpRanges(crate::matchers::IpRanges::new(&ranges))
         }
         _ => return None,
     })
@@ -383,7 +383,7 @@ impl Branch {
     /// The step that tests `field` as `test` says (its kind, and the inline
     /// constant's length and data), with pool entry `pred`, and leads to
     /// `on_true` when the test (`invert` applied) holds, else to `on_false`.
-    pub(super) fn step(
+    pub(crate) fn step(
         field: FieldId,
         test: (TestKind, u8, [u64; 4]),
         pred: u32,
@@ -419,7 +419,7 @@ impl Branch {
 /// the start precedes it and cannot be reached; the rest is renumbered so
 /// the start comes first and every successor has a higher index than its
 /// branch. A verdict as `start` leaves no branches.
-pub(super) fn front_to_back(start: Next, mut built: Vec<Branch>) -> (Next, Vec<Branch>) {
+pub(crate) fn front_to_back(start: Next, mut built: Vec<Branch>) -> (Next, Vec<Branch>) {
     if start >= VERDICT_FALSE {
         return (start, Vec::new());
     }
@@ -450,7 +450,7 @@ pub fn is_chain(start: Next, branches: &[Branch]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::matchers::Pred;
+    use crate::program::pred::Pred;
 
     /// Runs a branch form over fixed predicate results (`hit(field)`, before `invert`).
     fn run(start: Next, branches: &[Branch], hit: impl Fn(FieldId) -> bool) -> bool {
@@ -586,7 +586,7 @@ mod tests {
             classify(&Pred::IntRanges([(-5, 5)].into())).0,
             TestKind::IntRanges
         );
-        let ips = crate::compile::matchers::IpRanges::new(&[(
+        let ips = crate::matchers::IpRanges::new(&[(
             "10.0.0.0".parse().unwrap(),
             "10.255.255.255".parse().unwrap(),
         )]);
@@ -607,9 +607,7 @@ mod tests {
         let four: Vec<_> = (1..=4)
             .map(|k| (ip(&format!("10.{k}.0.0")), ip(&format!("10.{k}.0.255"))))
             .collect();
-        let (kind, count, data) = classify(&Pred::IpRanges(
-            crate::compile::matchers::IpRanges::new(&four),
-        ));
+        let (kind, count, data) = classify(&Pred::IpRanges(crate::matchers::IpRanges::new(&four)));
         assert_eq!((kind, count), (TestKind::Ip4RangesInline, 4));
         for k in 1..=4u64 {
             let net = 0x0a00_0000 | k << 16;
@@ -663,7 +661,7 @@ mod tests {
             probe in proptest::collection::vec(0u8..4, 0..70),
         ) {
             let items: Vec<Vec<u8>> = items.into_iter().collect();
-            let set = crate::compile::matchers::BytesSet::new(items.clone());
+            let set = crate::matchers::BytesSet::new(items.clone());
             let (kind, _, data) = classify(&Pred::BytesSet(set.clone()));
             proptest::prop_assert_eq!(kind, TestKind::BytesSet);
             for v in items.iter().chain([&probe]) {
@@ -705,48 +703,6 @@ mod tests {
         }
     }
 
-    /// A checked test of the kinds a branch may hold inline: byte
-    /// equalities around the inline length, int ranges in and out of
-    /// `0..=u32::MAX`, address ranges of either family (and mixed pairs).
-    fn inline_candidate() -> impl proptest::strategy::Strategy<Value = Test> {
-        use proptest::prelude::*;
-        let bytes = proptest::collection::vec(any::<u8>(), 0..=INLINE_BYTES + 4);
-        let int = prop_oneof![0i64..70_000, any::<i64>(), Just(i64::from(u32::MAX))];
-        let ints = proptest::collection::vec((int.clone(), int), 0..=6)
-            .prop_map(|r| r.into_iter().map(|(a, b)| (a.min(b), a.max(b))).collect());
-        // Ordered pairs of one family, as the checker merges them (and the
-        // odd mixed pair, which no predicate keeps).
-        let v4 = |a: u32| IpAddr::from(std::net::Ipv4Addr::from(a));
-        let v6 = |a: u128| IpAddr::from(std::net::Ipv6Addr::from(a));
-        let pair = prop_oneof![
-            4 => any::<(u32, u32)>().prop_map(move |(a, b)| (v4(a.min(b)), v4(a.max(b)))),
-            2 => any::<(u128, u128)>().prop_map(move |(a, b)| (v6(a.min(b)), v6(a.max(b)))),
-            1 => any::<(u32, u128)>().prop_map(move |(a, b)| (v4(a), v6(b))),
-        ];
-        let ips = proptest::collection::vec(pair, 0..=6);
-        prop_oneof![
-            bytes.clone().prop_map(|b| Test::Eq(Const::Bytes(b.into()))),
-            bytes.prop_map(|b| Test::Ne(Const::Bytes(b.into()))),
-            ints.prop_map(Test::InInts),
-            ips.prop_map(Test::InIps),
-            any::<i64>().prop_map(|n| Test::Eq(Const::Int(n))),
-        ]
-    }
-
-    proptest::proptest! {
-        /// Reading a test's inline form from the checked test gives exactly
-        /// what building its predicate and classifying that gives, and
-        /// nothing for a test whose predicate is pooled.
-        #[test]
-        fn inline_form_of_a_test_matches_its_predicate(test in inline_candidate()) {
-            let direct = classify_inline_test(&test);
-            let lists = crate::lists::Lists::default();
-            let pred = crate::compile::test_pred(&mut test.clone(), &lists, Default::default());
-            let via_pred = pred.ok().map(|p| classify(&p)).filter(|c| c.0.is_inline());
-            proptest::prop_assert_eq!(direct, via_pred);
-        }
-    }
-
     /// A branch built from `pred`, as the lowering builds it.
     fn branch_of(pred: &Pred) -> Branch {
         let (kind, len, data) = classify(pred);
@@ -777,7 +733,7 @@ mod tests {
                 Pred::BytesEq(bytes.clone().into()),
                 Pred::StartsWith(bytes.clone().into()),
                 Pred::IntRanges(ranges.iter().map(|&(lo, hi)| (i64::from(lo), i64::from(hi))).collect()),
-                Pred::IpRanges(crate::compile::matchers::IpRanges::new(&ips)),
+                Pred::IpRanges(crate::matchers::IpRanges::new(&ips)),
             ] {
                 let b = branch_of(&pred);
                 proptest::prop_assert!(b.kind.is_inline(), "{pred:?}");
@@ -790,7 +746,7 @@ mod tests {
     /// Values the request computes meet the same inline tests as stored ones.
     #[test]
     fn inline_tests_hold_on_any_scalar_of_their_type() {
-        use crate::value::Scalar;
+        use crate::types::Scalar;
         let eq = branch_of(&Pred::BytesEq(b"abc"[..].into()));
         assert!(inline_holds(&eq, Scalar::Bytes(b"abc")));
         assert!(!inline_holds(&eq, Scalar::Bytes(b"abd")));
@@ -803,9 +759,9 @@ mod tests {
         );
         let net = std::net::IpAddr::V4([10, 0, 0, 0].into());
         let end = std::net::IpAddr::V4([10, 255, 255, 255].into());
-        let tens = branch_of(&Pred::IpRanges(crate::compile::matchers::IpRanges::new(&[
-            (net, end),
-        ])));
+        let tens = branch_of(&Pred::IpRanges(crate::matchers::IpRanges::new(&[(
+            net, end,
+        )])));
         assert!(inline_holds(&tens, Scalar::Ip4(0x0a01_0203)));
         assert!(!inline_holds(&tens, Scalar::Ip6(0x0a01_0203)), "IPv6");
         let inline_kind = branch_of(&Pred::IntEq(1));

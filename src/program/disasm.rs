@@ -6,7 +6,7 @@ use super::{Instr, LoopKind, Program, Src};
 use crate::check::Key;
 use crate::functions::eval::Prepared;
 use crate::syntax::QuotedBytes;
-use crate::value::Val;
+use crate::types::Val;
 use std::fmt::{self, Display, Formatter};
 
 struct ShowSrc<'p>(&'p Program, Src);

@@ -5,9 +5,8 @@
 //! list's contents swaps one `Arc` under a lock, so an evaluation sees either
 //! the whole old contents or the whole new ones, never a mix.
 
-use crate::check::merge_ranges;
 use crate::error::Error;
-use crate::matchers::{BytesSet, IpRanges};
+use crate::matchers::{BytesSet, IpRanges, merge_ranges};
 use crate::schema::{Schema, Type};
 use crate::swap::Swap;
 use crate::syntax::{Literal, parse::classify_literal};
@@ -143,7 +142,7 @@ pub fn infer_type(items: &[serde_json::Value]) -> Type {
 fn ip_item(s: &str) -> Result<(IpAddr, IpAddr), String> {
     let not_one = || format!("`{s}` is not an address, CIDR block or address range");
     let lit = classify_literal(s).ok_or_else(not_one)?;
-    crate::check::ip_range(&lit).map_err(|e| e.unwrap_or_else(not_one))
+    lit.ip_range().map_err(|e| e.unwrap_or_else(not_one))
 }
 
 /// A shared, swappable list. Cloning the handle shares the list.

@@ -309,6 +309,35 @@ impl Wildcard {
     }
 }
 
+/// Sorts inclusive ranges and merges overlapping or adjacent ones.
+pub fn merge_ranges<T: Ord + Copy>(
+    mut v: Vec<(T, T)>,
+    succ: impl Fn(T) -> Option<T>,
+) -> Vec<(T, T)> {
+    v.sort_unstable();
+    // In place: `w` ranges are kept, each read range joins the last kept one
+    // or becomes the next.
+    let mut w = 0;
+    for k in 0..v.len() {
+        let (lo, hi) = v[k];
+        if w > 0 {
+            let last = &mut v[w - 1];
+            let touches = lo <= last.1 || succ(last.1) == Some(lo);
+            // IPv4 never touches IPv6: every v4 sorts first and the last v4 has no successor.
+            if touches {
+                if hi > last.1 {
+                    last.1 = hi;
+                }
+                continue;
+            }
+        }
+        v[w] = (lo, hi);
+        w += 1;
+    }
+    v.truncate(w);
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

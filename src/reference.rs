@@ -105,7 +105,7 @@ impl<'r, R: Request + ?Sized> Cx<'r, R> {
                     },
                     Callee::Builtin(b) => match eval::Prepared::new(
                         *b,
-                        args,
+                        |k| args.get(k)?.literal_bytes(),
                         &self.limits,
                         &crate::regexes::RegexCache::default(),
                     ) {

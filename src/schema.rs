@@ -347,7 +347,7 @@ fn validate_name(name: &str, what: &str) -> Result<(), Error> {
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         });
-    let reserved = crate::syntax::parse::KEYWORDS.contains(&name);
+    let reserved = crate::syntax::keywords::KEYWORDS.contains(&name);
     if ok && !reserved {
         Ok(())
     } else {

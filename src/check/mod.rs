@@ -7,12 +7,12 @@
 use crate::error::Error;
 use crate::functions::{Builtin, Callee};
 use crate::limits::Limits;
+use crate::matchers::merge_ranges;
 use crate::regexes::{Pattern, RegexCache};
 use crate::schema::{FieldId, Schema, Type};
 use crate::small_bytes::SmallBytes;
 use crate::syntax::{self, Arg, CompareOp, Expr, Literal, LogicalOp, Rhs, Span, ValueBase};
 use crate::types::canonical_ip;
-use ipnet::IpNet;
 use std::net::IpAddr;
 
 /// A checked expression: the typed tree and what it needs at run time.
@@ -171,6 +171,16 @@ pub enum Operand {
     Compare(Box<Compare>),
     /// A logical expression used as a value.
     Logic(Box<Node>),
+}
+
+impl Operand {
+    /// The bytes of a literal string operand.
+    pub fn literal_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Operand::Const(Const::Bytes(b)) => Some(b),
+            _ => None,
+        }
+    }
 }
 
 /// An index step.
@@ -878,7 +888,7 @@ impl Checker<'_> {
             Type::Ip => {
                 let mut out = Vec::with_capacity(items.len());
                 for (l, span) in items.iter() {
-                    out.push(ip_range(l).map_err(|e| match e {
+                    out.push(l.ip_range().map_err(|e| match e {
                         Some(m) => Error::check(m, *span),
                         None => wrong(l, *span),
                     })?);
@@ -1095,77 +1105,6 @@ impl std::fmt::Display for Text<'_> {
             Text::Expr(e) => write!(f, "{e}"),
         }
     }
-}
-
-/// An IP set element as an inclusive range; `Err(None)` when it is not an IP element.
-/// An address set element as an inclusive range (canonical: IPv4-mapped
-/// IPv6 folds to IPv4); `Err(None)` when it is not an address element,
-/// `Err(Some(message))` when it is a malformed one.
-pub(crate) fn ip_range(l: &Literal) -> Result<(IpAddr, IpAddr), Option<String>> {
-    match l {
-        Literal::Ip(ip) | Literal::IpOrBytes(ip, _) => {
-            let ip = canonical_ip(*ip);
-            Ok((ip, ip))
-        }
-        Literal::Cidr(ip, len) => {
-            let net =
-                IpNet::new(*ip, *len).map_err(|e| Some(format!("invalid CIDR `{l}`: {e}")))?;
-            if net.network() != *ip {
-                return Err(Some(format!(
-                    "CIDR `{l}` has host bits set; did you mean `{}`?",
-                    net.trunc()
-                )));
-            }
-            // A v4-mapped v6 block is the v4 block it maps.
-            let (lo, hi) = (canonical_ip(net.network()), canonical_ip(net.broadcast()));
-            if lo.is_ipv4() != hi.is_ipv4() {
-                return Ok((net.network(), net.broadcast()));
-            }
-            Ok((lo, hi))
-        }
-        Literal::IpRange(a, b) => {
-            let (a, b) = (canonical_ip(*a), canonical_ip(*b));
-            if a.is_ipv4() != b.is_ipv4() {
-                return Err(Some(format!("range `{l}` mixes IPv4 and IPv6")));
-            }
-            if a > b {
-                return Err(Some(format!(
-                    "range `{l}` is reversed: its start is greater than its end"
-                )));
-            }
-            Ok((a, b))
-        }
-        _ => Err(None),
-    }
-}
-
-/// Sorts inclusive ranges and merges overlapping or adjacent ones.
-pub(crate) fn merge_ranges<T: Ord + Copy>(
-    mut v: Vec<(T, T)>,
-    succ: impl Fn(T) -> Option<T>,
-) -> Vec<(T, T)> {
-    v.sort_unstable();
-    // In place: `w` ranges are kept, each read range joins the last kept one
-    // or becomes the next.
-    let mut w = 0;
-    for k in 0..v.len() {
-        let (lo, hi) = v[k];
-        if w > 0 {
-            let last = &mut v[w - 1];
-            let touches = lo <= last.1 || succ(last.1) == Some(lo);
-            // IPv4 never touches IPv6: every v4 sorts first and the last v4 has no successor.
-            if touches {
-                if hi > last.1 {
-                    last.1 = hi;
-                }
-                continue;
-            }
-        }
-        v[w] = (lo, hi);
-        w += 1;
-    }
-    v.truncate(w);
-    v
 }
 
 /// Only `\*` and `\\` are escapes in a wildcard pattern.

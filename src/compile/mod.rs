@@ -474,8 +474,13 @@ impl Gen<'_> {
                     srcs.push(self.operand(a)?);
                 }
                 let prepared = match callee {
-                    Callee::Builtin(b) => Prepared::new(*b, args, self.limits, self.regexes)
-                        .map_err(|m| Error::compile(m, Span::default()))?,
+                    Callee::Builtin(b) => Prepared::new(
+                        *b,
+                        |k| args.get(k)?.literal_bytes(),
+                        self.limits,
+                        self.regexes,
+                    )
+                    .map_err(|m| Error::compile(m, Span::default()))?,
                     Callee::User(_) => Prepared::None,
                 };
                 self.b.calls.push(CallDef {

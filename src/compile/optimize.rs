@@ -13,7 +13,8 @@
 //!
 //! Passes repeat until nothing changes, at most [`MAX_PASSES`] times.
 
-use crate::check::{Const, Node, Operand, Test, merge_ranges};
+use crate::check::{Const, Node, Operand, Test};
+use crate::matchers::merge_ranges;
 use crate::program::Instr;
 use crate::regexes::regex_literal;
 use std::net::IpAddr;

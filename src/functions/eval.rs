@@ -5,7 +5,6 @@
 //! [`MAX_URL_DECODE_PASSES`] passes).
 
 use super::Builtin;
-use crate::check::{Const, Operand};
 use crate::limits::Limits;
 use crate::matchers::Wildcard;
 use crate::regexes::RegexCache;
@@ -30,40 +29,30 @@ pub enum Prepared {
     Wildcard(Box<Wildcard>, Box<[u8]>),
 }
 
-fn const_bytes(op: Option<&Operand>) -> Option<&[u8]> {
-    match op {
-        Some(Operand::Const(Const::Bytes(b))) => Some(b),
-        _ => None,
-    }
-}
-
 impl Prepared {
-    /// Prepares a call to `b` whose arguments are `args`.
-    pub fn new(
+    /// Prepares a call to `b`; `literal(k)` is argument `k` when it is a
+    /// literal string.
+    pub fn new<'a>(
         b: Builtin,
-        args: &[Operand],
+        literal: impl Fn(usize) -> Option<&'a [u8]>,
         limits: &Limits,
         cache: &RegexCache,
     ) -> Result<Prepared, String> {
         match b {
             Builtin::RegexReplace => {
-                let pattern =
-                    const_bytes(args.get(1)).ok_or("regex_replace needs a literal regex")?;
+                let pattern = literal(1).ok_or("regex_replace needs a literal regex")?;
                 let pattern =
                     std::str::from_utf8(pattern).map_err(|_| "the regex must be UTF-8")?;
                 let re = cache
                     .get(pattern, limits.max_regex_size)
                     .map_err(|e| format!("invalid regex: {e}"))?;
-                let repl =
-                    const_bytes(args.get(2)).ok_or("regex_replace needs a literal replacement")?;
+                let repl = literal(2).ok_or("regex_replace needs a literal replacement")?;
                 Ok(Prepared::Regex(re, repl.into()))
             }
             Builtin::WildcardReplace => {
-                let pattern =
-                    const_bytes(args.get(1)).ok_or("wildcard_replace needs a literal pattern")?;
-                let strict = const_bytes(args.get(3)) == Some(b"s");
-                let repl = const_bytes(args.get(2))
-                    .ok_or("wildcard_replace needs a literal replacement")?;
+                let pattern = literal(1).ok_or("wildcard_replace needs a literal pattern")?;
+                let strict = literal(3) == Some(b"s");
+                let repl = literal(2).ok_or("wildcard_replace needs a literal replacement")?;
                 Ok(Prepared::Wildcard(
                     Box::new(Wildcard::new(pattern, strict)),
                     repl.into(),

@@ -165,3 +165,16 @@ impl PartialEq for Callee {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Builtin;
+
+    #[test]
+    fn every_built_in_name_parses_as_a_call() {
+        for b in Builtin::ALL {
+            let text = format!("{}(ssl)", b.name());
+            assert!(crate::syntax::parse(&text).is_ok(), "{text}");
+        }
+    }
+}

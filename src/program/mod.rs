@@ -283,3 +283,70 @@ pub(crate) fn compare_values(op: CompareOp, a: &Val<'_>, b: &Val<'_>) -> bool {
         _ => false,
     }
 }
+
+/// What one branch tests, as a rule set compares tests across its
+/// programs: the field, the inversion and the constant.
+pub(crate) type TestKey<'p> = (FieldId, bool, TestConstant<'p>);
+
+/// A branch's constant, by what it holds.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) enum TestConstant<'p> {
+    /// A Bool field's truth.
+    Truth,
+    /// A constant the branch holds inline (the same constant is always
+    /// held the same way, so equal constants have equal keys).
+    Inline(branch::TestKind, u8, [u64; 4]),
+    /// A predicate in the program's pool.
+    Pooled(pred::PredKey<'p>),
+}
+
+/// The narrow API rule sets use: they share tests and predicates across
+/// programs without knowing how branches are laid out.
+impl Program {
+    /// The tests of the branch form: none for a program that runs as
+    /// instructions.
+    pub(crate) fn test_count(&self) -> usize {
+        if self.simple { self.branches.len() } else { 0 }
+    }
+
+    /// The key of each test of the branch form, in branch order (`None`
+    /// for a branch whose predicate is missing from the pool).
+    pub(crate) fn test_keys(&self) -> impl Iterator<Item = Option<TestKey<'_>>> + '_ {
+        let branches = if self.simple { &self.branches[..] } else { &[] };
+        branches.iter().map(|b| {
+            if b.kind == branch::TestKind::Truthy {
+                return Some((b.field, false, TestConstant::Truth));
+            }
+            let constant = if b.kind.is_inline() {
+                TestConstant::Inline(b.kind, b.len, b.data)
+            } else {
+                TestConstant::Pooled(self.preds.get(b.pred as usize)?.key())
+            };
+            Some((b.field, b.invert, constant))
+        })
+    }
+
+    /// The key of the test `field matches source` (a regex kept as one).
+    pub(crate) fn regex_test_key(field: FieldId, source: &str) -> TestKey<'_> {
+        (
+            field,
+            false,
+            TestConstant::Pooled(pred::PredKey::Regex(source)),
+        )
+    }
+
+    /// The predicate pool.
+    pub(crate) fn pool(&self) -> &[Pred] {
+        &self.preds
+    }
+
+    /// The predicate pool, to store predicates other programs share once.
+    pub(crate) fn pool_mut(&mut self) -> &mut [Pred] {
+        &mut self.preds
+    }
+
+    /// The fields the program reads, sorted, each once.
+    pub(crate) fn fields(&self) -> &[FieldId] {
+        &self.fields
+    }
+}

@@ -14,14 +14,14 @@ use std::sync::Arc;
 pub fn intern(programs: &mut [&mut Program]) -> usize {
     // Each occurrence (program, pool index) with the number of its distinct
     // predicate, and how often each distinct predicate occurs.
-    let pooled: usize = programs.iter().map(|p| p.preds.len()).sum();
+    let pooled: usize = programs.iter().map(|p| p.pool().len()).sum();
     let mut occurrences: Vec<(u32, u32, u32)> = Vec::with_capacity(pooled);
     let mut counts: Vec<u32> = Vec::with_capacity(pooled);
     {
         let mut distinct: HashMap<PredKey<'_>, u32, FastHash> =
             HashMap::with_capacity_and_hasher(pooled, FastHash::default());
         for (k, p) in programs.iter().enumerate() {
-            for (j, pred) in p.preds.iter().enumerate() {
+            for (j, pred) in p.pool().iter().enumerate() {
                 if !pred.holds_heap_data() {
                     continue;
                 }
@@ -42,7 +42,7 @@ pub fn intern(programs: &mut [&mut Program]) -> usize {
         }
         let Some(pred) = programs
             .get_mut(k as usize)
-            .and_then(|p| p.preds.get_mut(j as usize))
+            .and_then(|p| p.pool_mut().get_mut(j as usize))
         else {
             continue;
         };
@@ -64,7 +64,7 @@ mod tests {
 
     /// The pooled predicates of rule `k`'s program.
     fn preds(set: &crate::rules::CompiledRuleSet, k: usize) -> &[Pred] {
-        &set.rules[k].as_ref().unwrap().filter.program().preds
+        &set.rules[k].as_ref().unwrap().filter.program().pool()
     }
 
     #[test]

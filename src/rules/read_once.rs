@@ -31,7 +31,7 @@ impl FieldSlots {
         let mut readers: Vec<(usize, FieldId)> = Vec::new();
         let mut count = Vec::<usize>::new();
         for p in programs.iter().flatten() {
-            for f in p.fields.iter() {
+            for f in p.fields().iter() {
                 if count.len() <= f.index() {
                     count.resize(f.index() + 1, 0);
                 }

@@ -9,43 +9,13 @@
 //! per-request results fit on the stack.
 
 use crate::hash::FastHash;
-use crate::program::Program;
-use crate::program::branch::TestKind;
-use crate::program::pred::PredKey;
+use crate::program::{Program, TestKey};
 use crate::schema::FieldId;
 use crate::vm::NOT_SHARED;
 use std::collections::HashMap;
 
 /// Most shared tests per set (their results take two bits each per request).
 pub const MAX_SHARED: usize = 2048;
-
-/// What one branch tests: its field, inversion and predicate.
-type TestKey<'p> = (FieldId, bool, Constant<'p>);
-
-/// A branch's predicate, by what it holds.
-#[derive(PartialEq, Eq, Hash)]
-enum Constant<'p> {
-    /// A Bool field's truth.
-    Truth,
-    /// A constant the branch holds inline (the same constant is always
-    /// held the same way, so equal constants have equal keys).
-    Inline(TestKind, u8, [u64; 4]),
-    /// A predicate in the program's pool.
-    Pooled(PredKey<'p>),
-}
-
-fn key(p: &Program, k: usize) -> Option<TestKey<'_>> {
-    let b = p.branches.get(k)?;
-    if b.kind == TestKind::Truthy {
-        return Some((b.field, false, Constant::Truth));
-    }
-    let constant = if b.kind.is_inline() {
-        Constant::Inline(b.kind, b.len, b.data)
-    } else {
-        Constant::Pooled(p.preds.get(b.pred as usize)?.key())
-    };
-    Some((b.field, b.invert, constant))
-}
 
 /// The shared ids of a rule set's tests.
 pub struct Shared {
@@ -67,7 +37,7 @@ pub struct Shared {
 /// the regexes the index searches for (`regex_anchors`: field and source).
 pub fn share(programs: &[Option<&Program>], regex_anchors: &[(FieldId, String)]) -> Shared {
     // Each branch's test as an index into the distinct tests (hashed once).
-    let branches: usize = programs.iter().flatten().map(|p| p.branches.len()).sum();
+    let branches: usize = programs.iter().flatten().map(|p| p.test_count()).sum();
     let mut distinct: HashMap<TestKey<'_>, u32, FastHash> =
         HashMap::with_capacity_and_hasher(branches, FastHash::default());
     let mut uses: Vec<u32> = Vec::new();
@@ -76,8 +46,8 @@ pub fn share(programs: &[Option<&Program>], regex_anchors: &[(FieldId, String)])
     let mut span: Vec<std::ops::Range<usize>> = Vec::with_capacity(programs.len());
     for p in programs {
         let start = tests.len();
-        if let Some(p) = p.filter(|p| p.simple) {
-            tests.extend((0..p.branches.len()).map(|k| match key(p, k) {
+        if let Some(p) = p {
+            tests.extend(p.test_keys().map(|key| match key {
                 Some(key) => {
                     let next = distinct.len() as u32;
                     let d = *distinct.entry(key).or_insert(next);
@@ -95,11 +65,7 @@ pub fn share(programs: &[Option<&Program>], regex_anchors: &[(FieldId, String)])
     // The index answers these tests: they need an id even in one rule.
     let anchor_tests: Vec<Option<u32>> = regex_anchors
         .iter()
-        .map(|(f, src)| {
-            distinct
-                .get(&(*f, false, Constant::Pooled(PredKey::Regex(src))))
-                .copied()
-        })
+        .map(|(f, src)| distinct.get(&Program::regex_test_key(*f, src)).copied())
         .collect();
     for &d in anchor_tests.iter().flatten() {
         if let Some(n) = uses.get_mut(d as usize) {
@@ -117,7 +83,9 @@ pub fn share(programs: &[Option<&Program>], regex_anchors: &[(FieldId, String)])
     ) {
         let start = ids.len() as u32;
         // A rule none of whose tests recur needs no ids (nothing to look up).
-        if p.is_some_and(|p| p.simple) && tests.iter().any(|&d| uses.get(d as usize) > Some(&1)) {
+        if p.is_some_and(|p| p.test_count() > 0)
+            && tests.iter().any(|&d| uses.get(d as usize) > Some(&1))
+        {
             ids.extend(tests.iter().map(|&d| {
                 let Some(&n) = uses.get(d as usize) else {
                     return NOT_SHARED;
@@ -177,9 +145,12 @@ mod tests {
         let id_of = |rule: usize, field: &str| -> u32 {
             let p = filters[rule].program();
             let k = p
-                .branches
-                .iter()
-                .position(|b| p.field_names.get(b.field.index()).map(|n| &**n) == Some(field))
+                .test_keys()
+                .position(|key| {
+                    key.is_some_and(|(f, ..)| {
+                        p.field_names.get(f.index()).map(|n| &**n) == Some(field)
+                    })
+                })
                 .unwrap();
             ids_of(rule)[k]
         };

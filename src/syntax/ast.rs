@@ -5,6 +5,7 @@
 //! flat chain never makes a deep tree. Equality of trees "spans aside" is
 //! [`Expr::same_shape`].
 
+use crate::types::canonical_ip;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -266,6 +267,48 @@ pub enum Literal {
 }
 
 impl Literal {
+    /// An IP set element as an inclusive range; `Err(None)` when it is not an IP element.
+    /// An address set element as an inclusive range (canonical: IPv4-mapped
+    /// IPv6 folds to IPv4); `Err(None)` when it is not an address element,
+    /// `Err(Some(message))` when it is a malformed one.
+    pub fn ip_range(&self) -> Result<(IpAddr, IpAddr), Option<String>> {
+        match self {
+            Literal::Ip(ip) | Literal::IpOrBytes(ip, _) => {
+                let ip = canonical_ip(*ip);
+                Ok((ip, ip))
+            }
+            Literal::Cidr(ip, len) => {
+                let net = ipnet::IpNet::new(*ip, *len)
+                    .map_err(|e| Some(format!("invalid CIDR `{self}`: {e}")))?;
+                if net.network() != *ip {
+                    return Err(Some(format!(
+                        "CIDR `{self}` has host bits set; did you mean `{}`?",
+                        net.trunc()
+                    )));
+                }
+                // A v4-mapped v6 block is the v4 block it maps.
+                let (lo, hi) = (canonical_ip(net.network()), canonical_ip(net.broadcast()));
+                if lo.is_ipv4() != hi.is_ipv4() {
+                    return Ok((net.network(), net.broadcast()));
+                }
+                Ok((lo, hi))
+            }
+            Literal::IpRange(a, b) => {
+                let (a, b) = (canonical_ip(*a), canonical_ip(*b));
+                if a.is_ipv4() != b.is_ipv4() {
+                    return Err(Some(format!("range `{self}` mixes IPv4 and IPv6")));
+                }
+                if a > b {
+                    return Err(Some(format!(
+                        "range `{self}` is reversed: its start is greater than its end"
+                    )));
+                }
+                Ok((a, b))
+            }
+            _ => Err(None),
+        }
+    }
+
     /// How the literal's kind is named in messages.
     pub fn kind(&self) -> &'static str {
         match self {

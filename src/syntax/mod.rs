@@ -1,6 +1,7 @@
 //! Concrete syntax: the nom parser, the AST it builds and the canonical printer.
 
 pub mod ast;
+pub mod keywords;
 pub mod parse;
 pub mod print;
 

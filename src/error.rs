@@ -4,7 +4,7 @@
 //! [`Error::render`] shows the source line with `line:column` and a caret line
 //! under the span, the way compilers do.
 
-use crate::syntax::Span;
+use crate::types::Span;
 use std::fmt::Write as _;
 
 /// Which stage of the pipeline rejected the input.

@@ -7,7 +7,8 @@
 
 use crate::error::Error;
 use crate::matchers::{BytesSet, IpRanges, merge_ranges};
-use crate::schema::{Schema, Type};
+use crate::schema::Schema;
+use crate::types::Type;
 use crate::swap::Swap;
 use crate::syntax::{Literal, parse::classify_literal};
 use crate::types::{Scalar, Val};

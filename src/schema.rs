@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::functions::UserFunction;
-pub use crate::types::{FieldId, Type};
+use crate::types::{FieldId, Type};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

@@ -326,7 +326,7 @@ fn branch_way_cold<R: Request + ?Sized>(pr: &Pred, req: &R, b: &Branch) -> bool 
 fn test_field<R: Request + ?Sized>(
     p: &Program,
     req: &R,
-    field: crate::schema::FieldId,
+    field: crate::types::FieldId,
     pred: u32,
     flags: u8,
 ) -> bool {
@@ -347,7 +347,7 @@ fn test_field<R: Request + ?Sized>(
 fn test_composite<R: Request + ?Sized>(
     pr: &crate::program::pred::Pred,
     req: &R,
-    field: crate::schema::FieldId,
+    field: crate::types::FieldId,
     flags: u8,
 ) -> bool {
     let v = req.get(field);
@@ -356,7 +356,7 @@ fn test_composite<R: Request + ?Sized>(
 
 /// `TruthyField`: the field is `true`.
 #[inline(always)]
-fn truthy_field<R: Request + ?Sized>(req: &R, field: crate::schema::FieldId) -> bool {
+fn truthy_field<R: Request + ?Sized>(req: &R, field: crate::types::FieldId) -> bool {
     match req.scalar(field) {
         Scalar::Bool(b) => b,
         Scalar::Composite => truthy_composite(req, field),
@@ -366,7 +366,7 @@ fn truthy_field<R: Request + ?Sized>(req: &R, field: crate::schema::FieldId) -> 
 
 #[cold]
 #[inline(never)]
-fn truthy_composite<R: Request + ?Sized>(req: &R, field: crate::schema::FieldId) -> bool {
+fn truthy_composite<R: Request + ?Sized>(req: &R, field: crate::types::FieldId) -> bool {
     matches!(req.get(field), Val::Bool(true))
 }
 

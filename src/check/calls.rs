@@ -4,7 +4,7 @@
 use super::{Checker, Const, Operand, TVal};
 use crate::error::Error;
 use crate::functions::{Builtin, Callee};
-use crate::schema::Type;
+use crate::types::Type;
 use crate::syntax::{self, Literal};
 use crate::types::canonical_ip;
 

@@ -246,7 +246,7 @@ impl Builder<'_> {
     /// field is true); returns its index (in build order).
     fn step(
         &mut self,
-        field: crate::schema::FieldId,
+        field: crate::types::FieldId,
         pred: Option<Pred>,
         invert: bool,
         on_true: Next,
@@ -272,7 +272,7 @@ impl Builder<'_> {
     /// pool, or [`NO_PRED`]) on `field`; returns its index (in build order).
     fn push(
         &mut self,
-        field: crate::schema::FieldId,
+        field: crate::types::FieldId,
         test: (TestKind, u8, [u64; 4]),
         at: u32,
         invert: bool,

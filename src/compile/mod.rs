@@ -28,7 +28,8 @@ use crate::program::{
     Bytecode, CallDef, Instr, LoopKind, MAX_REGS, Path, Program, Src, branch, fields,
 };
 use crate::regexes::{RegexCache, regex_literal};
-use crate::schema::{FieldId, Schema};
+use crate::schema::Schema;
+use crate::types::FieldId;
 use crate::syntax::Span;
 use crate::types::Val;
 use memchr::memmem;

@@ -9,7 +9,8 @@ pub mod http;
 pub use http::{HttpRequest, HttpRequestBuilder};
 
 use crate::error::Error;
-use crate::schema::{FieldId, Schema, Type};
+use crate::schema::Schema;
+use crate::types::{FieldId, Type};
 use crate::types::{Scalar, Val, Value, canonical_ip};
 use std::collections::BTreeMap;
 

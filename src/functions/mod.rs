@@ -5,7 +5,7 @@
 
 pub mod eval;
 
-use crate::schema::Type;
+use crate::types::Type;
 use crate::types::Val;
 use std::fmt;
 use std::sync::Arc;

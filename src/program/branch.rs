@@ -15,7 +15,7 @@
 
 use super::Pred;
 use crate::check::{Const, Test};
-use crate::schema::FieldId;
+use crate::types::FieldId;
 use std::net::IpAddr;
 
 /// What a [`Branch`] tests; chosen from the predicate at compile time so the

@@ -1,7 +1,7 @@
 //! The set of fields a program reads, sorted and each once. Most programs
 //! read a handful, held inline: compiling one allocates nothing for them.
 
-use crate::schema::FieldId;
+use crate::types::FieldId;
 use std::ops::Deref;
 
 /// How many field ids a [`FieldList`] holds without allocating.

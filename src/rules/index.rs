@@ -18,7 +18,7 @@
 use crate::check::{Compare, Const, Node, Operand, Test};
 use crate::context::Request;
 use crate::matchers::FastHash;
-use crate::schema::FieldId;
+use crate::types::FieldId;
 use crate::types::Scalar;
 use aho_corasick::AhoCorasick;
 use regex_automata::{Input, PatternSet, meta};

@@ -10,7 +10,7 @@
 
 use crate::context::Request;
 use crate::program::Program;
-use crate::schema::FieldId;
+use crate::types::FieldId;
 use crate::types::{Scalar, Seq, Val};
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};

@@ -10,7 +10,7 @@
 
 use crate::hash::FastHash;
 use crate::program::{Program, TestKey};
-use crate::schema::FieldId;
+use crate::types::FieldId;
 use crate::vm::NOT_SHARED;
 use std::collections::HashMap;
 

@@ -13,7 +13,7 @@ mod fields;
 
 pub use fields::HttpFields;
 
-use super::{Request, check_value};
+use super::{Request, Table, check_value};
 use crate::error::Error;
 use crate::functions::eval::url_decode_bytes;
 use crate::schema::{FieldId, Schema, Type};
@@ -29,8 +29,7 @@ use std::sync::OnceLock;
 /// field with one bounds-checked load: the same cost as a [`Context`](super::Context).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HttpRequest {
-    /// Every field's value by id (missing ones are `None`).
-    values: Vec<Option<Value>>,
+    table: Table,
 }
 
 impl Request for HttpRequest {
@@ -41,25 +40,21 @@ impl Request for HttpRequest {
 
     #[inline]
     fn get(&self, id: FieldId) -> Val<'_> {
-        match self.values.get(id.index()) {
-            Some(Some(v)) => v.as_val(),
-            _ => Val::Missing,
-        }
+        self.table.get(id)
     }
 
     #[inline]
     fn scalar(&self, id: FieldId) -> Scalar<'_> {
-        match self.values.get(id.index()) {
-            Some(Some(v)) => v.scalar(),
-            _ => Scalar::Missing,
-        }
+        self.table.scalar(id)
     }
 }
 
 impl From<HttpFields> for HttpRequest {
     fn from(fields: HttpFields) -> Self {
         HttpRequest {
-            values: fields.into_values(),
+            table: Table {
+                values: fields.into_values(),
+            },
         }
     }
 }

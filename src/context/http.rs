@@ -92,6 +92,14 @@ impl HttpRequest {
     pub fn builder() -> HttpRequestBuilder {
         HttpRequestBuilder::default()
     }
+
+    /// The value of a default-catalogue field by name (or alias), resolved
+    /// through [`Schema::default_http`]; `None` when the catalogue has no such
+    /// field. Filters read by id ([`Request::get`]); this is for callers
+    /// that want one field's typed value.
+    pub fn get_by_name(&self, name: &str) -> Option<Val<'_>> {
+        default_schema().field_id(name).map(|id| self.table.get(id))
+    }
 }
 
 /// Builds an [`HttpRequest`], deriving dependent fields in [`build`](Self::build).

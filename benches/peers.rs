@@ -1,6 +1,6 @@
 //! portcullis side by side with `wirefilter-engine` 0.6.1 (the reference peer)
-//! and with hand-written Rust closures over the same request struct (the
-//! practical lower bound), measured in the same run.
+//! and with hand-written Rust closures over a plain struct of the same request
+//! data (the practical lower bound), measured in the same run.
 //!
 //! `cargo bench --bench peers` ends with one line per case:
 //! `CASE portcullis_ns=… wirefilter_ns=… native_ns=… ratio=…` (ratio =
@@ -11,9 +11,8 @@
 mod workload;
 
 use criterion::{Criterion, black_box};
-use portcullis::context::http::HttpFields;
 use portcullis::rules::CompiledRuleSet;
-use portcullis::{Compiler, HttpRequest, Schema};
+use portcullis::{Compiler, HttpRequest, Schema, Val};
 use regex::bytes::Regex;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -123,7 +122,59 @@ fn wf_context<'s>(
 
 // ---- the hand-written baseline ------------------------------------------
 
-type Native = Box<dyn Fn(&HttpFields) -> bool>;
+/// What the hand-written closures read: a plain struct, one member per field
+/// they test, read by direct member access. It is filled from the portcullis
+/// request, so both see the same derived data (decoded path, host from the
+/// `Host` header...).
+struct NativeReq {
+    http_host: Option<Vec<u8>>,
+    http_user_agent: Option<Vec<u8>>,
+    http_referer: Option<Vec<u8>>,
+    http_request_method: Option<Vec<u8>>,
+    http_request_uri_path: Option<Vec<u8>>,
+    ip_src: Option<IpAddr>,
+    ip_src_country: Option<Vec<u8>>,
+    tcp_dstport: Option<i64>,
+    cf_tls_client_auth_cert_verified: Option<bool>,
+    cf_bot_management_score: Option<i64>,
+    cf_bot_management_verified_bot: Option<bool>,
+}
+
+impl NativeReq {
+    fn of(r: &HttpRequest) -> NativeReq {
+        let get = |name: &str| r.get_by_name(name).expect("a catalogue field");
+        let bytes = |name: &str| match get(name) {
+            Val::Bytes(b) => Some(b.into_owned()),
+            _ => None,
+        };
+        let int = |name: &str| match get(name) {
+            Val::Int(n) => Some(n),
+            _ => None,
+        };
+        let flag = |name: &str| match get(name) {
+            Val::Bool(b) => Some(b),
+            _ => None,
+        };
+        NativeReq {
+            http_host: bytes("http.host"),
+            http_user_agent: bytes("http.user_agent"),
+            http_referer: bytes("http.referer"),
+            http_request_method: bytes("http.request.method"),
+            http_request_uri_path: bytes("http.request.uri.path"),
+            ip_src: match get("ip.src") {
+                Val::Ip(ip) => Some(ip),
+                _ => None,
+            },
+            ip_src_country: bytes("ip.src.country"),
+            tcp_dstport: int("tcp.dstport"),
+            cf_tls_client_auth_cert_verified: flag("cf.tls_client_auth.cert_verified"),
+            cf_bot_management_score: int("cf.bot_management.score"),
+            cf_bot_management_verified_bot: flag("cf.bot_management.verified_bot"),
+        }
+    }
+}
+
+type Native = Box<dyn Fn(&NativeReq) -> bool>;
 
 fn bytes_eq(v: &Option<Vec<u8>>, s: &[u8]) -> bool {
     v.as_deref() == Some(s)
@@ -138,20 +189,20 @@ fn in_v4(ip: Option<IpAddr>, net: u32, bits: u32) -> bool {
 
 fn native(case: &str) -> Native {
     match case {
-        "E1" => Box::new(|r: &HttpFields| bytes_eq(&r.http_host, b"api.example.com")),
-        "E2" => Box::new(|r: &HttpFields| {
+        "E1" => Box::new(|r: &NativeReq| bytes_eq(&r.http_host, b"api.example.com")),
+        "E2" => Box::new(|r: &NativeReq| {
             (bytes_eq(&r.http_host, b"orangeclouded.com")
                 || bytes_eq(&r.http_host, b"api.orangeclouded.com"))
                 && r.cf_tls_client_auth_cert_verified == Some(false)
         }),
-        "E3" => Box::new(|r: &HttpFields| {
+        "E3" => Box::new(|r: &NativeReq| {
             (in_v4(r.ip_src, 0x0a00_0000, 8) || in_v4(r.ip_src, 0xc000_0200, 24))
                 && matches!(r.tcp_dstport, Some(80 | 443 | 8000..=8999))
         }),
         "E4" => {
             let curl = memchr::memmem::Finder::new(b"curl").into_owned();
             let admin = Regex::new("^/admin").unwrap();
-            Box::new(move |r: &HttpFields| {
+            Box::new(move |r: &NativeReq| {
                 r.http_user_agent
                     .as_deref()
                     .is_some_and(|ua| curl.find(ua).is_some())
@@ -165,7 +216,7 @@ fn native(case: &str) -> Native {
             let hosts: Vec<Vec<u8>> = (0..50)
                 .map(|k| format!("host{k:02}.example.com").into_bytes())
                 .collect();
-            Box::new(move |r: &HttpFields| hosts.iter().any(|h| bytes_eq(&r.http_host, h)))
+            Box::new(move |r: &NativeReq| hosts.iter().any(|h| bytes_eq(&r.http_host, h)))
         }
     }
 }
@@ -177,19 +228,19 @@ fn native_rule(k: usize, n: usize) -> Native {
     match k % 9 {
         0 => {
             let h = format!("h{n}.example.com").into_bytes();
-            Box::new(move |r: &HttpFields| bytes_eq(&r.http_host, &h))
+            Box::new(move |r: &NativeReq| bytes_eq(&r.http_host, &h))
         }
         1 => {
             let ab = format!("api{n}.example.com").into_bytes();
             let bb = format!("app{n}.example.com").into_bytes();
-            Box::new(move |r: &HttpFields| {
+            Box::new(move |r: &NativeReq| {
                 (bytes_eq(&r.http_host, &ab) || bytes_eq(&r.http_host, &bb))
                     && r.cf_tls_client_auth_cert_verified == Some(false)
             })
         }
         2 => {
             let re = Regex::new(&format!("^/api/v{}/item{n}(/|$)", n % 9)).unwrap();
-            Box::new(move |r: &HttpFields| {
+            Box::new(move |r: &NativeReq| {
                 r.http_request_uri_path
                     .as_deref()
                     .is_some_and(|p| re.is_match(p))
@@ -197,7 +248,7 @@ fn native_rule(k: usize, n: usize) -> Native {
         }
         3 => {
             let (a, b) = ((n % 256) as u32, (n / 8 % 256) as u32);
-            Box::new(move |r: &HttpFields| {
+            Box::new(move |r: &NativeReq| {
                 in_v4(r.ip_src, 0x0a00_0000 | a << 16, 16)
                     || in_v4(r.ip_src, 0xc633_0000 | b << 8, 24)
             })
@@ -206,7 +257,7 @@ fn native_rule(k: usize, n: usize) -> Native {
             let c1 = COUNTRIES[n % COUNTRIES.len()];
             let c2 = COUNTRIES[(n / 7) % COUNTRIES.len()];
             let p = format!("/geo/{n}").into_bytes();
-            Box::new(move |r: &HttpFields| {
+            Box::new(move |r: &NativeReq| {
                 (bytes_eq(&r.ip_src_country, c1.as_bytes())
                     || bytes_eq(&r.ip_src_country, c2.as_bytes()))
                     && bytes_eq(&r.http_request_uri_path, &p)
@@ -214,7 +265,7 @@ fn native_rule(k: usize, n: usize) -> Native {
         }
         5 => {
             let f = memchr::memmem::Finder::new(format!("scanner{n}").as_bytes()).into_owned();
-            Box::new(move |r: &HttpFields| {
+            Box::new(move |r: &NativeReq| {
                 r.http_user_agent
                     .as_deref()
                     .is_some_and(|ua| f.find(ua).is_some())
@@ -223,7 +274,7 @@ fn native_rule(k: usize, n: usize) -> Native {
         6 => {
             let score = (n % 30) as i64;
             let h = format!("shop{n}.example.com").into_bytes();
-            Box::new(move |r: &HttpFields| {
+            Box::new(move |r: &NativeReq| {
                 r.cf_bot_management_score.is_some_and(|s| s < score)
                     && r.cf_bot_management_verified_bot == Some(false)
                     && bytes_eq(&r.http_host, &h)
@@ -231,7 +282,7 @@ fn native_rule(k: usize, n: usize) -> Native {
         }
         7 => {
             let f = memchr::memmem::Finder::new(format!("spam{n}.example").as_bytes()).into_owned();
-            Box::new(move |r: &HttpFields| {
+            Box::new(move |r: &NativeReq| {
                 r.http_referer
                     .as_deref()
                     .is_some_and(|x| f.find(x).is_some())
@@ -239,7 +290,7 @@ fn native_rule(k: usize, n: usize) -> Native {
         }
         _ => {
             let p = format!("/login{n}").into_bytes();
-            Box::new(move |r: &HttpFields| {
+            Box::new(move |r: &NativeReq| {
                 bytes_eq(&r.http_request_method, b"POST") && bytes_eq(&r.http_request_uri_path, &p)
             })
         }
@@ -256,7 +307,7 @@ fn main() {
     let scheme = wf_scheme();
     let req = Req::bench_request();
     let pc_req = req.portcullis();
-    let nat_req = req.fields();
+    let nat_req = NativeReq::of(&pc_req);
     let mut cx_req = portcullis::Context::new(&schema);
     for (id, _) in schema.fields() {
         let v = portcullis::Request::get(&pc_req, id);
@@ -334,7 +385,7 @@ fn main() {
         .map(|e| scheme.parse(e).expect("wirefilter parses").compile())
         .collect();
     let pc_reqs: Vec<HttpRequest> = reqs.iter().map(Req::portcullis).collect();
-    let nat_reqs: Vec<HttpFields> = reqs.iter().map(Req::fields).collect();
+    let nat_reqs: Vec<NativeReq> = pc_reqs.iter().map(NativeReq::of).collect();
     let wf_reqs: Vec<_> = reqs.iter().map(|r| wf_context(r, &scheme)).collect();
     let mut fired = 0;
     for ((p, w), r) in pc_reqs.iter().zip(&wf_reqs).zip(&nat_reqs) {

@@ -1,4 +1,11 @@
 //! The default field catalogue (`FIELDS.md`): names and types of the built-in HTTP schema.
+//!
+//! This is the one source of the catalogue: [`Schema::default_http`](crate::Schema::default_http)
+//! is built from [`FIELDS`] (a field's id is its position), and
+//! [`HttpRequest`](crate::HttpRequest) names the ids it fills with the crate-private `id` at
+//! compile time. Adding a field is one line here.
+
+use crate::types::FieldId;
 
 /// Every field of the default schema with its type, as written in `FIELDS.md`.
 pub const FIELDS: &[(&str, &str)] = &[
@@ -113,3 +120,53 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("ip.geoip.country", "ip.src.country"),
     ("ip.geoip.continent", "ip.src.continent"),
 ];
+
+/// The id of catalogue field `name` in [`Schema::default_http`](crate::Schema::default_http):
+/// its position in [`FIELDS`]. Use it in a const context
+/// (`const HOST: FieldId = id("http.host");`), where a name the catalogue
+/// lacks fails compilation; aliases are not names here.
+pub(crate) const fn id(name: &str) -> FieldId {
+    let name = name.as_bytes();
+    let mut k = 0;
+    while k < FIELDS.len() {
+        if bytes_eq(FIELDS[k].0.as_bytes(), name) {
+            return FieldId(k as u32);
+        }
+        k += 1;
+    }
+    panic!("not a field of the default catalogue (src/catalogue.rs)")
+}
+
+/// `a == b`, in a const context.
+const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut k = 0;
+    while k < a.len() {
+        if a[k] != b[k] {
+            return false;
+        }
+        k += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Schema;
+
+    #[test]
+    fn ids_are_the_default_schema_ids() {
+        let schema = Schema::default_http();
+        assert_eq!(schema.len(), FIELDS.len());
+        for (name, _) in FIELDS {
+            assert_eq!(schema.field_id(name), Some(id(name)), "{name}");
+        }
+        const HOST: FieldId = id("http.host");
+        const LAST: FieldId = id("icmp.code");
+        assert_eq!(HOST, FieldId(0));
+        assert_eq!(LAST.index(), FIELDS.len() - 1);
+    }
+}

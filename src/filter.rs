@@ -9,8 +9,8 @@ use crate::lists::Lists;
 use crate::program::Program;
 use crate::regexes::RegexCache;
 use crate::schema::Schema;
-use crate::types::FieldId;
 use crate::syntax::{self, Expr};
+use crate::types::FieldId;
 use std::fmt;
 use std::sync::Arc;
 

@@ -73,9 +73,9 @@ pub use filter::{Compiler, Filter, compile};
 pub use limits::Limits;
 pub use lists::Lists;
 pub use schema::Schema;
-pub use types::{FieldId, Type};
 pub use small_bytes::SmallBytes;
 pub use syntax::{Expr, Span, parse, parse_with};
+pub use types::{FieldId, Type};
 pub use types::{Val, Value};
 
 /// The README's Rust snippets run as doctests.

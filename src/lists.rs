@@ -8,9 +8,9 @@
 use crate::error::Error;
 use crate::matchers::{BytesSet, IpRanges, merge_ranges};
 use crate::schema::Schema;
-use crate::types::Type;
 use crate::swap::Swap;
 use crate::syntax::{Literal, parse::classify_literal};
+use crate::types::Type;
 use crate::types::{Scalar, Val};
 use std::collections::BTreeMap;
 use std::fmt;

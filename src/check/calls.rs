@@ -4,8 +4,8 @@
 use super::{Checker, Const, Operand, TVal};
 use crate::error::Error;
 use crate::functions::{Builtin, Callee};
-use crate::types::Type;
 use crate::syntax::{self, Literal};
+use crate::types::Type;
 use crate::types::canonical_ip;
 
 impl Checker<'_> {

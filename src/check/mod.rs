@@ -10,10 +10,10 @@ use crate::limits::Limits;
 use crate::matchers::merge_ranges;
 use crate::regexes::{Pattern, RegexCache};
 use crate::schema::Schema;
-use crate::types::{FieldId, Type};
 use crate::small_bytes::SmallBytes;
 use crate::syntax::{self, Arg, CompareOp, Expr, Literal, LogicalOp, Rhs, Span, ValueBase};
 use crate::types::canonical_ip;
+use crate::types::{FieldId, Type};
 use std::net::IpAddr;
 
 /// A checked expression: the typed tree and what it needs at run time.

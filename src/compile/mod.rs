@@ -29,8 +29,8 @@ use crate::program::{
 };
 use crate::regexes::{RegexCache, regex_literal};
 use crate::schema::Schema;
-use crate::types::FieldId;
 use crate::syntax::Span;
+use crate::types::FieldId;
 use crate::types::Val;
 use memchr::memmem;
 use std::borrow::Cow;

@@ -1,25 +1,25 @@
-//! [`HttpRequest`]: a typed request for the default HTTP catalogue.
+//! [`HttpRequest`]: a request for the default HTTP catalogue.
 //!
-//! The builder takes what a proxy knows (method, URI, headers, client
-//! address, TLS client-certificate facts...) and derives the rest once (path,
-//! query, arguments, header names and values, cookies, `full_uri`), so that
-//! evaluation only borrows: no per-request copy into a map.
+//! It is the same dense table as a [`Context`](super::Context), over
+//! [`Schema::default_http`], plus a builder: the builder takes what a proxy
+//! knows (method, URI, headers, client address, TLS client-certificate
+//! facts...) and derives the rest once (path, query, arguments, header names
+//! and values, cookies, `full_uri`), so that evaluation only borrows: no
+//! per-request copy into a map.
+//!
+//! The builder writes the table by field id, each id named by its catalogue
+//! name and computed at compile time ([`catalogue`]), so a
+//! misspelled field name does not compile.
 //!
 //! Filters read it by field id, so use it with filters compiled against
 //! [`Schema::default_http`] (the ids are the catalogue's order).
 
-#[path = "http_fields.rs"]
-mod fields;
-
-pub use fields::HttpFields;
-
-use super::{Request, check_value};
+use super::{Request, Table, canonical, check_value};
+use crate::catalogue;
 use crate::error::Error;
 use crate::functions::eval::url_decode_bytes;
 use crate::schema::Schema;
-use crate::types::{FieldId, Type};
-use crate::types::{Scalar, Seq, Val, Value, canonical_ip};
-use std::borrow::Cow;
+use crate::types::{FieldId, Scalar, Type, Val, Value, canonical_ip};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::OnceLock;
@@ -30,8 +30,7 @@ use std::sync::OnceLock;
 /// field with one bounds-checked load: the same cost as a [`Context`](super::Context).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HttpRequest {
-    /// Every field's value by id (missing ones are `None`).
-    values: Vec<Option<Value>>,
+    table: Table,
 }
 
 impl Request for HttpRequest {
@@ -42,26 +41,12 @@ impl Request for HttpRequest {
 
     #[inline]
     fn get(&self, id: FieldId) -> Val<'_> {
-        match self.values.get(id.index()) {
-            Some(Some(v)) => v.as_val(),
-            _ => Val::Missing,
-        }
+        self.table.get(id)
     }
 
     #[inline]
     fn scalar(&self, id: FieldId) -> Scalar<'_> {
-        match self.values.get(id.index()) {
-            Some(Some(v)) => v.scalar(),
-            _ => Scalar::Missing,
-        }
-    }
-}
-
-impl From<HttpFields> for HttpRequest {
-    fn from(fields: HttpFields) -> Self {
-        HttpRequest {
-            values: fields.into_values(),
-        }
+        self.table.scalar(id)
     }
 }
 
@@ -98,48 +83,83 @@ impl HttpRequest {
     pub fn builder() -> HttpRequestBuilder {
         HttpRequestBuilder::default()
     }
+
+    /// The value of a default-catalogue field by name (or alias), resolved
+    /// through [`Schema::default_http`]; `None` when the catalogue has no such
+    /// field. Filters read by id ([`Request::get`]); this is for callers
+    /// that want one field's typed value.
+    pub fn get_by_name(&self, name: &str) -> Option<Val<'_>> {
+        default_schema().field_id(name).map(|id| self.table.get(id))
+    }
+}
+
+/// The id of default-catalogue field `$name`, computed at compile time: a
+/// name that is not in `src/catalogue.rs` does not compile.
+macro_rules! id {
+    ($name:literal) => {
+        const { catalogue::id($name) }
+    };
+}
+
+/// A byte-string value.
+fn bytes(b: impl AsRef<[u8]>) -> Value {
+    Value::Bytes(b.as_ref().to_vec())
 }
 
 /// Builds an [`HttpRequest`], deriving dependent fields in [`build`](Self::build).
-#[derive(Debug, Clone, Default)]
+///
+/// It writes the request's table directly, by field id.
+#[derive(Debug, Clone)]
 pub struct HttpRequestBuilder {
-    req: HttpFields,
+    req: Table,
     scheme: Option<String>,
     headers: Vec<(String, Vec<u8>)>,
     error: Option<Error>,
 }
 
+impl Default for HttpRequestBuilder {
+    fn default() -> Self {
+        HttpRequestBuilder {
+            req: Table::new(catalogue::FIELDS.len()),
+            scheme: None,
+            headers: Vec::new(),
+            error: None,
+        }
+    }
+}
+
 impl HttpRequestBuilder {
     /// `http.request.method`.
     pub fn method(mut self, m: &str) -> Self {
-        self.req.http_request_method = Some(m.as_bytes().to_vec());
+        self.req.set(id!("http.request.method"), bytes(m));
         self
     }
 
     /// `https` or `http` (sets `ssl` and completes `full_uri`).
     pub fn scheme(mut self, s: &str) -> Self {
-        self.req.ssl = Some(s.eq_ignore_ascii_case("https"));
+        self.req
+            .set(id!("ssl"), Value::Bool(s.eq_ignore_ascii_case("https")));
         self.scheme = Some(s.to_ascii_lowercase());
         self
     }
 
     /// `http.host` (also taken from a `Host` header).
     pub fn host(mut self, h: &str) -> Self {
-        self.req.http_host = Some(h.as_bytes().to_vec());
+        self.req.set(id!("http.host"), bytes(h));
         self
     }
 
     /// The request target, path and query (`/a/b.php?x=1&y=2`).
     pub fn uri(mut self, uri: &str) -> Self {
-        let raw = uri.as_bytes().to_vec();
         let (path, query) = match uri.split_once('?') {
             Some((p, q)) => (p, Some(q)),
             None => (uri, None),
         };
+        let query = query.unwrap_or("");
         let r = &mut self.req;
-        r.raw_http_request_uri = Some(raw.clone());
-        r.raw_http_request_uri_path = Some(path.as_bytes().to_vec());
-        r.raw_http_request_uri_query = Some(query.unwrap_or("").as_bytes().to_vec());
+        r.set(id!("raw.http.request.uri"), bytes(uri));
+        r.set(id!("raw.http.request.uri.path"), bytes(path));
+        r.set(id!("raw.http.request.uri.query"), bytes(query));
         let decoded_path = url_decode_bytes(path.as_bytes(), false);
         let ext = decoded_path
             .rsplit(|&c| c == b'/')
@@ -150,18 +170,24 @@ impl HttpRequestBuilder {
                     .map(|k| last[k + 1..].to_ascii_lowercase())
             })
             .unwrap_or_default();
-        r.http_request_uri_path_extension = Some(ext);
-        r.http_request_uri_path = Some(decoded_path);
-        r.http_request_uri_query = Some(query.unwrap_or("").as_bytes().to_vec());
-        r.http_request_uri = Some(raw);
-        let (args, names, values) = parse_args(query.unwrap_or(""), true);
-        let (raw_args, raw_names, raw_values) = parse_args(query.unwrap_or(""), false);
-        r.http_request_uri_args = Some(args);
-        r.http_request_uri_args_names = Some(names);
-        r.http_request_uri_args_values = Some(values);
-        r.raw_http_request_uri_args = Some(raw_args);
-        r.raw_http_request_uri_args_names = Some(raw_names);
-        r.raw_http_request_uri_args_values = Some(raw_values);
+        r.set(id!("http.request.uri.path.extension"), Value::Bytes(ext));
+        r.set(id!("http.request.uri.path"), Value::Bytes(decoded_path));
+        r.set(id!("http.request.uri.query"), bytes(query));
+        r.set(id!("http.request.uri"), bytes(uri));
+        let (args, names, values) = parse_args(query, true);
+        let (raw_args, raw_names, raw_values) = parse_args(query, false);
+        r.set(id!("http.request.uri.args"), Value::Map(args));
+        r.set(id!("http.request.uri.args.names"), Value::Array(names));
+        r.set(id!("http.request.uri.args.values"), Value::Array(values));
+        r.set(id!("raw.http.request.uri.args"), Value::Map(raw_args));
+        r.set(
+            id!("raw.http.request.uri.args.names"),
+            Value::Array(raw_names),
+        );
+        r.set(
+            id!("raw.http.request.uri.args.values"),
+            Value::Array(raw_values),
+        );
         self
     }
 
@@ -174,38 +200,38 @@ impl HttpRequestBuilder {
 
     /// `ip.src`, the client address (IPv4-mapped IPv6 becomes IPv4).
     pub fn client_ip(mut self, ip: IpAddr) -> Self {
-        self.req.ip_src = Some(canonical_ip(ip));
+        self.req.set(id!("ip.src"), Value::Ip(canonical_ip(ip)));
         self
     }
 
     /// `ip.src.country` (and its alias `ip.geoip.country`).
     pub fn country(mut self, c: &str) -> Self {
-        self.req.ip_src_country = Some(c.as_bytes().to_vec());
+        self.req.set(id!("ip.src.country"), bytes(c));
         self
     }
 
     /// `ip.src.asnum`.
     pub fn asnum(mut self, n: i64) -> Self {
-        self.req.ip_src_asnum = Some(n);
+        self.req.set(id!("ip.src.asnum"), Value::Int(n));
         self
     }
 
     /// `cf.bot_management.score`.
     pub fn bot_score(mut self, n: i64) -> Self {
-        self.req.cf_bot_management_score = Some(n);
+        self.req.set(id!("cf.bot_management.score"), Value::Int(n));
         self
     }
 
     /// `cf.waf.score`.
     pub fn waf_score(mut self, n: i64) -> Self {
-        self.req.cf_waf_score = Some(n);
+        self.req.set(id!("cf.waf.score"), Value::Int(n));
         self
     }
 
     /// `cf.tls_version` and `cf.tls_cipher`.
     pub fn tls(mut self, version: &str, cipher: &str) -> Self {
-        self.req.cf_tls_version = Some(version.as_bytes().to_vec());
-        self.req.cf_tls_cipher = Some(cipher.as_bytes().to_vec());
+        self.req.set(id!("cf.tls_version"), bytes(version));
+        self.req.set(id!("cf.tls_cipher"), bytes(cipher));
         self
     }
 
@@ -213,22 +239,47 @@ impl HttpRequestBuilder {
     /// `ClientCert::default()` (every Bool false, every string empty).
     pub fn client_cert(mut self, c: &ClientCert) -> Self {
         let r = &mut self.req;
-        let b = |s: &str| Some(s.as_bytes().to_vec());
-        r.cf_tls_client_auth_cert_presented = Some(c.presented);
-        r.cf_tls_client_auth_cert_verified = Some(c.verified);
-        r.cf_tls_client_auth_cert_revoked = Some(c.revoked);
-        r.cf_tls_client_auth_cert_subject_dn = b(&c.subject_dn);
-        r.cf_tls_client_auth_cert_issuer_dn = b(&c.issuer_dn);
-        r.cf_tls_client_auth_cert_subject_dn_rfc2253 = b(&c.subject_dn);
-        r.cf_tls_client_auth_cert_issuer_dn_rfc2253 = b(&c.issuer_dn);
-        r.cf_tls_client_auth_cert_serial = b(&c.serial);
-        r.cf_tls_client_auth_cert_fingerprint_sha256 = b(&c.fingerprint_sha256);
-        r.cf_tls_client_auth_cert_fingerprint_sha1 = b("");
-        r.cf_tls_client_auth_cert_not_before = b(&c.not_before);
-        r.cf_tls_client_auth_cert_not_after = b(&c.not_after);
-        r.cf_tls_client_auth_cert_issuer_serial = b("");
-        r.cf_tls_client_auth_cert_ski = b("");
-        r.cf_tls_client_auth_cert_issuer_ski = b("");
+        r.set(
+            id!("cf.tls_client_auth.cert_presented"),
+            Value::Bool(c.presented),
+        );
+        r.set(
+            id!("cf.tls_client_auth.cert_verified"),
+            Value::Bool(c.verified),
+        );
+        r.set(
+            id!("cf.tls_client_auth.cert_revoked"),
+            Value::Bool(c.revoked),
+        );
+        for (id, s) in [
+            (id!("cf.tls_client_auth.cert_subject_dn"), &c.subject_dn),
+            (id!("cf.tls_client_auth.cert_issuer_dn"), &c.issuer_dn),
+            (
+                id!("cf.tls_client_auth.cert_subject_dn_rfc2253"),
+                &c.subject_dn,
+            ),
+            (
+                id!("cf.tls_client_auth.cert_issuer_dn_rfc2253"),
+                &c.issuer_dn,
+            ),
+            (id!("cf.tls_client_auth.cert_serial"), &c.serial),
+            (
+                id!("cf.tls_client_auth.cert_fingerprint_sha256"),
+                &c.fingerprint_sha256,
+            ),
+            (id!("cf.tls_client_auth.cert_not_before"), &c.not_before),
+            (id!("cf.tls_client_auth.cert_not_after"), &c.not_after),
+        ] {
+            r.set(id, bytes(s));
+        }
+        for id in [
+            id!("cf.tls_client_auth.cert_fingerprint_sha1"),
+            id!("cf.tls_client_auth.cert_issuer_serial"),
+            id!("cf.tls_client_auth.cert_ski"),
+            id!("cf.tls_client_auth.cert_issuer_ski"),
+        ] {
+            r.set(id, bytes(""));
+        }
         self
     }
 
@@ -236,15 +287,15 @@ impl HttpRequestBuilder {
     /// for `application/x-www-form-urlencoded`).
     pub fn body(mut self, body: &[u8], mime: &str) -> Self {
         let r = &mut self.req;
-        r.http_request_body_raw = Some(body.to_vec());
-        r.http_request_body_size = Some(body.len() as i64);
-        r.http_request_body_truncated = Some(false);
-        r.http_request_body_mime = Some(mime.as_bytes().to_vec());
+        r.set(id!("http.request.body.raw"), bytes(body));
+        r.set(id!("http.request.body.size"), Value::Int(body.len() as i64));
+        r.set(id!("http.request.body.truncated"), Value::Bool(false));
+        r.set(id!("http.request.body.mime"), bytes(mime));
         if mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
             let (form, names, values) = parse_args(&String::from_utf8_lossy(body), true);
-            r.http_request_body_form = Some(form);
-            r.http_request_body_form_names = Some(names);
-            r.http_request_body_form_values = Some(values);
+            r.set(id!("http.request.body.form"), Value::Map(form));
+            r.set(id!("http.request.body.form.names"), Value::Array(names));
+            r.set(id!("http.request.body.form.values"), Value::Array(values));
         }
         self
     }
@@ -262,7 +313,7 @@ impl HttpRequestBuilder {
                 let ty = schema.field(id).map(|f| f.ty.clone()).unwrap_or(Type::Bool);
                 match check_value(&ty, &value) {
                     Ok(()) => {
-                        self.req.set(id, value);
+                        self.req.set(id, canonical(value));
                         Ok(())
                     }
                     Err(m) => Err(Error::Request {
@@ -279,12 +330,7 @@ impl HttpRequestBuilder {
     }
 
     /// Derives the dependent fields and returns the request.
-    pub fn build(self) -> Result<HttpRequest, Error> {
-        self.build_fields().map(HttpRequest::from)
-    }
-
-    /// Derives the dependent fields and returns them as a typed struct.
-    pub fn build_fields(mut self) -> Result<HttpFields, Error> {
+    pub fn build(mut self) -> Result<HttpRequest, Error> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -294,25 +340,26 @@ impl HttpRequestBuilder {
             let mut names = Vec::with_capacity(self.headers.len());
             let mut values = Vec::with_capacity(self.headers.len());
             for (name, value) in &self.headers {
-                names.push(Value::Bytes(name.as_bytes().to_vec()));
-                values.push(Value::Bytes(value.clone()));
+                names.push(bytes(name));
+                values.push(bytes(value));
                 if let Value::Array(a) = map
                     .entry(name.as_bytes().to_vec())
                     .or_insert_with(|| Value::Array(Vec::new()))
                 {
-                    a.push(Value::Bytes(value.clone()));
+                    a.push(bytes(value));
                 }
-                let first = |slot: &mut Option<Vec<u8>>| {
-                    if slot.is_none() {
-                        *slot = Some(value.clone());
+                // The first such header fills its field, unless already set.
+                let mut first = |id: FieldId| {
+                    if r.value(id).is_none() {
+                        r.set(id, bytes(value));
                     }
                 };
                 match name.as_str() {
-                    "host" => first(&mut r.http_host),
-                    "user-agent" => first(&mut r.http_user_agent),
-                    "referer" => first(&mut r.http_referer),
-                    "cookie" => first(&mut r.http_cookie),
-                    "x-forwarded-for" => first(&mut r.http_x_forwarded_for),
+                    "host" => first(id!("http.host")),
+                    "user-agent" => first(id!("http.user_agent")),
+                    "referer" => first(id!("http.referer")),
+                    "cookie" => first(id!("http.cookie")),
+                    "x-forwarded-for" => first(id!("http.x_forwarded_for")),
                     "accept-language" => {
                         let langs = value
                             .split(|&c| c == b',')
@@ -326,17 +373,17 @@ impl HttpRequestBuilder {
                             .filter(|l| !l.is_empty())
                             .map(Value::Bytes)
                             .collect();
-                        r.http_request_accepted_languages = Some(langs);
+                        r.set(id!("http.request.accepted_languages"), Value::Array(langs));
                     }
                     _ => {}
                 }
             }
-            r.http_request_headers = Some(map);
-            r.http_request_headers_names = Some(names);
-            r.http_request_headers_values = Some(values);
-            r.http_request_headers_truncated = Some(false);
+            r.set(id!("http.request.headers"), Value::Map(map));
+            r.set(id!("http.request.headers.names"), Value::Array(names));
+            r.set(id!("http.request.headers.values"), Value::Array(values));
+            r.set(id!("http.request.headers.truncated"), Value::Bool(false));
         }
-        if let Some(cookie) = &r.http_cookie {
+        if let Some(Value::Bytes(cookie)) = r.value(id!("http.cookie")) {
             let mut jar: BTreeMap<Vec<u8>, Value> = BTreeMap::new();
             for pair in cookie.split(|&c| c == b';') {
                 let pair = pair.trim_ascii();
@@ -351,21 +398,23 @@ impl HttpRequestBuilder {
                     .entry(k.to_vec())
                     .or_insert_with(|| Value::Array(Vec::new()))
                 {
-                    a.push(Value::Bytes(v.to_vec()));
+                    a.push(bytes(v));
                 }
             }
-            r.http_request_cookies = Some(jar);
+            r.set(id!("http.request.cookies"), Value::Map(jar));
         }
-        if let (Some(scheme), Some(host), Some(uri)) =
-            (&self.scheme, &r.http_host, &r.http_request_uri)
-        {
+        if let (Some(scheme), Some(Value::Bytes(host)), Some(Value::Bytes(uri))) = (
+            &self.scheme,
+            r.value(id!("http.host")),
+            r.value(id!("http.request.uri")),
+        ) {
             let mut full = format!("{scheme}://").into_bytes();
             full.extend_from_slice(host);
             full.extend_from_slice(uri);
-            r.raw_http_request_full_uri = Some(full.clone());
-            r.http_request_full_uri = Some(full);
+            r.set(id!("raw.http.request.full_uri"), Value::Bytes(full.clone()));
+            r.set(id!("http.request.full_uri"), Value::Bytes(full));
         }
-        Ok(self.req)
+        Ok(HttpRequest { table: self.req })
     }
 }
 
@@ -396,15 +445,20 @@ fn parse_args(query: &str, decode: bool) -> (BTreeMap<Vec<u8>, Value>, Vec<Value
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::Seq;
+    use std::borrow::Cow;
 
     #[test]
     fn every_default_field_round_trips() {
-        let schema = Schema::default_http();
-        for (id, def) in schema.fields() {
-            let value = match &def.ty {
+        // Every catalogue field, set through `.field(name, value)`, reads
+        // back by its catalogue id with the value (and so the type) it was given.
+        for (name, ty) in catalogue::FIELDS {
+            let id = catalogue::id(name);
+            let ty = Type::parse(ty).unwrap();
+            let value = match &ty {
                 Type::Bool => Value::Bool(true),
                 Type::Int => Value::Int(id.0 as i64 + 7),
-                Type::Bytes => Value::Bytes(def.name.as_bytes().to_vec()),
+                Type::Bytes => Value::Bytes(name.as_bytes().to_vec()),
                 Type::Ip => Value::Ip("192.0.2.7".parse().unwrap()),
                 Type::Array(_) => Value::Array(vec![Value::Bytes(b"x".to_vec())]),
                 Type::Map(_) => Value::Map(BTreeMap::from([(
@@ -412,15 +466,17 @@ mod tests {
                     Value::Array(vec![Value::Bytes(b"v".to_vec())]),
                 )])),
             };
-            let value = match (&def.ty, value) {
+            let value = match (&ty, value) {
                 (Type::Array(t), _) if **t == Type::Int => Value::Array(vec![Value::Int(3)]),
                 (_, v) => v,
             };
+            check_value(&ty, &value).unwrap();
             let req = HttpRequest::builder()
-                .field(&def.name, value.clone())
+                .field(name, value.clone())
                 .build()
                 .unwrap();
-            assert_eq!(req.get(id), value.as_val(), "{}", def.name);
+            assert_eq!(req.get(id), value.as_val(), "{name}");
+            assert_eq!(req.get_by_name(name), Some(value.as_val()), "{name}");
         }
     }
 

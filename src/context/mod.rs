@@ -1,8 +1,9 @@
 //! Request data: what the VM reads, by field id.
 //!
-//! [`Request`] is the trait; [`Context`] is a generic store of values indexed
-//! by field id (any schema), and [`HttpRequest`] a typed struct for the default
-//! HTTP catalogue that the VM reads by borrowing.
+//! [`Request`] is the trait. [`Context`] (any schema) and [`HttpRequest`]
+//! (the default HTTP catalogue, with a builder that derives dependent fields)
+//! are the same dense table of values indexed by field id, which the VM reads
+//! by borrowing.
 
 pub mod http;
 
@@ -41,17 +42,19 @@ pub trait Request {
     }
 }
 
-/// Values indexed by field id, with setters that check types against the schema.
-#[derive(Debug, Clone)]
-pub struct Context<'s> {
-    schema: &'s Schema,
+/// The storage of [`Context`] and [`HttpRequest`]: every field's value by id
+/// (a missing field is `None`). Reading a field is one bounds-checked load.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Table {
     values: Vec<Option<Value>>,
 }
 
-impl Request for Context<'_> {
-    #[inline]
-    fn precomputed(&self) -> bool {
-        true
+impl Table {
+    /// `len` fields, all missing.
+    fn new(len: usize) -> Self {
+        Table {
+            values: vec![None; len],
+        }
     }
 
     #[inline]
@@ -69,6 +72,57 @@ impl Request for Context<'_> {
             _ => Scalar::Missing,
         }
     }
+
+    /// The stored value of field `id`, if set.
+    #[inline]
+    fn value(&self, id: FieldId) -> Option<&Value> {
+        self.values.get(id.index()).and_then(Option::as_ref)
+    }
+
+    /// Stores `value` (the caller has checked its type) as field `id`; an id
+    /// past the table is ignored.
+    #[inline]
+    fn set(&mut self, id: FieldId, value: Value) {
+        if let Some(slot) = self.values.get_mut(id.index()) {
+            *slot = Some(value);
+        }
+    }
+
+    /// Makes field `id` missing.
+    fn unset(&mut self, id: FieldId) {
+        if let Some(slot) = self.values.get_mut(id.index()) {
+            *slot = None;
+        }
+    }
+
+    /// Makes every field missing (keeps the allocation).
+    fn clear(&mut self) {
+        self.values.iter_mut().for_each(|v| *v = None);
+    }
+}
+
+/// Values indexed by field id, with setters that check types against the schema.
+#[derive(Debug, Clone)]
+pub struct Context<'s> {
+    schema: &'s Schema,
+    table: Table,
+}
+
+impl Request for Context<'_> {
+    #[inline]
+    fn precomputed(&self) -> bool {
+        true
+    }
+
+    #[inline]
+    fn get(&self, id: FieldId) -> Val<'_> {
+        self.table.get(id)
+    }
+
+    #[inline]
+    fn scalar(&self, id: FieldId) -> Scalar<'_> {
+        self.table.scalar(id)
+    }
 }
 
 impl<'s> Context<'s> {
@@ -76,7 +130,7 @@ impl<'s> Context<'s> {
     pub fn new(schema: &'s Schema) -> Self {
         Context {
             schema,
-            values: vec![None; schema.len()],
+            table: Table::new(schema.len()),
         }
     }
 
@@ -106,20 +160,18 @@ impl<'s> Context<'s> {
                 message: m,
             });
         }
-        self.values[id.index()] = Some(canonical(value));
+        self.table.set(id, canonical(value));
         Ok(self)
     }
 
     /// Makes a field missing again.
     pub fn unset(&mut self, id: FieldId) {
-        if let Some(slot) = self.values.get_mut(id.index()) {
-            *slot = None;
-        }
+        self.table.unset(id);
     }
 
     /// Makes every field missing (keeps the allocation for reuse).
     pub fn clear(&mut self) {
-        self.values.iter_mut().for_each(|v| *v = None);
+        self.table.clear();
     }
 
     /// Builds a request from a flat JSON object (`{"http.host": "a.com", "tcp.dstport": 443}`).
@@ -158,7 +210,7 @@ impl<'s> Context<'s> {
                 field: name.clone(),
                 message: m,
             })?;
-            cx.values[id.index()] = Some(canonical(value));
+            cx.table.set(id, canonical(value));
         }
         cx.derive_names_values(obj);
         Ok(cx)
@@ -199,10 +251,10 @@ impl<'s> Context<'s> {
             for (suffix, derived) in [("names", names), ("values", values)] {
                 let derived_name = format!("{}.{suffix}", def.name);
                 if let Some(did) = self.schema.field_id(&derived_name)
-                    && self.values[did.index()].is_none()
+                    && self.table.value(did).is_none()
                     && self.schema.field(did).map(|f| &f.ty) == Some(&Type::array(Type::Bytes))
                 {
-                    self.values[did.index()] = Some(Value::Array(derived));
+                    self.table.set(did, Value::Array(derived));
                 }
             }
         }

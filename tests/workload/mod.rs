@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use portcullis::context::http::{ClientCert, HttpFields, HttpRequestBuilder};
+use portcullis::context::http::{ClientCert, HttpRequestBuilder};
 use portcullis::rules::{Action, ActionParameters, Rule, RuleSet};
 use portcullis::{HttpRequest, Value};
 use std::net::{IpAddr, Ipv4Addr};
@@ -67,11 +67,6 @@ impl Req {
     /// As portcullis's typed request.
     pub fn portcullis(&self) -> HttpRequest {
         self.builder().build().expect("request")
-    }
-
-    /// The same request as a typed struct, for the hand-written baseline.
-    pub fn fields(&self) -> HttpFields {
-        self.builder().build_fields().expect("request")
     }
 
     fn builder(&self) -> HttpRequestBuilder {

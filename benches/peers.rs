@@ -11,7 +11,7 @@
 mod workload;
 
 use criterion::{Criterion, black_box};
-use portcullis::rules::CompiledRuleSet;
+use portcullis::CompiledRuleSet;
 use portcullis::{Compiler, HttpRequest, Schema, Val};
 use regex::bytes::Regex;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -311,7 +311,7 @@ fn main() {
     let mut cx_req = portcullis::Context::new(&schema);
     for (id, _) in schema.fields() {
         let v = portcullis::Request::get(&pc_req, id);
-        if let Some(v) = portcullis::functions::eval::to_value(&v) {
+        if let Some(v) = v.to_value() {
             cx_req.set_by_id(id, v).expect("same schema");
         }
     }

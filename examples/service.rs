@@ -4,9 +4,9 @@
 //!
 //! Run with `cargo run --release --example service`.
 
-use portcullis::context::http::ClientCert;
-use portcullis::rules::{RuleSet, RuleSetHandle};
+use portcullis::ClientCert;
 use portcullis::{Compiler, HttpRequest, Schema, Type};
+use portcullis::{RuleSet, RuleSetHandle};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 

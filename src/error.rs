@@ -35,6 +35,33 @@ impl Stage {
     }
 }
 
+/// What kind of problem an error is, for callers and tests to match on
+/// instead of message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Not a well-formed expression (`http.host == "abc`).
+    Syntax,
+    /// A field the schema does not have (`http.hots`).
+    UnknownField,
+    /// A function nobody defined (`lowr(http.host)`).
+    UnknownFunction,
+    /// A named list the schema does not declare (`$nope`).
+    UnknownList,
+    /// Types that do not fit (`tcp.dstport == "a"`), or another semantic error.
+    Type,
+    /// A regex that does not parse or is too large.
+    InvalidRegex,
+    /// A checked expression that cannot be compiled.
+    Compile,
+    /// A configured limit was exceeded.
+    Limit,
+    /// Request data that does not fit the schema.
+    Request,
+    /// A malformed schema, list or rule set.
+    Config,
+}
+
 /// Everything that can go wrong, from parsing to evaluation inputs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -42,6 +69,8 @@ pub enum Error {
     /// The text is not a well-formed expression, e.g. `http.host == "abc` (unterminated string).
     #[error("syntax error at {}..{}: {message}", span.start, span.end)]
     Parse {
+        /// What kind of problem.
+        kind: ErrorKind,
         /// What is wrong, with a suggestion where one helps.
         message: String,
         /// The offending bytes.
@@ -50,6 +79,8 @@ pub enum Error {
     /// The expression does not type-check against the schema, e.g. `http.hots == "a"`.
     #[error("type error at {}..{}: {message}", span.start, span.end)]
     Check {
+        /// What kind of problem.
+        kind: ErrorKind,
         /// What is wrong.
         message: String,
         /// The offending bytes.
@@ -58,6 +89,8 @@ pub enum Error {
     /// The typed expression cannot be compiled, e.g. a regex over the size limit.
     #[error("compile error at {}..{}: {message}", span.start, span.end)]
     Compile {
+        /// What kind of problem.
+        kind: ErrorKind,
         /// What is wrong.
         message: String,
         /// The offending bytes.
@@ -92,6 +125,7 @@ pub enum Error {
 impl Error {
     pub(crate) fn parse(message: impl Into<String>, span: Span) -> Self {
         Error::Parse {
+            kind: ErrorKind::Syntax,
             message: message.into(),
             span,
         }
@@ -99,6 +133,7 @@ impl Error {
 
     pub(crate) fn check(message: impl Into<String>, span: Span) -> Self {
         Error::Check {
+            kind: ErrorKind::Type,
             message: message.into(),
             span,
         }
@@ -106,6 +141,7 @@ impl Error {
 
     pub(crate) fn compile(message: impl Into<String>, span: Span) -> Self {
         Error::Compile {
+            kind: ErrorKind::Compile,
             message: message.into(),
             span,
         }
@@ -122,6 +158,29 @@ impl Error {
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Error::Config {
             message: message.into(),
+        }
+    }
+
+    /// The same error, of a more specific kind (for a syntax, type or
+    /// compile error; others keep theirs).
+    pub(crate) fn with_kind(mut self, new: ErrorKind) -> Self {
+        if let Error::Parse { kind, .. } | Error::Check { kind, .. } | Error::Compile { kind, .. } =
+            &mut self
+        {
+            *kind = new;
+        }
+        self
+    }
+
+    /// What kind of problem this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Parse { kind, .. } | Error::Check { kind, .. } | Error::Compile { kind, .. } => {
+                *kind
+            }
+            Error::Limit { .. } => ErrorKind::Limit,
+            Error::Request { .. } => ErrorKind::Request,
+            Error::Config { .. } => ErrorKind::Config,
         }
     }
 

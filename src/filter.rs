@@ -82,7 +82,7 @@ impl Filter {
     }
 
     /// The compiled program.
-    pub fn program(&self) -> &Program {
+    pub(crate) fn program(&self) -> &Program {
         &self.program
     }
 
@@ -152,9 +152,10 @@ impl<'s> Compiler<'s> {
         &self.lists
     }
 
-    /// The regexes compiled so far (each distinct pattern once).
-    pub fn regexes(&self) -> &RegexCache {
-        &self.regexes
+    /// How many distinct regexes this compiler holds compiled (each
+    /// pattern once, shared by every filter that uses it).
+    pub fn regex_count(&self) -> usize {
+        self.regexes.len()
     }
 
     /// The limits in force.
@@ -162,18 +163,29 @@ impl<'s> Compiler<'s> {
         &self.limits
     }
 
-    /// Parses and type-checks, without compiling.
-    pub fn check(&self, text: &str) -> Result<(Expr, Typed), Error> {
+    /// Parses and type-checks `text` without compiling it: what a tool
+    /// needs to validate a rule and to show its syntax tree.
+    pub fn check(&self, text: &str) -> Result<Checked, Error> {
         let expr = syntax::parse_with(text, &self.limits)?;
-        let typed = check::check_cached(&expr, self.schema, &self.limits, &self.regexes)?;
-        Ok((expr, typed))
+        let mut root = check::Node::Const(false);
+        let lists = check::check(
+            &mut expr.clone(),
+            self.schema,
+            &self.limits,
+            &self.regexes,
+            &mut root,
+        )?;
+        Ok(Checked {
+            expr,
+            typed: Typed { root, lists },
+        })
     }
 
     /// Parses and type-checks into `root`, keeping only the checked tree
     /// (the syntax tree's strings move into it).
     pub(crate) fn check_only(&self, text: &str, root: &mut check::Node) -> Result<(), Error> {
         let mut expr = syntax::parse_with(text, &self.limits)?;
-        check::check_into(&mut expr, self.schema, &self.limits, &self.regexes, root)?;
+        check::check(&mut expr, self.schema, &self.limits, &self.regexes, root)?;
         Ok(())
     }
 
@@ -185,14 +197,6 @@ impl<'s> Compiler<'s> {
         self.compile_owned(root, SourceText::whole(text))
     }
 
-    /// Compiles an already checked expression.
-    pub fn compile_typed(&self, typed: &Typed, text: &str) -> Result<Filter, Error> {
-        self.compile_owned(
-            crate::compile::optimize::optimize(typed.root.clone()),
-            SourceText::whole(text),
-        )
-    }
-
     /// Compiles a checked tree the optimizer already rewrote, which nobody
     /// needs afterwards (its constants and sets move into the program).
     pub(crate) fn compile_owned(
@@ -200,7 +204,7 @@ impl<'s> Compiler<'s> {
         root: crate::check::Node,
         source: SourceText,
     ) -> Result<Filter, Error> {
-        let program = crate::compile::compile_owned(
+        let program = crate::compile::compile(
             root,
             self.schema,
             &self.lists,
@@ -212,6 +216,26 @@ impl<'s> Compiler<'s> {
             program: Arc::new(program),
             source,
         })
+    }
+}
+
+/// An expression that parsed and type-checked: its syntax tree, and the
+/// checked tree (crate-private) that test support evaluates.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    expr: Expr,
+    pub(crate) typed: Typed,
+}
+
+impl Checked {
+    /// The syntax tree.
+    pub fn syntax(&self) -> &Expr {
+        &self.expr
+    }
+
+    /// The named lists the expression reads, in order of first use.
+    pub fn lists(&self) -> &[String] {
+        &self.typed.lists
     }
 }
 

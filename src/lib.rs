@@ -1,16 +1,21 @@
 //! portcullis: a firewall rule engine for the Wireshark-style rules language
 //! of edge firewalls (Cloudflare's Rules language, wirefilter).
 //!
-//! The pipeline, one module per stage: [`syntax`] (nom parser, AST with
-//! spans, canonical printer) → [`check`] (types against a [`Schema`]) →
-//! [`compile`](mod@compile) (flat bytecode with pre-built matchers) → [`vm`] (evaluation
-//! over a [`Request`]). [`rules`] adds actions and verdicts on top.
+//! The pipeline, one module per stage: `syntax` (nom parser, AST with spans,
+//! canonical printer; public as [`syntax`], for tools) → `check` (types
+//! against a [`Schema`]) → `compile` (the branch form or instructions, with
+//! pre-built predicates) → `vm` (evaluation over a [`Request`]); `program`
+//! owns the compiled form the last two meet in, and `rules` adds actions and
+//! verdicts on top. Each module imports only those before it in this order:
+//! `types`, `limits`, `error`, `matchers`, `regexes`, `syntax`, `functions`,
+//! `schema`, `lists`, `context`, `check`, `program`, `compile`, `vm`,
+//! `filter`, `rules` (`docs/architecture.md` has the whole map).
 //!
 //! Parse, check, compile once; evaluate on every request:
 //!
 //! ```
 //! use portcullis::{Compiler, HttpRequest, Schema};
-//! use portcullis::context::http::ClientCert;
+//! use portcullis::ClientCert;
 //!
 //! # fn main() -> Result<(), portcullis::Error> {
 //! let schema = Schema::default_http();
@@ -44,39 +49,46 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod catalogue;
-pub mod check;
-pub mod compile;
-pub mod context;
-pub mod error;
-pub mod filter;
-pub mod functions;
-pub mod hash;
-pub mod limits;
-pub mod lists;
-pub mod matchers;
-pub mod program;
-pub mod reference;
-pub mod regexes;
-pub mod rules;
-pub mod schema;
-pub mod small_bytes;
+// The stages, in dependency order: each module imports only those above it
+// (see docs/architecture.md).
+mod catalogue;
+mod check;
+mod compile;
+mod context;
+mod error;
+mod filter;
+mod functions;
+mod hash;
+mod limits;
+mod lists;
+mod matchers;
+mod program;
+mod reference;
+mod regexes;
+mod rules;
+mod schema;
+mod small_bytes;
 mod stack;
-pub mod swap;
+mod swap;
 pub mod syntax;
-pub mod types;
-pub mod vm;
+#[doc(hidden)]
+pub mod test_support;
+mod types;
+mod vm;
 
-pub use context::{Context, HttpRequest, Request};
-pub use error::{Error, Stage};
-pub use filter::{Compiler, Filter, compile};
-pub use limits::Limits;
-pub use lists::Lists;
-pub use schema::Schema;
-pub use small_bytes::SmallBytes;
-pub use syntax::{Expr, Span, parse, parse_with};
-pub use types::{FieldId, Type};
-pub use types::{Val, Value};
+pub use context::{ClientCert, Context, HttpRequest, HttpRequestBuilder, Request};
+pub use error::{Error, ErrorKind, LineCol, Stage, line_col};
+pub use filter::{Checked, Compiler, Filter, compile};
+pub use functions::{UserFunction, UserImpl};
+pub use limits::{HARD_MAX_DEPTH, Limits};
+pub use lists::{Lists, infer_type as infer_list_type};
+pub use rules::{
+    Action, ActionParameters, CompiledRule, CompiledRuleSet, Rule, RuleSet, RuleSetError,
+    RuleSetHandle, Verdict,
+};
+pub use schema::{FieldDef, MAX_TYPE_DEPTH, Schema, SchemaBuilder};
+pub use syntax::{Expr, parse, parse_with};
+pub use types::{FieldId, Scalar, Seq, Span, Type, Val, Value};
 
 /// The README's Rust snippets run as doctests.
 #[cfg(doctest)]

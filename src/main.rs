@@ -5,8 +5,8 @@
 //! input file cannot be read or is not valid JSON/TOML.
 
 use clap::{Parser, Subcommand};
-use portcullis::rules::{RuleSet, Verdict};
-use portcullis::{Compiler, Context, Error, Limits, Lists, Schema};
+use portcullis::{Compiler, Context, Error, ErrorKind, Limits, Lists, Schema};
+use portcullis::{RuleSet, Verdict};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -173,11 +173,9 @@ fn run(cmd: Command) -> Result<(), Fail> {
             let (schema, limits) = load_schema(&schema)?;
             let text = expression(expr, file)?;
             let compiler = Compiler::new(&schema).with_limits(limits);
-            let (ast, typed) = compiler.check(&text).map_err(|e| diagnostic(&e, &text))?;
-            compiler
-                .compile_typed(&typed, &text)
-                .map_err(|e| diagnostic(&e, &text))?;
-            println!("{ast}");
+            let checked = compiler.check(&text).map_err(|e| diagnostic(&e, &text))?;
+            compiler.compile(&text).map_err(|e| diagnostic(&e, &text))?;
+            println!("{}", checked.syntax());
             Ok(())
         }
         Command::Disasm { expr, file, schema } => {
@@ -402,7 +400,7 @@ fn declare_lists_for<'e>(
         if schema.list_type(name).is_some() {
             continue;
         }
-        let mut candidates = vec![portcullis::lists::infer_type(values)];
+        let mut candidates = vec![portcullis::infer_list_type(values)];
         for t in [
             portcullis::Type::Ip,
             portcullis::Type::Int,
@@ -416,9 +414,14 @@ fn declare_lists_for<'e>(
             .iter()
             .find(|t| {
                 let trial = schema.with_list(name, (*t).clone());
-                exprs.clone().all(|e| match portcullis::parse_with(e, limits) {
-                    Ok(ast) => !matches!(portcullis::check::check_with(&ast, &trial, limits), Err(Error::Check { ref message, .. }) if message.contains(&format!("${name}"))),
-                    Err(_) => true,
+                let checker = Compiler::new(&trial).with_limits(limits.clone());
+                // A list of the wrong type makes a type error at its name.
+                exprs.clone().all(|e| match checker.check(e) {
+                    Err(err) if err.kind() == ErrorKind::Type => {
+                        let at = err.span().and_then(|s| e.get(s.start..s.end));
+                        !at.is_some_and(|t| t.contains(&format!("${name}")))
+                    }
+                    _ => true,
                 })
             })
             .cloned()

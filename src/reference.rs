@@ -55,7 +55,6 @@ impl<'r, R: Request + ?Sized> Cx<'r, R> {
         match op {
             Operand::Field(id) => self.req.get(*id),
             Operand::Const(c) => match c {
-                Const::Bool(b) => Val::Bool(*b),
                 Const::Int(n) => Val::Int(*n),
                 Const::Bytes(b) => Val::Bytes(Cow::Borrowed(b.as_slice())),
                 Const::Ip(ip) => Val::Ip(*ip),
@@ -184,7 +183,6 @@ fn const_cmp(v: &Val<'_>, k: &Const) -> Option<Ordering> {
     match (v, k) {
         (Val::Int(a), Const::Int(b)) => Some(a.cmp(b)),
         (Val::Bytes(a), Const::Bytes(b)) => Some(a.as_ref().cmp(b.as_slice())),
-        (Val::Bool(a), Const::Bool(b)) => Some(a.cmp(b)),
         (Val::Ip(a), Const::Ip(b)) => {
             let a = a.to_canonical();
             if same_family(&a, b) {

@@ -63,11 +63,6 @@ impl RegexCache {
         }
     }
 
-    /// True when nothing was compiled yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn shared(&self) -> &Arc<Mutex<ByPattern>> {
         self.0.get_or_init(Arc::default)
     }

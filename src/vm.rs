@@ -50,6 +50,12 @@ pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
     }
 }
 
+/// Runs `p`'s instructions, whatever its branch form says (`false` when it
+/// kept none): for tests that compare the two forms.
+pub(crate) fn execute_instructions<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
+    run_general(p, req)
+}
+
 /// Which verdict `next` (one of the two) is: [`VERDICT_TRUE`] is odd and
 /// [`VERDICT_FALSE`] even, so it is the low bit, without a compare.
 #[inline(always)]

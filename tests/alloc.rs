@@ -1,7 +1,7 @@
 //! Evaluation without transform functions performs zero heap allocations:
 //! a counting global allocator watches `Filter::matches` on both request kinds.
 
-use portcullis::context::http::ClientCert;
+use portcullis::ClientCert;
 use portcullis::{Compiler, Context, HttpRequest, Schema, Value};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -120,7 +120,7 @@ fn evaluation_does_not_allocate() {
 
 #[test]
 fn rule_set_evaluation_does_not_allocate() {
-    use portcullis::rules::RuleSet;
+    use portcullis::RuleSet;
     let schema = Schema::default_http();
     let compiler = Compiler::new(&schema);
     let mut rules = Vec::new();

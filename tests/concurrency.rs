@@ -3,8 +3,8 @@
 //! be one of the results a single thread gets with the old or the new state,
 //! never a mix, and nothing may fail.
 
-use portcullis::rules::{RuleSet, RuleSetHandle};
 use portcullis::{Compiler, Context, Schema, Type, Value};
+use portcullis::{RuleSet, RuleSetHandle};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

@@ -11,7 +11,7 @@
 //!
 //! `schema` (JSON text) replaces the default schema for a case.
 
-use portcullis::reference;
+use portcullis::test_support;
 use portcullis::{Compiler, Context, Lists, Schema};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -44,7 +44,7 @@ fn schema_for(case: &Case, lists: &BTreeMap<String, Vec<serde_json::Value>>) -> 
     };
     for (name, values) in lists {
         if schema.list_type(name).is_none() {
-            schema = schema.with_list(name, portcullis::lists::infer_type(values));
+            schema = schema.with_list(name, portcullis::infer_list_type(values));
         }
     }
     schema
@@ -62,9 +62,9 @@ fn run(case: &Case) -> Result<(), String> {
     let store = Lists::for_schema(&schema);
     store.load_map(&lists).map_err(|e| format!("lists: {e}"))?;
     let compiler = Compiler::new(&schema).with_lists(&store);
-    let compiled = compiler.check(&case.expr).and_then(|(ast, typed)| {
-        let filter = compiler.compile_typed(&typed, &case.expr)?;
-        Ok((ast, typed, filter))
+    let compiled = compiler.check(&case.expr).and_then(|checked| {
+        let filter = compiler.compile(&case.expr)?;
+        Ok((checked, filter))
     });
     if let Some(fragment) = &case.error {
         let e = match compiled {
@@ -96,7 +96,8 @@ fn run(case: &Case) -> Result<(), String> {
         let _ = e.render(&case.expr);
         return Ok(());
     }
-    let (ast, typed, filter) = compiled.map_err(|e| format!("rejected: {e}"))?;
+    let (checked, filter) = compiled.map_err(|e| format!("rejected: {e}"))?;
+    let ast = checked.syntax();
     if let Some(canonical) = &case.canonical {
         let printed = ast.to_string();
         if &printed != canonical {
@@ -104,7 +105,7 @@ fn run(case: &Case) -> Result<(), String> {
         }
         let again = portcullis::parse(&printed)
             .map_err(|e| format!("canonical form does not parse: {e}"))?;
-        if !again.same_shape(&ast) {
+        if !again.same_shape(ast) {
             return Err("canonical form parses to a different tree".into());
         }
     }
@@ -112,7 +113,7 @@ fn run(case: &Case) -> Result<(), String> {
         let request = case.request.as_deref().unwrap_or("{}");
         let cx = Context::from_json(&schema, request).map_err(|e| format!("request: {e}"))?;
         let vm = filter.matches(&cx);
-        let oracle = reference::evaluate(&typed, &cx, &store);
+        let oracle = test_support::reference_matches(&checked, &cx, &store);
         if vm != expect || oracle != expect {
             return Err(format!(
                 "vm = {vm}, reference = {oracle}, expected {expect}"

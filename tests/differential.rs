@@ -3,8 +3,8 @@
 //! with the tree-walking reference evaluator, and a compiled rule set agrees
 //! with evaluating its rules one by one.
 
-use portcullis::rules::{Action, Rule, RuleSet};
-use portcullis::{Compiler, Context, Schema, reference};
+use portcullis::{Action, Rule, RuleSet};
+use portcullis::{Compiler, Context, Schema};
 use proptest::prelude::*;
 
 const BYTES_FIELDS: &[&str] = &[
@@ -193,24 +193,21 @@ proptest! {
         let schema = schema();
         let compiler = Compiler::new(&schema);
         compiler.lists().set_json("bad_ips", &[serde_json::json!("10.0.0.0/24"), serde_json::json!("2001:db8::1")]).unwrap();
-        let (_, typed) = compiler.check(&text).map_err(|e| TestCaseError::fail(format!("`{text}`: {e}")))?;
-        let filter = compiler.compile_typed(&typed, &text).unwrap();
+        let checked = compiler.check(&text).map_err(|e| TestCaseError::fail(format!("`{text}`: {e}")))?;
+        let filter = compiler.compile(&text).unwrap();
         let cx = Context::from_json_value(&schema, &req).unwrap();
         let vm = filter.matches(&cx);
-        let oracle = reference::evaluate(&typed, &cx, compiler.lists());
+        let oracle = portcullis::test_support::reference_matches(&checked, &cx, compiler.lists());
         prop_assert_eq!(vm, oracle, "`{}` on {}\n{}", text, req, filter.disassemble());
         // The instructions themselves, without the branch form most
         // programs run as: both must say the same.
-        let kept = compiler.clone().keep_instructions(true).compile_typed(&typed, &text).unwrap();
-        let mut bytecode = kept.program().clone();
-        bytecode.simple = false;
-        bytecode.branches.clear();
-        let by_instructions = portcullis::vm::execute(&bytecode, &cx);
+        let kept = compiler.clone().keep_instructions(true).compile(&text).unwrap();
+        let by_instructions = portcullis::test_support::run_instructions(&kept, &cx);
         prop_assert_eq!(by_instructions, oracle, "instructions of `{}` on {}\n{}", text, req, kept.disassemble());
-        // Without kept instructions, most rules are lowered straight from
-        // the tree: to the same branches the bytecode lowers to.
-        prop_assert_eq!(filter.program().simple, kept.program().simple, "`{}`", text);
-        if filter.program().simple {
+        // Keeping the instructions does not change the branch form.
+        let as_branches = portcullis::test_support::runs_as_branches(&filter);
+        prop_assert_eq!(as_branches, portcullis::test_support::runs_as_branches(&kept), "`{}`", text);
+        if as_branches {
             let full = kept.disassemble();
             let at = full.find("; branch form").unwrap_or_default();
             prop_assert_eq!(filter.disassemble(), &full[at..], "`{}`", text);
@@ -330,7 +327,7 @@ fn check_rule_set(
                 description: String::new(),
                 expression: e.clone(),
                 action,
-                action_parameters: portcullis::rules::ActionParameters { rules: skip },
+                action_parameters: portcullis::ActionParameters { rules: skip },
                 enabled: k != 4,
             }
         })
@@ -416,14 +413,14 @@ struct Counting<'c> {
 }
 
 impl portcullis::Request for Counting<'_> {
-    fn get(&self, id: portcullis::FieldId) -> portcullis::types::Val<'_> {
+    fn get(&self, id: portcullis::FieldId) -> portcullis::Val<'_> {
         self.reads.borrow_mut().entry(id.0).or_default().1 += 1;
         self.inner.get(id)
     }
 
-    fn scalar(&self, id: portcullis::FieldId) -> portcullis::types::Scalar<'_> {
+    fn scalar(&self, id: portcullis::FieldId) -> portcullis::Scalar<'_> {
         if !self.with_scalar {
-            return portcullis::types::Scalar::Composite;
+            return portcullis::Scalar::Composite;
         }
         self.reads.borrow_mut().entry(id.0).or_default().0 += 1;
         self.inner.scalar(id)

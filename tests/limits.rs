@@ -167,7 +167,7 @@ fn instruction_cap_holds_alike_whether_instructions_are_kept_or_not() {
         "ssl xor tcp.dstport == 80",
     ] {
         let full = Compiler::new(&schema).keep_instructions(true);
-        let n = full.compile(text).unwrap().program().code().len();
+        let n = portcullis::test_support::instruction_count(&full.compile(text).unwrap());
         for cap in [n - 1, n] {
             let limits = Limits {
                 max_instructions: cap,

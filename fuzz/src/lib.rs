@@ -10,8 +10,7 @@
 //! bytes before the first NUL are the expression, the rest the request (a flat
 //! JSON object, as `Context::from_json` takes); no NUL means an empty request.
 
-use portcullis::reference;
-use portcullis::rules::{Action, ActionParameters, CompiledRuleSet, Rule, RuleSet};
+use portcullis::{Action, ActionParameters, CompiledRuleSet, Rule, RuleSet};
 use portcullis::{Compiler, Context, Error, Filter, Limits, Lists, Schema, Type};
 use std::sync::LazyLock;
 
@@ -35,7 +34,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
 pub fn raised_limits() -> Limits {
     Limits {
         max_length: 1 << 20,
-        max_depth: portcullis::limits::HARD_MAX_DEPTH,
+        max_depth: portcullis::HARD_MAX_DEPTH,
         ..Limits::default()
     }
 }
@@ -236,10 +235,10 @@ pub fn differential(data: &[u8]) {
     };
     let env = env();
     let compiler = env.compiler(raised_limits());
-    let Ok((ast, typed)) = compiler.check(text) else {
+    let Ok(checked) = compiler.check(text) else {
         return;
     };
-    let filter = match compiler.compile_typed(&typed, text) {
+    let filter = match compiler.compile(text) {
         Ok(f) => f,
         Err(_) => return,
     };
@@ -249,7 +248,7 @@ pub fn differential(data: &[u8]) {
     let empty = Context::new(&env.schema);
 
     let vm = filter.matches(&cx);
-    let oracle = reference::evaluate(&typed, &cx, compiler.lists());
+    let oracle = portcullis::test_support::reference_matches(&checked, &cx, compiler.lists());
     assert_eq!(
         vm,
         oracle,
@@ -258,23 +257,17 @@ pub fn differential(data: &[u8]) {
     );
     // The instructions themselves (kept on request), without the branch
     // form most programs run as, say the same.
-    if let Ok(kept) = compiler
-        .clone()
-        .keep_instructions(true)
-        .compile_typed(&typed, text)
-    {
-        let mut bytecode = kept.program().clone();
-        bytecode.simple = false;
-        bytecode.branches.clear();
+    if let Ok(kept) = compiler.clone().keep_instructions(true).compile(text) {
         assert_eq!(
-            portcullis::vm::execute(&bytecode, &cx),
+            portcullis::test_support::run_instructions(&kept, &cx),
             oracle,
             "instructions and reference disagree\n  expr:    {text:?}\n  request: {request}\n  program:\n{}",
             kept.disassemble()
         );
     }
     let vm_empty = filter.matches(&empty);
-    let oracle_empty = reference::evaluate(&typed, &empty, compiler.lists());
+    let oracle_empty =
+        portcullis::test_support::reference_matches(&checked, &empty, compiler.lists());
     assert_eq!(
         vm_empty,
         oracle_empty,
@@ -283,7 +276,7 @@ pub fn differential(data: &[u8]) {
     );
 
     // The canonical form means the same thing.
-    let canonical = ast.to_string();
+    let canonical = checked.syntax().to_string();
     match compiler.compile(&canonical) {
         Ok(f) => {
             assert_eq!(
@@ -407,16 +400,16 @@ fn check_rule_set(
     let matched: Vec<bool> = hand
         .iter()
         .map(|r| {
-            let (_, typed) = compiler
+            let checked = compiler
                 .check(&r.expression)
                 .expect("rule expression checks");
             let f: Filter = compiler
-                .compile_typed(&typed, &r.expression)
+                .compile(&r.expression)
                 .expect("rule expression compiles");
             let m = f.matches(cx);
             assert_eq!(
                 m,
-                reference::evaluate(&typed, cx, compiler.lists()),
+                portcullis::test_support::reference_matches(&checked, cx, compiler.lists()),
                 "VM and reference disagree on rule `{}`",
                 r.id
             );

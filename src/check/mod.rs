@@ -4,7 +4,7 @@
 //! sets are typed and normalised into ranges, regexes are compiled (once), and
 //! every misuse is rejected with the span of the offending node.
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::functions::{Builtin, Callee};
 use crate::limits::Limits;
 use crate::matchers::merge_ranges;
@@ -49,8 +49,6 @@ pub enum Node {
 pub struct Compare {
     /// The value tested.
     pub lhs: Operand,
-    /// Its type (Bytes, Int, Ip or Bool).
-    pub ty: Type,
     /// The test.
     pub test: Test,
     /// Where the comparison stands.
@@ -67,8 +65,6 @@ pub struct Compare {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[repr(u64)]
 pub enum Const {
-    /// A Bool.
-    Bool(bool),
     /// An Int.
     Int(i64),
     /// A byte string.
@@ -193,44 +189,12 @@ pub enum Key {
     Name(Vec<u8>),
 }
 
-/// Checks `expr` against `schema` with the default limits.
-pub fn check(expr: &Expr, schema: &Schema) -> Result<Typed, Error> {
-    check_with(expr, schema, &Limits::default())
-}
-
-/// Checks `expr` against `schema`, enforcing `limits`.
-pub fn check_with(expr: &Expr, schema: &Schema, limits: &Limits) -> Result<Typed, Error> {
-    check_cached(expr, schema, limits, &RegexCache::default())
-}
-
-/// Checks `expr`, taking compiled regexes from (and adding them to) `cache`.
-pub fn check_cached(
-    expr: &Expr,
-    schema: &Schema,
-    limits: &Limits,
-    cache: &RegexCache,
-) -> Result<Typed, Error> {
-    check_consuming(&mut expr.clone(), schema, limits, cache)
-}
-
-/// [`check_cached`] for a tree nobody needs afterwards: its byte strings
-/// move into the checked tree instead of being copied (what is left of
-/// `expr` is only good for dropping).
-pub(crate) fn check_consuming(
-    expr: &mut Expr,
-    schema: &Schema,
-    limits: &Limits,
-    cache: &RegexCache,
-) -> Result<Typed, Error> {
-    let mut root = Node::Const(false);
-    let lists = check_into(expr, schema, limits, cache, &mut root)?;
-    Ok(Typed { root, lists })
-}
-
-/// [`check_consuming`] writing the checked tree into `root` (a tree is
-/// large: returned with the lists it was copied once more); returns the
-/// named lists the expression reads.
-pub(crate) fn check_into(
+/// Checks `expr` against `schema`, writing the checked tree into `root` (a
+/// tree is large: returned, it would be copied once more); returns the
+/// named lists the expression reads. The byte strings of `expr` move into
+/// the checked tree: what is left of it is only good for dropping.
+/// Compiled regexes come from (and go to) `cache`.
+pub(crate) fn check(
     expr: &mut Expr,
     schema: &Schema,
     limits: &Limits,
@@ -427,7 +391,8 @@ impl Checker<'_> {
                     return Err(Error::check(
                         format!("unknown field `{}`{hint}", name.name),
                         name.span,
-                    ));
+                    )
+                    .with_kind(ErrorKind::UnknownField));
                 };
                 self.last_field = Some((id, ty));
                 let ty = ty.cloned().unwrap_or(Type::Bool);
@@ -625,7 +590,8 @@ impl Checker<'_> {
                     return Err(Error::check(
                         format!("unknown list `${}`{hint}", name.name),
                         name.span,
-                    ));
+                    )
+                    .with_kind(ErrorKind::UnknownList));
                 };
                 if *list_ty != ty {
                     return Err(Error::check(
@@ -716,7 +682,6 @@ impl Checker<'_> {
         };
         Ok(Compare {
             lhs: lhs.op,
-            ty,
             test,
             span,
         })
@@ -754,7 +719,8 @@ impl Checker<'_> {
                 format!("regex compiles to more than {limit} bytes (raise `max_regex_size` in the settings)"),
                 span,
             ),
-            other => Error::compile(format!("invalid regex: {}", one_line(&other.to_string())), span),
+            other => Error::compile(format!("invalid regex: {}", one_line(&other.to_string())), span)
+                .with_kind(ErrorKind::InvalidRegex),
         })
     }
 
@@ -923,7 +889,8 @@ impl Checker<'_> {
                     return Err(Error::check(
                         format!("unknown function `{name}`{hint}"),
                         call.name.span,
-                    ));
+                    )
+                    .with_kind(ErrorKind::UnknownFunction));
                 }
             },
         };

@@ -80,7 +80,7 @@ fn count_compare(c: &Compare, lists: &Lists, s: &mut Size) -> Option<()> {
     let fits = |len: usize| len <= branch::INLINE_BYTES;
     let (tests, pooled) = match &c.test {
         Test::Eq(Const::Bytes(b)) | Test::Ne(Const::Bytes(b)) => (1, usize::from(!fits(b.len()))),
-        Test::Eq(k) | Test::Ne(k) | Test::Order(_, k) if !matches!(k, Const::Bool(_)) => (1, 1),
+        Test::Eq(_) | Test::Ne(_) | Test::Order(..) => (1, 1),
         Test::Matches(re) => match re.alternatives() {
             // One set when every alternative is exact (an empty one when there are none).
             Some(alts) if alts.iter().all(|a| a.1 && a.2) => (1, 1),

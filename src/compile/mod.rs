@@ -17,7 +17,7 @@
 mod direct;
 pub mod optimize;
 
-use crate::check::{Compare, Const, Node, Operand, Test, Typed};
+use crate::check::{Compare, Const, Node, Operand, Test};
 use crate::error::Error;
 use crate::functions::{Builtin, Callee, eval::Prepared};
 use crate::limits::Limits;
@@ -36,41 +36,11 @@ use memchr::memmem;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-/// Compiles a checked expression, keeping its instructions (see
-/// [`Compiler::keep_instructions`](crate::Compiler::keep_instructions)).
-pub fn compile(
-    typed: &Typed,
-    schema: &Schema,
-    lists: &Lists,
-    limits: &Limits,
-) -> Result<Program, Error> {
-    compile_owned(
-        optimize::optimize(typed.root.clone()),
-        schema,
-        lists,
-        limits,
-        &RegexCache::default(),
-        true,
-    )
-}
-
-/// Compiles a tree that [`optimize::optimize`] already rewrote, keeping
-/// its instructions.
-pub fn compile_optimized(
-    root: &Node,
-    schema: &Schema,
-    lists: &Lists,
-    limits: &Limits,
-    regexes: &RegexCache,
-) -> Result<Program, Error> {
-    compile_owned(root.clone(), schema, lists, limits, regexes, true)
-}
-
-/// [`compile_optimized`] for a tree nobody needs afterwards: the constants
-/// and sets of its tests move into the program instead of being copied. A
-/// program the VM runs in branch form keeps its instructions only when
-/// `keep_instructions`.
-pub(crate) fn compile_owned(
+/// Compiles a checked tree that [`optimize`] already rewrote and nobody
+/// needs afterwards: the constants and sets of its tests move into the
+/// program instead of being copied. A program the VM runs in branch form
+/// keeps its instructions only when `keep_instructions`.
+pub(crate) fn compile(
     mut root: Node,
     schema: &Schema,
     lists: &Lists,
@@ -228,7 +198,6 @@ impl Gen<'_> {
             return Src::Const(id);
         }
         let v = match c {
-            Const::Bool(b) => Val::Bool(*b),
             Const::Int(n) => Val::Int(*n),
             Const::Bytes(b) => Val::Bytes(Cow::Owned(b.to_vec())),
             Const::Ip(ip) => Val::Ip(*ip),
@@ -543,18 +512,11 @@ fn test_pred(test: &mut Test, lists: &Lists, span: Span) -> Result<Pred, Error> 
             Const::Bytes(b) => Pred::BytesEq(std::mem::take(b).into_vec().into_boxed_slice()),
             Const::Int(n) => Pred::IntEq(*n),
             Const::Ip(ip) => Pred::IpEq(*ip),
-            Const::Bool(_) => {
-                return Err(Error::compile(
-                    "a Bool cannot be compared with a literal",
-                    span,
-                ));
-            }
         },
         Test::Order(o, k) => match k {
             Const::Bytes(b) => Pred::BytesOrd(*o, std::mem::take(b).into_vec().into_boxed_slice()),
             Const::Int(n) => Pred::IntOrd(*o, *n),
             Const::Ip(ip) => Pred::IpOrd(*o, *ip),
-            Const::Bool(_) => return Err(Error::compile("a Bool has no order", span)),
         },
         Test::Contains(b) => Pred::Contains(Box::new(memmem::Finder::new(b).into_owned())),
         Test::Matches(re) => regex_pred(re, span)?,
@@ -604,7 +566,10 @@ fn regex_pred(re: &crate::regexes::Pattern, span: Span) -> Result<Pred, Error> {
         Some((lit, start, end)) => literal_pred(lit, start, end),
         None => match re.regex() {
             Some(re) => Pred::Matches(re.clone()),
-            None => return Err(Error::compile("invalid regex", span)),
+            None => {
+                return Err(Error::compile("invalid regex", span)
+                    .with_kind(crate::error::ErrorKind::InvalidRegex));
+            }
         },
     })
 }

@@ -22,12 +22,6 @@ use std::net::IpAddr;
 /// Most rewrite passes over one tree.
 pub const MAX_PASSES: usize = 4;
 
-/// Optimizes a tree.
-pub fn optimize(mut n: Node) -> Node {
-    optimize_in_place(&mut n);
-    n
-}
-
 /// Optimizes a tree where it stands.
 pub fn optimize_in_place(n: &mut Node) {
     for _ in 0..MAX_PASSES {

@@ -7,7 +7,7 @@
 
 pub mod http;
 
-pub use http::{HttpRequest, HttpRequestBuilder};
+pub use http::{ClientCert, HttpRequest, HttpRequestBuilder};
 
 use crate::error::Error;
 use crate::schema::Schema;

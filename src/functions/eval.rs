@@ -8,7 +8,7 @@ use super::Builtin;
 use crate::limits::Limits;
 use crate::matchers::Wildcard;
 use crate::regexes::RegexCache;
-use crate::types::{Seq, Val, Value};
+use crate::types::{Seq, Val};
 use regex::bytes::Regex;
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -544,19 +544,6 @@ fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
         }
     }
     Some(out)
-}
-
-/// An owned copy of a value, for results that must outlive their inputs.
-pub fn to_value(v: &Val<'_>) -> Option<Value> {
-    Some(match v {
-        Val::Missing => return None,
-        Val::Bool(b) => Value::Bool(*b),
-        Val::Int(n) => Value::Int(*n),
-        Val::Bytes(b) => Value::Bytes(b.to_vec()),
-        Val::Ip(ip) => Value::Ip(*ip),
-        Val::Array(s) => Value::Array((0..s.len()).filter_map(|k| to_value(&s.get(k))).collect()),
-        Val::Map(m) => Value::Map((*m).clone()),
-    })
 }
 
 #[cfg(test)]

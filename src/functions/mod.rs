@@ -71,7 +71,7 @@ pub type UserImpl = dyn for<'a> Fn(&[Val<'a>]) -> Val<'a> + Send + Sync;
 /// A function registered by the embedder, checked and run like a built-in.
 ///
 /// ```
-/// use portcullis::functions::UserFunction;
+/// use portcullis::UserFunction;
 /// use portcullis::{Compiler, Context, Schema, Type, Val, Value};
 ///
 /// let is_internal = UserFunction::new("is_internal", vec![Type::Ip], Type::Bool, |args| match args {

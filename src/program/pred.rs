@@ -173,7 +173,7 @@ impl Pred {
                 PredKey::Set(items)
             }
             Pred::IntRanges(r) => PredKey::Ints(r),
-            Pred::IpRanges(r) => PredKey::Ips(&r.v4(), &r.v6()),
+            Pred::IpRanges(r) => PredKey::Ips(r.v4(), r.v6()),
             Pred::List(l) => PredKey::List(l.name()),
         }
     }

@@ -796,8 +796,12 @@ mod tests {
     /// The anchors a rule offers, as `kind text`.
     fn anchors_text(expr: &str) -> Vec<String> {
         let schema = crate::Schema::default_http();
-        let (_, typed) = crate::Compiler::new(&schema).check(expr).unwrap();
-        let root = crate::compile::optimize::optimize(typed.root);
+        let mut root = crate::Compiler::new(&schema)
+            .check(expr)
+            .unwrap()
+            .typed
+            .root;
+        crate::compile::optimize::optimize_in_place(&mut root);
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let mut options = AnchorOptions::default();
         options.push_rule(&root);

@@ -64,7 +64,7 @@ mod tests {
 
     /// The pooled predicates of rule `k`'s program.
     fn preds(set: &crate::rules::CompiledRuleSet, k: usize) -> &[Pred] {
-        &set.rules[k].as_ref().unwrap().filter.program().pool()
+        set.rules[k].as_ref().unwrap().filter.program().pool()
     }
 
     #[test]

@@ -87,6 +87,22 @@ impl<'a> Seq<'a> {
 }
 
 impl<'a> Val<'a> {
+    /// An owned copy, for results that must outlive their inputs (`None`
+    /// for a missing value; missing array elements are left out).
+    pub fn to_value(&self) -> Option<Value> {
+        Some(match self {
+            Val::Missing => return None,
+            Val::Bool(b) => Value::Bool(*b),
+            Val::Int(n) => Value::Int(*n),
+            Val::Bytes(b) => Value::Bytes(b.to_vec()),
+            Val::Ip(ip) => Value::Ip(*ip),
+            Val::Array(s) => {
+                Value::Array((0..s.len()).filter_map(|k| s.get(k).to_value()).collect())
+            }
+            Val::Map(m) => Value::Map((*m).clone()),
+        })
+    }
+
     /// Bytes, when the value is a byte string.
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match self {

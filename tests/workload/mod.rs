@@ -4,8 +4,8 @@
 
 #![allow(dead_code)]
 
-use portcullis::context::http::{ClientCert, HttpRequestBuilder};
-use portcullis::rules::{Action, ActionParameters, Rule, RuleSet};
+use portcullis::{Action, ActionParameters, Rule, RuleSet};
+use portcullis::{ClientCert, HttpRequestBuilder};
 use portcullis::{HttpRequest, Value};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -234,7 +234,7 @@ impl portcullis::Request for OnDemand<'_> {
         self.0.get(id)
     }
 
-    fn scalar(&self, id: portcullis::FieldId) -> portcullis::types::Scalar<'_> {
+    fn scalar(&self, id: portcullis::FieldId) -> portcullis::Scalar<'_> {
         self.0.scalar(id)
     }
 }

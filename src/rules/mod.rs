@@ -60,6 +60,13 @@ impl Action {
     }
 }
 
+impl fmt::Display for Action {
+    /// The action's name, as in rule files (`block`, `js_challenge`...).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Parameters of an action (for `skip`: the ids of the rules to skip).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionParameters {
@@ -308,8 +315,10 @@ pub struct CompiledRuleSet {
     slots: read_once::FieldSlots,
 }
 
-/// The outcome of evaluating a rule set.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The outcome of evaluating a rule set. Serializes (and displays) as
+/// `{"action":"block","rule":"mtls","logged":[],"skipped":[]}`, with a
+/// `null` action and rule when no terminating rule matched.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Verdict<'r> {
     /// The terminating action that fired, if any.
     pub action: Option<Action>,
@@ -324,12 +333,14 @@ pub struct Verdict<'r> {
 impl Verdict<'_> {
     /// `{"action": ..., "rule": ..., "logged": [...], "skipped": [...]}`.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "action": self.action.map(Action::name),
-            "rule": self.rule,
-            "logged": self.logged,
-            "skipped": self.skipped,
-        })
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Verdict<'_> {
+    /// The verdict as one line of JSON.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&serde_json::to_string(self).map_err(|_| fmt::Error)?)
     }
 }
 

@@ -35,6 +35,76 @@ impl Value {
     }
 }
 
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Bytes(s.as_bytes().to_vec())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Bytes(s.into_bytes())
+    }
+}
+
+impl From<&[u8]> for Value {
+    fn from(b: &[u8]) -> Self {
+        Value::Bytes(b.to_vec())
+    }
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(b: Vec<u8>) -> Self {
+        Value::Bytes(b)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(n: i64) -> Self {
+        Value::Int(n)
+    }
+}
+
+impl From<u16> for Value {
+    /// A port.
+    fn from(n: u16) -> Self {
+        Value::Int(i64::from(n))
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+
+impl From<IpAddr> for Value {
+    /// The address, IPv4-mapped IPv6 as IPv4.
+    fn from(ip: IpAddr) -> Self {
+        Value::Ip(canonical_ip(ip))
+    }
+}
+
+impl From<std::net::Ipv4Addr> for Value {
+    fn from(ip: std::net::Ipv4Addr) -> Self {
+        Value::Ip(IpAddr::V4(ip))
+    }
+}
+
+impl From<std::net::Ipv6Addr> for Value {
+    /// The address, IPv4-mapped as IPv4.
+    fn from(ip: std::net::Ipv6Addr) -> Self {
+        Value::Ip(canonical_ip(IpAddr::V6(ip)))
+    }
+}
+
+impl<T: Into<Value>> From<Vec<T>> for Value {
+    /// An array.
+    fn from(items: Vec<T>) -> Self {
+        Value::Array(items.into_iter().map(Into::into).collect())
+    }
+}
+
 /// A value during evaluation: borrowed from the request where possible.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Val<'a> {

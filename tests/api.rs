@@ -1,0 +1,162 @@
+//! The embedder's surface: what is at the crate root, and how its types
+//! convert, display and serialize.
+
+use portcullis::{
+    Action, Compiler, Context, ErrorKind, HttpRequest, RuleSet, RuleSetHandle, Schema, Stage,
+    Value, Verdict,
+};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+#[test]
+fn values_come_from_the_natural_rust_types() {
+    let cases: Vec<(Value, Value)> = vec![
+        ("a.com".into(), Value::Bytes(b"a.com".to_vec())),
+        (String::from("a").into(), Value::Bytes(b"a".to_vec())),
+        (b"\x00\xff"[..].into(), Value::Bytes(vec![0, 255])),
+        (vec![1u8, 2].into(), Value::Bytes(vec![1, 2])),
+        (443i64.into(), Value::Int(443)),
+        (8080u16.into(), Value::Int(8080)),
+        (true.into(), Value::Bool(true)),
+        (
+            IpAddr::from([192, 0, 2, 1]).into(),
+            Value::Ip(IpAddr::from([192, 0, 2, 1])),
+        ),
+        (
+            Ipv4Addr::new(10, 0, 0, 1).into(),
+            Value::Ip(IpAddr::from([10, 0, 0, 1])),
+        ),
+        // IPv4-mapped IPv6 is the IPv4 address, as everywhere else.
+        (
+            "::ffff:192.0.2.1".parse::<Ipv6Addr>().unwrap().into(),
+            Value::Ip(IpAddr::from([192, 0, 2, 1])),
+        ),
+        (
+            vec!["a", "b"].into(),
+            Value::Array(vec![
+                Value::Bytes(b"a".to_vec()),
+                Value::Bytes(b"b".to_vec()),
+            ]),
+        ),
+    ];
+    for (got, want) in cases {
+        assert_eq!(got, want);
+    }
+    // They go straight into a request.
+    let schema = Schema::default_http();
+    let mut cx = Context::new(&schema);
+    cx.set("http.host", "a.com".into()).unwrap();
+    cx.set("tcp.dstport", 443u16.into()).unwrap();
+    cx.set("ssl", true.into()).unwrap();
+    let f = Compiler::new(&schema)
+        .compile(r#"http.host == "a.com" and tcp.dstport == 443 and ssl"#)
+        .unwrap();
+    assert!(f.matches(&cx));
+}
+
+#[test]
+fn actions_and_verdicts_display_and_serialize_as_rule_files_name_them() {
+    for (action, name) in [
+        (Action::Block, "block"),
+        (Action::JsChallenge, "js_challenge"),
+        (Action::ManagedChallenge, "managed_challenge"),
+        (Action::Skip, "skip"),
+    ] {
+        assert_eq!(action.to_string(), name);
+        assert_eq!(
+            serde_json::to_value(action).unwrap(),
+            serde_json::json!(name)
+        );
+    }
+    let set = RuleSet::from_json(
+        r#"{"rules": [
+            {"id": "log-api", "expression": "http.host == \"api.a.com\"", "action": "log"},
+            {"id": "no-cert", "expression": "not cf.tls_client_auth.cert_verified", "action": "block"}
+        ]}"#,
+    )
+    .unwrap();
+    let schema = Schema::default_http();
+    let handle = RuleSetHandle::new(set.compile(&Compiler::new(&schema)).unwrap());
+    let req = HttpRequest::builder()
+        .header("Host", "api.a.com")
+        .build()
+        .unwrap();
+    let rules = handle.load();
+    let verdict: Verdict<'_> = rules.evaluate(&req);
+    let line = r#"{"action":"block","rule":"no-cert","logged":["log-api"],"skipped":[]}"#;
+    assert_eq!(verdict.to_string(), line);
+    assert_eq!(serde_json::to_string(&verdict).unwrap(), line);
+    assert_eq!(
+        verdict.to_json(),
+        serde_json::from_str::<serde_json::Value>(line).unwrap()
+    );
+    let none = Verdict::default();
+    assert_eq!(
+        none.to_string(),
+        r#"{"action":null,"rule":null,"logged":[],"skipped":[]}"#
+    );
+}
+
+#[test]
+fn errors_have_kinds_to_match_on() {
+    let schema = Schema::default_http().with_list("office", portcullis::Type::Ip);
+    let compiler = Compiler::new(&schema);
+    for (text, kind, stage) in [
+        (r#"http.host == "a"#, ErrorKind::Syntax, Stage::Parse),
+        (r#"http.hots == "a""#, ErrorKind::UnknownField, Stage::Check),
+        (
+            r#"lowr(http.host) == "a""#,
+            ErrorKind::UnknownFunction,
+            Stage::Check,
+        ),
+        ("ip.src in $offce", ErrorKind::UnknownList, Stage::Check),
+        (r#"tcp.dstport == "a""#, ErrorKind::Type, Stage::Check),
+        (
+            r#"http.host matches "(a""#,
+            ErrorKind::InvalidRegex,
+            Stage::Compile,
+        ),
+    ] {
+        let e = compiler.compile(text).unwrap_err();
+        assert_eq!((e.kind(), e.stage()), (kind, stage), "`{text}`: {e}");
+        assert!(e.span().is_some(), "`{text}`");
+    }
+    let deep = "(".repeat(100_000) + "ssl" + &")".repeat(100_000);
+    assert_eq!(
+        compiler.compile(&deep).unwrap_err().kind(),
+        ErrorKind::Limit
+    );
+    assert_eq!(
+        portcullis::Type::parse("Strng").unwrap_err().kind(),
+        ErrorKind::Config
+    );
+}
+
+#[test]
+fn nested_types_are_read_without_recursion_and_bounded() {
+    use portcullis::{MAX_TYPE_DEPTH, Type};
+    let nested = |n: usize| "Array<".repeat(n) + "Int" + &">".repeat(n);
+    assert_eq!(
+        Type::parse(&nested(2)).unwrap(),
+        Type::array(Type::array(Type::Int))
+    );
+    assert!(Type::parse(&nested(MAX_TYPE_DEPTH)).is_ok());
+    let e = Type::parse(&nested(MAX_TYPE_DEPTH + 1)).unwrap_err();
+    assert!(e.to_string().contains("nests more than"), "{e}");
+    // A million levels on a small stack: an error, not an overflow.
+    let huge = nested(1_000_000);
+    let on_small_stack = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || Type::parse(&huge).map(|_| ()).map_err(|e| e.kind()))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(on_small_stack, Err(ErrorKind::Config));
+    let schema = format!(r#"{{"fields": {{"x": "{}"}}}}"#, nested(1_000_000));
+    let on_small_stack = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || Schema::from_json(&schema).map(|_| ()).map_err(|e| e.kind()))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(on_small_stack, Err(ErrorKind::Config));
+}

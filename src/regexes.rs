@@ -3,6 +3,7 @@
 
 use regex::bytes::{Regex, RegexBuilder};
 use std::collections::HashMap;
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -167,221 +168,140 @@ pub type LiteralAlt = (Vec<u8>, bool, bool);
 
 /// Most alternatives [`literal_alternatives`] expands a pattern to.
 const MAX_ALTERNATIVES: usize = 16;
-/// Deepest group nesting it reads (far inside the regex parser's own limit).
-const MAX_GROUP_DEPTH: usize = 16;
+/// Most bytes one class may hold to be read as alternatives (`[ch]`, the
+/// two cases of a letter; `\d` stays a regex).
+const MAX_CLASS: usize = 4;
+/// Deepest nesting it reads (far inside the regex parser's own limit).
+const MAX_NEST: u32 = 16;
 
-/// A pattern piece: a byte, or `^` / `$` (start / end of the haystack: the
-/// language's regexes are not multi-line).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Piece {
-    Byte(u8),
-    Start,
-    End,
-}
-
-/// One alternative as read so far, kept as what it must be: `^`s, then
-/// bytes, then `$`s. Anything else (a `^` after a byte, a byte after a
-/// `$`) makes it `bad`, and the pattern is not read as literals.
+/// One alternative as read so far: `^`, then bytes, then `$`. Anything
+/// else (a `^` after a byte, a byte after a `$`) is no literal.
 #[derive(Clone, Default)]
 struct Alt {
     bytes: Vec<u8>,
     start: bool,
     end: bool,
-    bad: bool,
 }
 
 impl Alt {
-    /// Appends `p`; `room` is the most bytes the alternative can have (the
-    /// pattern's length), reserved at the first byte.
-    fn push(&mut self, p: Piece, room: usize) {
-        match p {
-            Piece::Start if !self.bytes.is_empty() || self.end => self.bad = true,
-            Piece::Start => self.start = true,
-            Piece::End => self.end = true,
-            Piece::Byte(_) if self.end => self.bad = true,
-            Piece::Byte(b) => {
-                if self.bytes.capacity() == 0 {
-                    self.bytes.reserve_exact(room);
-                }
-                self.bytes.push(b);
-            }
+    /// `self` followed by `next`, when that is still one literal.
+    fn then(&self, next: &Alt) -> Option<Alt> {
+        if (next.start && (!self.bytes.is_empty() || self.end))
+            || (self.end && !next.bytes.is_empty())
+        {
+            return None;
         }
-    }
-
-    /// `self` followed by `next`.
-    fn then(&self, next: &Alt, room: usize) -> Alt {
-        let mut bytes = Vec::with_capacity(room);
+        let mut bytes = Vec::with_capacity(self.bytes.len() + next.bytes.len());
         bytes.extend_from_slice(&self.bytes);
-        let mut a = Alt {
+        bytes.extend_from_slice(&next.bytes);
+        Some(Alt {
             bytes,
-            start: self.start,
-            end: self.end,
-            bad: self.bad || next.bad,
-        };
-        if next.start {
-            a.push(Piece::Start, room);
-        }
-        if !next.bytes.is_empty() {
-            if a.end {
-                a.bad = true;
-            } else {
-                a.bytes.extend_from_slice(&next.bytes);
-            }
-        }
-        a.end |= next.end;
-        a
+            start: self.start || next.start,
+            end: self.end || next.end,
+        })
     }
 }
 
 /// When `pattern` only matches a few literal strings, each optionally
-/// anchored (`^/api/v3/item42(/|$)`, `^(GET|HEAD)$`, `\.(php|asp)$`): those
-/// alternatives, so that the pattern can be tested as bytes. The subset read
-/// is small and always valid regex syntax: literal characters, escaped ASCII
-/// punctuation (but not `\<` and `\>`, which are word boundaries), groups
-/// `(...)` and `(?:...)`, `|`, and `^`/`$` only where they anchor the whole
-/// alternative. Anything else gives `None`, and the pattern is compiled.
+/// anchored (`^/api/v3/item42(/|$)`, `^(GET|HEAD)$`, `\.(php|asp)$`,
+/// `\.[ch]$`): those alternatives, so that the pattern can be tested as
+/// bytes. The pattern is read by `regex-syntax` (the parser the regex
+/// engine itself uses, configured as [`build`] configures it), so the
+/// alternatives are exactly what the regex matches; `None` for a pattern
+/// that does not parse or matches more than [`MAX_ALTERNATIVES`] literals.
 pub fn literal_alternatives(pattern: &str) -> Option<Vec<LiteralAlt>> {
-    let mut chars = pattern.chars().peekable();
-    let alts = alternation(&mut chars, 0, pattern.len())?;
-    if chars.next().is_some() {
-        return None; // an unmatched `)`
-    }
-    alts.into_iter()
-        .map(|mut a| {
-            a.bytes.shrink_to_fit();
-            (!a.bad).then_some((a.bytes, a.start, a.end))
-        })
-        .collect()
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .nest_limit(MAX_NEST)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let alts = expand(&hir)?;
+    Some(alts.into_iter().map(|a| (a.bytes, a.start, a.end)).collect())
 }
 
-type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
-
-/// `concat ('|' concat)*`, up to a `)` (not consumed) or the end.
-fn alternation(chars: &mut Chars<'_>, depth: usize, room: usize) -> Option<Vec<Alt>> {
-    let mut out = concatenation(chars, depth, room)?;
-    while chars.peek() == Some(&'|') {
-        chars.next();
-        out.extend(concatenation(chars, depth, room)?);
-        if out.len() > MAX_ALTERNATIVES {
-            return None;
+/// Every literal `hir` matches, with its anchors (the nesting limit of the
+/// parse bounds the recursion).
+fn expand(hir: &Hir) -> Option<Vec<Alt>> {
+    Some(match hir.kind() {
+        HirKind::Empty => vec![Alt::default()],
+        HirKind::Literal(lit) => vec![Alt {
+            bytes: lit.0.to_vec(),
+            ..Alt::default()
+        }],
+        HirKind::Look(Look::Start) => vec![Alt {
+            start: true,
+            ..Alt::default()
+        }],
+        HirKind::Look(Look::End) => vec![Alt {
+            end: true,
+            ..Alt::default()
+        }],
+        // A class of a few members, by bytes or (as `(a|b)` becomes) by
+        // characters, each matched as its UTF-8 bytes.
+        HirKind::Class(Class::Bytes(class)) => {
+            let members = class.ranges().iter().flat_map(|r| r.start()..=r.end());
+            few(members.map(|b| vec![b]))?
         }
-    }
-    Some(out)
-}
-
-/// A sequence of items, expanded to every string it can be.
-fn concatenation(chars: &mut Chars<'_>, depth: usize, room: usize) -> Option<Vec<Alt>> {
-    let mut out: Vec<Alt> = vec![Alt::default()];
-    let add = |out: &mut Vec<Alt>, p: Piece| out.iter_mut().for_each(|a| a.push(p, room));
-    while let Some(&c) = chars.peek() {
-        match c {
-            '|' | ')' => break,
-            '(' => {
-                chars.next();
-                if depth + 1 > MAX_GROUP_DEPTH {
-                    return None;
-                }
-                if chars.peek() == Some(&'?') {
-                    chars.next();
-                    if chars.next() != Some(':') {
-                        return None;
-                    }
-                }
-                let inner = alternation(chars, depth + 1, room)?;
-                if chars.next() != Some(')') {
-                    return None;
-                }
-                if out.len() * inner.len() > MAX_ALTERNATIVES {
+        HirKind::Class(Class::Unicode(class)) => {
+            let members = class.ranges().iter().flat_map(|r| r.start()..=r.end());
+            few(members.map(|c| c.to_string().into_bytes()))?
+        }
+        HirKind::Capture(c) => expand(&c.sub)?,
+        HirKind::Concat(items) => {
+            let mut out = vec![Alt::default()];
+            for item in items {
+                let next = expand(item)?;
+                if out.len() * next.len() > MAX_ALTERNATIVES {
                     return None;
                 }
                 out = out
                     .iter()
-                    .flat_map(|s| inner.iter().map(move |t| s.then(t, room)))
-                    .collect();
+                    .flat_map(|a| next.iter().map(move |b| a.then(b)))
+                    .collect::<Option<_>>()?;
             }
-            '^' => {
-                chars.next();
-                add(&mut out, Piece::Start);
-            }
-            '$' => {
-                chars.next();
-                add(&mut out, Piece::End);
-            }
-            '\\' => {
-                chars.next();
-                match chars.next() {
-                    Some(e) if e.is_ascii_punctuation() && e != '<' && e != '>' => {
-                        add(&mut out, Piece::Byte(e as u8));
-                    }
-                    _ => return None,
-                }
-            }
-            '.' | '+' | '*' | '?' | '[' | ']' | '{' | '}' | '#' => return None,
-            c if c.is_whitespace() && c != ' ' => return None,
-            c => {
-                chars.next();
-                let mut buf = [0; 4];
-                for &b in c.encode_utf8(&mut buf).as_bytes() {
-                    add(&mut out, Piece::Byte(b));
-                }
-            }
+            out
         }
-    }
-    Some(out)
+        HirKind::Alternation(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.extend(expand(item)?);
+                if out.len() > MAX_ALTERNATIVES {
+                    return None;
+                }
+            }
+            out
+        }
+        _ => return None,
+    })
 }
 
-/// Whether `pattern` is a plain literal, optionally anchored (what
-/// [`regex_literal`] reads), without building the literal.
+/// The members of a class, as unanchored alternatives, when there are at
+/// most [`MAX_CLASS`] of them.
+fn few(mut members: impl Iterator<Item = Vec<u8>>) -> Option<Vec<Alt>> {
+    let out: Vec<Alt> = members
+        .by_ref()
+        .take(MAX_CLASS)
+        .map(|bytes| Alt {
+            bytes,
+            ..Alt::default()
+        })
+        .collect();
+    members.next().is_none().then_some(out)
+}
+
+/// `(literal bytes, anchored at start, anchored at end)` when `pattern` is
+/// one literal, optionally anchored.
+pub(crate) fn regex_literal(pattern: &str) -> Option<LiteralAlt> {
+    let mut alts = literal_alternatives(pattern)?;
+    if alts.len() == 1 { alts.pop() } else { None }
+}
+
+/// Whether `pattern` is one literal, optionally anchored (what
+/// [`regex_literal`] reads).
 pub(crate) fn is_regex_literal(pattern: &str) -> bool {
-    let body = pattern.strip_prefix('^').unwrap_or(pattern);
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                // As in `regex_literal`: `\<` and `\>` are word boundaries.
-                Some(e) if e.is_ascii_punctuation() && e != '<' && e != '>' => {}
-                _ => return false,
-            },
-            '$' if chars.peek().is_none() => {}
-            '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' => {
-                return false;
-            }
-            c if c.is_whitespace() && c != ' ' => return false,
-            _ => {}
-        }
-    }
-    true
-}
-
-/// `(literal bytes, anchored at start, anchored at end)` when `pattern` is one.
-pub(crate) fn regex_literal(pattern: &str) -> Option<(Vec<u8>, bool, bool)> {
-    let (start, body) = match pattern.strip_prefix('^') {
-        Some(rest) => (true, rest),
-        None => (false, pattern),
-    };
-    let mut out = Vec::new();
-    let mut end = false;
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                // An escaped punctuation character is itself.
-                // (`\<` and `\>` are word boundaries, not brackets.)
-                Some(e) if e.is_ascii_punctuation() && e != '<' && e != '>' => out.push(e as u8),
-                _ => return None,
-            },
-            '$' if chars.peek().is_none() => end = true,
-            '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' => {
-                return None;
-            }
-            c if c.is_whitespace() && c != ' ' => return None,
-            c => {
-                let mut buf = [0; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
-        }
-    }
-    Some((out, start, end))
+    regex_literal(pattern).is_some()
 }
 
 #[cfg(test)]
@@ -475,9 +395,13 @@ mod tests {
         let alts = literal_alternatives("^(?:GET|HEAD)$").unwrap();
         assert!(alts.iter().all(|a| a.1 && a.2));
         for p in [
-            "a+", "(?i)a", "a\\<", "[ab]", "a(b", "a)b", "a^b", "$a", "\\d", "a.b", "(a|b){2}",
+            "a+", "a\\<", "a(b", "a)b", "a^b", "$a", "\\d", "a.b", "(a|b){2}", "(?i)abcde", "[a-z]",
         ] {
             assert!(literal_alternatives(p).is_none(), "{p}");
+        }
+        // Classes of a few bytes are alternatives too: `[ab]`, `(?i)a`.
+        for (p, n) in [("[ab]", 2), ("(?i)a", 2), ("\\.[ch]$", 2), ("(a|b)", 2)] {
+            assert_eq!(literal_alternatives(p).map(|a| a.len()), Some(n), "{p}");
         }
     }
 

@@ -2,14 +2,28 @@
 //! stored once per [`Compiler`](crate::Compiler).
 
 use regex::bytes::{Regex, RegexBuilder};
-use std::collections::HashMap;
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// Compiled regexes by pattern, then by size limit (almost always one), so
-/// a lookup borrows the pattern instead of allocating a key.
-type ByPattern = HashMap<Box<str>, Vec<(usize, Arc<Regex>)>, crate::hash::FastHash>;
+/// a lookup borrows the pattern instead of allocating a key. The cache
+/// holds them weakly: a regex lives as long as a filter uses it, so a
+/// long-lived compiler does not keep every pattern it ever saw.
+type ByPattern = HashMap<Box<str>, Vec<(usize, Weak<Regex>)>, crate::hash::FastHash>;
+
+/// The table and when to sweep it next.
+#[derive(Default)]
+struct Table {
+    by_pattern: ByPattern,
+    /// Entries (live or dead) at which the next insertion first drops the
+    /// dead ones: twice the live count after the last sweep, so sweeping
+    /// costs O(1) per insertion amortized and dead entries never outnumber
+    /// live ones by more than that.
+    sweep_at: usize,
+    entries: usize,
+}
 
 /// Regexes by pattern and size limit; clones share the cache.
 ///
@@ -17,7 +31,7 @@ type ByPattern = HashMap<Box<str>, Vec<(usize, Arc<Regex>)>, crate::hash::FastHa
 /// compile, or a clone to share it with), so a compiler that never meets a
 /// regex never builds one.
 #[derive(Default)]
-pub struct RegexCache(OnceLock<Arc<Mutex<ByPattern>>>);
+pub struct RegexCache(OnceLock<Arc<Mutex<Table>>>);
 
 impl Clone for RegexCache {
     fn clone(&self) -> Self {
@@ -33,46 +47,74 @@ impl fmt::Debug for RegexCache {
 
 impl RegexCache {
     /// The compiled regex for `pattern` (byte mode, case-sensitive, Unicode
-    /// off unless the pattern turns it on), compiling it on first use.
+    /// off unless the pattern turns it on), compiling it unless a live
+    /// filter already holds it.
     pub fn get(&self, pattern: &str, size_limit: usize) -> Result<Arc<Regex>, regex::Error> {
-        let cached = |map: &ByPattern| {
-            map.get(pattern)?
+        let cached = |t: &Table| {
+            t.by_pattern
+                .get(pattern)?
                 .iter()
                 .find(|(limit, _)| *limit == size_limit)
-                .map(|(_, re)| re.clone())
+                .and_then(|(_, re)| re.upgrade())
         };
         if let Some(re) = cached(&self.lock()) {
             return Ok(re);
         }
         // Built outside the lock; a racing thread's copy wins if it is first.
         let re = Arc::new(build(pattern, size_limit)?);
-        let mut map = self.lock();
-        if let Some(re) = cached(&map) {
+        let mut t = self.lock();
+        if let Some(re) = cached(&t) {
             return Ok(re);
         }
-        map.entry(pattern.into())
-            .or_default()
-            .push((size_limit, re.clone()));
+        if t.entries >= t.sweep_at {
+            t.by_pattern.retain(|_, v| {
+                v.retain(|(_, re)| re.strong_count() > 0);
+                !v.is_empty()
+            });
+            t.entries = t.by_pattern.values().map(Vec::len).sum();
+            t.sweep_at = (2 * t.entries).max(64);
+        }
+        let slot = t.by_pattern.entry(pattern.into()).or_default();
+        match slot.iter_mut().find(|(limit, _)| *limit == size_limit) {
+            Some((_, dead)) => *dead = Arc::downgrade(&re),
+            None => {
+                slot.push((size_limit, Arc::downgrade(&re)));
+                t.entries += 1;
+            }
+        }
         Ok(re)
     }
 
-    /// Number of distinct (pattern, size limit) pairs compiled.
+    /// Number of distinct (pattern, size limit) pairs compiled that a live
+    /// filter still uses.
     pub fn len(&self) -> usize {
         match self.0.get() {
-            Some(_) => self.lock().values().map(Vec::len).sum(),
+            Some(_) => self
+                .lock()
+                .by_pattern
+                .values()
+                .flatten()
+                .filter(|(_, re)| re.strong_count() > 0)
+                .count(),
             None => 0,
         }
     }
 
-    fn shared(&self) -> &Arc<Mutex<ByPattern>> {
+    fn shared(&self) -> &Arc<Mutex<Table>> {
         self.0.get_or_init(Arc::default)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, ByPattern> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         match self.shared().lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         }
+    }
+
+    /// Entries held, live or dead (for tests of the sweep).
+    #[cfg(test)]
+    fn entries(&self) -> usize {
+        self.0.get().map_or(0, |_| self.lock().entries)
     }
 }
 
@@ -96,8 +138,9 @@ pub struct Pattern {
     source: Box<str>,
     size_limit: usize,
     compiled: OnceLock<Arc<Regex>>,
-    /// For a deferred pattern that is a few literals: what they are.
-    alternatives: Option<Box<[LiteralAlt]>>,
+    /// For a deferred pattern that is literals: what they are (read once,
+    /// when the pattern is checked).
+    literals: Option<Box<[LiteralAlt]>>,
 }
 
 impl fmt::Debug for Pattern {
@@ -113,28 +156,32 @@ impl Pattern {
             source: Box::default(),
             size_limit: 0,
             compiled: OnceLock::from(re),
-            alternatives: None,
+            literals: None,
         }
     }
 
-    /// A pattern to compile on first use, with this size limit; when it is a
-    /// few literals, `alternatives` says which (see [`literal_alternatives`]).
-    pub fn deferred(
-        source: &str,
-        size_limit: usize,
-        alternatives: Option<Vec<LiteralAlt>>,
-    ) -> Pattern {
+    /// A pattern that is the literals `literals` (see
+    /// [`literal_alternatives`]), compiled on first use with this size limit.
+    pub fn deferred(source: &str, size_limit: usize, literals: Vec<LiteralAlt>) -> Pattern {
         Pattern {
             source: source.into(),
             size_limit,
             compiled: OnceLock::new(),
-            alternatives: alternatives.map(Vec::into_boxed_slice),
+            literals: Some(literals.into_boxed_slice()),
         }
     }
 
-    /// The literal alternatives of a deferred pattern, if it has them.
+    /// The alternatives of a pattern that is several literals (or none).
     pub fn alternatives(&self) -> Option<&[LiteralAlt]> {
-        self.alternatives.as_deref()
+        self.literals.as_deref().filter(|l| l.len() != 1)
+    }
+
+    /// The literal of a pattern that is one, optionally anchored.
+    pub fn literal(&self) -> Option<&LiteralAlt> {
+        match self.literals.as_deref() {
+            Some([one]) => Some(one),
+            _ => None,
+        }
     }
 
     /// The pattern as written.
@@ -218,7 +265,11 @@ pub fn literal_alternatives(pattern: &str) -> Option<Vec<LiteralAlt>> {
         .parse(pattern)
         .ok()?;
     let alts = expand(&hir)?;
-    Some(alts.into_iter().map(|a| (a.bytes, a.start, a.end)).collect())
+    Some(
+        alts.into_iter()
+            .map(|a| (a.bytes, a.start, a.end))
+            .collect(),
+    )
 }
 
 /// Every literal `hir` matches, with its anchors (the nesting limit of the
@@ -292,15 +343,18 @@ fn few(mut members: impl Iterator<Item = Vec<u8>>) -> Option<Vec<Alt>> {
 }
 
 /// `(literal bytes, anchored at start, anchored at end)` when `pattern` is
-/// one literal, optionally anchored.
-pub(crate) fn regex_literal(pattern: &str) -> Option<LiteralAlt> {
+/// one literal, optionally anchored (checked patterns carry theirs:
+/// [`Pattern::literal`]).
+#[cfg(test)]
+fn regex_literal(pattern: &str) -> Option<LiteralAlt> {
     let mut alts = literal_alternatives(pattern)?;
     if alts.len() == 1 { alts.pop() } else { None }
 }
 
 /// Whether `pattern` is one literal, optionally anchored (what
 /// [`regex_literal`] reads).
-pub(crate) fn is_regex_literal(pattern: &str) -> bool {
+#[cfg(test)]
+fn is_regex_literal(pattern: &str) -> bool {
     regex_literal(pattern).is_some()
 }
 
@@ -376,10 +430,31 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &again));
         let other_limit = cache.get("a+b", 1 << 21).unwrap();
         assert!(!Arc::ptr_eq(&a, &other_limit));
-        cache.get("c+d", 1 << 20).unwrap();
+        let _held = cache.get("c+d", 1 << 20).unwrap();
         assert_eq!(cache.len(), 3);
         assert!(cache.get("(", 1 << 20).is_err());
         assert_eq!(cache.len(), 3, "a pattern that fails is not stored");
+    }
+
+    #[test]
+    fn the_cache_holds_only_what_live_filters_use() {
+        let cache = RegexCache::default();
+        let kept: Vec<_> = (0..10)
+            .map(|k| cache.get(&format!("k{k}+"), 1 << 20).unwrap())
+            .collect();
+        for k in 0..10_000 {
+            // Compiled and dropped at once, as a filter compiled and dropped.
+            drop(cache.get(&format!("p{k}+"), 1 << 20).unwrap());
+        }
+        assert_eq!(cache.len(), kept.len());
+        assert!(
+            cache.entries() <= 2 * 64,
+            "{} entries held",
+            cache.entries()
+        );
+        // A dropped pattern compiles again; a kept one is the same regex.
+        assert!(Arc::ptr_eq(&cache.get("k3+", 1 << 20).unwrap(), &kept[3]));
+        assert!(cache.get("p7+", 1 << 20).is_ok());
     }
 
     #[test]
@@ -395,7 +470,17 @@ mod tests {
         let alts = literal_alternatives("^(?:GET|HEAD)$").unwrap();
         assert!(alts.iter().all(|a| a.1 && a.2));
         for p in [
-            "a+", "a\\<", "a(b", "a)b", "a^b", "$a", "\\d", "a.b", "(a|b){2}", "(?i)abcde", "[a-z]",
+            "a+",
+            "a\\<",
+            "a(b",
+            "a)b",
+            "a^b",
+            "$a",
+            "\\d",
+            "a.b",
+            "(a|b){2}",
+            "(?i)abcde",
+            "[a-z]",
         ] {
             assert!(literal_alternatives(p).is_none(), "{p}");
         }

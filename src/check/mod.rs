@@ -706,11 +706,8 @@ impl Checker<'_> {
         // which the compiler tests as a few byte comparisons.
         let size_limit = self.limits.max_regex_size;
         if pattern.len() <= (size_limit.saturating_sub(4096)) / 64 {
-            if crate::regexes::is_regex_literal(pattern) {
-                return Ok(Pattern::deferred(pattern, size_limit, None));
-            }
-            if let Some(alts) = crate::regexes::literal_alternatives(pattern) {
-                return Ok(Pattern::deferred(pattern, size_limit, Some(alts)));
+            if let Some(literals) = crate::regexes::literal_alternatives(pattern) {
+                return Ok(Pattern::deferred(pattern, size_limit, literals));
             }
         }
         self.cache.get(pattern, size_limit).map(Pattern::compiled).map_err(|e| match e {

@@ -13,7 +13,6 @@ use crate::program::branch::{
 };
 use crate::program::fields::FieldList;
 use crate::program::pred::Pred;
-use crate::regexes::is_regex_literal;
 
 /// Deeper trees take the bytecode path (which guards its stack); rules
 /// are shallow, since `and`/`or` chains are n-ary.
@@ -89,17 +88,11 @@ fn count_compare(c: &Compare, lists: &Lists, s: &mut Size) -> Option<()> {
                 alts.len(),
                 alts.iter().filter(|a| !(a.1 && fits(a.0.len()))).count(),
             ),
-            None if is_regex_literal(re.as_str()) => {
-                // The literal is at most as long as the pattern around it.
-                let p = re.as_str();
-                let anchored = p.starts_with('^');
-                let len = p
-                    .len()
-                    .saturating_sub(usize::from(anchored) + usize::from(p.ends_with('$')));
-                (1, usize::from(!(anchored && fits(len))))
-            }
-            None if re.regex().is_some() => (1, 1),
-            None => return None,
+            None => match re.literal() {
+                Some((lit, anchored, _)) => (1, usize::from(!(*anchored && fits(lit.len())))),
+                None if re.regex().is_some() => (1, 1),
+                None => return None,
+            },
         },
         Test::InInts(r) => (1, usize::from(!branch::int_ranges_fit(r))),
         Test::InIps(r) => (1, usize::from(r.len() > 4)),

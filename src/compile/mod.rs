@@ -27,7 +27,7 @@ use crate::program::pred::Pred;
 use crate::program::{
     Bytecode, CallDef, Instr, LoopKind, MAX_REGS, Path, Program, Src, branch, fields,
 };
-use crate::regexes::{RegexCache, regex_literal};
+use crate::regexes::RegexCache;
 use crate::schema::Schema;
 use crate::syntax::Span;
 use crate::types::FieldId;
@@ -562,7 +562,7 @@ fn exact_alternatives(alts: &[crate::regexes::LiteralAlt]) -> Option<Pred> {
 /// (Byte mode, case-sensitive, and `$` only at the very end, as the regex
 /// crate has it, make the two exactly equivalent.)
 fn regex_pred(re: &crate::regexes::Pattern, span: Span) -> Result<Pred, Error> {
-    Ok(match regex_literal(re.as_str()) {
+    Ok(match re.literal().cloned() {
         Some((lit, start, end)) => literal_pred(lit, start, end),
         None => match re.regex() {
             Some(re) => Pred::Matches(re.clone()),

@@ -16,7 +16,6 @@
 use crate::check::{Const, Node, Operand, Test};
 use crate::matchers::merge_ranges;
 use crate::program::Instr;
-use crate::regexes::regex_literal;
 use std::net::IpAddr;
 
 /// Most rewrite passes over one tree.
@@ -184,7 +183,7 @@ fn estimate(n: &Node) -> (u8, Likely) {
             Test::Ne(_) => (1, Likely::Mostly),
             Test::Order(..) | Test::BitAnd(_) => (1, Likely::Evenly),
             Test::InList(_) => (2, Likely::Rarely),
-            Test::Matches(re) => match regex_literal(re.as_str()) {
+            Test::Matches(re) => match re.literal() {
                 Some((_, true, _) | (_, _, true)) => (2, Likely::Rarely),
                 Some(_) => (3, Likely::Rarely),
                 None => (5, Likely::Rarely),

@@ -172,9 +172,9 @@ fn anchor_of_compare(c: &Compare) -> Option<(u8, Anchor)> {
                     return Some((0, Anchor::Bytes(id, values)));
                 }
                 Some(alts) => (common_prefix(alts).to_vec(), alts.iter().all(|a| a.1)),
-                None => match crate::regexes::regex_literal(re.as_str()) {
-                    Some((lit, true, true)) => return Some((0, Anchor::Eq(id, lit))),
-                    Some((lit, start, _)) => (lit, start),
+                None => match re.literal() {
+                    Some((lit, true, true)) => return Some((0, Anchor::Eq(id, lit.clone()))),
+                    Some((lit, start, _)) => (lit.clone(), *start),
                     None => (Vec::new(), false),
                 },
             };

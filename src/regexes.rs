@@ -2,7 +2,7 @@
 //! stored once per [`Compiler`](crate::Compiler).
 
 use regex::bytes::{Regex, RegexBuilder};
-use regex_syntax::hir::{Class, Hir, HirKind, Look};
+use regex_syntax::ast::{AssertionKind, Ast, ClassSet, ClassSetItem, GroupKind};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -215,8 +215,8 @@ pub type LiteralAlt = (Vec<u8>, bool, bool);
 
 /// Most alternatives [`literal_alternatives`] expands a pattern to.
 const MAX_ALTERNATIVES: usize = 16;
-/// Most bytes one class may hold to be read as alternatives (`[ch]`, the
-/// two cases of a letter; `\d` stays a regex).
+/// Most members one bracketed class may have to be read as alternatives
+/// (`[ch]`; `[a-z]` stays a regex).
 const MAX_CLASS: usize = 4;
 /// Deepest nesting it reads (far inside the regex parser's own limit).
 const MAX_NEST: u32 = 16;
@@ -250,21 +250,22 @@ impl Alt {
 }
 
 /// When `pattern` only matches a few literal strings, each optionally
-/// anchored (`^/api/v3/item42(/|$)`, `^(GET|HEAD)$`, `\.(php|asp)$`,
-/// `\.[ch]$`): those alternatives, so that the pattern can be tested as
-/// bytes. The pattern is read by `regex-syntax` (the parser the regex
-/// engine itself uses, configured as [`build`] configures it), so the
-/// alternatives are exactly what the regex matches; `None` for a pattern
-/// that does not parse or matches more than [`MAX_ALTERNATIVES`] literals.
+/// anchored (`^/api/v3/item42(/|$)`, `^(GET|HEAD)$`, `\\.(php|asp)$`,
+/// `\\.[ch]$`): those alternatives, so that the pattern can be tested as
+/// bytes. The pattern is parsed by `regex-syntax` (the parser of the regex
+/// engine itself); its syntax tree is read as literals when it is made only
+/// of literal characters, groups without flags, alternations, small
+/// bracketed classes, and `^`/`$` where they anchor a whole alternative
+/// (the language's regexes are not multi-line, and no flag can make them
+/// so here). `None` for anything else, a pattern that does not parse, or one
+/// that matches more than [`MAX_ALTERNATIVES`] literals.
 pub fn literal_alternatives(pattern: &str) -> Option<Vec<LiteralAlt>> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
+    let ast = regex_syntax::ast::parse::ParserBuilder::new()
         .nest_limit(MAX_NEST)
         .build()
         .parse(pattern)
         .ok()?;
-    let alts = expand(&hir)?;
+    let alts = expand(&ast)?;
     Some(
         alts.into_iter()
             .map(|a| (a.bytes, a.start, a.end))
@@ -272,37 +273,46 @@ pub fn literal_alternatives(pattern: &str) -> Option<Vec<LiteralAlt>> {
     )
 }
 
-/// Every literal `hir` matches, with its anchors (the nesting limit of the
+/// Every literal `ast` matches, with its anchors (the nesting limit of the
 /// parse bounds the recursion).
-fn expand(hir: &Hir) -> Option<Vec<Alt>> {
-    Some(match hir.kind() {
-        HirKind::Empty => vec![Alt::default()],
-        HirKind::Literal(lit) => vec![Alt {
-            bytes: lit.0.to_vec(),
+fn expand(ast: &Ast) -> Option<Vec<Alt>> {
+    let one = |alt: Alt| Some(vec![alt]);
+    match ast {
+        Ast::Empty(_) => one(Alt::default()),
+        Ast::Literal(lit) => one(Alt {
+            bytes: literal_bytes(lit)?,
             ..Alt::default()
-        }],
-        HirKind::Look(Look::Start) => vec![Alt {
-            start: true,
-            ..Alt::default()
-        }],
-        HirKind::Look(Look::End) => vec![Alt {
-            end: true,
-            ..Alt::default()
-        }],
-        // A class of a few members, by bytes or (as `(a|b)` becomes) by
-        // characters, each matched as its UTF-8 bytes.
-        HirKind::Class(Class::Bytes(class)) => {
-            let members = class.ranges().iter().flat_map(|r| r.start()..=r.end());
-            few(members.map(|b| vec![b]))?
-        }
-        HirKind::Class(Class::Unicode(class)) => {
-            let members = class.ranges().iter().flat_map(|r| r.start()..=r.end());
-            few(members.map(|c| c.to_string().into_bytes()))?
-        }
-        HirKind::Capture(c) => expand(&c.sub)?,
-        HirKind::Concat(items) => {
+        }),
+        Ast::Assertion(a) => match a.kind {
+            AssertionKind::StartLine | AssertionKind::StartText => one(Alt {
+                start: true,
+                ..Alt::default()
+            }),
+            AssertionKind::EndLine | AssertionKind::EndText => one(Alt {
+                end: true,
+                ..Alt::default()
+            }),
+            _ => None,
+        },
+        Ast::ClassBracketed(class) if !class.negated => match &class.kind {
+            ClassSet::Item(item) => Some(
+                class_members(item)?
+                    .into_iter()
+                    .map(|bytes| Alt {
+                        bytes,
+                        ..Alt::default()
+                    })
+                    .collect(),
+            ),
+            ClassSet::BinaryOp(_) => None,
+        },
+        Ast::Group(g) => match &g.kind {
+            GroupKind::NonCapturing(flags) if !flags.items.is_empty() => None,
+            _ => expand(&g.ast),
+        },
+        Ast::Concat(c) => {
             let mut out = vec![Alt::default()];
-            for item in items {
+            for item in &c.asts {
                 let next = expand(item)?;
                 if out.len() * next.len() > MAX_ALTERNATIVES {
                     return None;
@@ -312,34 +322,71 @@ fn expand(hir: &Hir) -> Option<Vec<Alt>> {
                     .flat_map(|a| next.iter().map(move |b| a.then(b)))
                     .collect::<Option<_>>()?;
             }
-            out
+            Some(out)
         }
-        HirKind::Alternation(items) => {
+        Ast::Alternation(alt) => {
             let mut out = Vec::new();
-            for item in items {
+            for item in &alt.asts {
                 out.extend(expand(item)?);
                 if out.len() > MAX_ALTERNATIVES {
                     return None;
                 }
             }
-            out
+            Some(out)
         }
-        _ => return None,
-    })
+        _ => None,
+    }
 }
 
-/// The members of a class, as unanchored alternatives, when there are at
-/// most [`MAX_CLASS`] of them.
-fn few(mut members: impl Iterator<Item = Vec<u8>>) -> Option<Vec<Alt>> {
-    let out: Vec<Alt> = members
-        .by_ref()
-        .take(MAX_CLASS)
-        .map(|bytes| Alt {
-            bytes,
-            ..Alt::default()
-        })
-        .collect();
-    members.next().is_none().then_some(out)
+/// The bytes a literal character matches: itself, in UTF-8 (an escape
+/// that names a byte above ASCII, which matches that byte, is left to the
+/// regex).
+fn literal_bytes(lit: &regex_syntax::ast::Literal) -> Option<Vec<u8>> {
+    use regex_syntax::ast::LiteralKind;
+    if !lit.c.is_ascii()
+        && matches!(
+            lit.kind,
+            LiteralKind::HexFixed(_) | LiteralKind::HexBrace(_) | LiteralKind::Octal
+        )
+    {
+        return None;
+    }
+    Some(lit.c.to_string().into_bytes())
+}
+
+/// The members of a bracketed class made of literals and ranges, at most
+/// [`MAX_CLASS`] of them.
+fn class_members(item: &ClassSetItem) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let items = match item {
+        ClassSetItem::Union(u) => u.items.as_slice(),
+        other => std::slice::from_ref(other),
+    };
+    for item in items {
+        match item {
+            ClassSetItem::Literal(lit) => out.push(literal_bytes(lit)?),
+            ClassSetItem::Range(r) => {
+                let (lo, hi) = (u32::from(r.start.c), u32::from(r.end.c));
+                if hi.saturating_sub(lo) as usize >= MAX_CLASS {
+                    return None;
+                }
+                for c in (lo..=hi).filter_map(char::from_u32) {
+                    let lit = regex_syntax::ast::Literal {
+                        c,
+                        ..r.start.clone()
+                    };
+                    out.push(literal_bytes(&lit)?);
+                }
+            }
+            _ => return None,
+        }
+        if out.len() > MAX_CLASS {
+            return None;
+        }
+    }
+    out.sort();
+    out.dedup();
+    Some(out)
 }
 
 /// `(literal bytes, anchored at start, anchored at end)` when `pattern` is
@@ -484,8 +531,8 @@ mod tests {
         ] {
             assert!(literal_alternatives(p).is_none(), "{p}");
         }
-        // Classes of a few bytes are alternatives too: `[ab]`, `(?i)a`.
-        for (p, n) in [("[ab]", 2), ("(?i)a", 2), ("\\.[ch]$", 2), ("(a|b)", 2)] {
+        // Small bracketed classes are alternatives too.
+        for (p, n) in [("[ab]", 2), ("[a-c]", 3), ("\\.[ch]$", 2), ("(a|b)", 2)] {
             assert_eq!(literal_alternatives(p).map(|a| a.len()), Some(n), "{p}");
         }
     }
@@ -495,7 +542,7 @@ mod tests {
     #[test]
     fn literal_alternatives_agree_with_the_regex() {
         const TOKENS: &[&str] = &[
-            "a", "b", "/", "\\.", "ab", "(", ")", "(?:", "|", "^", "$", "é", "\\$",
+            "a", "b", "/", "\\.", "ab", "(", ")", "(?:", "|", "^", "$", "é", "\\$", "[ab]", "[.$]",
         ];
         let mut haystacks: Vec<Vec<u8>> = vec![Vec::new()];
         let mut last = vec![Vec::new()];

@@ -260,10 +260,14 @@ impl Alt {
 /// so here). `None` for anything else, a pattern that does not parse, or one
 /// that matches more than [`MAX_ALTERNATIVES`] literals.
 pub fn literal_alternatives(pattern: &str) -> Option<Vec<LiteralAlt>> {
-    let ast = regex_syntax::ast::parse::ParserBuilder::new()
-        .nest_limit(MAX_NEST)
-        .build()
-        .parse(pattern)
+    thread_local! {
+        // A parser keeps its scratch buffers from one pattern to the next.
+        static PARSER: std::cell::RefCell<regex_syntax::ast::parse::Parser> = std::cell::RefCell::new(
+            regex_syntax::ast::parse::ParserBuilder::new().nest_limit(MAX_NEST).build(),
+        );
+    }
+    let ast = PARSER
+        .with(|p| p.try_borrow_mut().ok().map(|mut p| p.parse(pattern)))?
         .ok()?;
     let alts = expand(&ast)?;
     Some(
@@ -313,6 +317,19 @@ fn expand(ast: &Ast) -> Option<Vec<Alt>> {
         Ast::Concat(c) => {
             let mut out = vec![Alt::default()];
             for item in &c.asts {
+                // A literal character extends every alternative in place
+                // (most of a pattern's items).
+                if let Ast::Literal(lit) = item {
+                    let mut buf = [0; 4];
+                    let bytes = literal_utf8(lit, &mut buf)?;
+                    for a in &mut out {
+                        if a.end {
+                            return None;
+                        }
+                        a.bytes.extend_from_slice(bytes);
+                    }
+                    continue;
+                }
                 let next = expand(item)?;
                 if out.len() * next.len() > MAX_ALTERNATIVES {
                     return None;
@@ -342,16 +359,20 @@ fn expand(ast: &Ast) -> Option<Vec<Alt>> {
 /// that names a byte above ASCII, which matches that byte, is left to the
 /// regex).
 fn literal_bytes(lit: &regex_syntax::ast::Literal) -> Option<Vec<u8>> {
+    literal_utf8(lit, &mut [0; 4]).map(<[u8]>::to_vec)
+}
+
+/// [`literal_bytes`], encoded into `buf`.
+fn literal_utf8<'b>(lit: &regex_syntax::ast::Literal, buf: &'b mut [u8; 4]) -> Option<&'b [u8]> {
     use regex_syntax::ast::LiteralKind;
-    if !lit.c.is_ascii()
-        && matches!(
-            lit.kind,
-            LiteralKind::HexFixed(_) | LiteralKind::HexBrace(_) | LiteralKind::Octal
-        )
-    {
+    let byte_escape = matches!(
+        lit.kind,
+        LiteralKind::HexFixed(_) | LiteralKind::HexBrace(_) | LiteralKind::Octal
+    );
+    if !lit.c.is_ascii() && byte_escape {
         return None;
     }
-    Some(lit.c.to_string().into_bytes())
+    Some(lit.c.encode_utf8(buf).as_bytes())
 }
 
 /// The members of a bracketed class made of literals and ranges, at most

@@ -266,9 +266,7 @@ pub fn literal_alternatives(pattern: &str) -> Option<Vec<LiteralAlt>> {
             regex_syntax::ast::parse::ParserBuilder::new().nest_limit(MAX_NEST).build(),
         );
     }
-    let ast = PARSER
-        .with(|p| p.try_borrow_mut().ok().map(|mut p| p.parse(pattern)))?
-        .ok()?;
+    let ast = PARSER.with(|p| p.try_borrow_mut().ok()?.parse(pattern).ok())?;
     let alts = expand(&ast)?;
     Some(
         alts.into_iter()

@@ -56,14 +56,7 @@ pub struct Compare {
 }
 
 /// A constant value of a scalar type.
-///
-/// `repr(u64)`: the tag is a whole word, so every variant's value starts
-/// at offset 8. By default the address (alignment 1) sits at offset 1, and
-/// moving a `Const` copied the byte-string variant through unaligned
-/// stores that the loads after them could not be forwarded from (a stall
-/// per move, measured in the type checker).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[repr(u64)]
 pub enum Const {
     /// An Int.
     Int(i64),

@@ -1,9 +1,14 @@
 //! Named lists (`$office_network`): contents supplied by the embedder and
 //! replaceable at run time without recompiling filters.
 //!
-//! A compiled filter holds a [`ListHandle`] per list it reads. Replacing a
-//! list's contents swaps one `Arc` under a lock, so an evaluation sees either
-//! the whole old contents or the whole new ones, never a mix.
+//! All lists of a schema live in one snapshot (a vector of contents, by
+//! list), swapped whole: replacing one list or loading several builds the
+//! next snapshot and swaps it in at once, so a multi-list load is atomic.
+//! A compiled filter holds a [`ListHandle`] per list it reads. An
+//! evaluation that reads lists runs [`pinned`]: its first list lookup
+//! takes the current snapshot, and every later one in the same evaluation
+//! reads that same snapshot, so one evaluation (of a filter or of a whole
+//! rule set) sees exactly one version of every list.
 
 use crate::error::Error;
 use crate::matchers::{BytesSet, IpRanges, merge_ranges};
@@ -12,6 +17,7 @@ use crate::swap::Swap;
 use crate::syntax::{Literal, parse::classify_literal};
 use crate::types::Type;
 use crate::types::{Scalar, Val};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -98,11 +104,6 @@ impl ListData {
         }
     }
 
-    /// Membership of a value (false when missing or of another type).
-    pub fn contains(&self, v: &Val<'_>) -> bool {
-        self.contains_scalar(v.scalar())
-    }
-
     /// Membership of a scalar (false when missing or of another type).
     pub fn contains_scalar(&self, v: Scalar<'_>) -> bool {
         match (self, v) {
@@ -146,62 +147,115 @@ fn ip_item(s: &str) -> Result<(IpAddr, IpAddr), String> {
     lit.ip_range().map_err(|e| e.unwrap_or_else(not_one))
 }
 
-/// A shared, swappable list. Cloning the handle shares the list.
+/// The contents of every list of one schema, by position.
+type Snapshot = Vec<Arc<ListData>>;
+
+/// The lists of one schema: their names and types, and the current
+/// snapshot of their contents.
+#[derive(Debug)]
+struct Store {
+    /// Sorted by name; a list's position is its index in the snapshot.
+    names: Vec<(String, Type)>,
+    current: Swap<Snapshot>,
+}
+
+thread_local! {
+    /// The snapshots the evaluations running on this thread have taken, by
+    /// store, and how deeply evaluations are nested (a user function may
+    /// evaluate a filter).
+    static PINS: RefCell<Pins> = const { RefCell::new(Pins { depth: 0, held: Vec::new() }) };
+}
+
+struct Pins {
+    depth: u32,
+    held: Vec<(*const Store, Arc<Snapshot>)>,
+}
+
+/// Runs one evaluation `f` with the lists pinned: every list lookup in it
+/// reads the snapshot its first lookup took.
+#[inline]
+pub(crate) fn pinned<T>(f: impl FnOnce() -> T) -> T {
+    let entered = PINS.with(|p| match p.try_borrow_mut() {
+        Ok(mut p) => {
+            p.depth += 1;
+            true
+        }
+        Err(_) => false,
+    });
+    let out = f();
+    if entered {
+        PINS.with(|p| {
+            if let Ok(mut p) = p.try_borrow_mut() {
+                p.depth -= 1;
+                if p.depth == 0 {
+                    // Keeps its room for the next evaluation: no allocation.
+                    // (The writer that replaced a snapshot frees it, not this.)
+                    p.held.clear();
+                }
+            }
+        });
+    }
+    out
+}
+
+/// A declared list, as filters read it. Cloning the handle shares the list.
 #[derive(Clone)]
 pub struct ListHandle {
-    name: Arc<str>,
-    data: Swap<ListData>,
+    store: Arc<Store>,
+    index: usize,
 }
 
 impl ListHandle {
-    /// A list called `name` holding `data`.
-    pub fn new(name: &str, data: ListData) -> Self {
-        ListHandle {
-            name: name.into(),
-            data: Swap::new(data),
-        }
-    }
-
     /// The list's name (without `$`).
     pub fn name(&self) -> &str {
-        &self.name
+        self.store
+            .names
+            .get(self.index)
+            .map_or("", |(n, _)| n.as_str())
     }
 
-    /// Membership under the current contents.
+    /// Membership under the current contents (those of this evaluation's
+    /// snapshot, in a [`pinned`] evaluation).
     #[inline]
     pub fn contains(&self, v: &Val<'_>) -> bool {
         self.contains_scalar(v.scalar())
     }
 
-    /// Membership of a scalar under the current contents.
+    /// Membership of a scalar, as [`ListHandle::contains`].
     #[inline]
     pub fn contains_scalar(&self, v: Scalar<'_>) -> bool {
-        self.data.with(|d| d.contains_scalar(v))
-    }
-
-    /// The current contents.
-    pub fn snapshot(&self) -> Arc<ListData> {
-        self.data.load()
-    }
-
-    /// Replaces the contents atomically.
-    pub fn replace(&self, data: ListData) {
-        self.data.store(data)
+        let test = |snap: &Snapshot| snap.get(self.index).is_some_and(|d| d.contains_scalar(v));
+        let key = Arc::as_ptr(&self.store);
+        let pinned = PINS.with(|p| {
+            let mut p = p.try_borrow_mut().ok()?;
+            if p.depth == 0 {
+                return None;
+            }
+            if let Some((_, snap)) = p.held.iter().find(|(k, _)| *k == key) {
+                return Some(test(snap));
+            }
+            let snap = self.store.current.load();
+            let hit = test(&snap);
+            p.held.push((key, snap));
+            Some(hit)
+        });
+        pinned.unwrap_or_else(|| self.store.current.with(test))
     }
 }
 
 impl fmt::Debug for ListHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ListHandle(${})", self.name)
+        write!(f, "ListHandle(${})", self.name())
     }
 }
 
 /// The lists of one schema, by name: what filters compiled against it read.
+/// Clones share the lists.
 #[derive(Clone, Debug, Default)]
 pub struct Lists {
-    /// Sorted by name (a schema declares few; an empty vector, the common
-    /// case, costs nothing to build or drop for every compiler).
-    lists: Vec<(String, (Type, ListHandle))>,
+    /// `None` when the schema declares no list (the common case costs
+    /// nothing to build or drop for every compiler).
+    store: Option<Arc<Store>>,
 }
 
 impl Lists {
@@ -210,47 +264,49 @@ impl Lists {
         if schema.lists().next().is_none() {
             return Lists::default();
         }
-        let mut lists: Vec<_> = schema
+        let mut names: Vec<(String, Type)> = schema
             .lists()
-            .map(|(name, ty)| {
-                (
-                    name.to_string(),
-                    (ty.clone(), ListHandle::new(name, ListData::empty(ty))),
-                )
-            })
+            .map(|(name, ty)| (name.to_string(), ty.clone()))
             .collect();
-        lists.sort_by(|a, b| a.0.cmp(&b.0));
-        Lists { lists }
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        let snapshot = names
+            .iter()
+            .map(|(_, ty)| Arc::new(ListData::empty(ty)))
+            .collect();
+        Lists {
+            store: Some(Arc::new(Store {
+                names,
+                current: Swap::new(snapshot),
+            })),
+        }
     }
 
-    /// A declared list's type and handle.
-    fn get(&self, name: &str) -> Option<&(Type, ListHandle)> {
-        let at = self
-            .lists
+    /// A declared list's position and type.
+    fn get(&self, name: &str) -> Option<(usize, &Type)> {
+        let store = self.store.as_ref()?;
+        let at = store
+            .names
             .binary_search_by(|(n, _)| n.as_str().cmp(name))
             .ok()?;
-        self.lists.get(at).map(|(_, entry)| entry)
+        store.names.get(at).map(|(_, ty)| (at, ty))
     }
 
     /// The handle of a declared list.
-    pub fn handle(&self, name: &str) -> Option<&ListHandle> {
-        self.get(name).map(|(_, h)| h)
+    pub fn handle(&self, name: &str) -> Option<ListHandle> {
+        let (index, _) = self.get(name)?;
+        Some(ListHandle {
+            store: self.store.clone()?,
+            index,
+        })
     }
 
     /// Replaces the contents of a declared list; filters see it at once.
     pub fn set_json(&self, name: &str, items: &[serde_json::Value]) -> Result<(), Error> {
-        let Some((ty, handle)) = self.get(name) else {
-            return Err(Error::config(format!(
-                "list `${name}` is not declared in the schema"
-            )));
-        };
-        let data = ListData::from_json(ty, items)
-            .map_err(|m| Error::config(format!("list `${name}`: {m}")))?;
-        handle.replace(data);
-        Ok(())
+        self.replace(std::iter::once((name, items)))
     }
 
-    /// Loads `{"name": [items...], ...}`; every list is validated before any is replaced.
+    /// Loads `{"name": [items...], ...}`: every list is validated before
+    /// any is replaced, and all are replaced at once.
     pub fn load_json(&self, text: &str) -> Result<(), Error> {
         let map: BTreeMap<String, Vec<serde_json::Value>> =
             serde_json::from_str(text).map_err(|e| Error::config(format!("lists JSON: {e}")))?;
@@ -259,19 +315,43 @@ impl Lists {
 
     /// Like [`Lists::load_json`], from parsed JSON.
     pub fn load_map(&self, map: &BTreeMap<String, Vec<serde_json::Value>>) -> Result<(), Error> {
+        self.replace(
+            map.iter()
+                .map(|(name, items)| (name.as_str(), items.as_slice())),
+        )
+    }
+
+    /// Builds the contents of every list named, then swaps them in as one
+    /// snapshot (nothing changes if one is bad).
+    fn replace<'a>(
+        &self,
+        lists: impl Iterator<Item = (&'a str, &'a [serde_json::Value])>,
+    ) -> Result<(), Error> {
         let mut staged = Vec::new();
-        for (name, items) in map {
-            let Some((ty, handle)) = self.get(name) else {
+        for (name, items) in lists {
+            let Some((index, ty)) = self.get(name) else {
                 return Err(Error::config(format!(
                     "list `${name}` is not declared in the schema"
                 )));
             };
             let data = ListData::from_json(ty, items)
                 .map_err(|m| Error::config(format!("list `${name}`: {m}")))?;
-            staged.push((handle, data));
+            staged.push((index, Arc::new(data)));
         }
-        for (h, d) in staged {
-            h.replace(d);
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let mut next: Snapshot = store.current.load().as_ref().clone();
+        let mut replaced = Vec::with_capacity(staged.len());
+        for (index, data) in staged {
+            if let Some(slot) = next.get_mut(index) {
+                replaced.push(std::mem::replace(slot, data));
+            }
+        }
+        store.current.store(next);
+        // The old contents are freed here too, not by a reader.
+        for old in replaced {
+            crate::swap::free_when_unshared(old);
         }
         Ok(())
     }

@@ -116,19 +116,6 @@ impl BytesSet {
             BytesSet::Hashed(h) => h.iter().fold(0, |m, i| m | bit(i)),
         }
     }
-
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        match self {
-            BytesSet::Small(i) => i.len(),
-            BytesSet::Hashed(h) => h.len(),
-        }
-    }
-
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Address ranges split by family, as integers, for binary search.
@@ -164,12 +151,6 @@ impl IpRanges {
     /// The IPv6 ranges, as integers.
     pub fn v6(&self) -> &[(u128, u128)] {
         &self.v6
-    }
-
-    /// Membership; IPv4-mapped IPv6 is looked up as IPv4.
-    #[inline]
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        self.contains_scalar(Scalar::ip(ip))
     }
 
     /// Membership of an address scalar (anything else is not a member).

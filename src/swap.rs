@@ -1,12 +1,15 @@
 //! A value that readers share and a writer replaces whole: what named lists
 //! and rule-set handles are built on. A reader sees the old value or the new
-//! one, never a mix, and a replacement never disturbs a reader in flight.
+//! one, never a mix; loading takes no lock (`arc-swap`), and a replacement
+//! neither waits for readers nor makes one of them free the old value.
 
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use arc_swap::ArcSwap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A shared, replaceable `T`; clones share it.
 #[derive(Debug)]
-pub struct Swap<T>(Arc<RwLock<Arc<T>>>);
+pub struct Swap<T>(Arc<ArcSwap<T>>);
 
 impl<T> Clone for Swap<T> {
     fn clone(&self) -> Self {
@@ -17,33 +20,39 @@ impl<T> Clone for Swap<T> {
 impl<T> Swap<T> {
     /// Shares `value`.
     pub fn new(value: T) -> Self {
-        Swap(Arc::new(RwLock::new(Arc::new(value))))
-    }
-
-    fn read(&self) -> RwLockReadGuard<'_, Arc<T>> {
-        match self.0.read() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        Swap(Arc::new(ArcSwap::from_pointee(value)))
     }
 
     /// Runs `f` on the current value, without cloning anything.
     #[inline]
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        f(&self.read())
+        f(&self.0.load())
     }
 
     /// The current value, kept alive as long as the caller holds it.
     pub fn load(&self) -> Arc<T> {
-        self.read().clone()
+        self.0.load_full()
     }
 
-    /// Replaces the value.
+    /// Replaces the value. The old one is freed here, by the writer, once
+    /// the readers that still hold it (each for one evaluation) let go.
     pub fn store(&self, value: T) {
-        let new = Arc::new(value);
-        match self.0.write() {
-            Ok(mut g) => *g = new,
-            Err(poisoned) => *poisoned.into_inner() = new,
-        }
+        free_when_unshared(self.0.swap(Arc::new(value)));
     }
+}
+
+/// Most time a writer waits for readers to let go of what it replaced;
+/// past it (a reader holding an `Arc` from [`Swap::load`] for long), the
+/// last reader frees it.
+const MAX_WAIT: Duration = Duration::from_millis(200);
+
+/// Drops `old` once nobody else holds it (waiting at most [`MAX_WAIT`]), so
+/// that freeing a large value (a million-entry list) costs the writer, not
+/// a reader in the middle of an evaluation.
+pub(crate) fn free_when_unshared<T>(old: Arc<T>) {
+    let start = Instant::now();
+    while Arc::strong_count(&old) > 1 && start.elapsed() < MAX_WAIT {
+        std::thread::sleep(Duration::from_micros(50));
+    }
+    drop(old);
 }

@@ -112,3 +112,99 @@ fn swaps_during_evaluation_never_mix_states() {
         checked.load(Ordering::Relaxed)
     );
 }
+
+/// Runs `probe` on this thread while another thread alternates `swaps`
+/// (each a list load) as fast as it can, for `rounds` probes; returns how
+/// many probes saw a state no single version gives.
+fn probe_under_swaps(
+    lists: &portcullis::Lists,
+    swaps: [&'static str; 2],
+    rounds: usize,
+    probe: impl Fn() -> bool,
+) -> usize {
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (lists, stop) = (lists.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut k = 0;
+            while !stop.load(Ordering::Relaxed) {
+                lists.load_json(swaps[k % 2]).unwrap();
+                k += 1;
+            }
+            k
+        })
+    };
+    let mixed = (0..rounds).filter(|_| probe()).count();
+    stop.store(true, Ordering::Relaxed);
+    let swapped = writer.join().unwrap();
+    assert!(swapped > 10, "the writer swapped only {swapped} times");
+    mixed
+}
+
+/// One evaluation sees one version of a list, however often it reads it:
+/// `host in $l and referer in $l` is false under either version here, and
+/// only a lookup of each under a different version could make it true.
+#[test]
+fn an_evaluation_reads_one_version_of_a_list() {
+    let schema = Schema::default_http().with_list("l", Type::Bytes);
+    let compiler = Compiler::new(&schema);
+    let lists = compiler.lists().clone();
+    let filter = compiler
+        .compile("http.host in $l and http.referer in $l")
+        .unwrap();
+    let mut cx = Context::new(&schema);
+    cx.set("http.host", "a".into()).unwrap();
+    cx.set("http.referer", "b".into()).unwrap();
+    let versions = [r#"{"l": ["a"]}"#, r#"{"l": ["b"]}"#];
+    let mixed = probe_under_swaps(&lists, versions, 200_000, || filter.matches(&cx));
+    assert_eq!(mixed, 0, "{mixed} evaluations mixed two versions");
+    // The same for a whole rule set: both rules logged needs two versions.
+    let set = RuleSet::from_json(
+        r#"{"rules": [
+            {"id": "host", "expression": "http.host in $l", "action": "log"},
+            {"id": "referer", "expression": "http.referer in $l", "action": "log"}
+        ]}"#,
+    )
+    .unwrap()
+    .compile(&compiler)
+    .unwrap();
+    let mixed = probe_under_swaps(&lists, versions, 100_000, || {
+        set.evaluate(&cx).logged.len() == 2
+    });
+    assert_eq!(mixed, 0, "{mixed} rule-set evaluations mixed two versions");
+}
+
+/// Loading several lists replaces them all at once.
+#[test]
+fn a_multi_list_load_is_atomic() {
+    let schema = Schema::default_http()
+        .with_list("x", Type::Bytes)
+        .with_list("y", Type::Bytes);
+    let compiler = Compiler::new(&schema);
+    let lists = compiler.lists().clone();
+    // Both lookups true only with `x` of one load and `y` of the other.
+    let filter = compiler
+        .compile("http.host in $x and http.referer in $y")
+        .unwrap();
+    let mut cx = Context::new(&schema);
+    cx.set("http.host", "a".into()).unwrap();
+    cx.set("http.referer", "b".into()).unwrap();
+    let loads = [r#"{"x": ["a"], "y": []}"#, r#"{"x": [], "y": ["b"]}"#];
+    let mixed = probe_under_swaps(&lists, loads, 200_000, || filter.matches(&cx));
+    assert_eq!(mixed, 0, "{mixed} evaluations saw half a load");
+    // A bad list in a load changes nothing.
+    lists.load_json(loads[0]).unwrap();
+    assert!(
+        lists
+            .load_json(r#"{"x": ["a"], "y": ["b"], "nope": []}"#)
+            .is_err()
+    );
+    cx.set("http.host", "a".into()).unwrap();
+    let both = compiler
+        .compile("http.host in $x and not http.referer in $y")
+        .unwrap();
+    assert!(
+        both.matches(&cx),
+        "the bad load left the first load in place"
+    );
+}

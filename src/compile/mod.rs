@@ -53,6 +53,7 @@ pub(crate) fn compile(
         preds: Vec::new(),
         fields: fields::FieldList::new(),
         field_names: schema.names().clone(),
+        reads_lists: false,
         simple: false,
         chain: false,
         branch_start: branch::VERDICT_FALSE,
@@ -78,6 +79,7 @@ pub(crate) fn compile(
         p.preds = preds;
         p.branches = branches;
         if !keep_instructions {
+            p.reads_lists = reads_lists(&p.preds);
             return Ok(p);
         }
     }
@@ -110,7 +112,13 @@ pub(crate) fn compile(
     bytecode.code.shrink_to_fit();
     p.preds.shrink_to_fit();
     p.bytecode = Some(Box::new(bytecode));
+    p.reads_lists = reads_lists(&p.preds);
     Ok(p)
+}
+
+/// Whether a predicate of the pool tests a named list.
+fn reads_lists(preds: &[Pred]) -> bool {
+    preds.iter().any(|p| matches!(p.resolved(), Pred::List(_)))
 }
 
 /// The comparisons and tests of `n` outside function calls, counted down to

@@ -220,6 +220,9 @@ pub struct Program {
     pub fields: fields::FieldList,
     /// The schema's field names by id, for listings (shared, not copied).
     pub field_names: std::sync::Arc<[Box<str>]>,
+    /// Some predicate tests a named list: an evaluation pins the lists'
+    /// snapshot ([`crate::lists::pinned`]).
+    pub reads_lists: bool,
     /// Only field tests, constants and jumps: the VM runs its branch form.
     pub simple: bool,
     /// The branch form is one chain ([`branch::is_chain`]): the VM runs it

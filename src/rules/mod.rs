@@ -238,6 +238,7 @@ impl RuleSet {
         let shared = shared::share(&programs, &regex_anchors);
         index.set_regex_ids(&shared.anchor_ids);
         let slots = read_once::FieldSlots::assign(&programs);
+        let reads_lists = programs.iter().flatten().any(|p| p.reads_lists);
         for (rule, span) in rules.iter_mut().zip(shared.spans) {
             if let Some(rule) = rule {
                 rule.shared = span;
@@ -249,6 +250,7 @@ impl RuleSet {
             shared_count: shared.count,
             shared_ids: shared.ids,
             slots,
+            reads_lists,
         })
     }
 }
@@ -313,6 +315,8 @@ pub struct CompiledRuleSet {
     shared_ids: Vec<u32>,
     /// Memo slots of the fields the rules read (see [`read_once`]).
     slots: read_once::FieldSlots,
+    /// Some rule tests a named list: an evaluation pins their snapshot.
+    reads_lists: bool,
 }
 
 /// The outcome of evaluating a rule set. Serializes (and displays) as
@@ -359,6 +363,15 @@ impl CompiledRuleSet {
     /// rule logs or skips (the verdict lists them) or the set has more than
     /// 2,048 rules.
     pub fn evaluate<R: Request + ?Sized>(&self, request: &R) -> Verdict<'_> {
+        if self.reads_lists {
+            // One version of every list for the whole set.
+            crate::lists::pinned(|| self.evaluate_any(request))
+        } else {
+            self.evaluate_any(request)
+        }
+    }
+
+    fn evaluate_any<R: Request + ?Sized>(&self, request: &R) -> Verdict<'_> {
         if request.precomputed() {
             self.evaluate_reading(request)
         } else {

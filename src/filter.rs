@@ -183,6 +183,7 @@ impl<'s> Compiler<'s> {
         Ok(Checked {
             expr,
             typed: Typed { root, lists },
+            limits: self.limits.clone(),
         })
     }
 
@@ -230,6 +231,8 @@ impl<'s> Compiler<'s> {
 pub struct Checked {
     expr: Expr,
     pub(crate) typed: Typed,
+    /// The limits it was checked under (and the VM would run it under).
+    pub(crate) limits: Limits,
 }
 
 impl Checked {

@@ -22,6 +22,20 @@ pub struct Limits {
     pub max_regexes: usize,
     /// Most bytecode instructions in one compiled program (default 65,536).
     pub max_instructions: usize,
+    /// Most bytes one value built during evaluation may hold (a function
+    /// result: `concat`, `regex_replace`...; default 4 MiB, room for a
+    /// transform of a whole 1 MiB body). A function
+    /// that would build a larger one yields missing, without building it.
+    pub max_value_bytes: usize,
+    /// Most bytes the values built during one evaluation may hold in all
+    /// (default 32 MiB); past it, functions yield missing.
+    pub max_evaluation_bytes: usize,
+    /// Most times an expression may grow its input by nesting transforms
+    /// (`regex_replace` with several `${N}`, `encode_base64`, `concat` of a
+    /// value with itself...), estimated when it is checked (default 1,024):
+    /// an expression whose values could outgrow their inputs more than
+    /// that is rejected, naming the sub-expression.
+    pub max_value_growth: usize,
 }
 
 impl Default for Limits {
@@ -32,6 +46,9 @@ impl Default for Limits {
             max_regex_size: 10 * 1024 * 1024,
             max_regexes: 64,
             max_instructions: 65_536,
+            max_value_bytes: 4 << 20,
+            max_evaluation_bytes: 32 << 20,
+            max_value_growth: 1024,
         }
     }
 }

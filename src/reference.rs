@@ -14,12 +14,19 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
-/// Evaluates `typed` over `req`, reading named lists from `lists`.
-pub fn evaluate<'a, R: Request + ?Sized>(typed: &'a Typed, req: &'a R, lists: &'a Lists) -> bool {
+/// Evaluates `typed` over `req`, reading named lists from `lists`, with the
+/// per-value budget of `limits` (the per-evaluation budget depends on the
+/// order the VM runs calls in, which the reference does not model).
+pub fn evaluate<'a, R: Request + ?Sized>(
+    typed: &'a Typed,
+    req: &'a R,
+    lists: &'a Lists,
+    limits: &Limits,
+) -> bool {
     let cx = Cx {
         req,
         lists,
-        limits: Limits::default(),
+        limits: limits.clone(),
     };
     cx.node(&typed.root, None)
 }
@@ -108,14 +115,21 @@ impl<'r, R: Request + ?Sized> Cx<'r, R> {
                         &self.limits,
                         &crate::regexes::RegexCache::default(),
                     ) {
-                        Ok(prepared) => eval::call(*b, &vals, &prepared),
+                        Ok(prepared) => {
+                            eval::call(*b, &vals, &prepared, self.limits.max_value_bytes)
+                        }
                         Err(_) => Val::Missing,
                     },
                     Callee::User(u) => {
                         if vals.iter().any(Val::is_missing) {
                             Val::Missing
                         } else {
-                            (u.implementation)(&vals)
+                            let v = (u.implementation)(&vals);
+                            if eval::held_bytes(&v) > self.limits.max_value_bytes {
+                                Val::Missing
+                            } else {
+                                v
+                            }
                         }
                     }
                 }

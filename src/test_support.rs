@@ -13,7 +13,7 @@ pub fn reference_matches<R: Request + ?Sized>(
     request: &R,
     lists: &Lists,
 ) -> bool {
-    crate::reference::evaluate(&checked.typed, request, lists)
+    crate::reference::evaluate(&checked.typed, request, lists, &checked.limits)
 }
 
 /// Runs `filter`'s instructions, ignoring its branch form: `false` for a

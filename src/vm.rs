@@ -382,7 +382,7 @@ fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]
     // frame. Programs made only of these run in their branch form instead.
     let mut acc = false;
     let mut pc = 0usize;
-    let mut xor = XorStack::default();
+    let mut xor = SlowState::default();
     let code = p.code();
     while let Some(ins) = code.get(pc) {
         pc += 1;
@@ -421,11 +421,14 @@ fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]
     acc
 }
 
-/// The bit stack of `xor` chains.
+/// What the slower instructions keep across steps: the bit stack of `xor`
+/// chains, and the bytes the values built so far hold (against the
+/// evaluation's budget, [`Limits::max_evaluation_bytes`](crate::Limits)).
 #[derive(Default)]
-struct XorStack {
+struct SlowState {
     bits: [u64; BIT_STACK / 64],
     depth: usize,
+    spent: usize,
 }
 
 /// Every instruction but the hot ones of [`run`].
@@ -438,9 +441,9 @@ fn step_slow<'a, R: Request + ?Sized>(
     ins: Instr,
     acc: &mut bool,
     pc: &mut usize,
-    xor: &mut XorStack,
+    xor: &mut SlowState,
 ) {
-    let XorStack { bits, depth } = xor;
+    let SlowState { bits, depth, spent } = xor;
     match ins {
         Instr::Test { src, pred, flags } => {
             let v = load(p, req, regs, src);
@@ -479,7 +482,7 @@ fn step_slow<'a, R: Request + ?Sized>(
         }
         Instr::StoreAcc(r) => set(regs, r as usize, Val::Bool(*acc)),
         Instr::Call { dst, call } => {
-            let v = call_function(p, req, regs, call as usize);
+            let v = call_function(p, req, regs, call as usize, spent);
             set(regs, dst as usize, v);
         }
         Instr::LoopStart {
@@ -661,10 +664,18 @@ fn call_function<'a, R: Request + ?Sized>(
     req: &'a R,
     regs: &mut [Val<'a>],
     call: usize,
+    spent: &mut usize,
 ) -> Val<'a> {
-    let Some(def) = p.bytecode().calls.get(call) else {
+    let bytecode = p.bytecode();
+    let Some(def) = bytecode.calls.get(call) else {
         return Val::Missing;
     };
+    // What this value may hold: the per-value budget, and what is left of
+    // the evaluation's.
+    let budget = bytecode.budget;
+    let room = budget
+        .per_value
+        .min(budget.per_evaluation.saturating_sub(*spent));
     let n = def.args.len();
     let mut stack: [Val<'a>; STACK_ARGS] = [const { Val::Missing }; STACK_ARGS];
     let mut heap: Vec<Val<'a>>;
@@ -677,14 +688,15 @@ fn call_function<'a, R: Request + ?Sized>(
     for (slot, src) in args.iter_mut().zip(def.args.iter()) {
         *slot = take(p, req, regs, *src);
     }
-    match &def.callee {
-        Callee::Builtin(b) => eval::call(*b, args, &def.prepared),
-        Callee::User(u) => {
-            if args.iter().any(Val::is_missing) {
-                Val::Missing
-            } else {
-                (u.implementation)(args)
-            }
-        }
+    let v = match &def.callee {
+        Callee::Builtin(b) => eval::call(*b, args, &def.prepared, room),
+        Callee::User(_) if args.iter().any(Val::is_missing) => Val::Missing,
+        Callee::User(u) => (u.implementation)(args),
+    };
+    let held = eval::held_bytes(&v);
+    if held > room {
+        return Val::Missing;
     }
+    *spent += held;
+    v
 }

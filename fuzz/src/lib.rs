@@ -35,6 +35,9 @@ pub fn raised_limits() -> Limits {
     Limits {
         max_length: 1 << 20,
         max_depth: portcullis::HARD_MAX_DEPTH,
+        // The reference evaluator models the per-value budget, not the
+        // per-evaluation one (which depends on the order calls run in).
+        max_evaluation_bytes: usize::MAX,
         ..Limits::default()
     }
 }

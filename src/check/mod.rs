@@ -203,11 +203,14 @@ pub(crate) fn check(
         max_depth: limits.effective_depth(),
         last_field: None,
     };
+    // Before typing, which moves the literals out of `expr`.
+    growth::check(expr, limits)?;
     c.node(expr, 0, root)?;
     Ok(c.lists)
 }
 
 mod calls;
+mod growth;
 
 pub(crate) struct Checker<'s> {
     cache: &'s RegexCache,

@@ -23,6 +23,7 @@ use crate::functions::{Builtin, Callee, eval::Prepared};
 use crate::limits::Limits;
 use crate::lists::Lists;
 use crate::matchers::{BytesSet, IpRanges, Wildcard};
+use crate::program::ValueBudget;
 use crate::program::pred::Pred;
 use crate::program::{
     Bytecode, CallDef, Instr, LoopKind, MAX_REGS, Path, Program, Src, branch, fields,
@@ -91,6 +92,10 @@ pub(crate) fn compile(
             // Most programs are a test (and a jump) per comparison and one
             // predicate and field each: sized once, not grown step by step.
             code: Vec::with_capacity(2 * tests + 1),
+            budget: ValueBudget {
+                per_value: limits.max_value_bytes,
+                per_evaluation: limits.max_evaluation_bytes,
+            },
             ..Bytecode::default()
         },
         lists,

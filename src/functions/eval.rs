@@ -75,9 +75,24 @@ fn bytes(v: Vec<u8>) -> Val<'static> {
     Val::Bytes(Cow::Owned(v))
 }
 
+/// The bytes a value built during evaluation holds of its own (what it
+/// borrows from the request costs nothing), as value budgets count them.
+pub fn held_bytes(v: &Val<'_>) -> usize {
+    match v {
+        Val::Bytes(Cow::Owned(b)) => b.len(),
+        Val::Array(Seq::Vals(items)) => items
+            .iter()
+            .map(|i| std::mem::size_of::<Val<'_>>() + held_bytes(i))
+            .sum(),
+        _ => 0,
+    }
+}
+
 /// Calls built-in `b`. `prepared` must come from [`Prepared::new`] for the
-/// same call (the reference evaluator prepares its own).
-pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared) -> Val<'a> {
+/// same call (the reference evaluator prepares its own). A function that
+/// would build a value of more than `room` bytes yields missing instead,
+/// without building it (see [`held_bytes`]).
+pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared, room: usize) -> Val<'a> {
     use Builtin::*;
     // Missing arguments make the result missing, except where the function
     // says otherwise.
@@ -86,6 +101,11 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared) -> Val<'a> {
     }
     let arg = |k: usize| args.get(k).unwrap_or(&Val::Missing);
     let arg_bytes = |k: usize| arg(k).as_bytes();
+    // These build a value at most as long as their first argument.
+    let from_input = matches!(b, Lower | Upper | UrlDecode | RemoveBytes | DecodeBase64);
+    if from_input && arg_bytes(0).is_some_and(|s| s.len() > room) {
+        return Val::Missing;
+    }
     match b {
         Any | All => match arg(0) {
             Val::Array(seq) => {
@@ -134,7 +154,7 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared) -> Val<'a> {
             }),
             _ => Val::Missing,
         },
-        Concat => concat(args),
+        Concat => concat(args, room),
         Substring => substring(args),
         UrlDecode => match arg(0) {
             Val::Bytes(s) => {
@@ -179,6 +199,12 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared) -> Val<'a> {
         },
         Join => match (arg(0), arg_bytes(1)) {
             (Val::Array(a), Some(sep)) => {
+                let total: usize = (0..a.len())
+                    .map(|k| a.get(k).as_bytes().map_or(0, <[u8]>::len) + sep.len())
+                    .sum();
+                if total > room.saturating_add(sep.len()) {
+                    return Val::Missing;
+                }
                 let mut out = Vec::new();
                 for k in 0..a.len() {
                     if k > 0 {
@@ -206,12 +232,20 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared) -> Val<'a> {
             _ => Val::Missing,
         },
         RegexReplace => match (arg(0), prepared) {
-            (Val::Bytes(s), Prepared::Regex(re, repl)) => regex_replace(s, re, repl),
+            (Val::Bytes(s), Prepared::Regex(re, repl)) => regex_replace(s, re, repl, room),
             _ => Val::Missing,
         },
         WildcardReplace => match (arg(0), prepared) {
             (Val::Bytes(s), Prepared::Wildcard(w, repl)) => match w.captures(s) {
-                Some(caps) => bytes(expand(repl, |k| caps.get(k).map(|&(a, z)| &s[a..z]))),
+                Some(caps) => {
+                    let mut out = Vec::new();
+                    match expand(&mut out, repl, room, |k| {
+                        caps.get(k).map(|&(a, z)| &s[a..z])
+                    }) {
+                        Some(()) => bytes(out),
+                        None => Val::Missing,
+                    }
+                }
                 None => Val::Bytes(s.clone()),
             },
             _ => Val::Missing,
@@ -250,6 +284,7 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared) -> Val<'a> {
             _ => Val::Missing,
         },
         EncodeBase64 => match arg(0) {
+            Val::Bytes(s) if s.len().div_ceil(3).saturating_mul(4) > room => Val::Missing,
             Val::Bytes(s) => {
                 let flags = arg_bytes(1).unwrap_or(b"");
                 bytes(base64_encode(
@@ -268,7 +303,15 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared) -> Val<'a> {
     }
 }
 
-fn concat<'a>(args: &[Val<'a>]) -> Val<'a> {
+fn concat<'a>(args: &[Val<'a>], room: usize) -> Val<'a> {
+    let size = |a: &Val<'_>| match a {
+        Val::Bytes(b) => b.len(),
+        Val::Array(seq) => seq.len().saturating_mul(std::mem::size_of::<Val<'_>>()),
+        _ => 0,
+    };
+    if args.iter().map(size).fold(0usize, usize::saturating_add) > room {
+        return Val::Missing;
+    }
     match args.iter().find(|a| !a.is_missing()) {
         Some(Val::Array(_)) => {
             let mut out = Vec::new();
@@ -446,23 +489,37 @@ fn has_value(container: &Val<'_>, needle: &Val<'_>) -> Val<'static> {
     }
 }
 
-fn regex_replace<'a>(s: &Cow<'a, [u8]>, re: &Regex, repl: &[u8]) -> Val<'a> {
+fn regex_replace<'a>(s: &Cow<'a, [u8]>, re: &Regex, repl: &[u8], room: usize) -> Val<'a> {
     let Some(caps) = re.captures(s) else {
         return Val::Bytes(s.clone());
     };
     let Some(whole) = caps.get(0) else {
         return Val::Bytes(s.clone());
     };
-    let mut out = Vec::with_capacity(s.len() + repl.len());
+    let kept = s.len() - whole.len();
+    let mut out = Vec::with_capacity((s.len() + repl.len()).min(room));
     out.extend_from_slice(&s[..whole.start()]);
-    out.extend(expand(repl, |k| caps.get(k).map(|m| m.as_bytes())));
+    if expand(&mut out, repl, room.saturating_sub(kept), |k| {
+        caps.get(k).map(|m| m.as_bytes())
+    })
+    .is_none()
+    {
+        return Val::Missing;
+    }
     out.extend_from_slice(&s[whole.end()..]);
     bytes(out)
 }
 
-/// Expands `${N}` (group N, empty when it did not take part) and `$$`.
-fn expand<'s>(repl: &[u8], group: impl Fn(usize) -> Option<&'s [u8]>) -> Vec<u8> {
-    let mut out = Vec::new();
+/// Appends to `out` the expansion of `${N}` (group N, empty when it did
+/// not take part) and `$$` in `repl`; `None` as soon as the expansion
+/// would pass `room` bytes.
+fn expand<'s>(
+    out: &mut Vec<u8>,
+    repl: &[u8],
+    room: usize,
+    group: impl Fn(usize) -> Option<&'s [u8]>,
+) -> Option<()> {
+    let limit = out.len().saturating_add(room);
     let mut k = 0;
     while k < repl.len() {
         if repl[k] == b'$' {
@@ -477,15 +534,22 @@ fn expand<'s>(repl: &[u8], group: impl Fn(usize) -> Option<&'s [u8]>) -> Vec<u8>
                     .unwrap_or("x")
                     .parse::<usize>()
             {
-                out.extend_from_slice(group(n).unwrap_or(b""));
+                let g = group(n).unwrap_or(b"");
+                if out.len() + g.len() > limit {
+                    return None;
+                }
+                out.extend_from_slice(g);
                 k += end + 1;
                 continue;
             }
         }
+        if out.len() >= limit {
+            return None;
+        }
         out.push(repl[k]);
         k += 1;
     }
-    out
+    Some(())
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -192,6 +192,17 @@ pub struct Bytecode {
     pub compares: Vec<(CompareOp, Src)>,
     /// Registers the program uses.
     pub regs: u16,
+    /// What the values it builds may hold.
+    pub budget: ValueBudget,
+}
+
+/// The value budgets of a program (from [`Limits`](crate::Limits)).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValueBudget {
+    /// Most bytes one built value may hold.
+    pub per_value: usize,
+    /// Most bytes the values built in one evaluation may hold in all.
+    pub per_evaluation: usize,
 }
 
 /// The bytecode of a program that has none.
@@ -202,6 +213,10 @@ static NO_BYTECODE: Bytecode = Bytecode {
     calls: Vec::new(),
     compares: Vec::new(),
     regs: 0,
+    budget: ValueBudget {
+        per_value: 0,
+        per_evaluation: 0,
+    },
 };
 
 /// A compiled program: its branch form, or its instructions, and the

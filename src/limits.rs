@@ -22,6 +22,12 @@ pub struct Limits {
     pub max_regexes: usize,
     /// Most bytecode instructions in one compiled program (default 65,536).
     pub max_instructions: usize,
+    /// Largest total compiled size, in bytes, of the regexes a rule set's
+    /// rules anchor on (`field matches "re"` conjuncts the rule-set index
+    /// searches for; each counted as its Thompson NFA), across the whole set
+    /// (default 256 MiB: ~300,000 rules like `path matches "^/v[0-9]+/x1$"`).
+    /// Past it, compiling the set fails with a limit error naming the rule.
+    pub max_rule_set_regex_bytes: usize,
 }
 
 impl Default for Limits {
@@ -32,6 +38,7 @@ impl Default for Limits {
             max_regex_size: 10 * 1024 * 1024,
             max_regexes: 64,
             max_instructions: 65_536,
+            max_rule_set_regex_bytes: 256 * 1024 * 1024,
         }
     }
 }

@@ -1024,4 +1024,80 @@ mod tests {
             .collect();
         assert_eq!(found, want);
     }
+
+    /// The rules each path makes candidates, for an index over `anchors`.
+    fn candidates_of(anchors: Vec<Anchor>, paths: &[&str]) -> (RuleIndex, Vec<Vec<u32>>) {
+        let schema = crate::Schema::default_http();
+        let mut options = AnchorOptions::default();
+        for a in anchors {
+            options.push([(3, a)]);
+        }
+        let (index, keys) = RuleIndex::build(options, usize::MAX).unwrap();
+        let patterns: usize = index
+            .regexes
+            .iter()
+            .flat_map(|x| &x.sets)
+            .map(|s| s.rules.len())
+            .sum();
+        assert_eq!(keys.len(), patterns);
+        let found = paths
+            .iter()
+            .map(|path| {
+                let mut cx = crate::Context::new(&schema);
+                cx.set(
+                    "http.request.uri.path",
+                    crate::types::Value::Bytes(path.as_bytes().to_vec()),
+                )
+                .unwrap();
+                let mut out = vec![0u64; index.len().div_ceil(64)];
+                let (mut known, mut value) = ([0u64; 1], [0u64; 1]);
+                let mut tests = crate::vm::SharedTests {
+                    known: &mut known[..0],
+                    value: &mut value[..0],
+                };
+                index.candidates(&cx, &mut out, &mut tests);
+                (0..index.len() as u32)
+                    .filter(|&r| out[r as usize / 64] >> (r % 64) & 1 != 0)
+                    .collect()
+            })
+            .collect();
+        (index, found)
+    }
+
+    #[test]
+    fn regex_anchors_are_split_into_bounded_sets_and_large_ones_left_out() {
+        let schema = crate::Schema::default_http();
+        let field = schema.field_id("http.request.uri.path").unwrap();
+        // (pattern, whether it joins a set): every fourth one is large.
+        let patterns: Vec<(String, bool)> = (0..200)
+            .map(|k| match k % 4 {
+                3 => (format!("[a-z]{{{}}}x", 300 + k), false),
+                _ => (format!("^/v[0-9]+/item{k}$"), true),
+            })
+            .collect();
+        let anchors = patterns
+            .iter()
+            .map(|(p, _)| Anchor::Regex(field, p.clone()))
+            .collect();
+        let paths = ["/v1/item0", "/v22/item150", "/v1/item3", "/x"];
+        let (index, found) = candidates_of(anchors, &paths);
+        let sets = &index.regexes[0].sets;
+        assert_eq!(index.regexes.len(), 1);
+        assert_eq!(sets.len(), 150usize.div_ceil(MAX_SET_PATTERNS));
+        for s in sets {
+            assert!(s.rules.len() <= MAX_SET_PATTERNS);
+            assert_eq!(s.set.pattern_len(), s.rules.len());
+        }
+        // A path's candidates: the large patterns' rules, always, and the
+        // rule whose small pattern it matches.
+        for (path, found) in paths.iter().zip(found) {
+            let want: Vec<u32> = (0..200u32)
+                .filter(|&k| {
+                    let (_, merged) = &patterns[k as usize];
+                    !merged || *path == format!("/v1/item{k}") || *path == format!("/v22/item{k}")
+                })
+                .collect();
+            assert_eq!(found, want, "{path}");
+        }
+    }
 }

@@ -36,6 +36,12 @@ pub struct Limits {
     /// an expression whose values could outgrow their inputs more than
     /// that is rejected, naming the sub-expression.
     pub max_value_growth: usize,
+    /// Largest total compiled size, in bytes, of the regexes a rule set's
+    /// rules anchor on (`field matches "re"` conjuncts the rule-set index
+    /// searches for; each counted as its Thompson NFA), across the whole set
+    /// (default 256 MiB: ~300,000 rules like `path matches "^/v[0-9]+/x1$"`).
+    /// Past it, compiling the set fails with a limit error naming the rule.
+    pub max_rule_set_regex_bytes: usize,
 }
 
 impl Default for Limits {
@@ -49,6 +55,7 @@ impl Default for Limits {
             max_value_bytes: 4 << 20,
             max_evaluation_bytes: 32 << 20,
             max_value_growth: 1024,
+            max_rule_set_regex_bytes: 256 * 1024 * 1024,
         }
     }
 }

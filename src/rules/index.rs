@@ -21,6 +21,7 @@ use crate::matchers::FastHash;
 use crate::types::FieldId;
 use crate::types::Scalar;
 use aho_corasick::AhoCorasick;
+use regex_automata::nfa::thompson::{self, WhichCaptures};
 use regex_automata::{Input, PatternSet, meta};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -284,16 +285,96 @@ struct PrefixIndex {
 /// searched as substrings instead (one automaton pass, not a lookup each).
 const MAX_PREFIX_LENGTHS: usize = 8;
 
-/// Rules per regex of one field, searched in one pass.
+/// Rules per regex of one field, searched one bounded set at a time.
 #[derive(Debug, Clone)]
 struct RegexIndex {
     field: FieldId,
+    sets: Vec<RegexSet>,
+}
+
+/// Up to [`MAX_SET_PATTERNS`] patterns of one field, searched in one pass.
+#[derive(Debug, Clone)]
+struct RegexSet {
     set: meta::Regex,
     rules: Vec<u32>,
     /// Per pattern, the shared id of the rules' test of it (see
     /// [`RuleIndex::set_regex_ids`]): the set's search answers that test, so
     /// rules never run (nor compile) the regex themselves.
     ids: Vec<u32>,
+}
+
+/// Most patterns one regex set holds. A set's search state grows with its
+/// patterns times its states, and its lazy DFA's states with the patterns
+/// matching at once: small sets keep both small, at one pass per set.
+const MAX_SET_PATTERNS: usize = 64;
+/// Most compiled bytes (Thompson NFA, without captures) one regex set holds:
+/// 64 patterns like `^/v[0-9]+/item123$` take ~54 KiB.
+const MAX_SET_NFA_BYTES: usize = 96 * 1024;
+/// A pattern compiling to more than this (`[a-z]{300}x`: ~7.6 KiB) joins no
+/// set: its states would slow every search of the set and crowd its lazy
+/// DFA. Its rule gets no regex anchor and runs the regex itself (a
+/// candidate for every request, evaluated in rule order like any other).
+const MAX_MERGED_PATTERN_BYTES: usize = 4 * 1024;
+/// The lazy DFA cache of one set, per thread searching it (at least the
+/// minimum a set of [`MAX_SET_NFA_BYTES`] needs; past it the DFA is reset,
+/// and after too many resets the search runs on the PikeVM, whose state is
+/// a few bytes per NFA state).
+const SET_CACHE_BYTES: usize = 256 * 1024;
+
+/// The regex syntax of the language (bytes, no Unicode classes).
+fn regex_syntax() -> regex_automata::util::syntax::Config {
+    regex_automata::util::syntax::Config::new()
+        .unicode(false)
+        .utf8(false)
+}
+
+/// The compiled size of `pattern` as a set holds it (its Thompson NFA
+/// without captures), or `None` if it does not compile.
+fn compiled_size(pattern: &str) -> Option<usize> {
+    thompson::Compiler::new()
+        .syntax(regex_syntax())
+        .configure(thompson::Config::new().which_captures(WhichCaptures::None))
+        .build(pattern)
+        .ok()
+        .map(|nfa| nfa.memory_usage())
+}
+
+/// One regex set over `patterns`, every engine bounded: no captures (the
+/// search only asks which patterns match), no one-pass or backtracking
+/// engine (they answer no overlapping search), an NFA capped at twice what
+/// the chunking allows and a lazy DFA cache of [`SET_CACHE_BYTES`].
+fn build_set(patterns: &[&str]) -> Option<meta::Regex> {
+    meta::Builder::new()
+        .syntax(regex_syntax())
+        .configure(
+            meta::Config::new()
+                .match_kind(regex_automata::MatchKind::All)
+                .utf8_empty(false)
+                .which_captures(WhichCaptures::None)
+                .onepass(false)
+                .backtrack(false)
+                .nfa_size_limit(Some(2 * MAX_SET_NFA_BYTES))
+                .hybrid_cache_capacity(SET_CACHE_BYTES),
+        )
+        .build_many(patterns)
+        .ok()
+}
+
+/// A regex anchor measured, before its field's sets are built.
+struct PendingRegex {
+    pattern: String,
+    rule: u32,
+    bytes: usize,
+}
+
+/// The rule at which the compiled size of a rule set's regex anchors went
+/// past the budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OverBudget {
+    /// The rule's position in the set.
+    pub(crate) rule: usize,
+    /// The total compiled size up to and including that rule's regex.
+    pub(crate) total: usize,
 }
 
 /// Rules per address interval of one field (elementary, disjoint intervals).
@@ -463,22 +544,28 @@ fn add_needle(
 }
 
 thread_local! {
-    /// Reused pattern sets for regex-set searches (allocated once per thread).
+    /// A reused pattern set for regex-set searches (allocated once per
+    /// thread, [`MAX_SET_PATTERNS`] bits: every set fits).
     static PATTERNS: RefCell<PatternSet> = RefCell::new(PatternSet::new(0));
 }
 
 impl RuleIndex {
     /// Builds the index from the anchors each rule offers.
     /// Also returns the regex anchors' keys, in the order
-    /// [`RuleIndex::set_regex_ids`] takes their ids.
-    pub(crate) fn build(options: AnchorOptions) -> (RuleIndex, Vec<(FieldId, String)>) {
+    /// [`RuleIndex::set_regex_ids`] takes their ids. Fails when the regexes
+    /// rules anchor on compile to more than `regex_budget` bytes in all.
+    pub(crate) fn build(
+        options: AnchorOptions,
+        regex_budget: usize,
+    ) -> Result<(RuleIndex, Vec<(FieldId, String)>), OverBudget> {
         let mut keys = Vec::new();
         let anchors = choose(options);
         let n = anchors.len();
         let mut always = Bits::new(n);
         let mut eq: Vec<EqIndex> = Vec::new();
         let mut contains: Vec<PendingContains> = Vec::new();
-        let mut regexes: Vec<(FieldId, Vec<String>, Vec<u32>)> = Vec::new();
+        let mut regexes: Vec<(FieldId, Vec<PendingRegex>)> = Vec::new();
+        let mut regex_bytes = 0usize;
         let mut ips: Vec<PendingIps> = Vec::new();
         let mut prefixes: Vec<PendingPrefixes> = Vec::new();
         // Where each (field, needle) already is, so a needle many rules
@@ -503,15 +590,35 @@ impl RuleIndex {
                     }
                 }
                 Some(Some(Anchor::Regex(field, pattern))) => {
+                    // Measured in rule order, so the rule past the budget
+                    // is the one named.
+                    let Some(bytes) = compiled_size(&pattern) else {
+                        always.set(k);
+                        continue;
+                    };
+                    regex_bytes = regex_bytes.saturating_add(bytes);
+                    if regex_bytes > regex_budget {
+                        return Err(OverBudget {
+                            rule: k,
+                            total: regex_bytes,
+                        });
+                    }
+                    if bytes > MAX_MERGED_PATTERN_BYTES {
+                        always.set(k);
+                        continue;
+                    }
                     let slot = match regexes.iter().position(|r| r.0 == field) {
                         Some(p) => p,
                         None => {
-                            regexes.push((field, Vec::new(), Vec::new()));
+                            regexes.push((field, Vec::new()));
                             regexes.len() - 1
                         }
                     };
-                    regexes[slot].1.push(pattern);
-                    regexes[slot].2.push(rule);
+                    regexes[slot].1.push(PendingRegex {
+                        pattern,
+                        rule,
+                        bytes,
+                    });
                 }
                 Some(Some(Anchor::Ips(field, ranges))) => {
                     let slot = match ips.iter().position(|r| r.0 == field) {
@@ -571,31 +678,38 @@ impl RuleIndex {
                     .for_each(|&r| index.set_always(r)),
             }
         }
-        for (field, patterns, rules) in regexes {
-            let built = meta::Builder::new()
-                .syntax(
-                    regex_automata::util::syntax::Config::new()
-                        .unicode(false)
-                        .utf8(false),
-                )
-                .configure(
-                    meta::Config::new()
-                        .match_kind(regex_automata::MatchKind::All)
-                        .utf8_empty(false),
-                )
-                .build_many(&patterns);
-            match built {
-                Ok(set) => {
-                    keys.extend(patterns.into_iter().map(|p| (field, p)));
-                    let ids = vec![crate::vm::NOT_SHARED; rules.len()];
-                    index.regexes.push(RegexIndex {
-                        field,
-                        set,
-                        rules,
-                        ids,
+        for (field, pending) in regexes {
+            let mut sets = Vec::new();
+            let mut rest = pending.as_slice();
+            while !rest.is_empty() {
+                // As many patterns as fit one set, at least one.
+                let mut bytes = 0;
+                let take = rest
+                    .iter()
+                    .take(MAX_SET_PATTERNS)
+                    .take_while(|p| {
+                        bytes += p.bytes;
+                        bytes <= MAX_SET_NFA_BYTES
                     })
+                    .count()
+                    .max(1);
+                let (chunk, after) = rest.split_at(take);
+                rest = after;
+                let patterns: Vec<&str> = chunk.iter().map(|p| p.pattern.as_str()).collect();
+                match build_set(&patterns) {
+                    Some(set) => {
+                        keys.extend(chunk.iter().map(|p| (field, p.pattern.clone())));
+                        sets.push(RegexSet {
+                            set,
+                            rules: chunk.iter().map(|p| p.rule).collect(),
+                            ids: vec![crate::vm::NOT_SHARED; chunk.len()],
+                        });
+                    }
+                    None => chunk.iter().for_each(|p| index.set_always(p.rule)),
                 }
-                Err(_) => rules.iter().for_each(|&r| index.set_always(r)),
+            }
+            if !sets.is_empty() {
+                index.regexes.push(RegexIndex { field, sets });
             }
         }
         for (field, v4, v6) in ips {
@@ -610,7 +724,7 @@ impl RuleIndex {
                     .for_each(|r| index.set_always(r)),
             }
         }
-        (index, keys)
+        Ok((index, keys))
     }
 
     /// The shared ids of the regex anchors' tests, in the order of the keys
@@ -618,7 +732,7 @@ impl RuleIndex {
     /// for one without an id).
     pub(crate) fn set_regex_ids(&mut self, ids: &[u32]) {
         let mut ids = ids.iter();
-        for x in &mut self.regexes {
+        for x in self.regexes.iter_mut().flat_map(|x| &mut x.sets) {
             for id in &mut x.ids {
                 *id = ids.next().copied().unwrap_or(crate::vm::NOT_SHARED);
             }
@@ -685,36 +799,37 @@ impl RuleIndex {
         }
         for x in &self.regexes {
             with_bytes(req, x.field, |b| {
-                let run = |set: &mut PatternSet,
-                           mark: &mut dyn FnMut(&[u32]),
-                           tests: &mut crate::vm::SharedTests<'_>| {
-                    set.clear();
-                    x.set.which_overlapping_matches(&Input::new(b), set);
-                    for pid in set.iter() {
-                        if let Some(&r) = x.rules.get(pid.as_usize()) {
-                            mark(&[r]);
+                let input = Input::new(b);
+                let mut run = |set: &mut PatternSet| {
+                    for chunk in &x.sets {
+                        set.clear();
+                        chunk.set.which_overlapping_matches(&input, set);
+                        for pid in set.iter() {
+                            if let Some(&r) = chunk.rules.get(pid.as_usize()) {
+                                mark(&[r]);
+                            }
                         }
-                    }
-                    // Every pattern was searched for: matched or not, its
-                    // test's outcome is known.
-                    for (k, &id) in x.ids.iter().enumerate() {
-                        let hit = regex_automata::PatternID::new(k).is_ok_and(|p| set.contains(p));
-                        tests.record(id, hit);
+                        // Every pattern was searched for: matched or not,
+                        // its test's outcome is known.
+                        for (k, &id) in chunk.ids.iter().enumerate() {
+                            let hit =
+                                regex_automata::PatternID::new(k).is_ok_and(|p| set.contains(p));
+                            tests.record(id, hit);
+                        }
                     }
                 };
-                let n = x.set.pattern_len();
                 let reused = PATTERNS.with(|p| match p.try_borrow_mut() {
                     Ok(mut set) => {
-                        if set.capacity() < n {
-                            *set = PatternSet::new(n);
+                        if set.capacity() < MAX_SET_PATTERNS {
+                            *set = PatternSet::new(MAX_SET_PATTERNS);
                         }
-                        run(&mut set, &mut mark, tests);
+                        run(&mut set);
                         true
                     }
                     Err(_) => false,
                 });
                 if !reused {
-                    run(&mut PatternSet::new(n), &mut mark, tests);
+                    run(&mut PatternSet::new(MAX_SET_PATTERNS));
                 }
             });
         }
@@ -849,7 +964,7 @@ mod tests {
             let prefix = format!("/{}", "a".repeat(n)).into_bytes();
             options.push([(2, Anchor::Prefix(field, prefix))]);
         }
-        let (index, _) = RuleIndex::build(options);
+        let (index, _) = RuleIndex::build(options, usize::MAX).unwrap();
         let found = paths
             .iter()
             .map(|path| {
@@ -908,5 +1023,81 @@ mod tests {
             })
             .collect();
         assert_eq!(found, want);
+    }
+
+    /// The rules each path makes candidates, for an index over `anchors`.
+    fn candidates_of(anchors: Vec<Anchor>, paths: &[&str]) -> (RuleIndex, Vec<Vec<u32>>) {
+        let schema = crate::Schema::default_http();
+        let mut options = AnchorOptions::default();
+        for a in anchors {
+            options.push([(3, a)]);
+        }
+        let (index, keys) = RuleIndex::build(options, usize::MAX).unwrap();
+        let patterns: usize = index
+            .regexes
+            .iter()
+            .flat_map(|x| &x.sets)
+            .map(|s| s.rules.len())
+            .sum();
+        assert_eq!(keys.len(), patterns);
+        let found = paths
+            .iter()
+            .map(|path| {
+                let mut cx = crate::Context::new(&schema);
+                cx.set(
+                    "http.request.uri.path",
+                    crate::types::Value::Bytes(path.as_bytes().to_vec()),
+                )
+                .unwrap();
+                let mut out = vec![0u64; index.len().div_ceil(64)];
+                let (mut known, mut value) = ([0u64; 1], [0u64; 1]);
+                let mut tests = crate::vm::SharedTests {
+                    known: &mut known[..0],
+                    value: &mut value[..0],
+                };
+                index.candidates(&cx, &mut out, &mut tests);
+                (0..index.len() as u32)
+                    .filter(|&r| out[r as usize / 64] >> (r % 64) & 1 != 0)
+                    .collect()
+            })
+            .collect();
+        (index, found)
+    }
+
+    #[test]
+    fn regex_anchors_are_split_into_bounded_sets_and_large_ones_left_out() {
+        let schema = crate::Schema::default_http();
+        let field = schema.field_id("http.request.uri.path").unwrap();
+        // (pattern, whether it joins a set): every fourth one is large.
+        let patterns: Vec<(String, bool)> = (0..200)
+            .map(|k| match k % 4 {
+                3 => (format!("[a-z]{{{}}}x", 300 + k), false),
+                _ => (format!("^/v[0-9]+/item{k}$"), true),
+            })
+            .collect();
+        let anchors = patterns
+            .iter()
+            .map(|(p, _)| Anchor::Regex(field, p.clone()))
+            .collect();
+        let paths = ["/v1/item0", "/v22/item150", "/v1/item3", "/x"];
+        let (index, found) = candidates_of(anchors, &paths);
+        let sets = &index.regexes[0].sets;
+        assert_eq!(index.regexes.len(), 1);
+        assert_eq!(sets.len(), 150usize.div_ceil(MAX_SET_PATTERNS));
+        for s in sets {
+            assert!(s.rules.len() <= MAX_SET_PATTERNS);
+            assert_eq!(s.set.pattern_len(), s.rules.len());
+        }
+        // A path's candidates: the large patterns' rules, always, and the
+        // rule whose small pattern it matches.
+        for (path, found) in paths.iter().zip(found) {
+            let want: Vec<u32> = (0..200u32)
+                .filter(|&k| {
+                    let (_, merged) = &patterns[k as usize];
+                    !merged || *path == format!("/v1/item{k}") || *path == format!("/v22/item{k}")
+                })
+                .collect();
+            assert_eq!(found, want, "{path}");
+        }
     }
 }

@@ -111,6 +111,29 @@ pub struct RuleSet {
 pub struct RuleSetError {
     /// `(rule id, rendered diagnostic)`, in rule order.
     pub problems: Vec<(String, String)>,
+    /// The problems as errors, in the same order.
+    errors: Vec<Error>,
+}
+
+impl RuleSetError {
+    /// Each problem as an [`Error`] (for its [`kind`](Error::kind)), in the
+    /// order of [`problems`](RuleSetError::problems).
+    pub fn errors(&self) -> &[Error] {
+        &self.errors
+    }
+
+    /// Records a problem of rule `id`, rendered against its `source`.
+    fn push(&mut self, id: String, error: Error, source: &str) {
+        self.problems.push((id, error.render(source)));
+        self.errors.push(error);
+    }
+
+    /// Records a configuration problem of rule `id`.
+    fn config(&mut self, id: String, message: String) {
+        self.problems
+            .push((id, format!("error[config]: {message}")));
+        self.errors.push(Error::config(message));
+    }
 }
 
 impl fmt::Display for RuleSetError {
@@ -152,17 +175,17 @@ impl RuleSet {
     /// Compiles every enabled rule; reports every bad rule, duplicate id and
     /// skip of an unknown rule at once.
     pub fn compile(&self, compiler: &Compiler<'_>) -> Result<CompiledRuleSet, RuleSetError> {
-        let mut problems = Vec::new();
+        let mut problems = RuleSetError {
+            problems: Vec::new(),
+            errors: Vec::new(),
+        };
         let mut index: HashMap<&str, usize, crate::hash::FastHash> =
             HashMap::with_capacity_and_hasher(self.rules.len(), Default::default());
         for (k, r) in self.rules.iter().enumerate() {
             if r.id.is_empty() {
-                problems.push((
-                    format!("#{k}"),
-                    "error[config]: a rule needs a non-empty id".to_string(),
-                ));
+                problems.config(format!("#{k}"), "a rule needs a non-empty id".into());
             } else if index.insert(&r.id, k).is_some() {
-                problems.push((r.id.clone(), "error[config]: duplicate rule id".to_string()));
+                problems.config(r.id.clone(), "duplicate rule id".into());
             }
         }
         let mut rules = Vec::with_capacity(self.rules.len());
@@ -178,17 +201,25 @@ impl RuleSet {
             for target in &r.action_parameters.rules {
                 match index.get(target.as_str()) {
                     Some(&k) => skips.push(k),
-                    None => problems.push((
-                        r.id.clone(),
-                        format!("error[config]: skip names unknown rule `{target}`"),
-                    )),
+                    None => {
+                        problems.config(r.id.clone(), format!("skip names unknown rule `{target}`"))
+                    }
                 }
             }
             if r.action == Action::Skip && r.action_parameters.rules.is_empty() {
-                problems.push((r.id.clone(), "error[config]: a skip rule must name the rules it skips in action_parameters.rules".to_string()));
+                problems.config(
+                    r.id.clone(),
+                    "a skip rule must name the rules it skips in action_parameters.rules".into(),
+                );
             }
             if r.action != Action::Skip && !r.action_parameters.rules.is_empty() {
-                problems.push((r.id.clone(), format!("error[config]: only skip rules take action_parameters.rules, this one is `{}`", r.action.name())));
+                problems.config(
+                    r.id.clone(),
+                    format!(
+                        "only skip rules take action_parameters.rules, this one is `{}`",
+                        r.action.name()
+                    ),
+                );
             }
             if !r.enabled {
                 rules.push(None);
@@ -216,13 +247,13 @@ impl RuleSet {
                     }));
                 }
                 Err(e) => {
-                    problems.push((r.id.clone(), e.render(&r.expression)));
+                    problems.push(r.id.clone(), e, &r.expression);
                     rules.push(None);
                 }
             }
         }
-        if !problems.is_empty() {
-            return Err(RuleSetError { problems });
+        if !problems.problems.is_empty() {
+            return Err(problems);
         }
         let mut own: Vec<&mut crate::program::Program> = rules
             .iter_mut()
@@ -234,7 +265,23 @@ impl RuleSet {
             .iter()
             .map(|r| r.as_ref().map(|r| r.filter.program()))
             .collect();
-        let (mut index, regex_anchors) = index::RuleIndex::build(anchors);
+        let budget = compiler.limits().max_rule_set_regex_bytes;
+        let (mut index, regex_anchors) = match index::RuleIndex::build(anchors, budget) {
+            Ok(built) => built,
+            Err(over) => {
+                let r = &self.rules[over.rule];
+                let error = Error::limit(
+                    crate::error::Stage::Compile,
+                    format!(
+                        "the rule set's regexes compile to more than {budget} bytes: {} with this rule's (raise `max_rule_set_regex_bytes` in the settings)",
+                        over.total
+                    ),
+                    crate::types::Span::new(0, r.expression.len()),
+                );
+                problems.push(r.id.clone(), error, &r.expression);
+                return Err(problems);
+            }
+        };
         let shared = shared::share(&programs, &regex_anchors);
         index.set_regex_ids(&shared.anchor_ids);
         let slots = read_once::FieldSlots::assign(&programs);

@@ -4,6 +4,7 @@
 //! `contains`, and a linear-time wildcard matcher.
 
 use crate::types::Scalar;
+use aho_corasick::AhoCorasick;
 use memchr::memmem;
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -171,6 +172,10 @@ impl IpRanges {
 pub struct Wildcard {
     /// Literal segments between stars, lowercased when not strict.
     segments: Vec<Vec<u8>>,
+    /// For a pattern that ignores case, a searcher per middle segment (by
+    /// segment index; `None` for the others): linear in the value, as
+    /// `memmem` is for a strict pattern.
+    folded: Vec<Option<AhoCorasick>>,
     /// Case-sensitive.
     pub strict: bool,
     /// The pattern as written (for listings).
@@ -203,8 +208,25 @@ impl Wildcard {
                 }
             }
         }
+        let middle = 1..segments.len().saturating_sub(1);
+        let folded = segments
+            .iter()
+            .enumerate()
+            .map(|(k, seg)| {
+                let searched = !strict && middle.contains(&k) && !seg.is_empty();
+                searched
+                    .then(|| {
+                        AhoCorasick::builder()
+                            .ascii_case_insensitive(true)
+                            .build([seg])
+                            .ok()
+                    })
+                    .flatten()
+            })
+            .collect();
         Wildcard {
             segments,
+            folded,
             strict,
             source: pattern.to_vec(),
         }
@@ -222,15 +244,18 @@ impl Wildcard {
         }
     }
 
-    fn find(&self, hay: &[u8], needle: &[u8]) -> Option<usize> {
+    /// Where middle segment `k` first occurs in `hay`.
+    fn find(&self, hay: &[u8], k: usize) -> Option<usize> {
+        let needle = self.segments.get(k)?;
         if needle.is_empty() {
             return Some(0);
         }
-        if self.strict {
-            return memmem::find(hay, needle);
+        match self.folded.get(k) {
+            Some(Some(ac)) => ac.find(hay).map(|m| m.start()),
+            _ if self.strict => memmem::find(hay, needle),
+            // Not reached (every such segment has its searcher): the plain scan.
+            _ => hay.windows(needle.len()).position(|w| self.eq_at(w, needle)),
         }
-        hay.windows(needle.len())
-            .position(|w| self.eq_at(w, needle))
     }
 
     /// Whether the whole of `value` matches.
@@ -277,7 +302,7 @@ impl Wildcard {
         seen(0, 0);
         let mut pos = first.len();
         for (k, seg) in segs.iter().enumerate().take(segs.len() - 1).skip(1) {
-            match self.find(&value[pos..tail_start], seg) {
+            match self.find(&value[pos..tail_start], k) {
                 Some(at) => {
                     seen(k, pos + at);
                     pos += at + seg.len();

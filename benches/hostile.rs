@@ -19,7 +19,10 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let mut g = c.benchmark_group("wildcard-1MiB");
     g.sample_size(20);
-    for (name, op) in [("strict", "strict wildcard"), ("case-insensitive", "wildcard")] {
+    for (name, op) in [
+        ("strict", "strict wildcard"),
+        ("case-insensitive", "wildcard"),
+    ] {
         let f = compiler
             .compile(&format!(r#"http.request.body.raw {op} "*{segment}*""#))
             .unwrap();

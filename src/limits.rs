@@ -36,6 +36,11 @@ pub struct Limits {
     /// an expression whose values could outgrow their inputs more than
     /// that is rejected, naming the sub-expression.
     pub max_value_growth: usize,
+    /// Most steps a `matches` search may take at worst: the states of the
+    /// regex's program times `max_value_bytes` (default 2^32, about 1,000
+    /// states). A regex past it is rejected when it is checked:
+    /// `(a|b)*a(a|b){2000}c` would take seconds per megabyte.
+    pub max_regex_work: u64,
     /// Largest total compiled size, in bytes, of the regexes a rule set's
     /// rules anchor on (`field matches "re"` conjuncts the rule-set index
     /// searches for; each counted as its Thompson NFA), across the whole set
@@ -55,6 +60,7 @@ impl Default for Limits {
             max_value_bytes: 4 << 20,
             max_evaluation_bytes: 32 << 20,
             max_value_growth: 1024,
+            max_regex_work: 1 << 32,
             max_rule_set_regex_bytes: 256 * 1024 * 1024,
         }
     }

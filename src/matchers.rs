@@ -254,7 +254,9 @@ impl Wildcard {
             Some(Some(ac)) => ac.find(hay).map(|m| m.start()),
             _ if self.strict => memmem::find(hay, needle),
             // Not reached (every such segment has its searcher): the plain scan.
-            _ => hay.windows(needle.len()).position(|w| self.eq_at(w, needle)),
+            _ => hay
+                .windows(needle.len())
+                .position(|w| self.eq_at(w, needle)),
         }
     }
 

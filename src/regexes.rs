@@ -11,7 +11,11 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 /// a lookup borrows the pattern instead of allocating a key. The cache
 /// holds them weakly: a regex lives as long as a filter uses it, so a
 /// long-lived compiler does not keep every pattern it ever saw.
-type ByPattern = HashMap<Box<str>, Vec<(usize, Weak<Regex>)>, crate::hash::FastHash>;
+type ByPattern = HashMap<Box<str>, Vec<Entry>, crate::hash::FastHash>;
+
+/// One compiled regex: its size limit, the regex (held weakly), and the
+/// states of its program (see [`nfa_states`]).
+type Entry = (usize, Weak<Regex>, usize);
 
 /// The table and when to sweep it next.
 #[derive(Default)]
@@ -50,39 +54,50 @@ impl RegexCache {
     /// off unless the pattern turns it on), compiling it unless a live
     /// filter already holds it.
     pub fn get(&self, pattern: &str, size_limit: usize) -> Result<Arc<Regex>, regex::Error> {
+        self.get_with_states(pattern, size_limit).map(|(re, _)| re)
+    }
+
+    /// [`RegexCache::get`], with the number of states of the regex's
+    /// program, counted once when it is compiled.
+    pub fn get_with_states(
+        &self,
+        pattern: &str,
+        size_limit: usize,
+    ) -> Result<(Arc<Regex>, usize), regex::Error> {
         let cached = |t: &Table| {
             t.by_pattern
                 .get(pattern)?
                 .iter()
-                .find(|(limit, _)| *limit == size_limit)
-                .and_then(|(_, re)| re.upgrade())
+                .find(|(limit, ..)| *limit == size_limit)
+                .and_then(|(_, re, states)| Some((re.upgrade()?, *states)))
         };
-        if let Some(re) = cached(&self.lock()) {
-            return Ok(re);
+        if let Some(hit) = cached(&self.lock()) {
+            return Ok(hit);
         }
         // Built outside the lock; a racing thread's copy wins if it is first.
         let re = Arc::new(build(pattern, size_limit)?);
+        let states = nfa_states(pattern);
         let mut t = self.lock();
-        if let Some(re) = cached(&t) {
-            return Ok(re);
+        if let Some(hit) = cached(&t) {
+            return Ok(hit);
         }
         if t.entries >= t.sweep_at {
             t.by_pattern.retain(|_, v| {
-                v.retain(|(_, re)| re.strong_count() > 0);
+                v.retain(|(_, re, _)| re.strong_count() > 0);
                 !v.is_empty()
             });
             t.entries = t.by_pattern.values().map(Vec::len).sum();
             t.sweep_at = (2 * t.entries).max(64);
         }
         let slot = t.by_pattern.entry(pattern.into()).or_default();
-        match slot.iter_mut().find(|(limit, _)| *limit == size_limit) {
-            Some((_, dead)) => *dead = Arc::downgrade(&re),
+        match slot.iter_mut().find(|(limit, ..)| *limit == size_limit) {
+            Some(dead) => *dead = (size_limit, Arc::downgrade(&re), states),
             None => {
-                slot.push((size_limit, Arc::downgrade(&re)));
+                slot.push((size_limit, Arc::downgrade(&re), states));
                 t.entries += 1;
             }
         }
-        Ok(re)
+        Ok((re, states))
     }
 
     /// Number of distinct (pattern, size limit) pairs compiled that a live
@@ -94,7 +109,7 @@ impl RegexCache {
                 .by_pattern
                 .values()
                 .flatten()
-                .filter(|(_, re)| re.strong_count() > 0)
+                .filter(|(_, re, _)| re.strong_count() > 0)
                 .count(),
             None => 0,
         }
@@ -116,6 +131,23 @@ impl RegexCache {
     fn entries(&self) -> usize {
         self.0.get().map_or(0, |_| self.lock().entries)
     }
+}
+
+/// The states of `pattern`'s Thompson NFA, as the language configures it
+/// (no captures): what a search steps through per byte of the value at
+/// worst, when the lazy DFA gives up and the PikeVM runs. 0 for a pattern
+/// that does not compile.
+pub fn nfa_states(pattern: &str) -> usize {
+    use regex_automata::nfa::thompson;
+    thompson::Compiler::new()
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .unicode(false)
+                .utf8(false),
+        )
+        .configure(thompson::Config::new().which_captures(thompson::WhichCaptures::None))
+        .build(pattern)
+        .map_or(0, |nfa| nfa.states().len())
 }
 
 /// Compiles a regex the way the language defines them.

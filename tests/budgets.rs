@@ -163,3 +163,26 @@ fn the_reproductions_evaluate_within_bounds_when_let_through() {
         assert!(!f.matches(&cx), "{}", &text[..40]);
     }
 }
+
+#[test]
+fn regexes_whose_worst_search_is_too_long_are_rejected() {
+    let schema = Schema::default_http();
+    let compiler = Compiler::new(&schema);
+    // Thousands of states stepped per byte: seconds per megabyte.
+    for text in [
+        r#"http.request.body.raw matches "(a|b)*a(a|b){2000}c""#,
+        r#"http.request.body.raw matches "x[0-9a-f]{1500}y""#,
+        r#"regex_replace(http.host, "(a|b){3000}", "") == """#,
+    ] {
+        let e = compiler.compile(text).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Limit, "{e}");
+        assert!(e.message().contains("max_regex_work"), "{e}");
+    }
+    for text in [
+        r#"http.request.uri.path matches "^/api/v[0-9]+/users/[0-9]+$""#,
+        r#"http.request.body.raw matches "[a-z]{300}x""#,
+        r#"http.user_agent matches "(?i)(curl|wget|python-requests)/[0-9.]+""#,
+    ] {
+        assert!(compiler.compile(text).is_ok(), "{text}");
+    }
+}

@@ -706,7 +706,7 @@ impl Checker<'_> {
                 return Ok(Pattern::deferred(pattern, size_limit, literals));
             }
         }
-        self.cache.get(pattern, size_limit).map(Pattern::compiled).map_err(|e| match e {
+        let (re, states) = self.cache.get_with_states(pattern, size_limit).map_err(|e| match e {
             regex::Error::CompiledTooBig(limit) => Error::limit(
                 crate::error::Stage::Compile,
                 format!("regex compiles to more than {limit} bytes (raise `max_regex_size` in the settings)"),
@@ -714,7 +714,21 @@ impl Checker<'_> {
             ),
             other => Error::compile(format!("invalid regex: {}", one_line(&other.to_string())), span)
                 .with_kind(ErrorKind::InvalidRegex),
-        })
+        })?;
+        // The worst search: every state stepped for every byte of a value
+        // as large as a value may be.
+        let work = (states as u128) * (self.limits.max_value_bytes as u128);
+        if work > self.limits.max_regex_work as u128 {
+            return Err(Error::limit(
+                crate::error::Stage::Check,
+                format!(
+                    "regex has {states} states: a search of a {}-byte value could take {work} steps, more than `max_regex_work` ({}) allows; simplify it (a bounded repetition `{{n}}` is n copies)",
+                    self.limits.max_value_bytes, self.limits.max_regex_work
+                ),
+                span,
+            ));
+        }
+        Ok(Pattern::compiled(re))
     }
 
     fn bytes_literal(&self, lit: &mut Literal, span: Span, op: &str) -> Result<Vec<u8>, Error> {

@@ -670,12 +670,7 @@ fn call_function<'a, R: Request + ?Sized>(
     let Some(def) = bytecode.calls.get(call) else {
         return Val::Missing;
     };
-    // What this value may hold: the per-value budget, and what is left of
-    // the evaluation's.
     let budget = bytecode.budget;
-    let room = budget
-        .per_value
-        .min(budget.per_evaluation.saturating_sub(*spent));
     let n = def.args.len();
     let mut stack: [Val<'a>; STACK_ARGS] = [const { Val::Missing }; STACK_ARGS];
     let mut heap: Vec<Val<'a>>;
@@ -688,6 +683,23 @@ fn call_function<'a, R: Request + ?Sized>(
     for (slot, src) in args.iter_mut().zip(def.args.iter()) {
         *slot = take(p, req, regs, *src);
     }
+    // Parsing a JSON document costs its length against the evaluation's
+    // budget, so many lookups in one large body cannot multiply the work.
+    if let Callee::Builtin(
+        crate::functions::Builtin::LookupJsonString | crate::functions::Builtin::LookupJsonInteger,
+    ) = &def.callee
+    {
+        let parsed = args.first().and_then(Val::as_bytes).map_or(0, <[u8]>::len);
+        if parsed > budget.per_evaluation.saturating_sub(*spent) {
+            return Val::Missing;
+        }
+        *spent += parsed;
+    }
+    // What this value may hold: the per-value budget, and what is left of
+    // the evaluation's.
+    let room = budget
+        .per_value
+        .min(budget.per_evaluation.saturating_sub(*spent));
     let v = match &def.callee {
         Callee::Builtin(b) => eval::call(*b, args, &def.prepared, room),
         Callee::User(_) if args.iter().any(Val::is_missing) => Val::Missing,

@@ -186,3 +186,26 @@ fn regexes_whose_worst_search_is_too_long_are_rejected() {
         assert!(compiler.compile(text).is_ok(), "{text}");
     }
 }
+
+#[test]
+fn json_lookups_in_one_evaluation_parse_within_the_budget() {
+    let schema = Schema::default_http();
+    // A 1 MiB document, looked up 58 times: within a 4 MiB evaluation
+    // budget only the first three lookups are parsed; the rest are missing.
+    let doc = format!(r#"{{"pad": "{}", "role": "admin"}}"#, "x".repeat(1 << 20));
+    let mut cx = Context::new(&schema);
+    cx.set("http.request.body.raw", doc.as_str().into())
+        .unwrap();
+    let lookups = (0..58)
+        .map(|_| r#"lookup_json_string(http.request.body.raw, "role") == "admin""#)
+        .collect::<Vec<_>>();
+    let compiler = Compiler::new(&schema).with_limits(Limits {
+        max_evaluation_bytes: 4 << 20,
+        max_length: 1 << 16,
+        ..Limits::default()
+    });
+    let all = compiler.compile(&lookups.join(" and ")).unwrap();
+    assert!(!all.matches(&cx), "58 parses of 1 MiB went past 4 MiB");
+    let four = compiler.compile(&lookups[..3].join(" and ")).unwrap();
+    assert!(four.matches(&cx), "three parses fit");
+}

@@ -144,3 +144,63 @@ fn percent_encoding_bombs_are_bounded() {
         ],
     );
 }
+
+/// Every reader of nested input (schema types, rule files in JSON and TOML,
+/// request JSON, list files) refuses input nested a million levels deep with
+/// an error, on a thread with a 2 MiB stack: none recurses without bound.
+#[test]
+fn million_level_nesting_is_an_error_in_every_reader() {
+    const LEVELS: usize = 1_000_000;
+    let on_small_stack = |what: &'static str, f: Box<dyn FnOnce() -> bool + Send>| {
+        let ok = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap_or_else(|_| panic!("{what}: panicked"));
+        assert!(ok, "{what}: accepted a million levels");
+    };
+    let arrays = "[".repeat(LEVELS) + &"]".repeat(LEVELS);
+    let tables = "a = ".to_string() + &"[".repeat(LEVELS) + &"]".repeat(LEVELS);
+    let inline = "a = ".to_string() + &"{b = ".repeat(LEVELS) + "1" + &"}".repeat(LEVELS);
+    let schema_type = "Array<".repeat(LEVELS) + "Int" + &">".repeat(LEVELS);
+    let a = arrays.clone();
+    on_small_stack(
+        "rule set JSON",
+        Box::new(move || portcullis::RuleSet::from_json(&format!(r#"{{"rules": {a}}}"#)).is_err()),
+    );
+    on_small_stack(
+        "rule set TOML (arrays)",
+        Box::new(move || portcullis::RuleSet::from_toml(&tables).is_err()),
+    );
+    on_small_stack(
+        "rule set TOML (inline tables)",
+        Box::new(move || portcullis::RuleSet::from_toml(&inline).is_err()),
+    );
+    on_small_stack(
+        "schema JSON",
+        Box::new(move || {
+            Schema::from_json(&format!(r#"{{"fields": {{"x": "{schema_type}"}}}}"#)).is_err()
+        }),
+    );
+    let a = arrays.clone();
+    on_small_stack(
+        "request JSON",
+        Box::new(move || {
+            let schema = Schema::default_http();
+            portcullis::Context::from_json(&schema, &format!(r#"{{"http.host": {a}}}"#)).is_err()
+        }),
+    );
+    let a = arrays;
+    on_small_stack(
+        "lists JSON",
+        Box::new(move || {
+            let schema = Schema::default_http().with_list("l", portcullis::Type::Bytes);
+            let compiler = Compiler::new(&schema);
+            compiler
+                .lists()
+                .load_json(&format!(r#"{{"l": {a}}}"#))
+                .is_err()
+        }),
+    );
+}

@@ -65,8 +65,7 @@ impl ListData {
                 for it in items {
                     let range = match it {
                         serde_json::Value::Number(n) => {
-                            let n = n
-                                .as_i64()
+                            let n = crate::types::json_int(n)
                                 .ok_or_else(|| format!("{n} is not a 64-bit integer"))?;
                             (n, n)
                         }

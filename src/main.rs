@@ -347,7 +347,14 @@ fn run(cmd: Command) -> Result<(), Fail> {
                 }
                 (None, Some(path)) => {
                     for line in lines(&path)? {
-                        let line = line?;
+                        let line = match line? {
+                            Ok(line) => line,
+                            Err(message) => {
+                                let e = serde_json::json!({"error": {"stage": "request", "message": message}});
+                                let _ = writeln!(out, "{e}");
+                                continue;
+                            }
+                        };
                         if line.trim().is_empty() {
                             continue;
                         }
@@ -370,7 +377,13 @@ fn run(cmd: Command) -> Result<(), Fail> {
     }
 }
 
-fn lines(path: &str) -> Result<Box<dyn Iterator<Item = Result<String, Fail>>>, Fail> {
+/// One line of a stream: its text, or why it has none (a line that is not
+/// UTF-8 gets its own error, and the stream goes on).
+type Line = Result<String, String>;
+
+/// The lines of `path` (`-` for stdin), numbered from 1; an I/O error ends
+/// the stream.
+fn lines(path: &str) -> Result<Box<dyn Iterator<Item = Result<Line, Fail>>>, Fail> {
     let reader: Box<dyn BufRead> = if path == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
@@ -378,8 +391,18 @@ fn lines(path: &str) -> Result<Box<dyn Iterator<Item = Result<String, Fail>>>, F
             .map_err(|e| Fail(format!("error: cannot read `{path}`: {e}"), 2))?;
         Box::new(std::io::BufReader::new(f))
     };
-    Ok(Box::new(reader.lines().map(|l| {
-        l.map_err(|e| Fail(format!("error: cannot read input: {e}"), 2))
+    Ok(Box::new(reader.split(b'\n').enumerate().map(|(k, l)| {
+        let mut bytes = l.map_err(|e| Fail(format!("error: cannot read input: {e}"), 2))?;
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+        Ok(String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "line {} is not valid UTF-8 (byte {})",
+                k + 1,
+                e.utf8_error().valid_up_to() + 1
+            )
+        }))
     })))
 }
 
@@ -456,7 +479,14 @@ fn eval_one(
 fn eval_batch(path: &str, schema: &Schema, limits: &Limits) -> Result<(), Fail> {
     let mut out = std::io::stdout().lock();
     for line in lines(path)? {
-        let line = line?;
+        let line = match line? {
+            Ok(line) => line,
+            Err(message) => {
+                let e = serde_json::json!({"error": {"stage": "request", "message": message}});
+                let _ = writeln!(out, "{e}");
+                continue;
+            }
+        };
         if line.trim().is_empty() {
             continue;
         }

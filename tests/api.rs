@@ -160,3 +160,26 @@ fn nested_types_are_read_without_recursion_and_bounded() {
         .unwrap();
     assert_eq!(on_small_stack, Err(ErrorKind::Config));
 }
+
+#[test]
+fn minus_zero_in_json_is_the_integer_zero() {
+    let schema = Schema::default_http().with_list("ports", portcullis::Type::Int);
+    let compiler = Compiler::new(&schema);
+    let cx = Context::from_json(
+        &schema,
+        r#"{"tcp.dstport": -0, "http.request.body.raw": "{\"a\": -0}"}"#,
+    )
+    .unwrap();
+    compiler
+        .lists()
+        .load_json(r#"{"ports": [-0, 80]}"#)
+        .unwrap();
+    for text in [
+        "tcp.dstport == 0",
+        "tcp.dstport in $ports",
+        r#"lookup_json_integer(http.request.body.raw, "a") == 0"#,
+    ] {
+        assert!(compiler.compile(text).unwrap().matches(&cx), "{text}");
+    }
+    assert!(Context::from_json(&schema, r#"{"tcp.dstport": 0.5}"#).is_err());
+}

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
+fn run(args: &[&str], stdin: impl AsRef<[u8]>) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -14,9 +14,9 @@ fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
         .spawn()
         .expect("spawn portcullis");
     let mut input = child.stdin.take().unwrap();
-    let text = stdin.to_string();
+    let text = stdin.as_ref().to_vec();
     let writer = std::thread::spawn(move || {
-        let _ = input.write_all(text.as_bytes());
+        let _ = input.write_all(&text);
     });
     let out = child.wait_with_output().expect("wait");
     writer.join().unwrap();
@@ -256,4 +256,36 @@ fn fields_and_disasm_and_fmt() {
     let (code, out, _) = run(&["fmt", "--rules", "examples/mtls/rules.json"], "");
     assert_eq!(code, 0);
     assert!(out.contains("mtls-required\t(http.host in {"), "{out}");
+}
+
+/// A line of a stream that is not UTF-8 gets an error line of its own; the
+/// lines after it are answered as usual.
+#[test]
+fn a_stream_answers_every_line_even_one_that_is_not_utf8() {
+    let mut requests = b"{\"http.host\": \"api.orangeclouded.com\"}\n".to_vec();
+    requests.extend_from_slice(b"{\"http.host\": \"\xff\xfe\"}\r\n");
+    requests.extend_from_slice(b"{\"http.host\": \"other.example\"}\n");
+    let (code, out, err) = run(
+        &[
+            "run",
+            "--rules",
+            "examples/mtls/rules.json",
+            "--requests",
+            "-",
+        ],
+        &requests,
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].contains("\"action\":\"block\""), "{out}");
+    assert!(lines[1].contains("line 2 is not valid UTF-8"), "{out}");
+    assert!(lines[2].contains("\"action\":null"), "{out}");
+    let mut batch = b"{\"expr\": \"ssl\", \"request\": {\"ssl\": true}}\n\xc3\x28\n".to_vec();
+    batch.extend_from_slice(b"{\"expr\": \"ssl\", \"request\": {\"ssl\": false}}\n");
+    let (code, out, err) = run(&["eval", "--batch", "-"], &batch);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[1].contains("line 2 is not valid UTF-8"), "{out}");
 }

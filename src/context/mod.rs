@@ -320,8 +320,7 @@ pub fn from_json(ty: &Type, v: &serde_json::Value) -> Result<Value, String> {
     use serde_json::Value as J;
     match (ty, v) {
         (Type::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
-        (Type::Int, J::Number(n)) => n
-            .as_i64()
+        (Type::Int, J::Number(n)) => crate::types::json_int(n)
             .map(Value::Int)
             .ok_or_else(|| format!("{n} is not a 64-bit integer")),
         (Type::Bytes, J::String(s)) => Ok(Value::Bytes(s.as_bytes().to_vec())),

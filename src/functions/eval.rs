@@ -468,7 +468,9 @@ fn lookup_json<'a>(want_string: bool, args: &[Val<'a>]) -> Val<'a> {
     }
     match cur {
         serde_json::Value::String(s) if want_string => bytes(s.into_bytes()),
-        serde_json::Value::Number(n) if !want_string => n.as_i64().map_or(Val::Missing, Val::Int),
+        serde_json::Value::Number(n) if !want_string => {
+            crate::types::json_int(&n).map_or(Val::Missing, Val::Int)
+        }
         _ => Val::Missing,
     }
 }

@@ -270,3 +270,11 @@ pub(crate) fn next_ip(ip: IpAddr) -> Option<IpAddr> {
         IpAddr::V6(v) => u128::from(v).checked_add(1).map(|n| IpAddr::V6(n.into())),
     }
 }
+
+/// A JSON number as an Int: an integer in range, or `-0` (which JSON
+/// parsers read as a float) as 0; `None` for fractions and out-of-range
+/// numbers.
+pub(crate) fn json_int(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64()
+        .or_else(|| (n.as_f64() == Some(0.0)).then_some(0))
+}

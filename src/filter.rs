@@ -73,7 +73,7 @@ impl Filter {
     /// functions does not allocate.
     #[inline]
     pub fn matches<R: Request + ?Sized>(&self, request: &R) -> bool {
-        if self.program.reads_lists {
+        if self.program.list_reads.need_pinning() {
             // One version of every list for the whole evaluation.
             crate::lists::pinned(|| crate::vm::execute(&self.program, request))
         } else {

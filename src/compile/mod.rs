@@ -54,7 +54,7 @@ pub(crate) fn compile(
         preds: Vec::new(),
         fields: fields::FieldList::new(),
         field_names: schema.names().clone(),
-        reads_lists: false,
+        list_reads: Default::default(),
         simple: false,
         chain: false,
         branch_start: branch::VERDICT_FALSE,
@@ -80,7 +80,7 @@ pub(crate) fn compile(
         p.preds = preds;
         p.branches = branches;
         if !keep_instructions {
-            p.reads_lists = reads_lists(&p.preds);
+            p.list_reads = list_reads(&p.preds, false);
             return Ok(p);
         }
     }
@@ -117,13 +117,20 @@ pub(crate) fn compile(
     bytecode.code.shrink_to_fit();
     p.preds.shrink_to_fit();
     p.bytecode = Some(Box::new(bytecode));
-    p.reads_lists = reads_lists(&p.preds);
+    p.list_reads = list_reads(&p.preds, !p.simple);
     Ok(p)
 }
 
-/// Whether a predicate of the pool tests a named list.
-fn reads_lists(preds: &[Pred]) -> bool {
-    preds.iter().any(|p| matches!(p.resolved(), Pred::List(_)))
+/// How the pool's predicates read named lists; `repeated` when the
+/// program runs as instructions.
+fn list_reads(preds: &[Pred], repeated: bool) -> crate::program::ListReads {
+    crate::program::ListReads {
+        predicates: preds
+            .iter()
+            .filter(|p| matches!(p.resolved(), Pred::List(_)))
+            .count(),
+        repeated,
+    }
 }
 
 /// The comparisons and tests of `n` outside function calls, counted down to

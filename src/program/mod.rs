@@ -196,6 +196,24 @@ pub struct Bytecode {
     pub budget: ValueBudget,
 }
 
+/// How a program reads named lists (see [`Program::list_reads`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListReads {
+    /// Predicates of the pool that test a list.
+    pub predicates: usize,
+    /// Whether the program runs as instructions (where a loop may run a
+    /// predicate more than once).
+    pub repeated: bool,
+}
+
+impl ListReads {
+    /// Whether an evaluation may look lists up more than once, and so must
+    /// pin their snapshot to see one version.
+    pub fn need_pinning(self) -> bool {
+        self.predicates > 1 || (self.predicates == 1 && self.repeated)
+    }
+}
+
 /// The value budgets of a program (from [`Limits`](crate::Limits)).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ValueBudget {
@@ -235,9 +253,10 @@ pub struct Program {
     pub fields: fields::FieldList,
     /// The schema's field names by id, for listings (shared, not copied).
     pub field_names: std::sync::Arc<[Box<str>]>,
-    /// Some predicate tests a named list: an evaluation pins the lists'
-    /// snapshot ([`crate::lists::pinned`]).
-    pub reads_lists: bool,
+    /// How many predicates test a named list, and whether one may test it
+    /// more than once per evaluation (in a `[*]` loop): an evaluation that
+    /// may look lists up twice pins their snapshot ([`crate::lists::pinned`]).
+    pub list_reads: ListReads,
     /// Only field tests, constants and jumps: the VM runs its branch form.
     pub simple: bool,
     /// The branch form is one chain ([`branch::is_chain`]): the VM runs it

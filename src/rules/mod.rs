@@ -285,7 +285,17 @@ impl RuleSet {
         let shared = shared::share(&programs, &regex_anchors);
         index.set_regex_ids(&shared.anchor_ids);
         let slots = read_once::FieldSlots::assign(&programs);
-        let reads_lists = programs.iter().flatten().any(|p| p.reads_lists);
+        let list_reads =
+            programs
+                .iter()
+                .flatten()
+                .fold(crate::program::ListReads::default(), |all, p| {
+                    crate::program::ListReads {
+                        predicates: all.predicates + p.list_reads.predicates,
+                        repeated: all.repeated || p.list_reads.repeated,
+                    }
+                });
+        let pins_lists = list_reads.need_pinning();
         for (rule, span) in rules.iter_mut().zip(shared.spans) {
             if let Some(rule) = rule {
                 rule.shared = span;
@@ -297,7 +307,7 @@ impl RuleSet {
             shared_count: shared.count,
             shared_ids: shared.ids,
             slots,
-            reads_lists,
+            pins_lists,
         })
     }
 }
@@ -362,8 +372,9 @@ pub struct CompiledRuleSet {
     shared_ids: Vec<u32>,
     /// Memo slots of the fields the rules read (see [`read_once`]).
     slots: read_once::FieldSlots,
-    /// Some rule tests a named list: an evaluation pins their snapshot.
-    reads_lists: bool,
+    /// An evaluation may look lists up more than once: it pins their
+    /// snapshot, to read one version of each.
+    pins_lists: bool,
 }
 
 /// The outcome of evaluating a rule set. Serializes (and displays) as
@@ -410,7 +421,7 @@ impl CompiledRuleSet {
     /// rule logs or skips (the verdict lists them) or the set has more than
     /// 2,048 rules.
     pub fn evaluate<R: Request + ?Sized>(&self, request: &R) -> Verdict<'_> {
-        if self.reads_lists {
+        if self.pins_lists {
             // One version of every list for the whole set.
             crate::lists::pinned(|| self.evaluate_any(request))
         } else {

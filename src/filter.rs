@@ -246,8 +246,3 @@ impl Checked {
         &self.typed.lists
     }
 }
-
-/// Parses, checks and compiles `text` against `schema` with default limits.
-pub fn compile(text: &str, schema: &Schema) -> Result<Filter, Error> {
-    Compiler::new(schema).compile(text)
-}

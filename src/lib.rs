@@ -78,7 +78,7 @@ mod vm;
 
 pub use context::{ClientCert, Context, HttpRequest, HttpRequestBuilder, Request};
 pub use error::{Error, ErrorKind, LineCol, Stage, line_col};
-pub use filter::{Checked, Compiler, Filter, compile};
+pub use filter::{Checked, Compiler, Filter};
 pub use functions::{UserFunction, UserImpl};
 pub use limits::{HARD_MAX_DEPTH, Limits};
 pub use lists::{Lists, infer_type as infer_list_type};

@@ -327,7 +327,17 @@ impl TestKind {
             Pred::IntOrd(..) => TestKind::IntOrd,
             Pred::IntRanges(_) => TestKind::IntRanges,
             Pred::IpRanges(_) => TestKind::IpRanges,
-            _ => TestKind::Other,
+            // Listed, not matched by `_`: a new predicate must choose its
+            // kind here (the general one tests it through `test_scalar`).
+            Pred::BytesOrd(..)
+            | Pred::IpEq(_)
+            | Pred::IpOrd(..)
+            | Pred::EndsWith(_)
+            | Pred::Matches(_)
+            | Pred::Wildcard(_)
+            | Pred::List(_)
+            | Pred::BitAnd(_)
+            | Pred::Shared(_) => TestKind::Other,
         }
     }
 }

@@ -1,10 +1,14 @@
-//! Concrete syntax: the nom parser, the AST it builds and the canonical printer.
+//! Concrete syntax: the nom parser, the syntax tree it builds and the
+//! canonical printer. Public for tools: the tree ([`Expr`] and its parts),
+//! [`parse`], [`parse_with`] and [`normalize`]; `Display` on [`Expr`] is
+//! the canonical form.
 
-pub mod ast;
-pub mod keywords;
-pub mod parse;
-pub mod print;
+mod ast;
+pub(crate) mod keywords;
+pub(crate) mod parse;
+mod print;
 
 pub use ast::*;
 pub use parse::{parse, parse_with};
-pub use print::{QuotedBytes, normalize};
+pub(crate) use print::QuotedBytes;
+pub use print::normalize;

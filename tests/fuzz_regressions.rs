@@ -39,6 +39,11 @@ const CASES: &[(&str, &[u8])] = &[
     // No NUL: empty request.
     ("compile_eval", b"any(lower(http.request.headers.names[*])[*] == \"x\")"),
     ("differential", b"all(http.request.headers.names[*] == \"x\")"),
+    // A rule set of one line replicated 256 times, skips and all; lines that
+    // do not check are dropped.
+    ("ruleset", b"http.host eq \"a\"\nnot valid (\0{\"http.host\":\"a1\"}"),
+    ("ruleset", b"http.request.uri.path matches \"^/v[0-9]$\"\nip.src in $office"),
+    ("ruleset", b""),
 ];
 
 #[test]
@@ -103,6 +108,37 @@ fn files() {
         "{ran} regression file(s) replayed, {} pending (skipped): {pending:?}",
         pending.len()
     );
+}
+
+/// The `ruleset` target builds sets of hundreds of rules from one input.
+#[test]
+fn ruleset_size() {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/ruleset/all-seeds");
+    let input = std::fs::read(&seed).expect("read ruleset seed");
+    let n = checks::ruleset_rules(&input);
+    assert!(
+        (200..=1000).contains(&n),
+        "{n} rules from {}",
+        seed.display()
+    );
+    assert!(checks::ruleset_rules(b"ssl\0{}") >= 200);
+    assert_eq!(checks::ruleset_rules(b"no such field\0{}"), 0);
+}
+
+/// Copies of a rule get the copy number appended to each string literal.
+#[test]
+fn ruleset_literal_variation() {
+    let vary = checks::vary_literals;
+    assert_eq!(
+        vary(r#"http.host in {"a" "b\"c"} and ssl"#, "7"),
+        r#"http.host in {"a7" "b\"c7"} and ssl"#
+    );
+    assert_eq!(
+        vary(r###"x == r#"a"b"# or y == r"c" or raw.z == "\\""###, "12"),
+        r###"x == r#"a"b12"# or y == r"c12" or raw.z == "\\12""###
+    );
+    assert_eq!(vary(r#"http.host == "open"#, "3"), r#"http.host == "open"#);
+    assert_eq!(vary("ssl", "3"), "ssl");
 }
 
 /// The checked-in seed corpora pass their own targets' checks.

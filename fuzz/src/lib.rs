@@ -9,13 +9,22 @@
 //! Inputs of `compile_eval` and `differential` are `EXPR \0 REQUEST_JSON`: the
 //! bytes before the first NUL are the expression, the rest the request (a flat
 //! JSON object, as `Context::from_json` takes); no NUL means an empty request.
+//! Inputs of `ruleset` are the same with one expression a line before the NUL.
 
 use portcullis::{Action, ActionParameters, CompiledRuleSet, Rule, RuleSet};
-use portcullis::{Compiler, Context, Error, Filter, Limits, Lists, Schema, Type};
+use portcullis::{
+    Checked, Compiler, Context, Error, ErrorKind, Filter, Limits, Lists, Schema, Type,
+};
 use std::sync::LazyLock;
 
 /// The names of the targets, as `cargo fuzz` knows them.
-pub const TARGETS: &[&str] = &["parse", "roundtrip", "compile_eval", "differential"];
+pub const TARGETS: &[&str] = &[
+    "parse",
+    "roundtrip",
+    "compile_eval",
+    "differential",
+    "ruleset",
+];
 
 /// Runs the check of target `name` on `data`; false for an unknown target.
 pub fn run(name: &str, data: &[u8]) -> bool {
@@ -24,6 +33,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "roundtrip" => roundtrip(data),
         "compile_eval" => compile_eval(data),
         "differential" => differential(data),
+        "ruleset" => ruleset(data),
         _ => return false,
     }
     true
@@ -194,13 +204,44 @@ pub fn compile_eval(data: &[u8]) {
     }
 }
 
-/// One rule of the set built by [`differential`], as the hand evaluation sees it.
+/// One rule of a rule set, as the hand evaluation (LANGUAGE.md §7) sees it.
 struct HandRule {
-    id: &'static str,
+    id: String,
     action: Action,
     enabled: bool,
-    skips: Vec<&'static str>,
+    skips: Vec<String>,
     expression: String,
+}
+
+impl HandRule {
+    fn new(id: &str, action: Action, enabled: bool, expression: &str) -> HandRule {
+        HandRule {
+            id: id.to_string(),
+            action,
+            enabled,
+            skips: Vec::new(),
+            expression: expression.to_string(),
+        }
+    }
+}
+
+/// The rule set holding `hand`, in order.
+fn rule_set_of(hand: &[HandRule]) -> RuleSet {
+    RuleSet {
+        rules: hand
+            .iter()
+            .map(|r| Rule {
+                id: r.id.clone(),
+                description: String::new(),
+                expression: r.expression.clone(),
+                action: r.action,
+                action_parameters: ActionParameters {
+                    rules: r.skips.clone(),
+                },
+                enabled: r.enabled,
+            })
+            .collect(),
+    }
 }
 
 /// FNV-1a, to pick an action and a layout from the input deterministically.
@@ -208,6 +249,14 @@ fn fnv(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     })
+}
+
+/// A well-mixed hash of `(h, k)` (splitmix64's finaliser), one per rule.
+fn mix(h: u64, k: usize) -> u64 {
+    let mut z = h ^ (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 const ACTIONS: [Action; 7] = [
@@ -312,60 +361,48 @@ fn check_rule_set(
 ) {
     let h = fnv(data);
     let action = ACTIONS[(h % ACTIONS.len() as u64) as usize];
-    let fuzz_rule = HandRule {
-        id: "fuzz",
-        action,
-        enabled: true,
-        skips: if action == Action::Skip {
-            vec!["log-ua", "log-fixed", "block-fixed"]
-        } else {
-            Vec::new()
-        },
-        expression: text.to_string(),
-    };
+    let mut fuzz_rule = HandRule::new("fuzz", action, true, text);
+    if action == Action::Skip {
+        fuzz_rule.skips = ["log-ua", "log-fixed", "block-fixed"]
+            .map(String::from)
+            .to_vec();
+    }
     // Fixed rules: one per kind of rule-set index anchor (equality/set on
     // bytes, contains, regex, address ranges), one without an anchor, one
     // disabled, and a terminating one at the end.
-    let fixed = |id: &'static str, action: Action, enabled: bool, expression: &str| HandRule {
-        id,
-        action,
-        enabled,
-        skips: Vec::new(),
-        expression: expression.to_string(),
-    };
     let mut hand: Vec<HandRule> = vec![
-        fixed(
+        HandRule::new(
             "log-host",
             Action::Log,
             true,
             r#"http.host in {"a.com" "evil.com"} and ssl"#,
         ),
-        fixed(
+        HandRule::new(
             "log-ua",
             Action::Log,
             true,
             r#"http.user_agent contains "bot" and not ssl"#,
         ),
-        fixed(
+        HandRule::new(
             "log-path",
             Action::Log,
             true,
             r#"http.request.uri.path matches "^/api/v[0-9]+" and http.request.method ne "GET""#,
         ),
-        fixed(
+        HandRule::new(
             "log-office",
             Action::Log,
             true,
             "ip.src in {10.0.0.0/8 2001:db8::/32 192.0.2.1}",
         ),
-        fixed(
+        HandRule::new(
             "log-fixed",
             Action::Log,
             true,
             r#"http.host contains "a" or not ssl"#,
         ),
-        fixed("disabled", Action::Block, false, "true"),
-        fixed(
+        HandRule::new("disabled", Action::Block, false, "true"),
+        HandRule::new(
             "block-fixed",
             Action::Block,
             true,
@@ -376,46 +413,71 @@ fn check_rule_set(
     let at = [0, 3, hand.len() - 1][((h >> 8) % 3) as usize];
     hand.insert(at, fuzz_rule);
 
-    let set = RuleSet {
-        rules: hand
-            .iter()
-            .map(|r| Rule {
-                id: r.id.to_string(),
-                description: String::new(),
-                expression: r.expression.clone(),
-                action: r.action,
-                action_parameters: ActionParameters {
-                    rules: r.skips.iter().map(|s| s.to_string()).collect(),
-                },
-                enabled: r.enabled,
-            })
-            .collect(),
-    };
-    let compiled: CompiledRuleSet = match set.compile(compiler) {
+    let compiled: CompiledRuleSet = match rule_set_of(&hand).compile(compiler) {
         Ok(c) => c,
         Err(e) => {
             panic!("rule set around an expression that compiles is rejected\n  expr: {text:?}\n{e}")
         }
     };
     assert_eq!(compiled.len(), hand.len());
+    let filters = compile_one_by_one(&hand, compiler);
+    check_verdict(&compiled, &hand, &filters, compiler, cx, &|| {
+        format!(
+            "  expr: {text:?} (action {})\n  request: {request}",
+            action.name()
+        )
+    });
+}
 
-    // Each rule's filter on its own, on the VM, cross-checked with the reference.
+/// Each enabled rule's expression checked and compiled on its own (`None`
+/// for a disabled rule); panics if one does not compile.
+fn compile_one_by_one(
+    hand: &[HandRule],
+    compiler: &Compiler<'_>,
+) -> Vec<Option<(Checked, Filter)>> {
+    hand.iter()
+        .map(|r| {
+            r.enabled.then(|| {
+                let checked = compiler
+                    .check(&r.expression)
+                    .unwrap_or_else(|e| panic!("rule `{}` does not check: {e}", r.id));
+                let filter = compiler
+                    .compile(&r.expression)
+                    .unwrap_or_else(|e| panic!("rule `{}` does not compile: {e}", r.id));
+                (checked, filter)
+            })
+        })
+        .collect()
+}
+
+/// Compares `compiled.evaluate(cx)` with LANGUAGE.md §7 applied by hand to
+/// the rules `hand`, each evaluated on its own with `filters` (from
+/// [`compile_one_by_one`]) on the VM, cross-checked with the reference
+/// evaluator. `describe` says what was fuzzed, for the panic message.
+fn check_verdict(
+    compiled: &CompiledRuleSet,
+    hand: &[HandRule],
+    filters: &[Option<(Checked, Filter)>],
+    compiler: &Compiler<'_>,
+    cx: &Context<'_>,
+    describe: &dyn Fn() -> String,
+) {
     let matched: Vec<bool> = hand
         .iter()
-        .map(|r| {
-            let checked = compiler
-                .check(&r.expression)
-                .expect("rule expression checks");
-            let f: Filter = compiler
-                .compile(&r.expression)
-                .expect("rule expression compiles");
-            let m = f.matches(cx);
-            assert_eq!(
-                m,
-                portcullis::test_support::reference_matches(&checked, cx, compiler.lists()),
-                "VM and reference disagree on rule `{}`",
-                r.id
-            );
+        .zip(filters)
+        .map(|(r, f)| {
+            let Some((checked, filter)) = f else {
+                return false;
+            };
+            let m = filter.matches(cx);
+            if m != portcullis::test_support::reference_matches(checked, cx, compiler.lists()) {
+                panic!(
+                    "VM and reference disagree on rule `{}`: {:?}\n{}",
+                    r.id,
+                    r.expression,
+                    describe()
+                );
+            }
             m
         })
         .collect();
@@ -430,22 +492,22 @@ fn check_rule_set(
         if !r.enabled {
             continue;
         }
-        if skipping.contains(&r.id) {
-            want_skipped.push(r.id);
+        if skipping.contains(&r.id.as_str()) {
+            want_skipped.push(r.id.as_str());
             continue;
         }
         if !m {
             continue;
         }
         match r.action {
-            Action::Log => want_logged.push(r.id),
+            Action::Log => want_logged.push(r.id.as_str()),
             Action::Skip => {
-                want_logged.push(r.id);
-                skipping.extend(r.skips.iter().copied());
+                want_logged.push(r.id.as_str());
+                skipping.extend(r.skips.iter().map(String::as_str));
             }
             terminal => {
                 want_action = Some(terminal);
-                want_rule = Some(r.id);
+                want_rule = Some(r.id.as_str());
                 break;
             }
         }
@@ -460,10 +522,241 @@ fn check_rule_set(
         got.skipped.clone(),
     ) != want
     {
-        let order: Vec<&str> = hand.iter().map(|r| r.id).collect();
+        let order: Vec<String> = hand
+            .iter()
+            .zip(&matched)
+            .map(|(r, m)| {
+                format!(
+                    "{}:{}{}{}",
+                    r.id,
+                    r.action.name(),
+                    if r.enabled { "" } else { ":disabled" },
+                    if *m { ":matches" } else { "" }
+                )
+            })
+            .collect();
         panic!(
-            "rule-set verdict differs from evaluating the rules one by one\n  expr: {text:?} (action {})\n  request: {request}\n  rules: {order:?}\n  matched: {matched:?}\n  got:  {got:?}\n  want: (action, rule, logged, skipped) = {want:?}",
-            action.name()
+            "rule-set verdict differs from evaluating the rules one by one\n{}\n  rules: {order:?}\n  got:  {got:?}\n  want: (action, rule, logged, skipped) = {want:?}",
+            describe()
         );
     }
+}
+
+/// Fewest and most rules the `ruleset` target builds from one input.
+const RULESET_MIN_RULES: usize = 256;
+const RULESET_MAX_RULES: usize = 1000;
+
+/// `text` with `suffix` appended to every string literal (plain `"..."` and
+/// raw `r#"..."#`), so copies of one expression test different values: other
+/// bytes for the rule-set index to tell apart, other regexes, other
+/// replacements. A literal left open is left alone.
+pub fn vary_literals(text: &str, suffix: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + 8 * suffix.len());
+    let (mut i, mut last) = (0, 0);
+    while i < b.len() {
+        let raw_start = b[i] == b'r'
+            && (i == 0
+                || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'.'));
+        let hashes = if raw_start {
+            b[i + 1..].iter().take_while(|&&c| c == b'#').count()
+        } else {
+            0
+        };
+        // The position of the closing quote of the literal starting at `i`.
+        let close = if raw_start && b.get(i + 1 + hashes) == Some(&b'"') {
+            let body = i + 2 + hashes;
+            let mut j = body;
+            loop {
+                match b[j.min(b.len())..].iter().position(|&c| c == b'"') {
+                    None => break None,
+                    Some(q) => {
+                        let q = j + q;
+                        if b[q + 1..]
+                            .iter()
+                            .take(hashes)
+                            .filter(|&&c| c == b'#')
+                            .count()
+                            == hashes
+                        {
+                            break Some((q, q + 1 + hashes));
+                        }
+                        j = q + 1;
+                    }
+                }
+            }
+        } else if b[i] == b'"' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != b'"' {
+                j += if b[j] == b'\\' { 2 } else { 1 };
+            }
+            (j < b.len()).then_some((j, j + 1))
+        } else {
+            i += 1;
+            continue;
+        };
+        let Some((quote, end)) = close else {
+            break;
+        };
+        out.push_str(&text[last..quote]);
+        out.push_str(suffix);
+        last = quote;
+        i = end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// The content of the first plain string literal of `text` made of "safe"
+/// bytes (letters, digits, `.`, `/`, `-`, `_`), which means the same in
+/// JSON and in the expression.
+fn first_plain_literal(text: &str) -> Option<&str> {
+    let mut parts = text.split('"');
+    parts.next()?;
+    let lit = parts.next()?;
+    parts.next()?;
+    lit.bytes()
+        .all(|c| c.is_ascii_alphanumeric() || b"./-_".contains(&c))
+        .then_some(lit)
+}
+
+/// A request every kind of index anchor of the fixed rules can match.
+const RULESET_FIXED_REQUEST: &str = r#"{"http.host":"a.com","ssl":true,"ip.src":"10.1.2.3","http.request.method":"POST","http.user_agent":"bot","http.request.uri.path":"/api/v2","tcp.dstport":443}"#;
+
+/// Target `ruleset`: `EXPRS\0REQUEST`, the expressions one a line. Every line
+/// that checks becomes a rule, replicated (copy `c` has `c` appended to its
+/// string literals) to between 256 and 1000 rules, with actions, disabled
+/// rules and skips picked from a hash of the input; the copies that compile
+/// on their own form the set. The set must compile (unless its regexes pass
+/// `max_rule_set_regex_bytes`) and, on the request, an empty one, a fixed
+/// one and one built from a literal of the rules, give the verdict of
+/// evaluating its rules one by one per LANGUAGE.md §7.
+pub fn ruleset(data: &[u8]) {
+    ruleset_rules(data);
+}
+
+/// [`ruleset`], returning how many rules the set held (0 when none was built).
+pub fn ruleset_rules(data: &[u8]) -> usize {
+    let (exprs, request) = split(data);
+    let Ok(text) = std::str::from_utf8(exprs) else {
+        return 0;
+    };
+    let env = env();
+    let compiler = env.compiler(raised_limits());
+    let mut fragments: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if !line.is_empty() && seen.insert(line) && compiler.check(line).is_ok() {
+            fragments.push(line);
+        }
+    }
+    if fragments.is_empty() {
+        return 0;
+    }
+    let h = fnv(data);
+    let n = (fragments.len() * 4).clamp(RULESET_MIN_RULES, RULESET_MAX_RULES);
+    // Rule k is copy k / F of fragment k % F; a copy that fails to compile
+    // on its own (a changed regex or replacement can) is left out.
+    let mut hand: Vec<HandRule> = Vec::with_capacity(n);
+    let mut filters = Vec::with_capacity(n);
+    for k in 0..n {
+        let (fragment, copy) = (fragments[k % fragments.len()], k / fragments.len());
+        let expression = if copy == 0 {
+            fragment.to_string()
+        } else {
+            vary_literals(fragment, &copy.to_string())
+        };
+        let r = mix(h, k);
+        let enabled = (r >> 40) % 17 != 0;
+        if enabled {
+            let (Ok(checked), Ok(filter)) =
+                (compiler.check(&expression), compiler.compile(&expression))
+            else {
+                continue;
+            };
+            filters.push(Some((checked, filter)));
+        } else if compiler.check(&expression).is_err() {
+            continue;
+        } else {
+            filters.push(None);
+        }
+        // Mostly `log` rules, so evaluation goes deep into the set.
+        let action = match r % 32 {
+            0..=23 => Action::Log,
+            24..=29 => Action::Skip,
+            _ => ACTIONS[((r >> 5) % 5) as usize],
+        };
+        hand.push(HandRule {
+            id: format!(
+                "r{}-{fragment_no}.{copy}",
+                hand.len(),
+                fragment_no = k % fragments.len()
+            ),
+            action,
+            enabled,
+            skips: Vec::new(),
+            expression,
+        });
+    }
+    if hand.is_empty() {
+        return 0;
+    }
+    // Skips: a near and a far later rule, sometimes an earlier one (ignored
+    // per §7) or the rule itself.
+    let len = hand.len();
+    for k in 0..len {
+        if hand[k].action != Action::Skip {
+            continue;
+        }
+        let r = mix(h ^ 0x5eed, k);
+        let mut targets = vec![k + 1 + (r % 4) as usize, k + 1 + ((r >> 8) % 128) as usize];
+        match (r >> 16) % 8 {
+            0 => targets.push(((r >> 24) as usize) % len),
+            1 => targets.push(k),
+            _ => {}
+        }
+        targets.retain(|&t| t < len);
+        if targets.is_empty() {
+            targets.push(0);
+        }
+        hand[k].skips = targets.iter().map(|&t| hand[t].id.clone()).collect();
+    }
+
+    let compiled = match rule_set_of(&hand).compile(&compiler) {
+        Ok(c) => c,
+        Err(e) => {
+            let over_budget = e.errors().iter().all(|e| {
+                e.kind() == ErrorKind::Limit && e.to_string().contains("max_rule_set_regex_bytes")
+            });
+            assert!(
+                over_budget,
+                "a rule set of {len} rules that each compile is rejected:\n{e}"
+            );
+            return 0;
+        }
+    };
+    assert_eq!(compiled.len(), len);
+
+    let mut requests: Vec<String> = vec!["{}".into(), RULESET_FIXED_REQUEST.into()];
+    if let Some(r) = request.and_then(|r| std::str::from_utf8(r).ok()) {
+        requests.push(r.to_string());
+    }
+    // A literal of one rule, with the suffix of one of its copies, in the
+    // fields rules anchor on most.
+    let pick = (h >> 32) as usize % len;
+    if let Some(lit) = first_plain_literal(&hand[pick].expression) {
+        requests.push(format!(
+            r#"{{"http.host":"{lit}","http.user_agent":"{lit}","http.request.uri.path":"{lit}","http.cookie":"{lit}","http.request.method":"{lit}","ssl":true}}"#
+        ));
+    }
+    for request in &requests {
+        let Ok(cx) = Context::from_json(&env.schema, request) else {
+            continue;
+        };
+        check_verdict(&compiled, &hand, &filters, &compiler, &cx, &|| {
+            format!("  input: {text:?}\n  request: {request}")
+        });
+    }
+    len
 }

@@ -73,12 +73,7 @@ impl Filter {
     /// functions does not allocate.
     #[inline]
     pub fn matches<R: Request + ?Sized>(&self, request: &R) -> bool {
-        if self.program.list_reads.need_pinning() {
-            // One version of every list for the whole evaluation.
-            crate::lists::pinned(|| crate::vm::execute(&self.program, request))
-        } else {
-            crate::vm::execute(&self.program, request)
-        }
+        crate::vm::execute(&self.program, request)
     }
 
     /// The fields the filter reads (sorted, each once): a host may skip computing others.

@@ -68,6 +68,16 @@ fn is_true(next: Next) -> bool {
 /// common path above stays a plain call.
 #[inline(never)]
 fn run_general<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
+    // A program that may look lists up twice runs here, never in branch
+    // form (see `compile::direct`): one version of each for the evaluation.
+    if p.list_reads.need_pinning() {
+        return crate::lists::pinned(|| run_instructions(p, req));
+    }
+    run_instructions(p, req)
+}
+
+/// [`run_general`] without the lists pinned.
+fn run_instructions<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
     let n = p.bytecode().regs as usize;
     if n == 0 {
         run(p, req, &mut [])

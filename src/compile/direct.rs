@@ -29,6 +29,10 @@ pub(super) struct Size {
     /// Tests whose predicate is likely pooled (not held in the branch): the
     /// room the pool is given up front.
     pub pooled: usize,
+    /// Tests of named lists: a tree with two or more runs as instructions,
+    /// whose interpreter pins the lists' snapshot for the evaluation (the
+    /// branch form's hot path has no room for it).
+    pub lists: usize,
 }
 
 /// The size of `n` when it is made only of what this module lowers, and
@@ -38,6 +42,7 @@ pub(super) fn size(n: &Node, lists: &Lists) -> Option<Size> {
         instructions: 1,
         tests: 0,
         pooled: 0,
+        lists: 0,
     };
     count(n, lists, 0, &mut s)?;
     Some(s)
@@ -97,7 +102,10 @@ fn count_compare(c: &Compare, lists: &Lists, s: &mut Size) -> Option<()> {
         Test::InInts(r) => (1, usize::from(!branch::int_ranges_fit(r))),
         Test::InIps(r) => (1, usize::from(r.len() > 4)),
         Test::Contains(_) | Test::Wildcard { .. } | Test::InBytes(_) | Test::BitAnd(_) => (1, 1),
-        Test::InList(name) if lists.handle(name).is_some() => (1, 1),
+        Test::InList(name) if lists.handle(name).is_some() => {
+            s.lists += 1;
+            (1, 1)
+        }
         _ => return None,
     };
     // An `or` of several tests has a jump between each two.

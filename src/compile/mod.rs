@@ -64,7 +64,8 @@ pub(crate) fn compile(
     // branch form, lowered straight from the tree; the others run as
     // instructions. Asked to keep its instructions, a compiler emits them
     // for every program (a simple one then holds both forms).
-    let direct = direct::size(&root, lists).filter(|s| s.instructions <= limits.max_instructions);
+    let direct = direct::size(&root, lists)
+        .filter(|s| s.instructions <= limits.max_instructions && s.lists < 2);
     if let Some(size) = direct {
         let mut tree = if keep_instructions {
             Some(root.clone())

@@ -422,11 +422,16 @@ impl CompiledRuleSet {
     /// 2,048 rules.
     pub fn evaluate<R: Request + ?Sized>(&self, request: &R) -> Verdict<'_> {
         if self.pins_lists {
-            // One version of every list for the whole set.
-            crate::lists::pinned(|| self.evaluate_any(request))
-        } else {
-            self.evaluate_any(request)
+            return self.evaluate_pinned(request);
         }
+        self.evaluate_any(request)
+    }
+
+    /// [`CompiledRuleSet::evaluate`] with one version of every list for the
+    /// whole set: out of line, off the common path.
+    #[inline(never)]
+    fn evaluate_pinned<R: Request + ?Sized>(&self, request: &R) -> Verdict<'_> {
+        crate::lists::pinned(|| self.evaluate_any(request))
     }
 
     fn evaluate_any<R: Request + ?Sized>(&self, request: &R) -> Verdict<'_> {

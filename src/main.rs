@@ -346,24 +346,12 @@ fn run(cmd: Command) -> Result<(), Fail> {
                     let _ = writeln!(out, "{}", v.to_json());
                 }
                 (None, Some(path)) => {
-                    for line in lines(&path)? {
-                        let line = match line? {
-                            Ok(line) => line,
-                            Err(message) => {
-                                let e = serde_json::json!({"error": {"stage": "request", "message": message}});
-                                let _ = writeln!(out, "{e}");
-                                continue;
-                            }
-                        };
-                        if line.trim().is_empty() {
-                            continue;
-                        }
-                        let text = match serde_json::from_str::<serde_json::Value>(&line) {
+                    answer_lines(&path, |line| {
+                        match serde_json::from_str::<serde_json::Value>(line) {
                             Ok(req) => verdict_line(&req),
                             Err(e) => serde_json::json!({"error": {"stage": "request", "message": format!("not valid JSON: {e}")}}).to_string(),
-                        };
-                        let _ = writeln!(out, "{text}");
-                    }
+                        }
+                    })?;
                 }
                 _ => {
                     return Err(Fail(
@@ -477,21 +465,22 @@ fn eval_one(
 }
 
 fn eval_batch(path: &str, schema: &Schema, limits: &Limits) -> Result<(), Fail> {
+    answer_lines(path, |line| batch_line(line, schema, limits).to_string())
+}
+
+/// Answers each line of `path` with one output line, `answer(line)`; a
+/// line that is not UTF-8 gets an error line, and blank lines none.
+fn answer_lines(path: &str, mut answer: impl FnMut(&str) -> String) -> Result<(), Fail> {
     let mut out = std::io::stdout().lock();
     for line in lines(path)? {
-        let line = match line? {
-            Ok(line) => line,
+        let text = match line? {
+            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) => answer(&line),
             Err(message) => {
-                let e = serde_json::json!({"error": {"stage": "request", "message": message}});
-                let _ = writeln!(out, "{e}");
-                continue;
+                serde_json::json!({"error": {"stage": "request", "message": message}}).to_string()
             }
         };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let result = batch_line(&line, schema, limits);
-        let _ = writeln!(out, "{result}");
+        let _ = writeln!(out, "{text}");
     }
     Ok(())
 }

@@ -965,27 +965,7 @@ mod tests {
             options.push([(2, Anchor::Prefix(field, prefix))]);
         }
         let (index, _) = RuleIndex::build(options, usize::MAX).unwrap();
-        let found = paths
-            .iter()
-            .map(|path| {
-                let mut cx = crate::Context::new(&schema);
-                cx.set(
-                    "http.request.uri.path",
-                    crate::types::Value::Bytes(path.as_bytes().to_vec()),
-                )
-                .unwrap();
-                let mut out = vec![0u64; index.len().div_ceil(64)];
-                let (mut known, mut value) = ([0u64; 1], [0u64; 1]);
-                let mut tests = crate::vm::SharedTests {
-                    known: &mut known[..0],
-                    value: &mut value[..0],
-                };
-                index.candidates(&cx, &mut out, &mut tests);
-                (0..index.len() as u32)
-                    .filter(|&r| out[r as usize / 64] >> (r % 64) & 1 != 0)
-                    .collect()
-            })
-            .collect();
+        let found = path_candidates(&index, &schema, paths);
         (index, found)
     }
 
@@ -1025,6 +1005,27 @@ mod tests {
         assert_eq!(found, want);
     }
 
+    /// The candidates `index` names for a request of each path.
+    fn path_candidates(index: &RuleIndex, schema: &crate::Schema, paths: &[&str]) -> Vec<Vec<u32>> {
+        paths
+            .iter()
+            .map(|path| {
+                let mut cx = crate::Context::new(schema);
+                cx.set("http.request.uri.path", (*path).into()).unwrap();
+                let mut out = vec![0u64; index.len().div_ceil(64)];
+                let (mut known, mut value) = ([0u64; 1], [0u64; 1]);
+                let mut tests = crate::vm::SharedTests {
+                    known: &mut known[..0],
+                    value: &mut value[..0],
+                };
+                index.candidates(&cx, &mut out, &mut tests);
+                (0..index.len() as u32)
+                    .filter(|&r| out[r as usize / 64] >> (r % 64) & 1 != 0)
+                    .collect()
+            })
+            .collect()
+    }
+
     /// The rules each path makes candidates, for an index over `anchors`.
     fn candidates_of(anchors: Vec<Anchor>, paths: &[&str]) -> (RuleIndex, Vec<Vec<u32>>) {
         let schema = crate::Schema::default_http();
@@ -1040,27 +1041,7 @@ mod tests {
             .map(|s| s.rules.len())
             .sum();
         assert_eq!(keys.len(), patterns);
-        let found = paths
-            .iter()
-            .map(|path| {
-                let mut cx = crate::Context::new(&schema);
-                cx.set(
-                    "http.request.uri.path",
-                    crate::types::Value::Bytes(path.as_bytes().to_vec()),
-                )
-                .unwrap();
-                let mut out = vec![0u64; index.len().div_ceil(64)];
-                let (mut known, mut value) = ([0u64; 1], [0u64; 1]);
-                let mut tests = crate::vm::SharedTests {
-                    known: &mut known[..0],
-                    value: &mut value[..0],
-                };
-                index.candidates(&cx, &mut out, &mut tests);
-                (0..index.len() as u32)
-                    .filter(|&r| out[r as usize / 64] >> (r % 64) & 1 != 0)
-                    .collect()
-            })
-            .collect();
+        let found = path_candidates(&index, &schema, paths);
         (index, found)
     }
 

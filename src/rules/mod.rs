@@ -536,7 +536,9 @@ impl RuleSetHandle {
         self.current.load()
     }
 
-    /// Replaces the rule set.
+    /// Replaces the rule set. Evaluations in flight finish on the old one;
+    /// this call frees it once they have (waiting at most 200 ms), so that
+    /// no request pays for freeing a large set.
     pub fn store(&self, set: CompiledRuleSet) {
         self.current.store(set)
     }

@@ -88,6 +88,24 @@ impl Pred {
     }
 }
 
+/// `{a b..c ...}`: ranges as a set is written, one member where a range
+/// holds one.
+fn write_ranges<T: PartialEq + fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    ranges: impl Iterator<Item = (T, T)>,
+) -> fmt::Result {
+    write!(f, "{{")?;
+    for (k, (a, b)) in ranges.enumerate() {
+        let sep = if k > 0 { " " } else { "" };
+        if a == b {
+            write!(f, "{sep}{a}")?
+        } else {
+            write!(f, "{sep}{a}..{b}")?
+        }
+    }
+    write!(f, "}}")
+}
+
 /// What a predicate tests, for recognizing the same test in two programs:
 /// equal keys test the same thing (a regex by its source).
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -216,16 +234,8 @@ impl fmt::Debug for Pred {
                 write!(f, "}}")
             }
             Pred::IntRanges(r) => {
-                write!(f, "in int-ranges{{")?;
-                for (k, (a, b)) in r.iter().enumerate() {
-                    let sep = if k > 0 { " " } else { "" };
-                    if a == b {
-                        write!(f, "{sep}{a}")?
-                    } else {
-                        write!(f, "{sep}{a}..{b}")?
-                    }
-                }
-                write!(f, "}}")
+                write!(f, "in int-ranges")?;
+                write_ranges(f, r.iter().copied())
             }
             Pred::IpRanges(r) => {
                 if r.v4().len() + r.v6().len() > 8 {
@@ -236,7 +246,7 @@ impl fmt::Debug for Pred {
                         r.v6().len()
                     );
                 }
-                write!(f, "in ip-ranges{{")?;
+                write!(f, "in ip-ranges")?;
                 let v4 = r
                     .v4()
                     .iter()
@@ -245,15 +255,7 @@ impl fmt::Debug for Pred {
                     .v6()
                     .iter()
                     .map(|&(a, b)| (IpAddr::V6(a.into()), IpAddr::V6(b.into())));
-                for (k, (a, b)) in v4.chain(v6).enumerate() {
-                    let sep = if k > 0 { " " } else { "" };
-                    if a == b {
-                        write!(f, "{sep}{a}")?
-                    } else {
-                        write!(f, "{sep}{a}..{b}")?
-                    }
-                }
-                write!(f, "}}")
+                write_ranges(f, v4.chain(v6))
             }
             Pred::List(l) => write!(f, "in ${}", l.name()),
             Pred::BitAnd(m) => write!(f, "bitwise_and {m:#x}"),

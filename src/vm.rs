@@ -70,7 +70,7 @@ fn is_true(next: Next) -> bool {
 fn run_general<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
     // A program that may look lists up twice runs here, never in branch
     // form (see `compile::direct`): one version of each for the evaluation.
-    if p.list_reads.need_pinning() {
+    if p.may_read_lists_twice() {
         return crate::lists::pinned(|| run_instructions(p, req));
     }
     run_instructions(p, req)

@@ -54,7 +54,7 @@ pub(crate) fn compile(
         preds: Vec::new(),
         fields: fields::FieldList::new(),
         field_names: schema.names().clone(),
-        list_reads: Default::default(),
+        list_tests: 0,
         simple: false,
         chain: false,
         branch_start: branch::VERDICT_FALSE,
@@ -81,7 +81,7 @@ pub(crate) fn compile(
         p.preds = preds;
         p.branches = branches;
         if !keep_instructions {
-            p.list_reads = list_reads(&p.preds, false);
+            p.list_tests = list_tests(&p.preds);
             return Ok(p);
         }
     }
@@ -118,20 +118,16 @@ pub(crate) fn compile(
     bytecode.code.shrink_to_fit();
     p.preds.shrink_to_fit();
     p.bytecode = Some(Box::new(bytecode));
-    p.list_reads = list_reads(&p.preds, !p.simple);
+    p.list_tests = list_tests(&p.preds);
     Ok(p)
 }
 
-/// How the pool's predicates read named lists; `repeated` when the
-/// program runs as instructions.
-fn list_reads(preds: &[Pred], repeated: bool) -> crate::program::ListReads {
-    crate::program::ListReads {
-        predicates: preds
-            .iter()
-            .filter(|p| matches!(p.resolved(), Pred::List(_)))
-            .count(),
-        repeated,
-    }
+/// How many of the pool's predicates test a named list.
+fn list_tests(preds: &[Pred]) -> usize {
+    preds
+        .iter()
+        .filter(|p| matches!(p.resolved(), Pred::List(_)))
+        .count()
 }
 
 /// The comparisons and tests of `n` outside function calls, counted down to

@@ -196,24 +196,6 @@ pub struct Bytecode {
     pub budget: ValueBudget,
 }
 
-/// How a program reads named lists (see [`Program::list_reads`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ListReads {
-    /// Predicates of the pool that test a list.
-    pub predicates: usize,
-    /// Whether the program runs as instructions (where a loop may run a
-    /// predicate more than once).
-    pub repeated: bool,
-}
-
-impl ListReads {
-    /// Whether an evaluation may look lists up more than once, and so must
-    /// pin their snapshot to see one version.
-    pub fn need_pinning(self) -> bool {
-        self.predicates > 1 || (self.predicates == 1 && self.repeated)
-    }
-}
-
 /// The value budgets of a program (from [`Limits`](crate::Limits)).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ValueBudget {
@@ -253,10 +235,9 @@ pub struct Program {
     pub fields: fields::FieldList,
     /// The schema's field names by id, for listings (shared, not copied).
     pub field_names: std::sync::Arc<[Box<str>]>,
-    /// How many predicates test a named list, and whether one may test it
-    /// more than once per evaluation (in a `[*]` loop): an evaluation that
-    /// may look lists up twice pins their snapshot ([`crate::lists::pinned`]).
-    pub list_reads: ListReads,
+    /// How many predicates of the pool test a named list (see
+    /// [`Program::may_read_lists_twice`]).
+    pub list_tests: usize,
     /// Only field tests, constants and jumps: the VM runs its branch form.
     pub simple: bool,
     /// The branch form is one chain ([`branch::is_chain`]): the VM runs it
@@ -380,6 +361,14 @@ impl Program {
     /// The predicate pool, to store predicates other programs share once.
     pub(crate) fn pool_mut(&mut self) -> &mut [Pred] {
         &mut self.preds
+    }
+
+    /// Whether an evaluation may look lists up more than once (two list
+    /// tests, or one the instructions may run in a `[*]` loop), and so
+    /// must pin their snapshot ([`crate::lists::pinned`]) to see one
+    /// version of each.
+    pub(crate) fn may_read_lists_twice(&self) -> bool {
+        self.list_tests > 1 || (self.list_tests == 1 && !self.simple)
     }
 
     /// The fields the program reads, sorted, each once.

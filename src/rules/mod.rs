@@ -285,17 +285,9 @@ impl RuleSet {
         let shared = shared::share(&programs, &regex_anchors);
         index.set_regex_ids(&shared.anchor_ids);
         let slots = read_once::FieldSlots::assign(&programs);
-        let list_reads =
-            programs
-                .iter()
-                .flatten()
-                .fold(crate::program::ListReads::default(), |all, p| {
-                    crate::program::ListReads {
-                        predicates: all.predicates + p.list_reads.predicates,
-                        repeated: all.repeated || p.list_reads.repeated,
-                    }
-                });
-        let pins_lists = list_reads.need_pinning();
+        let list_tests: usize = programs.iter().flatten().map(|p| p.list_tests).sum();
+        let pins_lists =
+            list_tests > 1 || programs.iter().flatten().any(|p| p.may_read_lists_twice());
         for (rule, span) in rules.iter_mut().zip(shared.spans) {
             if let Some(rule) = rule {
                 rule.shared = span;

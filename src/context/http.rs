@@ -14,7 +14,7 @@
 //! Filters read it by field id, so use it with filters compiled against
 //! [`Schema::default_http`] (the ids are the catalogue's order).
 
-use super::{Request, Table, canonical, check_value};
+use super::{ClientCert, Request, Table, canonical, check_value};
 use crate::catalogue;
 use crate::error::Error;
 use crate::functions::eval::url_decode_bytes;
@@ -53,29 +53,6 @@ impl Request for HttpRequest {
 fn default_schema() -> &'static Schema {
     static SCHEMA: OnceLock<Schema> = OnceLock::new();
     SCHEMA.get_or_init(Schema::default_http)
-}
-
-/// The facts of a TLS client certificate (mutual TLS).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClientCert {
-    /// A certificate was presented.
-    pub presented: bool,
-    /// It chains to a trusted CA and is valid.
-    pub verified: bool,
-    /// It has been revoked.
-    pub revoked: bool,
-    /// Subject distinguished name.
-    pub subject_dn: String,
-    /// Issuer distinguished name.
-    pub issuer_dn: String,
-    /// Serial number (hex).
-    pub serial: String,
-    /// SHA-256 fingerprint (hex).
-    pub fingerprint_sha256: String,
-    /// Start of validity.
-    pub not_before: String,
-    /// End of validity.
-    pub not_after: String,
 }
 
 impl HttpRequest {
@@ -235,51 +212,11 @@ impl HttpRequestBuilder {
         self
     }
 
-    /// The `cf.tls_client_auth.*` facts. A connection without a certificate is
+    /// The `cf.tls_client_auth.*` facts (see [`ClientCert`] for each
+    /// field's format). A connection without a certificate is
     /// `ClientCert::default()` (every Bool false, every string empty).
     pub fn client_cert(mut self, c: &ClientCert) -> Self {
-        let r = &mut self.req;
-        r.set(
-            id!("cf.tls_client_auth.cert_presented"),
-            Value::Bool(c.presented),
-        );
-        r.set(
-            id!("cf.tls_client_auth.cert_verified"),
-            Value::Bool(c.verified),
-        );
-        r.set(
-            id!("cf.tls_client_auth.cert_revoked"),
-            Value::Bool(c.revoked),
-        );
-        for (id, s) in [
-            (id!("cf.tls_client_auth.cert_subject_dn"), &c.subject_dn),
-            (id!("cf.tls_client_auth.cert_issuer_dn"), &c.issuer_dn),
-            (
-                id!("cf.tls_client_auth.cert_subject_dn_rfc2253"),
-                &c.subject_dn,
-            ),
-            (
-                id!("cf.tls_client_auth.cert_issuer_dn_rfc2253"),
-                &c.issuer_dn,
-            ),
-            (id!("cf.tls_client_auth.cert_serial"), &c.serial),
-            (
-                id!("cf.tls_client_auth.cert_fingerprint_sha256"),
-                &c.fingerprint_sha256,
-            ),
-            (id!("cf.tls_client_auth.cert_not_before"), &c.not_before),
-            (id!("cf.tls_client_auth.cert_not_after"), &c.not_after),
-        ] {
-            r.set(id, bytes(s));
-        }
-        for id in [
-            id!("cf.tls_client_auth.cert_fingerprint_sha1"),
-            id!("cf.tls_client_auth.cert_issuer_serial"),
-            id!("cf.tls_client_auth.cert_ski"),
-            id!("cf.tls_client_auth.cert_issuer_ski"),
-        ] {
-            r.set(id, bytes(""));
-        }
+        c.write(&mut self.req);
         self
     }
 

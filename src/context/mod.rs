@@ -5,9 +5,11 @@
 //! are the same dense table of values indexed by field id, which the VM reads
 //! by borrowing.
 
+mod client_cert;
 pub mod http;
 
-pub use http::{ClientCert, HttpRequest, HttpRequestBuilder};
+pub use client_cert::ClientCert;
+pub use http::{HttpRequest, HttpRequestBuilder};
 
 use crate::error::Error;
 use crate::schema::Schema;

@@ -59,6 +59,7 @@ mod error;
 mod filter;
 mod functions;
 mod hash;
+mod integrations;
 mod limits;
 mod lists;
 mod matchers;
@@ -76,10 +77,16 @@ pub mod test_support;
 mod types;
 mod vm;
 
-pub use context::{ClientCert, Context, HttpRequest, HttpRequestBuilder, Request};
+pub use context::{
+    ClientCert, ConnectionInfo, Context, HttpRequest, HttpRequestBuilder, Request, TlsInfo,
+};
 pub use error::{Error, ErrorKind, LineCol, Stage, line_col};
 pub use filter::{Checked, Compiler, Filter};
 pub use functions::{UserFunction, UserImpl};
+#[cfg(feature = "rustls")]
+pub use integrations::tls;
+#[cfg(feature = "tower")]
+pub use integrations::{ActionResponse, Decision, RulesFuture, RulesLayer, RulesService};
 pub use limits::{HARD_MAX_DEPTH, Limits};
 pub use lists::{Lists, infer_type as infer_list_type};
 pub use rules::{

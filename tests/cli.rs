@@ -112,6 +112,7 @@ fn run_prints_verdicts_for_the_bundled_examples() {
     let cases = [
         ("examples/mtls/blocked-no-cert.json", "block"),
         ("examples/mtls/blocked-unverified.json", "block"),
+        ("examples/mtls/blocked-revoked.json", "block"),
         ("examples/mtls/allowed-verified.json", "null"),
         ("examples/mtls/allowed-other-host.json", "null"),
     ];

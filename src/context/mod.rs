@@ -6,9 +6,11 @@
 //! by borrowing.
 
 mod client_cert;
+mod connection;
 pub mod http;
 
 pub use client_cert::ClientCert;
+pub use connection::{ConnectionInfo, TlsInfo};
 pub use http::{HttpRequest, HttpRequestBuilder};
 
 use crate::error::Error;

@@ -176,3 +176,121 @@ mod tests {
         assert_eq!(LAST.index(), FIELDS.len() - 1);
     }
 }
+
+/// The format of each default field whose format a rule depends on, as
+/// `portcullis fields` prints it (`LANGUAGE.md` §10).
+const DOCS: &[(&str, &str)] = &[
+    (
+        "http.host",
+        "the request's host (Host header, or the authority of an absolute-form target), lower-cased, without port or trailing dot",
+    ),
+    (
+        "http.request.timestamp.sec",
+        "when the request was received: seconds since the Unix epoch",
+    ),
+    (
+        "http.request.timestamp.msec",
+        "the millisecond within that second, 0-999",
+    ),
+    (
+        "http.request.version",
+        "HTTP/1.0, HTTP/1.1, HTTP/2 or HTTP/3",
+    ),
+    (
+        "cf.tls_version",
+        "TLSv1.2 or TLSv1.3 (empty for plain HTTP)",
+    ),
+    (
+        "cf.tls_cipher",
+        "the cipher suite's OpenSSL name, e.g. AEAD-AES128-GCM-SHA256, ECDHE-RSA-AES128-GCM-SHA256",
+    ),
+    (
+        "cf.tls_client_auth.cert_presented",
+        "the client sent a certificate, valid or not",
+    ),
+    (
+        "cf.tls_client_auth.cert_verified",
+        "the certificate chains to a trusted CA and is within its validity period; ALSO TRUE WHEN REVOKED: test cert_revoked too",
+    ),
+    (
+        "cf.tls_client_auth.cert_revoked",
+        "a verified certificate that a CRL of its CA revokes",
+    ),
+    (
+        "cf.tls_client_auth.cert_subject_dn",
+        "subject DN, RFC 2253 form: CN=James Royal,OU=Admins,O=Access,C=US",
+    ),
+    (
+        "cf.tls_client_auth.cert_issuer_dn",
+        "issuer DN, RFC 2253 form: CN=Access CA,O=Access,C=US",
+    ),
+    (
+        "cf.tls_client_auth.cert_subject_dn_rfc2253",
+        "subject DN per RFC 2253 (last RDN first; ,+\"\\<>; escaped; non-ASCII bytes as \\XX), as openssl -nameopt RFC2253",
+    ),
+    (
+        "cf.tls_client_auth.cert_issuer_dn_rfc2253",
+        "issuer DN per RFC 2253, as openssl -nameopt RFC2253",
+    ),
+    (
+        "cf.tls_client_auth.cert_subject_dn_legacy",
+        "subject DN, legacy form in certificate order: /C=US/O=Access/CN=James Royal, as openssl -nameopt compat",
+    ),
+    (
+        "cf.tls_client_auth.cert_issuer_dn_legacy",
+        "issuer DN, legacy form: /C=US/O=Access/CN=Access CA",
+    ),
+    (
+        "cf.tls_client_auth.cert_serial",
+        "serial number, upper-case hex without separators or sign byte: 3A2F9C01",
+    ),
+    (
+        "cf.tls_client_auth.cert_issuer_serial",
+        "the issuing CA certificate's serial number, upper-case hex",
+    ),
+    (
+        "cf.tls_client_auth.cert_fingerprint_sha256",
+        "SHA-256 of the DER certificate, lower-case hex without separators (64 digits)",
+    ),
+    (
+        "cf.tls_client_auth.cert_fingerprint_sha1",
+        "SHA-1 of the DER certificate, lower-case hex without separators (40 digits)",
+    ),
+    (
+        "cf.tls_client_auth.cert_not_before",
+        "start of validity, e.g. Mar 21 13:35:00 2022 GMT (day space-padded: Mar  1)",
+    ),
+    (
+        "cf.tls_client_auth.cert_not_after",
+        "end of validity, e.g. Mar 21 13:35:00 2023 GMT",
+    ),
+    (
+        "cf.tls_client_auth.cert_ski",
+        "Subject Key Identifier, upper-case hex (empty without the extension)",
+    ),
+    (
+        "cf.tls_client_auth.cert_issuer_ski",
+        "the issuer's Subject Key Identifier (else the certificate's Authority Key Identifier), upper-case hex",
+    ),
+    (
+        "cf.tls_client_auth.cert_rfc9440",
+        "the certificate as an RFC 9440 Client-Cert value, :base64(DER):; empty when over 10 KiB",
+    ),
+    (
+        "cf.tls_client_auth.cert_rfc9440_too_large",
+        "the encoded certificate exceeds 10 KiB, so cert_rfc9440 is empty",
+    ),
+    (
+        "cf.tls_client_auth.cert_chain_rfc9440",
+        "the intermediates as sent, RFC 9440 Client-Cert-Chain: :b64:, :b64:; empty when over 16 KiB",
+    ),
+    (
+        "cf.tls_client_auth.cert_chain_rfc9440_too_large",
+        "the encoded chain exceeds 16 KiB, so cert_chain_rfc9440 is empty",
+    ),
+];
+
+/// The documented format of default field `name`, or `""`.
+pub(crate) fn doc(name: &str) -> &'static str {
+    DOCS.iter().find(|(n, _)| *n == name).map_or("", |(_, d)| d)
+}

@@ -228,7 +228,10 @@ fn run(cmd: Command) -> Result<(), Fail> {
             let (schema, _) = load_schema(&schema)?;
             let mut out = std::io::stdout().lock();
             for (_, f) in schema.fields() {
-                let _ = writeln!(out, "{}\t{}", f.name, f.ty);
+                let _ = match f.doc {
+                    "" => writeln!(out, "{}\t{}", f.name, f.ty),
+                    doc => writeln!(out, "{}\t{}\t{doc}", f.name, f.ty),
+                };
             }
             for (alias, id) in schema.aliases() {
                 if let Some(f) = schema.field(id) {

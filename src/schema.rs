@@ -70,6 +70,10 @@ pub struct FieldDef {
     pub name: String,
     /// Its type.
     pub ty: Type,
+    /// What it holds and in which format (the default catalogue documents
+    /// the fields whose format matters, e.g. certificate fields); `""` when
+    /// undocumented.
+    pub doc: &'static str,
 }
 
 /// Typed fields, aliases, named lists and user functions.
@@ -288,7 +292,8 @@ impl SchemaBuilder {
             }
             let id = FieldId(s.fields.len() as u32);
             s.by_name.insert(name.clone(), id);
-            s.fields.push(FieldDef { name, ty });
+            let doc = crate::catalogue::doc(&name);
+            s.fields.push(FieldDef { name, ty, doc });
         }
         s.names = s.fields.iter().map(|f| f.name.as_str().into()).collect();
         for (alias, target) in self.aliases {

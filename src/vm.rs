@@ -435,10 +435,67 @@ fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]
 /// chains, and the bytes the values built so far hold (against the
 /// evaluation's budget, [`Limits::max_evaluation_bytes`](crate::Limits)).
 #[derive(Default)]
-struct SlowState {
+struct SlowState<'a> {
     bits: [u64; BIT_STACK / 64],
     depth: usize,
     spent: usize,
+    json: JsonCache<'a>,
+}
+
+/// The JSON document the evaluation parsed last, so that many
+/// `lookup_json_*` calls over one body parse it once.
+///
+/// A document is kept only when it is borrowed from the request: its bytes
+/// then live as long as the evaluation, so the same address and length are
+/// the same document. (A document a function built may be freed, and its
+/// address reused by another, so those are parsed each time.)
+#[derive(Default)]
+pub(crate) struct JsonCache<'a> {
+    doc: Option<(&'a [u8], Option<serde_json::Value>)>,
+}
+
+impl<'a> JsonCache<'a> {
+    /// The parsed form of `doc` (`None` when it is not JSON), parsing it
+    /// unless it is the one parsed last; `None` too when parsing would take
+    /// more than `room` bytes of budget, which it then spends from `spent`.
+    fn parsed(
+        &mut self,
+        doc: &Val<'a>,
+        spent: &mut usize,
+        room: usize,
+    ) -> Option<std::borrow::Cow<'_, serde_json::Value>> {
+        let Val::Bytes(bytes) = doc else {
+            return None;
+        };
+        if let (std::borrow::Cow::Borrowed(b), Some((cached, _))) = (bytes, &self.doc) {
+            if std::ptr::eq(*b, *cached) {
+                return self
+                    .doc
+                    .as_ref()?
+                    .1
+                    .as_ref()
+                    .map(std::borrow::Cow::Borrowed);
+            }
+        }
+        if bytes.len() > room {
+            return None;
+        }
+        *spent += bytes.len();
+        // serde_json refuses nesting deeper than 128 levels: deep input is
+        // not JSON, not a crash.
+        let value = serde_json::from_slice::<serde_json::Value>(bytes).ok();
+        match bytes {
+            std::borrow::Cow::Borrowed(b) => {
+                self.doc = Some((b, value));
+                self.doc
+                    .as_ref()?
+                    .1
+                    .as_ref()
+                    .map(std::borrow::Cow::Borrowed)
+            }
+            std::borrow::Cow::Owned(_) => value.map(std::borrow::Cow::Owned),
+        }
+    }
 }
 
 /// Every instruction but the hot ones of [`run`].
@@ -451,9 +508,14 @@ fn step_slow<'a, R: Request + ?Sized>(
     ins: Instr,
     acc: &mut bool,
     pc: &mut usize,
-    xor: &mut SlowState,
+    xor: &mut SlowState<'a>,
 ) {
-    let SlowState { bits, depth, spent } = xor;
+    let SlowState {
+        bits,
+        depth,
+        spent,
+        json,
+    } = xor;
     match ins {
         Instr::Test { src, pred, flags } => {
             let v = load(p, req, regs, src);
@@ -492,7 +554,7 @@ fn step_slow<'a, R: Request + ?Sized>(
         }
         Instr::StoreAcc(r) => set(regs, r as usize, Val::Bool(*acc)),
         Instr::Call { dst, call } => {
-            let v = call_function(p, req, regs, call as usize, spent);
+            let v = call_function(p, req, regs, call as usize, spent, json);
             set(regs, dst as usize, v);
         }
         Instr::LoopStart {
@@ -675,6 +737,7 @@ fn call_function<'a, R: Request + ?Sized>(
     regs: &mut [Val<'a>],
     call: usize,
     spent: &mut usize,
+    json: &mut JsonCache<'a>,
 ) -> Val<'a> {
     let bytecode = p.bytecode();
     let Some(def) = bytecode.calls.get(call) else {
@@ -693,17 +756,29 @@ fn call_function<'a, R: Request + ?Sized>(
     for (slot, src) in args.iter_mut().zip(def.args.iter()) {
         *slot = take(p, req, regs, *src);
     }
-    // Parsing a JSON document costs its length against the evaluation's
-    // budget, so many lookups in one large body cannot multiply the work.
+    // A JSON document is parsed once per evaluation (see `JsonCache`), and
+    // parsing costs its length against the evaluation's budget, so many
+    // lookups in one large body cannot multiply the work.
     if let Callee::Builtin(
-        crate::functions::Builtin::LookupJsonString | crate::functions::Builtin::LookupJsonInteger,
+        b @ (crate::functions::Builtin::LookupJsonString
+        | crate::functions::Builtin::LookupJsonInteger),
     ) = &def.callee
     {
-        let parsed = args.first().and_then(Val::as_bytes).map_or(0, <[u8]>::len);
-        if parsed > budget.per_evaluation.saturating_sub(*spent) {
+        if args.iter().any(Val::is_missing) {
             return Val::Missing;
         }
-        *spent += parsed;
+        let room = budget.per_evaluation.saturating_sub(*spent);
+        let Some((doc, path)) = args.split_first() else {
+            return Val::Missing;
+        };
+        return match json.parsed(doc, spent, room) {
+            Some(root) => eval::lookup_json(
+                *b == crate::functions::Builtin::LookupJsonString,
+                &root,
+                path,
+            ),
+            None => Val::Missing,
+        };
     }
     // What this value may hold: the per-value budget, and what is left of
     // the evaluation's.

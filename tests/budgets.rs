@@ -184,22 +184,51 @@ fn regexes_whose_worst_search_is_too_long_are_rejected() {
 #[test]
 fn json_lookups_in_one_evaluation_parse_within_the_budget() {
     let schema = Schema::default_http();
-    // A 1 MiB document, looked up 58 times: within a 4 MiB evaluation
-    // budget only the first three lookups are parsed; the rest are missing.
+    // A 1 MiB body looked up 58 times is parsed once: the lookups fit in a
+    // 4 MiB evaluation budget.
     let doc = format!(r#"{{"pad": "{}", "role": "admin"}}"#, "x".repeat(1 << 20));
     let mut cx = Context::new(&schema);
     cx.set("http.request.body.raw", doc.as_str().into())
         .unwrap();
-    let lookups = (0..58)
-        .map(|_| r#"lookup_json_string(http.request.body.raw, "role") == "admin""#)
-        .collect::<Vec<_>>();
     let compiler = Compiler::new(&schema).with_limits(Limits {
         max_evaluation_bytes: 4 << 20,
         max_length: 1 << 16,
         ..Limits::default()
     });
-    let all = compiler.compile(&lookups.join(" and ")).unwrap();
+    let lookups = |doc: &str, n: usize| {
+        (0..n)
+            .map(|_| format!(r#"lookup_json_string({doc}, "role") == "admin""#))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    };
+    let body = "http.request.body.raw";
+    assert!(
+        compiler.compile(&lookups(body, 58)).unwrap().matches(&cx),
+        "parsed once"
+    );
+    // A document that functions build is parsed at each lookup (it may be
+    // a different one each time), and each parse costs its length: past the
+    // budget the lookups are missing.
+    let built = r#"concat(http.request.body.raw, "")"#;
+    let all = compiler.compile(&lookups(built, 58)).unwrap();
     assert!(!all.matches(&cx), "58 parses of 1 MiB went past 4 MiB");
-    let four = compiler.compile(&lookups[..3].join(" and ")).unwrap();
-    assert!(four.matches(&cx), "three parses fit");
+    assert!(
+        compiler.compile(&lookups(built, 1)).unwrap().matches(&cx),
+        "one parse fits"
+    );
+    // A body larger than the whole budget is never parsed.
+    let big = format!(r#"{{"pad": "{}", "role": "admin"}}"#, "x".repeat(5 << 20));
+    cx.set("http.request.body.raw", big.as_str().into())
+        .unwrap();
+    assert!(!compiler.compile(&lookups(body, 1)).unwrap().matches(&cx));
+    // Different documents in one evaluation each get their answer.
+    let mut cx = Context::new(&schema);
+    cx.set("http.request.body.raw", r#"{"role": "admin"}"#.into())
+        .unwrap();
+    cx.set("http.cookie", r#"{"role": "guest"}"#.into())
+        .unwrap();
+    let both = compiler
+        .compile(r#"lookup_json_string(http.request.body.raw, "role") == "admin" and lookup_json_string(http.cookie, "role") == "guest" and lookup_json_string(http.request.body.raw, "role") == "admin""#)
+        .unwrap();
+    assert!(both.matches(&cx));
 }

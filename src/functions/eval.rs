@@ -169,7 +169,16 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared, room: usize) 
             Val::Ip(ip) => bytes(ip.to_string().into_bytes()),
             _ => Val::Missing,
         },
-        LookupJsonString | LookupJsonInteger => lookup_json(b == LookupJsonString, args),
+        LookupJsonString | LookupJsonInteger => match arg_bytes(0)
+            .and_then(|doc| serde_json::from_slice::<serde_json::Value>(doc).ok())
+        {
+            Some(root) => lookup_json(
+                b == LookupJsonString,
+                &root,
+                args.get(1..).unwrap_or_default(),
+            ),
+            None => Val::Missing,
+        },
         HasKey => match (arg(0), arg_bytes(1)) {
             (Val::Map(m), Some(k)) => Val::Bool(m.contains_key(k)),
             _ => Val::Missing,
@@ -438,26 +447,21 @@ fn url_decode<'a>(s: &Cow<'a, [u8]>, recursive: bool, unicode: bool) -> Val<'a> 
     bytes(cur)
 }
 
-fn lookup_json<'a>(want_string: bool, args: &[Val<'a>]) -> Val<'a> {
-    let Some(Val::Bytes(doc)) = args.first() else {
-        return Val::Missing;
-    };
-    // serde_json refuses nesting deeper than 128 levels: deep input is missing, not a crash.
-    let Ok(mut cur) = serde_json::from_slice::<serde_json::Value>(doc) else {
-        return Val::Missing;
-    };
-    for step in &args[1..] {
+/// The string (`want_string`) or integer at `path` (object keys and array
+/// indexes) in a parsed JSON document; missing when there is none.
+pub(crate) fn lookup_json(
+    want_string: bool,
+    root: &serde_json::Value,
+    path: &[Val<'_>],
+) -> Val<'static> {
+    let mut cur = root;
+    for step in path {
         let next = match (step, cur) {
-            (Val::Bytes(k), serde_json::Value::Object(mut m)) => {
-                let Ok(k) = std::str::from_utf8(k) else {
-                    return Val::Missing;
-                };
-                m.remove(k)
+            (Val::Bytes(k), serde_json::Value::Object(m)) => {
+                std::str::from_utf8(k).ok().and_then(|k| m.get(k))
             }
-            (Val::Int(i), serde_json::Value::Array(mut a))
-                if *i >= 0 && (*i as usize) < a.len() =>
-            {
-                Some(a.swap_remove(*i as usize))
+            (Val::Int(i), serde_json::Value::Array(a)) => {
+                usize::try_from(*i).ok().and_then(|i| a.get(i))
             }
             _ => None,
         };
@@ -467,9 +471,9 @@ fn lookup_json<'a>(want_string: bool, args: &[Val<'a>]) -> Val<'a> {
         }
     }
     match cur {
-        serde_json::Value::String(s) if want_string => bytes(s.into_bytes()),
+        serde_json::Value::String(s) if want_string => bytes(s.as_bytes().to_vec()),
         serde_json::Value::Number(n) if !want_string => {
-            crate::types::json_int(&n).map_or(Val::Missing, Val::Int)
+            crate::types::json_int(n).map_or(Val::Missing, Val::Int)
         }
         _ => Val::Missing,
     }

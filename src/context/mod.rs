@@ -7,6 +7,7 @@
 
 mod client_cert;
 pub mod http;
+mod url;
 
 pub use client_cert::ClientCert;
 pub use http::{HttpRequest, HttpRequestBuilder};

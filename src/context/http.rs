@@ -5,7 +5,9 @@
 //! knows (method, request target, headers, client address, TLS
 //! client-certificate facts...) and derives the rest once (the normalised
 //! path, query, arguments, header names and values, cookies, `full_uri`), so
-//! that evaluation only borrows: no per-request copy into a map.
+//! that evaluation only borrows: no per-request copy into a map. The
+//! request JSON of the command line goes through the same builder
+//! ([`HttpRequest::from_json`]), so both derive the same fields.
 //!
 //! The builder writes the table by field id, each id named by its catalogue
 //! name and computed at compile time ([`catalogue`]), so a
@@ -240,6 +242,15 @@ impl HttpRequestBuilder {
         if let (Err(e), None) = (result, &self.error) {
             self.error = Some(e);
         }
+        self
+    }
+
+    /// Fields set by name, already checked (from [`HttpRequest::from_json`]).
+    pub(super) fn checked_fields(
+        mut self,
+        fields: impl IntoIterator<Item = (FieldId, Value)>,
+    ) -> Self {
+        self.fields.extend(fields);
         self
     }
 
@@ -845,5 +856,44 @@ mod tests {
             given.get_by_name("http.request.body.mime"),
             Some(text("application/json"))
         );
+    }
+
+    /// The table of `docs/language.md`, "Fields derived from the target".
+    #[test]
+    fn the_example_of_the_language_doc() {
+        let req = HttpRequest::builder()
+            .uri("HTTPS://u@a.example:8443/A/./b/../%43.PHP?x=%41&y")
+            .build()
+            .unwrap();
+        let args = |v: &str| {
+            Value::Map(BTreeMap::from([
+                (b"x".to_vec(), strings(&[v])),
+                (b"y".to_vec(), strings(&[""])),
+            ]))
+        };
+        for (name, want) in [
+            ("http.request.uri.path", bytes("/A/C.PHP")),
+            ("http.request.uri.path.extension", bytes("php")),
+            ("http.request.uri.query", bytes("x=%41&y")),
+            ("http.request.uri", bytes("/A/C.PHP?x=%41&y")),
+            (
+                "http.request.full_uri",
+                bytes("https://a.example:8443/A/C.PHP?x=%41&y"),
+            ),
+            ("http.request.uri.args", args("A")),
+            ("raw.http.request.uri.path", bytes("/A/./b/../%43.PHP")),
+            ("raw.http.request.uri.path.extension", bytes("PHP")),
+            ("raw.http.request.uri.query", bytes("x=%41&y")),
+            ("raw.http.request.uri", bytes("/A/./b/../%43.PHP?x=%41&y")),
+            (
+                "raw.http.request.full_uri",
+                bytes("HTTPS://u@a.example:8443/A/./b/../%43.PHP?x=%41&y"),
+            ),
+            ("raw.http.request.uri.args", args("%41")),
+            ("http.host", bytes("a.example:8443")),
+            ("ssl", Value::Bool(true)),
+        ] {
+            assert_eq!(req.get_by_name(name), Some(want.as_val()), "{name}");
+        }
     }
 }

@@ -336,7 +336,7 @@ fn derive_headers<'h>(r: &mut Table, headers: &'h [(String, Vec<u8>)]) -> FromHe
     let mut map: BTreeMap<Vec<u8>, Value> = BTreeMap::new();
     let mut names = Vec::with_capacity(headers.len());
     let mut values = Vec::with_capacity(headers.len());
-    let mut languages = Vec::new();
+    let mut languages: Option<Vec<Value>> = None;
     let mut forwarded: Option<Vec<u8>> = None;
     let (mut user_agent, mut referer) = (None, None);
     for (name, value) in headers {
@@ -350,7 +350,7 @@ fn derive_headers<'h>(r: &mut Table, headers: &'h [(String, Vec<u8>)]) -> FromHe
             "referer" => _ = referer.get_or_insert(value),
             "cookie" => join(&mut found.cookie, b"; ", value),
             "x-forwarded-for" => join(&mut forwarded, b", ", value),
-            "accept-language" => languages.extend(
+            "accept-language" => languages.get_or_insert_default().extend(
                 value
                     .split(|&c| c == b',')
                     .map(|l| l.split(|&c| c == b';').next().unwrap_or(b"").trim_ascii())
@@ -376,10 +376,7 @@ fn derive_headers<'h>(r: &mut Table, headers: &'h [(String, Vec<u8>)]) -> FromHe
             r.set(id, bytes(v));
         }
     }
-    if headers
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("accept-language"))
-    {
+    if let Some(languages) = languages {
         r.set(
             id!("http.request.accepted_languages"),
             Value::Array(languages),

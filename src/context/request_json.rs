@@ -9,10 +9,13 @@
 //! silently.
 
 use super::http::default_schema;
-use super::{ClientCert, HttpRequest, HttpRequestBuilder, Table, json_kind, set_json_fields};
+use super::{
+    ClientCert, HttpRequest, HttpRequestBuilder, Table, from_json, json_kind, set_json_fields,
+};
 use crate::catalogue;
 use crate::error::Error;
 use crate::schema::closest;
+use crate::types::{Type, Value};
 use serde_json::Value as J;
 
 /// The keys of a request JSON that are raw request parts, each given to the
@@ -87,14 +90,10 @@ impl HttpRequest {
                 "scheme" => b.scheme(string(v).map_err(bad)?),
                 "host" => b.host(string(v).map_err(bad)?),
                 "headers" => headers(b, v).map_err(bad)?,
-                "client_ip" => {
-                    let ip = string(v).map_err(bad)?;
-                    let ip = ip
-                        .trim()
-                        .parse()
-                        .map_err(|_| bad(format!("`{ip}` is not an IPv4 or IPv6 address")))?;
-                    b.client_ip(ip)
-                }
+                "client_ip" => match from_json(&Type::Ip, v).map_err(bad)? {
+                    Value::Ip(ip) => b.client_ip(ip),
+                    other => return Err(bad(format!("expected an address, found {other:?}"))),
+                },
                 "body" => {
                     body = Some(string(v).map_err(bad)?);
                     b
@@ -104,10 +103,12 @@ impl HttpRequest {
                     b
                 }
                 "tls" => {
-                    let version = member(v, "version", &["version", "cipher"]).map_err(bad)?;
-                    let cipher = member(v, "cipher", &["version", "cipher"]).map_err(bad)?;
+                    const KEYS: &[&str] = &["version", "cipher"];
+                    let version = member(v, "version", KEYS).map_err(bad)?;
+                    let cipher = member(v, "cipher", KEYS).map_err(bad)?;
                     b.tls(version, cipher)
                 }
+
                 "client_cert" => b.client_cert(&client_cert(v).map_err(bad)?),
                 name if schema.field_id(name).is_some() => {
                     fields.push((key, v));

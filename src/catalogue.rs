@@ -40,6 +40,7 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("http.request.body.form.names", "Array<Bytes>"),
     ("http.request.body.form.values", "Array<Bytes>"),
     ("http.request.jwt.claims", "Map<Array<Bytes>>"),
+    ("raw.http.request.uri.path.extension", "Bytes"),
     ("raw.http.request.full_uri", "Bytes"),
     ("raw.http.request.uri", "Bytes"),
     ("raw.http.request.uri.path", "Bytes"),

@@ -309,7 +309,7 @@ fn a_request_json_gives_raw_parts_or_fields_and_no_unknown_key() {
         r#"{"rules": [
             {"id": "admin", "expression": "starts_with(http.request.uri.path, \"/admin\")", "action": "log"},
             {"id": "names", "expression": "any(http.request.headers.names[*] == \"X-Debug\")", "action": "log"},
-            {"id": "https", "expression": "ssl and http.host == \"a.com:8443\"", "action": "log"}
+            {"id": "https", "expression": "ssl and http.host == \"a.com\"", "action": "log"}
         ]}"#,
     );
     let parts = write(

@@ -284,11 +284,14 @@ impl HttpRequestBuilder {
             .as_deref()
             .or_else(|| target.as_ref()?.1.authority.filter(|a| !a.is_empty()))
             .or(from_headers.host);
-        if let Some(h) = host {
+        let host = host.map(url::normalize_host);
+        if let Some((h, _)) = &host {
             r.set(id!("http.host"), bytes(h));
         }
         if let Some((raw, t)) = &target {
-            let origin = scheme.as_deref().zip(host);
+            let origin = scheme
+                .as_deref()
+                .zip(host.as_ref().map(|(_, a)| a.as_slice()));
             derive_target(r, raw, t, origin);
         }
         if let Some(cookie) = &from_headers.cookie {
@@ -721,10 +724,7 @@ mod tests {
                 "{name}"
             );
         }
-        assert_eq!(
-            absolute.get_by_name("http.host"),
-            Some(text("Api.example:8443"))
-        );
+        assert_eq!(absolute.get_by_name("http.host"), Some(text("api.example")));
         assert_eq!(
             absolute.get_by_name("raw.http.request.full_uri"),
             Some(text("HTTPS://user:pw@Api.example:8443/v1/../admin?q=%41"))
@@ -780,7 +780,7 @@ mod tests {
             .header("Host", "b.com")
             .build()
             .unwrap();
-        assert_eq!(connect.get_by_name("http.host"), Some(text("a.com:443")));
+        assert_eq!(connect.get_by_name("http.host"), Some(text("a.com")));
         assert_eq!(connect.get_by_name("http.request.uri.path"), Some(text("")));
         assert_eq!(connect.get_by_name("raw.http.request.uri"), Some(text("")));
     }
@@ -887,7 +887,7 @@ mod tests {
                 bytes("HTTPS://u@a.example:8443/A/./b/../%43.PHP?x=%41&y"),
             ),
             ("raw.http.request.uri.args", args("%41")),
-            ("http.host", bytes("a.example:8443")),
+            ("http.host", bytes("a.example")),
             ("ssl", Value::Bool(true)),
         ] {
             assert_eq!(req.get_by_name(name), Some(want.as_val()), "{name}");

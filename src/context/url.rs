@@ -256,6 +256,36 @@ fn remove_dot_segments(s: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A host as rules compare it (`http.host`), and the authority `full_uri`
+/// starts with: ASCII letters lowercased and trailing dots dropped from the
+/// host, and the host without its port (`API.Example.:8443` gives
+/// `api.example` and `api.example:8443`; `[::1]:443` gives `[::1]`). DNS
+/// names are case-insensitive and `example.com.` is `example.com`, so a
+/// rule on `http.host` cannot be passed by case, a trailing dot or a port.
+pub(super) fn normalize_host(authority: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let port_at = if authority.first() == Some(&b'[') {
+        // An IPv6 literal: the port follows the closing bracket.
+        authority
+            .iter()
+            .position(|&c| c == b']')
+            .map(|k| k + 1)
+            .filter(|&k| authority.get(k) == Some(&b':'))
+    } else {
+        authority.iter().rposition(|&c| c == b':')
+    };
+    let (host, port) = match port_at {
+        Some(k) => (&authority[..k], &authority[k..]),
+        None => (authority, &b""[..]),
+    };
+    let mut host = host.to_ascii_lowercase();
+    while host.last() == Some(&b'.') {
+        host.pop();
+    }
+    let mut with_port = host.clone();
+    with_port.extend_from_slice(port);
+    (host, with_port)
+}
+
 /// The extension of a path's last segment: what follows its last `.`
 /// (`""` when it has none).
 pub(super) fn extension(path: &[u8]) -> &[u8] {

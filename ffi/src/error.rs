@@ -285,12 +285,14 @@ pub(crate) fn run(error: ErrorOut, body: impl FnOnce() -> Result<(), Fail>) -> P
     // Building the error allocates; a panic there must not escape either.
     catch_unwind(AssertUnwindSafe(|| match result {
         Ok(()) => {
-            let _ = error.0.set(ptr::null_mut());
+            if error.0.usable() {
+                let _ = error.0.set(ptr::null_mut());
+            }
             PortcullisStatus::Ok
         }
         Err(fail) => {
             let status = fail.status();
-            if error.0.check().is_ok() {
+            if error.0.usable() {
                 let _ = error.0.set(fail.into_raw());
             }
             status

@@ -176,6 +176,12 @@ impl<T> Out<T> {
         Out { ptr, arg }
     }
 
+    /// Whether the argument can be written (not NULL, aligned): no
+    /// allocation, for the paths every call takes.
+    pub(crate) fn usable(&self) -> bool {
+        !self.ptr.is_null() && (self.ptr as usize) % align_of::<T>() == 0
+    }
+
     /// An error unless the argument can be written.
     pub(crate) fn check(&self) -> Result<(), Fail> {
         if self.ptr.is_null() {
@@ -210,7 +216,9 @@ impl<P> Out<*mut P> {
     pub(crate) unsafe fn object(ptr: *mut *mut P, arg: &'static str) -> Self {
         // SAFETY: the caller's promise is `new`'s.
         let out = unsafe { Out::new(ptr, arg) };
-        let _ = out.set(std::ptr::null_mut());
+        if out.usable() {
+            let _ = out.set(std::ptr::null_mut());
+        }
         out
     }
 

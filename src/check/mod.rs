@@ -1136,11 +1136,7 @@ impl<'s> Checker<'s> {
     /// One operand of an element-wise logical operator: the array it maps
     /// over and its per-element Bool. A `Bool` here is a type error: a
     /// logical operator does not mix a Bool with an `Array<Bool>`.
-    fn element_term<'e>(
-        &mut self,
-        e: &'e Expr,
-        depth: usize,
-    ) -> Result<(Box<Operand>, Operand), Error> {
+    fn element_term(&mut self, e: &Expr, depth: usize) -> Result<(Box<Operand>, Operand), Error> {
         let v = match e {
             Expr::Not { .. } | Expr::Logical { .. } | Expr::Paren { .. } => {
                 self.elementwise(e, depth)?

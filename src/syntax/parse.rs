@@ -480,8 +480,8 @@ impl<'s> Parser<'s> {
                     Ok((rest, v)) => Ok((rest, Rhs::Value(Box::new(v)))),
                     Err(nom::Err::Error(_)) => {
                         let word = next_word(i);
-                        let hint = if i.starts_with('\'') {
-                            let text: String = i[1..].chars().take_while(|&c| c != '\'').collect();
+                        let hint = if let Some(quoted) = i.strip_prefix('\'') {
+                            let text: String = quoted.chars().take_while(|&c| c != '\'').collect();
                             format!("; strings are in double quotes: \"{text}\"")
                         } else if i.starts_with('=') {
                             "; `===` is not an operator: did you mean `==`?".to_string()

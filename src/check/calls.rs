@@ -153,10 +153,10 @@ impl Checker<'_> {
                 }
                 if let Some(limit) = args.get_mut(2) {
                     match limit.literal.as_deref() {
-                        Some(Literal::Int(n)) if *n >= 1 => {}
+                        Some(Literal::Int(n)) if (1..=128).contains(n) => {}
                         _ => {
                             return Err(Error::check(
-                                "the limit of split must be a literal integer of at least 1",
+                                "the limit of split must be a literal integer from 1 to 128",
                                 limit.span,
                             ));
                         }
@@ -217,10 +217,10 @@ impl Checker<'_> {
                 for (a, max) in args.iter_mut().skip(1).zip(maxes) {
                     sig.expect(a, &Type::Int)?;
                     if let Some(Literal::Int(v)) = a.literal.as_deref()
-                        && !(0..=*max).contains(v)
+                        && !(1..=*max).contains(v)
                     {
                         return Err(Error::check(
-                            format!("prefix length {v} is out of range (0 to {max})"),
+                            format!("prefix length {v} is out of range (1 to {max})"),
                             a.span,
                         ));
                     }
@@ -232,9 +232,9 @@ impl Checker<'_> {
                 sig.expect(&mut args[0], &Type::Bytes)?;
                 if let Some(flags) = args.get_mut(1) {
                     let f = sig.literal_bytes(flags, 2)?;
-                    if !f.iter().all(|c| matches!(c, b'u' | b'n')) {
+                    if !f.iter().all(|c| matches!(c, b'u' | b'p')) {
                         return Err(Error::check(
-                            "the flags of base64 functions are \"u\" (URL-safe alphabet) and \"n\" (no padding)",
+                            "the flags of base64 functions are \"u\" (URL-safe alphabet) and \"p\" (padding; unpadded without it)",
                             flags.span,
                         ));
                     }

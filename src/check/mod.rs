@@ -1261,6 +1261,11 @@ fn validate_wildcard(p: &[u8], span: Span) -> Result<(), Error> {
                     ));
                 }
             }
+        } else if p[k] == b'*' && p.get(k + 1) == Some(&b'*') {
+            return Err(Error::check(
+                "`**` is not a wildcard (the public engines reject it): one `*` already matches any run of characters, `/` and `.` included",
+                span,
+            ));
         } else {
             k += 1;
         }

@@ -1,8 +1,8 @@
 //! What each built-in function does, shared by the VM and the reference
 //! evaluator. Every function is total: malformed input gives a missing value
 //! or the input unchanged (as documented per function), never a panic, and
-//! its work is linear in its input (recursive URL decoding is capped at
-//! [`MAX_URL_DECODE_PASSES`] passes).
+//! its work is linear in its input (recursive URL decoding reaches its
+//! fixed point in one pass).
 
 use super::Builtin;
 use crate::limits::Limits;
@@ -13,9 +13,6 @@ use regex::bytes::Regex;
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
-
-/// Most decoding passes `url_decode(x, "r")` makes.
-pub const MAX_URL_DECODE_PASSES: usize = 16;
 
 /// What a call prepares once, at compile time, from its literal arguments.
 #[derive(Debug, Clone, Default)]
@@ -295,11 +292,12 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared, room: usize) 
         EncodeBase64 => match arg(0) {
             Val::Bytes(s) if s.len().div_ceil(3).saturating_mul(4) > room => Val::Missing,
             Val::Bytes(s) => {
+                // Unpadded unless `p`; the URL-safe alphabet with `u`.
                 let flags = arg_bytes(1).unwrap_or(b"");
                 bytes(base64_encode(
                     s,
                     flags.contains(&b'u'),
-                    !flags.contains(&b'n'),
+                    flags.contains(&b'p'),
                 ))
             }
             _ => Val::Missing,
@@ -432,20 +430,49 @@ fn url_decode<'a>(s: &Cow<'a, [u8]>, recursive: bool, unicode: bool) -> Val<'a> 
     if !s.iter().any(|&c| c == b'%' || c == b'+') {
         return Val::Bytes(s.clone());
     }
-    let mut cur = url_decode_once(s, unicode);
     if recursive {
-        for _ in 1..MAX_URL_DECODE_PASSES {
-            if !cur.contains(&b'%') {
-                break;
+        return bytes(decode_to_fixed_point(s, unicode));
+    }
+    bytes(url_decode_once(s, unicode))
+}
+
+/// What decoding again and again until nothing changes gives (`url_decode`
+/// with `r`), in one pass: every byte goes on the output, and an escape that
+/// the output now ends with is decoded at once, which may complete another.
+/// A `+` is a space whenever it appears, read or decoded (`%2B` decodes to
+/// `+`, which a second decode reads as a space). Each decode shortens the
+/// output, so the work is linear in the input.
+fn decode_to_fixed_point(s: &[u8], unicode: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    for &c in s {
+        out.push(if c == b'+' { b' ' } else { c });
+        loop {
+            let n = out.len();
+            if n >= 3 && out[n - 3] == b'%' {
+                if let (Some(h), Some(l)) = (hex_val(out[n - 2]), hex_val(out[n - 1])) {
+                    out.truncate(n - 3);
+                    let b = h * 16 + l;
+                    out.push(if b == b'+' { b' ' } else { b });
+                    continue;
+                }
             }
-            let next = decode_pass(&cur, unicode, false);
-            if next == cur {
-                break;
+            if unicode && n >= 6 && out[n - 6] == b'%' && matches!(out[n - 5], b'u' | b'U') {
+                let cp = out[n - 4..]
+                    .iter()
+                    .try_fold(0u32, |acc, &c| hex_val(c).map(|h| acc * 16 + u32::from(h)));
+                if let Some(cp) = cp {
+                    out.truncate(n - 6);
+                    let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                    let mut buf = [0; 4];
+                    let encoded = c.encode_utf8(&mut buf).as_bytes();
+                    out.extend_from_slice(if encoded == b"+" { b" " } else { encoded });
+                    continue;
+                }
             }
-            cur = next;
+            break;
         }
     }
-    bytes(cur)
+    out
 }
 
 /// The string (`want_string`) or integer at `path` (object keys and array

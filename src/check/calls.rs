@@ -170,6 +170,65 @@ impl Checker<'_> {
                 sig.expect(&mut args[1], &Type::Bytes)?;
                 Ok(Type::Bytes)
             }
+            Sha256 => {
+                sig.arity(args, 1, 1)?;
+                sig.expect(&mut args[0], &Type::Bytes)?;
+                Ok(Type::Bytes)
+            }
+            RemoveQueryArgs => {
+                sig.arity(args, 2, usize::MAX)?;
+                sig.expect(&mut args[0], &Type::Bytes)?;
+                for (k, a) in args.iter_mut().enumerate().skip(1) {
+                    if sig.literal_bytes(a, k + 1)?.is_empty() {
+                        return Err(Error::check(
+                            "the argument names of remove_query_args must not be empty",
+                            a.span,
+                        ));
+                    }
+                }
+                Ok(Type::Bytes)
+            }
+            IsTimedHmacValidV0 => {
+                sig.arity(args, 4, 6)?;
+                if sig.literal_bytes(&mut args[0], 1)?.is_empty() {
+                    return Err(Error::check(
+                        "the key of is_timed_hmac_valid_v0 must not be empty",
+                        args[0].span,
+                    ));
+                }
+                sig.expect(&mut args[1], &Type::Bytes)?;
+                for k in [2, 4] {
+                    let Some(a) = args.get(k) else { continue };
+                    match a.literal.as_deref() {
+                        Some(Literal::Int(n)) if *n >= 0 => {}
+                        _ => {
+                            return Err(Error::check(
+                                format!(
+                                    "argument {} of is_timed_hmac_valid_v0 ({}) must be a literal integer of at least 0",
+                                    k + 1,
+                                    if k == 2 {
+                                        "the time to live, in seconds"
+                                    } else {
+                                        "the separator's length"
+                                    }
+                                ),
+                                a.span,
+                            ));
+                        }
+                    }
+                }
+                sig.expect(&mut args[3], &Type::Int)?;
+                if let Some(flags) = args.get_mut(5) {
+                    let f = sig.literal_bytes(flags, 6)?;
+                    if !f.iter().all(|&c| c == b's') {
+                        return Err(Error::check(
+                            "the only flag of is_timed_hmac_valid_v0 is \"s\" (the MAC is URL-safe base64)",
+                            flags.span,
+                        ));
+                    }
+                }
+                Ok(Type::Bool)
+            }
             RemoveBytes => {
                 sig.arity(args, 2, 2)?;
                 sig.expect(&mut args[0], &Type::Bytes)?;

@@ -146,6 +146,7 @@ proptest! {
                     action: if k % 3 == 0 { portcullis::Action::Block } else { portcullis::Action::Log },
                     action_parameters: ActionParameters::default(),
                     enabled: true,
+                    extra: Default::default(),
                 })
                 .collect(),
         };

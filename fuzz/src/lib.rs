@@ -241,8 +241,10 @@ fn rule_set_of(hand: &[HandRule]) -> RuleSet {
                 action: r.action,
                 action_parameters: ActionParameters {
                     rules: r.skips.clone(),
+                    ..ActionParameters::default()
                 },
                 enabled: r.enabled,
+                extra: Default::default(),
             })
             .collect(),
     }
@@ -787,6 +789,7 @@ static REQUEST_RULES: LazyLock<CompiledRuleSet> = LazyLock::new(|| {
                 action: Action::Log,
                 action_parameters: ActionParameters::default(),
                 enabled: true,
+                extra: Default::default(),
             })
             .collect(),
     }

@@ -190,14 +190,17 @@ impl Fail {
         Fail(vec![Problem::of(error, source, None)])
     }
 
-    /// Every problem of a rule set: `(rule id, error, the rule's expression)`.
+    /// Every problem of a rule set: `(rule id or "", error, the text its
+    /// span is in)`.
     pub(crate) fn rules<'a>(
         problems: impl IntoIterator<Item = (&'a str, &'a Error, &'a str)>,
     ) -> Fail {
         Fail(
             problems
                 .into_iter()
-                .map(|(id, e, source)| Problem::of(e, source, Some(id.to_string())))
+                .map(|(id, e, source)| {
+                    Problem::of(e, source, (!id.is_empty()).then(|| id.to_string()))
+                })
                 .collect(),
         )
     }

@@ -7,7 +7,7 @@ use crate::object::{Kind, Out, borrow, free, text};
 use crate::out_string;
 use crate::request::{PortcullisRequest, RequestObject};
 use crate::schema::{PortcullisSchema, mismatch, same_fields};
-use portcullis::{Action, CompiledRuleSet, RuleSet, Schema};
+use portcullis::{Action, CompiledRuleSet, RuleSet, RuleSetError, Schema};
 use std::ffi::c_char;
 use std::sync::Arc;
 
@@ -108,31 +108,40 @@ pub unsafe extern "C" fn portcullis_ruleset_compile(
             other => {
                 return Err(Fail::new(
                     PortcullisStatus::InvalidArgument,
-                    format!("format {other} is neither PORTCULLIS_RULESET_JSON (0) nor PORTCULLIS_RULESET_TOML (1)"),
+                    format!(
+                        "format {other} is neither PORTCULLIS_RULESET_JSON (0) nor PORTCULLIS_RULESET_TOML (1)"
+                    ),
                 ));
             }
         }
-        .map_err(|e| Fail::engine(&e, ""))?;
+        // A problem of the file: its span is in the file's text.
+        .map_err(|e| problems(&e, |_| source))?;
+        // A problem of a rule's expression: its span is in that expression.
         let set = rules.compile(&compiler).map_err(|e| {
-            let expression = |id: &str| {
+            problems(&e, |id| {
                 rules
                     .rules
                     .iter()
                     .find(|r| r.id == id)
                     .map_or("", |r| r.expression.as_str())
-            };
-            Fail::rules(
-                e.problems
-                    .iter()
-                    .zip(e.errors())
-                    .map(|((id, _), err)| (id.as_str(), err, expression(id))),
-            )
+            })
         })?;
         out.set_object(RuleSetObject {
             set,
             schema: schema.clone(),
         })
     })
+}
+
+/// Every problem of `e`, each located in the text `source_of` its rule id
+/// names (the file, or the rule's expression).
+fn problems<'a>(e: &'a RuleSetError, source_of: impl Fn(&str) -> &'a str) -> Fail {
+    Fail::rules(
+        e.problems
+            .iter()
+            .zip(e.errors())
+            .map(|((id, _), err)| (id.as_str(), err, source_of(id))),
+    )
 }
 
 /// Borrows the rule set and request and checks they fit together.

@@ -14,7 +14,8 @@
 mod explain;
 
 use portcullis::{
-    CompiledRuleSet, Compiler, Error, Filter, HttpRequest, Lists, RuleSet, Schema, infer_list_type,
+    CompiledRuleSet, Compiler, Error, Filter, HttpRequest, Lists, RuleSet, RuleSetError, Schema,
+    infer_list_type,
 };
 use serde_json::{Value as J, json};
 use std::collections::BTreeMap;
@@ -63,6 +64,16 @@ fn diagnostic(error: &Error, source: &str, rule: Option<&str>) -> J {
         "end": at.map(|(_, s)| s.end),
         "rendered": error.render(source),
     })
+}
+
+/// The diagnostics of a rule set's problems, each located in the text
+/// `source_of` its rule id names.
+fn rule_set_problems<'a>(e: &'a RuleSetError, source_of: impl Fn(&str) -> &'a str) -> Vec<J> {
+    e.problems
+        .iter()
+        .zip(e.errors())
+        .map(|((id, _), err)| diagnostic(err, source_of(id), (!id.is_empty()).then_some(&**id)))
+        .collect()
 }
 
 /// `{"ok": true}` or `{"ok": false, "diagnostics": [...]}`.
@@ -142,7 +153,8 @@ impl Playground {
                 };
                 let rules = match parsed {
                     Ok(r) => r,
-                    Err(e) => return answer(vec![diagnostic(&e, "", None)]),
+                    // Problems of the file: their spans are in its text.
+                    Err(e) => return answer(rule_set_problems(&e, |_| text)),
                 };
                 match rules.compile(&compiler) {
                     Ok(set) => {
@@ -158,20 +170,14 @@ impl Playground {
                         self.rules = Some(Rules::Set { rules, set, each });
                         answer(Vec::new())
                     }
-                    Err(e) => answer(
-                        e.problems
+                    // Problems of a rule: their spans are in its expression.
+                    Err(e) => answer(rule_set_problems(&e, |id| {
+                        rules
+                            .rules
                             .iter()
-                            .zip(e.errors())
-                            .map(|((id, _), err)| {
-                                let source = rules
-                                    .rules
-                                    .iter()
-                                    .find(|r| &r.id == id)
-                                    .map_or("", |r| r.expression.as_str());
-                                diagnostic(err, source, Some(id))
-                            })
-                            .collect(),
-                    ),
+                            .find(|r| r.id == id)
+                            .map_or("", |r| r.expression.as_str())
+                    })),
                 }
             }
             other => answer(vec![json!({
@@ -328,10 +334,7 @@ mod tests {
                 .find(|x| x["text"] == text)
                 .unwrap_or_else(|| panic!("no row {text}: {r}"))
         };
-        assert_eq!(
-            row(&SEED[1..SEED.len() - 1])["depth"],
-            0
-        );
+        assert_eq!(row(&SEED[1..SEED.len() - 1])["depth"], 0);
         assert_eq!(row("not cf.tls_client_auth.cert_verified")["value"], false);
         assert_eq!(row("cf.tls_client_auth.cert_revoked")["value"], true);
         assert_eq!(row("cf.tls_client_auth.cert_revoked")["depth"], 2);

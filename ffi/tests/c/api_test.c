@@ -597,6 +597,18 @@ static void test_ruleset(void) {
                PORTCULLIS_STATUS_CONFIG);
   CHECK(err != NULL && err->rule_id == NULL);
   portcullis_error_free(err);
+  /* A misspelled key of the file: where it is in the file, and the fix. */
+  CHECK_STATUS(portcullis_ruleset_compile(
+                   schema, NULL,
+                   PORTCULLIS_STR("{\"rules\": [\n  {\"id\": \"a\", \"expresion\": "
+                                  "\"ssl\", \"action\": \"log\"}]}"),
+                   PORTCULLIS_RULESET_JSON, &bad, &err),
+               PORTCULLIS_STATUS_CONFIG);
+  CHECK(err != NULL && err->line == 2 && err->column > 1);
+  CHECK(err != NULL && strstr(err->message, "`expression`") != NULL);
+  CHECK(err != NULL && err->rule_id != NULL && strcmp(err->rule_id, "a") == 0);
+  CHECK(err != NULL && strstr(err->rendered, "--> 2:") != NULL);
+  portcullis_error_free(err);
   CHECK_STATUS(portcullis_ruleset_compile(schema, NULL, PORTCULLIS_STR("{}"), 7,
                                           &bad, NULL),
                PORTCULLIS_STATUS_INVALID_ARGUMENT);

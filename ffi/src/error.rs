@@ -336,7 +336,7 @@ mod tests {
 
     #[test]
     fn success_clears_the_error() {
-        let mut error = 0x8 as *mut PortcullisError;
+        let mut error = std::ptr::dangling_mut::<PortcullisError>();
         // SAFETY: `error` is a local, writable pointer.
         let out = unsafe { ErrorOut::new(&mut error) };
         assert_eq!(run(out, || Ok(())), PortcullisStatus::Ok);

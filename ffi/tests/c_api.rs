@@ -5,6 +5,7 @@
 //! the shared library with `ctypes`. A missing tool prints "SKIPPED: ..."
 //! and the test returns.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -46,7 +47,7 @@ fn asan_works(out: &Path) -> bool {
 #[test]
 fn c_program_exercises_every_function() {
     if !have("cc", "--version") {
-        eprintln!("SKIPPED: no C compiler (`cc`) to build tests/c/api_test.c");
+        skipped("no C compiler (`cc`) to build tests/c/api_test.c");
         return;
     }
     let lib = target_dir().join("libportcullis_ffi.a");
@@ -101,7 +102,7 @@ fn c_program_exercises_every_function() {
 #[test]
 fn python_ctypes_example_runs() {
     if !have("python3", "--version") {
-        eprintln!("SKIPPED: no python3 to run examples/python/evaluate.py");
+        skipped("no python3 to run examples/python/evaluate.py");
         return;
     }
     let lib = target_dir().join("libportcullis_ffi.so");
@@ -122,4 +123,10 @@ fn python_ctypes_example_runs() {
         "{stdout}"
     );
     assert!(stdout.contains("--> 1:18"), "{stdout}");
+}
+
+/// Says loudly that a test did not run: straight to the process's stderr,
+/// which libtest does not capture (it hides a passing test's `eprintln!`).
+fn skipped(why: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
 }

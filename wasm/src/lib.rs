@@ -26,11 +26,14 @@ enum Rules {
     /// One expression.
     Expression { source: String, filter: Filter },
     /// A rule set, and each enabled rule compiled alone (for the per-rule results).
-    Set {
-        rules: RuleSet,
-        set: CompiledRuleSet,
-        each: Vec<Option<Filter>>,
-    },
+    Set(Box<RuleSetRules>),
+}
+
+/// A rule set, and each enabled rule compiled alone (for the per-rule results).
+struct RuleSetRules {
+    rules: RuleSet,
+    set: CompiledRuleSet,
+    each: Vec<Option<Filter>>,
 }
 
 /// The playground's state: the default catalogue, plus the lists typed.
@@ -167,7 +170,7 @@ impl Playground {
                                     .flatten()
                             })
                             .collect();
-                        self.rules = Some(Rules::Set { rules, set, each });
+                        self.rules = Some(Rules::Set(Box::new(RuleSetRules { rules, set, each })));
                         answer(Vec::new())
                     }
                     // Problems of a rule: their spans are in its expression.
@@ -246,7 +249,8 @@ impl Playground {
                 "explain": explain::tree(&compiler, source, request),
                 "disassembly": filter.disassemble(),
             }),
-            Rules::Set { rules, set, each } => {
+            Rules::Set(s) => {
+                let RuleSetRules { rules, set, each } = &**s;
                 let verdict = set.evaluate(request);
                 let per_rule: Vec<J> = rules
                     .rules
@@ -285,7 +289,7 @@ impl Playground {
             for request in &self.requests {
                 let hit = match rules {
                     Rules::Expression { filter, .. } => filter.matches(request),
-                    Rules::Set { set, .. } => set.evaluate(request).action.is_some(),
+                    Rules::Set(s) => s.set.evaluate(request).action.is_some(),
                 };
                 hits = hits.wrapping_add(u32::from(hit));
             }

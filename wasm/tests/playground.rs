@@ -11,6 +11,7 @@
 //! `playground/tests/node_modules` (`npm ci`), and Chromium. Without one
 //! of them it prints "SKIPPED: ..." and returns.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -81,7 +82,7 @@ fn missing() -> Option<String> {
 #[test]
 fn playground_in_headless_chromium() {
     if let Some(why) = missing() {
-        eprintln!("SKIPPED: the playground browser test cannot run: {why}");
+        skipped(&format!("the playground browser test cannot run: {why}"));
         return;
     }
     let build = Command::new("bash")
@@ -116,4 +117,10 @@ fn playground_in_headless_chromium() {
         "a real screenshot"
     );
     eprintln!("screenshot: {}", screenshot.display());
+}
+
+/// Says loudly that a test did not run: straight to the process's stderr,
+/// which libtest does not capture (it hides a passing test's `eprintln!`).
+fn skipped(why: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
 }

@@ -278,6 +278,12 @@ fn run(cmd: Command) -> Result<(), Fail> {
                     let _ = writeln!(out, "{alias}\t{} (alias of {})", f.ty, f.name);
                 }
             }
+            for (name, ty) in schema.lists() {
+                let _ = writeln!(
+                    out,
+                    "${name}\tList<{ty}>\ta named list: empty until its contents are given (--lists)"
+                );
+            }
             Ok(())
         }
         Command::Eval {

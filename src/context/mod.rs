@@ -13,7 +13,7 @@ mod url;
 
 pub use client_cert::ClientCert;
 pub use connection::{ConnectionInfo, TlsInfo};
-pub use http::{HttpRequest, HttpRequestBuilder};
+pub use http::{DEFAULT_BODY_LIMIT, HttpRequest, HttpRequestBuilder};
 
 use crate::error::Error;
 use crate::schema::Schema;

@@ -113,19 +113,9 @@ impl Schema {
 
     /// The default HTTP and network catalogue of `FIELDS.md`.
     pub fn default_http() -> Schema {
-        let mut b = Schema::builder();
-        for (name, ty) in crate::catalogue::FIELDS {
-            b = b.field(name, Type::parse(ty).unwrap_or(Type::Bytes));
-        }
-        for (alias, target) in crate::catalogue::ALIASES {
-            b = b.alias(alias, target);
-        }
-        for (name, ty) in crate::catalogue::LISTS {
-            b = b.list(name, Type::parse(ty).unwrap_or(Type::Ip));
-        }
         // The catalogue is checked by a unit test (`the_catalogue_builds`),
         // so this cannot fail.
-        b.build().unwrap_or_default()
+        SchemaBuilder::default_http().build().unwrap_or_default()
     }
 
     /// Loads a schema from JSON:
@@ -263,6 +253,26 @@ pub struct SchemaBuilder {
 }
 
 impl SchemaBuilder {
+    /// A builder holding the default catalogue ([`Schema::default_http`]),
+    /// to extend with fields, lists and functions of one's own. Its fields
+    /// keep their catalogue ids, so requests built by
+    /// [`HttpRequestBuilder`](crate::HttpRequestBuilder) fit it; set the
+    /// added fields with
+    /// [`HttpRequestBuilder::extra_field`](crate::HttpRequestBuilder::extra_field).
+    pub fn default_http() -> SchemaBuilder {
+        let mut b = SchemaBuilder::default();
+        for (name, ty) in crate::catalogue::FIELDS {
+            b = b.field(name, Type::parse(ty).unwrap_or(Type::Bytes));
+        }
+        for (alias, target) in crate::catalogue::ALIASES {
+            b = b.alias(alias, target);
+        }
+        for (name, ty) in crate::catalogue::LISTS {
+            b = b.list(name, Type::parse(ty).unwrap_or(Type::Ip));
+        }
+        b
+    }
+
     /// Adds a field.
     pub fn field(mut self, name: &str, ty: Type) -> Self {
         self.fields.push((name.to_string(), ty));

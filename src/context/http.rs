@@ -118,6 +118,8 @@ struct Parts {
     body_size: Option<usize>,
     body_limit: usize,
     fields: Vec<(FieldId, Value)>,
+    /// Fields of an extended schema, past the catalogue.
+    extra: Vec<(FieldId, Value)>,
     error: Option<Error>,
 }
 
@@ -133,6 +135,7 @@ impl Default for Parts {
             body_size: None,
             body_limit: DEFAULT_BODY_LIMIT,
             fields: Vec::new(),
+            extra: Vec::new(),
             error: None,
         }
     }
@@ -194,7 +197,9 @@ impl HttpRequestBuilder {
     /// decides exactly as on the whole request. Call it first: values set
     /// before it are computed, then dropped.
     pub fn only(mut self, fields: &[FieldId]) -> Self {
-        let mut bits = vec![0u64; catalogue::FIELDS.len().div_ceil(64)].into_boxed_slice();
+        let top = fields.iter().map(|f| f.index() + 1).max().unwrap_or(0);
+        let words = catalogue::FIELDS.len().max(top).div_ceil(64);
+        let mut bits = vec![0u64; words].into_boxed_slice();
         for f in fields {
             if let Some(w) = bits.get_mut(f.index() / 64) {
                 *w |= 1 << (f.index() % 64);
@@ -326,6 +331,49 @@ impl HttpRequestBuilder {
         self
     }
 
+    /// Sets field `name` of `schema`, an extension of the default catalogue
+    /// ([`SchemaBuilder::default_http`](crate::SchemaBuilder::default_http)
+    /// plus fields of one's own), checking its type: for the fields the
+    /// catalogue does not have. The first error is reported by
+    /// [`build`](Self::build); a schema whose first fields are not the
+    /// catalogue's is an error too (its ids would not be the request's).
+    pub fn extra_field(mut self, schema: &Schema, name: &str, value: Value) -> Self {
+        let catalogue = catalogue::FIELDS;
+        let fits = schema.len() >= catalogue.len()
+            && catalogue.iter().enumerate().all(|(k, (n, _))| {
+                schema
+                    .field(FieldId(k as u32))
+                    .is_some_and(|f| f.name == *n)
+            });
+        let result = match (fits, schema.field_id(name)) {
+            (false, _) => Err(Error::Request {
+                field: name.to_string(),
+                message: "the schema does not extend the default catalogue (build it from SchemaBuilder::default_http)".to_string(),
+            }),
+            (true, None) => Err(Error::Request {
+                field: name.to_string(),
+                message: "not a field of the schema".to_string(),
+            }),
+            (true, Some(id)) => {
+                let ty = schema.field(id).map(|f| f.ty.clone()).unwrap_or(Type::Bool);
+                match check_value(&ty, &value) {
+                    Ok(()) => {
+                        self.0.extra.push((id, canonical(value)));
+                        Ok(())
+                    }
+                    Err(m) => Err(Error::Request {
+                        field: name.to_string(),
+                        message: m,
+                    }),
+                }
+            }
+        };
+        if let (Err(e), None) = (result, &self.0.error) {
+            self.0.error = Some(e);
+        }
+        self
+    }
+
     /// Fields set by name, already checked (from [`HttpRequest::from_json`]).
     pub(super) fn checked_fields(
         mut self,
@@ -347,6 +395,7 @@ impl HttpRequestBuilder {
             body_size,
             body_limit: _,
             fields,
+            extra,
             error,
         } = *self.0;
         if let Some(e) = error {
@@ -399,6 +448,9 @@ impl HttpRequestBuilder {
         }
         for (id, value) in fields {
             r.set(id, value);
+        }
+        for (id, value) in extra {
+            r.set_growing(id, value);
         }
         req.only = None;
         Ok(HttpRequest { table: req })

@@ -122,6 +122,15 @@ impl Table {
         }
     }
 
+    /// [`set`](Self::set), growing the table for a field past its end (a
+    /// field an extended schema adds to the catalogue).
+    fn set_growing(&mut self, id: FieldId, value: Value) {
+        if id.index() >= self.values.len() {
+            self.values.resize(id.index() + 1, None);
+        }
+        self.set(id, value);
+    }
+
     /// Makes field `id` missing.
     fn unset(&mut self, id: FieldId) {
         if let Some(slot) = self.values.get_mut(id.index()) {

@@ -1000,25 +1000,34 @@ fn dotted_name(i: &str) -> PResult<'_, &str> {
 /// Why a dotted name is malformed, if it is.
 fn check_name(name: &str) -> Option<String> {
     // The common case, a well-formed name, in one pass over the bytes.
+    // The first segment starts with a letter or `_` (so a name is never
+    // read as a number); later ones may start with a digit, as in
+    // `cf.response.1xxx_code`.
     let mut at_start = true;
+    let mut first = true;
     let well_formed = name.bytes().all(|b| {
         let ok = if at_start {
-            b.is_ascii_lowercase() || b == b'_'
+            b.is_ascii_lowercase() || b == b'_' || (!first && b.is_ascii_digit())
         } else {
             true
         };
+        if b == b'.' {
+            first = false;
+        }
         at_start = b == b'.';
         ok
     }) && !at_start;
     if well_formed {
         return None;
     }
-    for seg in name.split('.') {
+    for (k, seg) in name.split('.').enumerate() {
         if seg.is_empty() {
             return Some("empty segment (two dots in a row, or a dot at an end)".to_string());
         }
-        if !seg.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
-            return Some(format!("segment `{seg}` must start with a letter or `_`"));
+        if k == 0 && !seg.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
+            return Some(format!(
+                "the name must start with a letter or `_`, not `{seg}`"
+            ));
         }
     }
     None

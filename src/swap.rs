@@ -5,6 +5,7 @@
 
 use arc_swap::ArcSwap;
 use std::sync::Arc;
+#[cfg(not(target_arch = "wasm32"))]
 use std::time::{Duration, Instant};
 
 /// A shared, replaceable `T`; clones share it.
@@ -44,15 +45,21 @@ impl<T> Swap<T> {
 /// Most time a writer waits for readers to let go of what it replaced;
 /// past it (a reader holding an `Arc` from [`Swap::load`] for long), the
 /// last reader frees it.
+#[cfg(not(target_arch = "wasm32"))]
 const MAX_WAIT: Duration = Duration::from_millis(200);
 
 /// Drops `old` once nobody else holds it (waiting at most [`MAX_WAIT`]), so
 /// that freeing a large value (a million-entry list) costs the writer, not
 /// a reader in the middle of an evaluation.
 pub(crate) fn free_when_unshared<T>(old: Arc<T>) {
-    let start = Instant::now();
-    while Arc::strong_count(&old) > 1 && start.elapsed() < MAX_WAIT {
-        std::thread::sleep(Duration::from_micros(50));
+    // wasm32 (the playground) has no clock, `Instant::now` panics there,
+    // and a module runs on one thread: no reader can be in flight.
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let start = Instant::now();
+        while Arc::strong_count(&old) > 1 && start.elapsed() < MAX_WAIT {
+            std::thread::sleep(Duration::from_micros(50));
+        }
     }
     drop(old);
 }

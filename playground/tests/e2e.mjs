@@ -48,7 +48,10 @@ try {
   page.on("pageerror", (e) => errors.push(String(e)));
   await page.goto(url);
   await page.waitForSelector("body[data-ready]", { timeout: 30000 });
-  check(await page.getAttribute("body", "data-ready") === "1", "the engine loaded");
+  if (await page.getAttribute("body", "data-ready") !== "1") {
+    throw new Error(`the engine did not load: ${await page.locator("#verdict").innerText()} ${errors.join("; ")}`);
+  }
+  check(true, "the engine loaded");
   const text = (sel) => page.locator(sel).innerText();
   const settle = () => page.waitForTimeout(250);
 
@@ -95,6 +98,16 @@ try {
   await rules.fill('http.host == "a.com" AND ssl');
   await settle();
   check((await text("#diagnostics")).includes("--> 1:22"), "line:column in the diagnostic");
+
+  // A named list, declared by typing it.
+  await page.locator("#lists").fill('{"office": ["203.0.113.0/24"]}');
+  await rules.fill("ip.src in $office");
+  await request.fill('{"client_ip": "203.0.113.9"}');
+  await settle();
+  check((await text("#verdict")).includes("MATCH: the expression is true"), "a typed list is read");
+  await page.locator("#lists").fill("");
+  await settle();
+  check((await text("#diagnostics")).includes("$office"), "an undeclared list is a diagnostic");
 
   // Back to the rule set for the screenshot.
   await page.selectOption("#mode", "json");

@@ -15,6 +15,7 @@ use crate::context::Request;
 use crate::error::Error;
 use crate::filter::{Compiler, Filter, SourceText};
 use crate::swap::Swap;
+use crate::types::FieldId;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -285,6 +286,13 @@ impl RuleSet {
         let shared = shared::share(&programs, &regex_anchors);
         index.set_regex_ids(&shared.anchor_ids);
         let slots = read_once::FieldSlots::assign(&programs);
+        let mut fields: Vec<FieldId> = programs
+            .iter()
+            .flatten()
+            .flat_map(|p| p.fields().iter().copied())
+            .collect();
+        fields.sort_unstable();
+        fields.dedup();
         let list_tests: usize = programs.iter().flatten().map(|p| p.list_tests).sum();
         let pins_lists =
             list_tests > 1 || programs.iter().flatten().any(|p| p.may_read_lists_twice());
@@ -300,6 +308,7 @@ impl RuleSet {
             shared_ids: shared.ids,
             slots,
             pins_lists,
+            fields: fields.into_boxed_slice(),
         })
     }
 }
@@ -367,6 +376,8 @@ pub struct CompiledRuleSet {
     /// An evaluation may look lists up more than once: it pins their
     /// snapshot, to read one version of each.
     pins_lists: bool,
+    /// Every field an enabled rule reads, sorted.
+    fields: Box<[FieldId]>,
 }
 
 /// The outcome of evaluating a rule set. Serializes (and displays) as
@@ -495,6 +506,12 @@ impl CompiledRuleSet {
             }
         }
         verdict
+    }
+
+    /// Every field the enabled rules read (sorted, each once): a host may
+    /// skip computing the others (a proxy need not read a body no rule reads).
+    pub fn fields(&self) -> &[FieldId] {
+        &self.fields
     }
 
     /// Number of rules (enabled or not).

@@ -40,6 +40,7 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("http.request.body.form.names", "Array<Bytes>"),
     ("http.request.body.form.values", "Array<Bytes>"),
     ("http.request.jwt.claims", "Map<Array<Bytes>>"),
+    ("raw.http.request.uri.path.extension", "Bytes"),
     ("raw.http.request.full_uri", "Bytes"),
     ("raw.http.request.uri", "Bytes"),
     ("raw.http.request.uri.path", "Bytes"),
@@ -158,25 +159,6 @@ const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     true
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Schema;
-
-    #[test]
-    fn ids_are_the_default_schema_ids() {
-        let schema = Schema::default_http();
-        assert_eq!(schema.len(), FIELDS.len());
-        for (name, _) in FIELDS {
-            assert_eq!(schema.field_id(name), Some(id(name)), "{name}");
-        }
-        const HOST: FieldId = id("http.host");
-        const LAST: FieldId = id("icmp.code");
-        assert_eq!(HOST, FieldId(0));
-        assert_eq!(LAST.index(), FIELDS.len() - 1);
-    }
-}
-
 /// The format of each default field whose format a rule depends on, as
 /// `portcullis fields` prints it (`LANGUAGE.md` §10).
 const DOCS: &[(&str, &str)] = &[
@@ -293,4 +275,23 @@ const DOCS: &[(&str, &str)] = &[
 /// The documented format of default field `name`, or `""`.
 pub(crate) fn doc(name: &str) -> &'static str {
     DOCS.iter().find(|(n, _)| *n == name).map_or("", |(_, d)| d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Schema;
+
+    #[test]
+    fn ids_are_the_default_schema_ids() {
+        let schema = Schema::default_http();
+        assert_eq!(schema.len(), FIELDS.len());
+        for (name, _) in FIELDS {
+            assert_eq!(schema.field_id(name), Some(id(name)), "{name}");
+        }
+        const HOST: FieldId = id("http.host");
+        const LAST: FieldId = id("icmp.code");
+        assert_eq!(HOST, FieldId(0));
+        assert_eq!(LAST.index(), FIELDS.len() - 1);
+    }
 }

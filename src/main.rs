@@ -5,7 +5,7 @@
 //! input file cannot be read or is not valid JSON/TOML.
 
 use clap::{Parser, Subcommand};
-use portcullis::{Compiler, Context, Error, Limits, Lists, Schema};
+use portcullis::{Compiler, Context, Error, HttpRequest, Limits, Lists, Request, Schema};
 use portcullis::{RuleSet, Verdict};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -22,6 +22,22 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// What `--help` says of a request JSON (docs/language.md says more).
+const REQUEST_JSON: &str = r#"REQUEST JSON
+  A JSON object. Over the built-in catalogue (no --schema), its keys are raw
+  request parts, from which every field is derived as the library's
+  HttpRequestBuilder derives it (the path normalised, headers, cookies,
+  arguments, full_uri...):
+    "method", "uri" (the request target, origin or absolute form), "scheme",
+    "host", "headers" ({"Name": "v" or ["v", ...]} or [["Name", "v"], ...]),
+    "client_ip", "body", "body_mime" (default: the Content-Type header's),
+    "tls" ({"version", "cipher"}), "client_cert" ({"presented", "verified",
+    "revoked", "subject_dn", ...})
+  and/or field names ("http.host": "a.com"), which set that field only and
+  win over a derived value. Any other key is an error.
+    {"method": "GET", "uri": "/a/../admin", "headers": {"Host": "a.com"}}
+  With --schema, keys are field names only."#;
 
 #[derive(clap::Args, Clone)]
 struct SchemaArgs {
@@ -49,16 +65,18 @@ enum Command {
         schema: SchemaArgs,
     },
     /// Evaluate an expression against a request: prints `true` or `false`.
+    #[command(after_help = REQUEST_JSON)]
     Eval {
         /// The expression (not with --batch).
         expr: Option<String>,
-        /// Request JSON: a flat object from field name to value.
+        /// Request JSON (see REQUEST JSON below).
         #[arg(long)]
         request: Option<String>,
         /// Named lists JSON: `{"name": [values...]}`.
         #[arg(long)]
         lists: Option<String>,
-        /// JSON lines of `{"expr", "request", "lists"}` (`-` for stdin); one result line each.
+        /// JSON lines of `{"expr", "request", "lists"}` (`-` for stdin), each
+        /// request as for --request; one result line each.
         #[arg(long)]
         batch: Option<String>,
         #[command(flatten)]
@@ -88,14 +106,15 @@ enum Command {
         schema: SchemaArgs,
     },
     /// Evaluate a rule set against a request (or a file of requests) and print the verdict.
+    #[command(after_help = REQUEST_JSON)]
     Run {
         /// The rule set, JSON or TOML.
         #[arg(long)]
         rules: String,
-        /// One request JSON.
+        /// One request JSON (see REQUEST JSON below).
         #[arg(long)]
         request: Option<String>,
-        /// A file of requests, one JSON object a line (`-` for stdin).
+        /// A file of requests, one JSON object a line as for --request (`-` for stdin).
         #[arg(long)]
         requests: Option<String>,
         /// Named lists JSON.
@@ -260,6 +279,7 @@ fn run(cmd: Command) -> Result<(), Fail> {
             batch,
             schema,
         } => {
+            let derive = schema.schema.is_none();
             let (schema, limits) = load_schema(&schema)?;
             if let Some(path) = batch {
                 if expr.is_some() {
@@ -269,7 +289,7 @@ fn run(cmd: Command) -> Result<(), Fail> {
                         2,
                     ));
                 }
-                return eval_batch(&path, &schema, &limits);
+                return eval_batch(&path, &schema, derive, &limits);
             }
             let text = expression(expr, None)?;
             let request = match request {
@@ -293,7 +313,7 @@ fn run(cmd: Command) -> Result<(), Fail> {
                     })?,
                     None => BTreeMap::new(),
                 };
-            match eval_one(&text, &request, &lists, &schema, &limits) {
+            match eval_one(&text, &request, &lists, &schema, derive, &limits) {
                 Ok(b) => {
                     println!("{b}");
                     Ok(())
@@ -306,11 +326,12 @@ fn run(cmd: Command) -> Result<(), Fail> {
         }
         Command::Run {
             rules,
-            request,
+            request: request_file,
             requests,
             lists,
             schema,
         } => {
+            let derive = schema.schema.is_none();
             let (schema, limits) = load_schema(&schema)?;
             let set = RuleSet::load(&rules, &read(&rules)?)
                 .map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
@@ -341,8 +362,8 @@ fn run(cmd: Command) -> Result<(), Fail> {
                 .with_lists(&list_store);
             let compiled = set.compile(&compiler).map_err(|e| Fail(e.to_string(), 1))?;
             let verdict_line = |req: &serde_json::Value| -> String {
-                match Context::from_json_value(&schema, req) {
-                    Ok(cx) => compiled.evaluate(&cx).to_json().to_string(),
+                match request(&schema, derive, req) {
+                    Ok(cx) => compiled.evaluate(&*cx).to_json().to_string(),
                     Err(e) => {
                         serde_json::json!({"error": {"stage": "request", "message": e.message()}})
                             .to_string()
@@ -350,15 +371,15 @@ fn run(cmd: Command) -> Result<(), Fail> {
                 }
             };
             let mut out = std::io::stdout().lock();
-            match (request, requests) {
+            match (request_file, requests) {
                 (Some(path), None) => {
                     let req =
                         serde_json::from_str::<serde_json::Value>(&read(&path)?).map_err(|e| {
                             Fail(format!("error: request `{path}` is not valid JSON: {e}"), 2)
                         })?;
-                    let cx = Context::from_json_value(&schema, &req)
+                    let cx = request(&schema, derive, &req)
                         .map_err(|e| Fail(format!("error: {e}"), 1))?;
-                    let v: Verdict = compiled.evaluate(&cx);
+                    let v: Verdict = compiled.evaluate(&*cx);
                     let _ = writeln!(out, "{}", v.to_json());
                 }
                 (None, Some(path)) => {
@@ -420,11 +441,27 @@ fn declare_lists_for<'e>(
     portcullis::declare_lists(schema, lists, exprs, limits)
 }
 
+/// A request from its JSON: with `derive` (the built-in catalogue), raw
+/// parts and field names through the library's one derivation
+/// (`HttpRequest::from_json_value`); over a custom schema, field names only.
+fn request<'s>(
+    schema: &'s Schema,
+    derive: bool,
+    json: &serde_json::Value,
+) -> Result<Box<dyn Request + 's>, Error> {
+    Ok(if derive {
+        Box::new(HttpRequest::from_json_value(json)?)
+    } else {
+        Box::new(Context::from_json_value(schema, json)?)
+    })
+}
+
 fn eval_one(
     text: &str,
-    request: &serde_json::Value,
+    json: &serde_json::Value,
     lists: &BTreeMap<String, Vec<serde_json::Value>>,
     schema: &Schema,
+    derive: bool,
     limits: &Limits,
 ) -> Result<bool, Error> {
     let schema = declare_lists_for(schema, lists, std::iter::once(text), limits);
@@ -434,12 +471,14 @@ fn eval_one(
         .with_lists(&store);
     let filter = compiler.compile(text)?;
     store.load_map(lists)?;
-    let cx = Context::from_json_value(&schema, request)?;
-    Ok(filter.matches(&cx))
+    let cx = request(&schema, derive, json)?;
+    Ok(filter.matches(&*cx))
 }
 
-fn eval_batch(path: &str, schema: &Schema, limits: &Limits) -> Result<(), Fail> {
-    answer_lines(path, |line| batch_line(line, schema, limits).to_string())
+fn eval_batch(path: &str, schema: &Schema, derive: bool, limits: &Limits) -> Result<(), Fail> {
+    answer_lines(path, |line| {
+        batch_line(line, schema, derive, limits).to_string()
+    })
 }
 
 /// Answers each line of `path` with one output line, `answer(line)`; a
@@ -459,7 +498,7 @@ fn answer_lines(path: &str, mut answer: impl FnMut(&str) -> String) -> Result<()
     Ok(())
 }
 
-fn batch_line(line: &str, schema: &Schema, limits: &Limits) -> serde_json::Value {
+fn batch_line(line: &str, schema: &Schema, derive: bool, limits: &Limits) -> serde_json::Value {
     use serde_json::json;
     let error = |stage: &str, message: String, span: Option<portcullis::Span>| {
         let mut e = json!({"stage": stage, "message": message});
@@ -495,7 +534,7 @@ fn batch_line(line: &str, schema: &Schema, limits: &Limits) -> serde_json::Value
             }
         },
     };
-    match eval_one(expr, &request, &lists, schema, limits) {
+    match eval_one(expr, &request, &lists, schema, derive, limits) {
         Ok(b) => json!({ "result": b }),
         Err(e) => {
             let stage = match e.stage() {

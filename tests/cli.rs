@@ -290,3 +290,82 @@ fn a_stream_answers_every_line_even_one_that_is_not_utf8() {
     assert_eq!(lines.len(), 3, "{out}");
     assert!(lines[1].contains("line 2 is not valid UTF-8"), "{out}");
 }
+
+/// Over the built-in catalogue, a request JSON may give raw request parts,
+/// derived as the library's builder derives them; a field given by name
+/// wins; an unknown key is an error naming it. With `--schema`, keys are
+/// field names only.
+#[test]
+fn a_request_json_gives_raw_parts_or_fields_and_no_unknown_key() {
+    let dir = std::env::temp_dir().join(format!("portcullis-parts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let rules = write(
+        "rules.json",
+        r#"{"rules": [
+            {"id": "admin", "expression": "starts_with(http.request.uri.path, \"/admin\")", "action": "log"},
+            {"id": "names", "expression": "any(http.request.headers.names[*] == \"X-Debug\")", "action": "log"},
+            {"id": "https", "expression": "ssl and http.host == \"a.com\"", "action": "log"}
+        ]}"#,
+    );
+    let parts = write(
+        "parts.json",
+        r#"{"method": "GET", "uri": "https://a.com:8443/public/%2e%2e//admin/x", "headers": [["X-Debug", "1"]]}"#,
+    );
+    let (code, out, err) = run(&["run", "--rules", &rules, "--request", &parts], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(r#""logged":["admin","names","https"]"#),
+        "{out}"
+    );
+    let (code, out, _) = run(
+        &[
+            "eval",
+            "http.request.uri.path == \"/given\"",
+            "--request",
+            &write(
+                "both.json",
+                r#"{"uri": "/derived", "http.request.uri.path": "/given"}"#,
+            ),
+        ],
+        "",
+    );
+    assert_eq!((code, out.trim()), (0, "true"));
+    let typo = write("typo.json", r#"{"uri": "/admin", "heders": {"Host": "a"}}"#);
+    let (code, _, err) = run(&["run", "--rules", &rules, "--request", &typo], "");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("`heders`") && err.contains("did you mean `headers`?"),
+        "{err}"
+    );
+    let (code, out, _) = run(
+        &["eval", "--batch", "-"],
+        r#"{"expr": "http.request.uri.path == \"/admin\"", "request": {"uri": "/./admin"}}"#,
+    );
+    assert_eq!((code, out.trim()), (0, r#"{"result":true}"#));
+    // A custom schema has no request parts: `uri` is an unknown field there.
+    let (code, _, err) = run(
+        &[
+            "run",
+            "--rules",
+            "examples/iot/rules.json",
+            "--request",
+            &write("iot.json", r#"{"uri": "/"}"#),
+            "--schema",
+            "examples/iot/schema.json",
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("`uri`: unknown field"), "{err}");
+    let (code, out, _) = run(&["run", "--help"], "");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("REQUEST JSON") && out.contains("win over a derived value"),
+        "{out}"
+    );
+}

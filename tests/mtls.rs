@@ -141,7 +141,8 @@ async fn every_certificate_gets_the_verdict_and_fields_it_should() {
     let pki = Pki::new();
     let addr = serve(&pki, rules()).await;
     // (certificate, presented, verified, revoked, status on the api host)
-    let cases: [(&str, Option<&Issued>, bool, bool, bool, u16); 5] = [
+    type Case<'a> = (&'a str, Option<&'a Issued>, bool, bool, bool, u16);
+    let cases: [Case<'_>; 5] = [
         ("valid", Some(&pki.valid), true, true, false, 200),
         ("none", None, false, false, false, 403),
         ("expired", Some(&pki.expired), true, false, false, 403),

@@ -2,10 +2,12 @@
 //!
 //! It is the same dense table as a [`Context`](super::Context), over
 //! [`Schema::default_http`], plus a builder: the builder takes what a proxy
-//! knows (method, URI, headers, client address, TLS client-certificate
-//! facts...) and derives the rest once (path, query, arguments, header names
-//! and values, cookies, `full_uri`), so that evaluation only borrows: no
-//! per-request copy into a map.
+//! knows (method, request target, headers, client address, TLS
+//! client-certificate facts...) and derives the rest once (the normalised
+//! path, query, arguments, header names and values, cookies, `full_uri`), so
+//! that evaluation only borrows: no per-request copy into a map. The
+//! request JSON of the command line goes through the same builder
+//! ([`HttpRequest::from_json`]), so both derive the same fields.
 //!
 //! The builder writes the table by field id, each id named by its catalogue
 //! name and computed at compile time ([`catalogue`]), so a
@@ -14,7 +16,7 @@
 //! Filters read it by field id, so use it with filters compiled against
 //! [`Schema::default_http`] (the ids are the catalogue's order).
 
-use super::{ClientCert, Request, Table, canonical, check_value};
+use super::{ClientCert, Request, Table, canonical, check_value, url};
 use crate::catalogue;
 use crate::error::Error;
 use crate::functions::eval::url_decode_bytes;
@@ -30,7 +32,7 @@ use std::sync::OnceLock;
 /// field with one bounds-checked load: the same cost as a [`Context`](super::Context).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HttpRequest {
-    table: Table,
+    pub(super) table: Table,
 }
 
 impl Request for HttpRequest {
@@ -50,7 +52,8 @@ impl Request for HttpRequest {
     }
 }
 
-fn default_schema() -> &'static Schema {
+/// [`Schema::default_http`], built once.
+pub(super) fn default_schema() -> &'static Schema {
     static SCHEMA: OnceLock<Schema> = OnceLock::new();
     SCHEMA.get_or_init(Schema::default_http)
 }
@@ -83,14 +86,23 @@ fn bytes(b: impl AsRef<[u8]>) -> Value {
     Value::Bytes(b.as_ref().to_vec())
 }
 
-/// Builds an [`HttpRequest`], deriving dependent fields in [`build`](Self::build).
+/// Builds an [`HttpRequest`] from raw request parts, deriving every
+/// dependent field in [`build`](Self::build).
 ///
-/// It writes the request's table directly, by field id.
+/// The request target, host, scheme, headers and body are kept as given
+/// and derived from once, when the request is built, so the order of the
+/// calls does not matter: `docs/language.md` ("Request fields and
+/// normalisation") says what each field is. What [`field`](Self::field)
+/// sets wins over anything derived.
 #[derive(Debug, Clone)]
 pub struct HttpRequestBuilder {
     req: Table,
     scheme: Option<String>,
+    host: Option<Vec<u8>>,
+    target: Option<Vec<u8>>,
     headers: Vec<(String, Vec<u8>)>,
+    body: Option<(Vec<u8>, String)>,
+    fields: Vec<(FieldId, Value)>,
     error: Option<Error>,
 }
 
@@ -99,7 +111,11 @@ impl Default for HttpRequestBuilder {
         HttpRequestBuilder {
             req: Table::new(catalogue::FIELDS.len()),
             scheme: None,
+            host: None,
+            target: None,
             headers: Vec::new(),
+            body: None,
+            fields: Vec::new(),
             error: None,
         }
     }
@@ -112,66 +128,36 @@ impl HttpRequestBuilder {
         self
     }
 
-    /// `https` or `http` (sets `ssl` and completes `full_uri`).
+    /// `https` or `http` (sets `ssl` and completes `full_uri`); wins over
+    /// the scheme of an absolute-form [`uri`](Self::uri).
     pub fn scheme(mut self, s: &str) -> Self {
-        self.req
-            .set(id!("ssl"), Value::Bool(s.eq_ignore_ascii_case("https")));
         self.scheme = Some(s.to_ascii_lowercase());
         self
     }
 
-    /// `http.host` (also taken from a `Host` header).
+    /// `http.host`; wins over the authority of an absolute-form
+    /// [`uri`](Self::uri), which wins over a `Host` header.
     pub fn host(mut self, h: &str) -> Self {
-        self.req.set(id!("http.host"), bytes(h));
+        self.host = Some(h.as_bytes().to_vec());
         self
     }
 
-    /// The request target, path and query (`/a/b.php?x=1&y=2`).
-    pub fn uri(mut self, uri: &str) -> Self {
-        let (path, query) = match uri.split_once('?') {
-            Some((p, q)) => (p, Some(q)),
-            None => (uri, None),
-        };
-        let query = query.unwrap_or("");
-        let r = &mut self.req;
-        r.set(id!("raw.http.request.uri"), bytes(uri));
-        r.set(id!("raw.http.request.uri.path"), bytes(path));
-        r.set(id!("raw.http.request.uri.query"), bytes(query));
-        let decoded_path = url_decode_bytes(path.as_bytes(), false);
-        let ext = decoded_path
-            .rsplit(|&c| c == b'/')
-            .next()
-            .and_then(|last| {
-                last.iter()
-                    .rposition(|&c| c == b'.')
-                    .map(|k| last[k + 1..].to_ascii_lowercase())
-            })
-            .unwrap_or_default();
-        r.set(id!("http.request.uri.path.extension"), Value::Bytes(ext));
-        r.set(id!("http.request.uri.path"), Value::Bytes(decoded_path));
-        r.set(id!("http.request.uri.query"), bytes(query));
-        r.set(id!("http.request.uri"), bytes(uri));
-        let (args, names, values) = parse_args(query, true);
-        let (raw_args, raw_names, raw_values) = parse_args(query, false);
-        r.set(id!("http.request.uri.args"), Value::Map(args));
-        r.set(id!("http.request.uri.args.names"), Value::Array(names));
-        r.set(id!("http.request.uri.args.values"), Value::Array(values));
-        r.set(id!("raw.http.request.uri.args"), Value::Map(raw_args));
-        r.set(
-            id!("raw.http.request.uri.args.names"),
-            Value::Array(raw_names),
-        );
-        r.set(
-            id!("raw.http.request.uri.args.values"),
-            Value::Array(raw_values),
-        );
+    /// The request target as received: origin form (`/a/b.php?x=1&y=2`),
+    /// absolute form (`https://host:8443/a?x`, as HTTP/2 carries it), `*`
+    /// or `host:port`. The path is normalised into `http.request.uri.path`
+    /// (and `uri`, `full_uri`, `uri.path.extension`); `raw.http.request.*`
+    /// keep the bytes as received.
+    pub fn uri(mut self, target: impl AsRef<[u8]>) -> Self {
+        self.target = Some(target.as_ref().to_vec());
         self
     }
 
-    /// Adds a request header (names are lowercased; repeated headers keep their order).
+    /// Adds a request header. Names are kept as given in
+    /// `http.request.headers.names` and lowercased as keys of
+    /// `http.request.headers`; repeated headers keep their order.
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
         self.headers
-            .push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
+            .push((name.to_string(), value.as_ref().to_vec()));
         self
     }
 
@@ -221,24 +207,17 @@ impl HttpRequestBuilder {
     }
 
     /// The request body (`http.request.body.raw`, `.size`, `.mime`; form fields
-    /// for `application/x-www-form-urlencoded`).
+    /// for `application/x-www-form-urlencoded`). An empty `mime` is taken
+    /// from the `Content-Type` header (its media type, without parameters).
     pub fn body(mut self, body: &[u8], mime: &str) -> Self {
-        let r = &mut self.req;
-        r.set(id!("http.request.body.raw"), bytes(body));
-        r.set(id!("http.request.body.size"), Value::Int(body.len() as i64));
-        r.set(id!("http.request.body.truncated"), Value::Bool(false));
-        r.set(id!("http.request.body.mime"), bytes(mime));
-        if mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-            let (form, names, values) = parse_args(&String::from_utf8_lossy(body), true);
-            r.set(id!("http.request.body.form"), Value::Map(form));
-            r.set(id!("http.request.body.form.names"), Value::Array(names));
-            r.set(id!("http.request.body.form.values"), Value::Array(values));
-        }
+        self.body = Some((body.to_vec(), mime.to_string()));
         self
     }
 
-    /// Sets any default-catalogue field by name (or alias), checking its type.
-    /// The first error is reported by [`build`](Self::build).
+    /// Sets any default-catalogue field by name (or alias), checking its
+    /// type. The value wins over whatever the other methods derive, and
+    /// sets that field only. The first error is reported by
+    /// [`build`](Self::build).
     pub fn field(mut self, name: &str, value: Value) -> Self {
         let schema = default_schema();
         let result = match schema.field_id(name) {
@@ -250,7 +229,7 @@ impl HttpRequestBuilder {
                 let ty = schema.field(id).map(|f| f.ty.clone()).unwrap_or(Type::Bool);
                 match check_value(&ty, &value) {
                     Ok(()) => {
-                        self.req.set(id, canonical(value));
+                        self.fields.push((id, canonical(value)));
                         Ok(())
                     }
                     Err(m) => Err(Error::Request {
@@ -266,109 +245,286 @@ impl HttpRequestBuilder {
         self
     }
 
+    /// Fields set by name, already checked (from [`HttpRequest::from_json`]).
+    pub(super) fn checked_fields(
+        mut self,
+        fields: impl IntoIterator<Item = (FieldId, Value)>,
+    ) -> Self {
+        self.fields.extend(fields);
+        self
+    }
+
     /// Derives the dependent fields and returns the request.
-    pub fn build(mut self) -> Result<HttpRequest, Error> {
-        if let Some(e) = self.error {
+    pub fn build(self) -> Result<HttpRequest, Error> {
+        let HttpRequestBuilder {
+            mut req,
+            scheme,
+            host,
+            target,
+            headers,
+            body,
+            fields,
+            error,
+        } = self;
+        if let Some(e) = error {
             return Err(e);
         }
-        let r = &mut self.req;
-        if !self.headers.is_empty() {
-            let mut map: BTreeMap<Vec<u8>, Value> = BTreeMap::new();
-            let mut names = Vec::with_capacity(self.headers.len());
-            let mut values = Vec::with_capacity(self.headers.len());
-            for (name, value) in &self.headers {
-                names.push(bytes(name));
-                values.push(bytes(value));
-                if let Value::Array(a) = map
-                    .entry(name.as_bytes().to_vec())
-                    .or_insert_with(|| Value::Array(Vec::new()))
-                {
-                    a.push(bytes(value));
-                }
-                // The first such header fills its field, unless already set.
-                let mut first = |id: FieldId| {
-                    if r.value(id).is_none() {
-                        r.set(id, bytes(value));
-                    }
-                };
-                match name.as_str() {
-                    "host" => first(id!("http.host")),
-                    "user-agent" => first(id!("http.user_agent")),
-                    "referer" => first(id!("http.referer")),
-                    "cookie" => first(id!("http.cookie")),
-                    "x-forwarded-for" => first(id!("http.x_forwarded_for")),
-                    "accept-language" => {
-                        let langs = value
-                            .split(|&c| c == b',')
-                            .map(|l| {
-                                l.split(|&c| c == b';')
-                                    .next()
-                                    .unwrap_or(b"")
-                                    .trim_ascii()
-                                    .to_vec()
-                            })
-                            .filter(|l| !l.is_empty())
-                            .map(Value::Bytes)
-                            .collect();
-                        r.set(id!("http.request.accepted_languages"), Value::Array(langs));
-                    }
-                    _ => {}
-                }
-            }
-            r.set(id!("http.request.headers"), Value::Map(map));
-            r.set(id!("http.request.headers.names"), Value::Array(names));
-            r.set(id!("http.request.headers.values"), Value::Array(values));
-            r.set(id!("http.request.headers.truncated"), Value::Bool(false));
+        let r = &mut req;
+        let from_headers = derive_headers(r, &headers);
+        let target = target.as_deref().map(|t| (t, url::split_target(t)));
+        let scheme = scheme.or_else(|| {
+            let (_, t) = target.as_ref()?;
+            t.scheme
+                .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
+        });
+        if let Some(s) = &scheme {
+            r.set(id!("ssl"), Value::Bool(s == "https"));
         }
-        if let Some(Value::Bytes(cookie)) = r.value(id!("http.cookie")) {
-            let mut jar: BTreeMap<Vec<u8>, Value> = BTreeMap::new();
-            for pair in cookie.split(|&c| c == b';') {
-                let pair = pair.trim_ascii();
-                if pair.is_empty() {
-                    continue;
-                }
-                let (k, v) = match pair.iter().position(|&c| c == b'=') {
-                    Some(i) => (&pair[..i], &pair[i + 1..]),
-                    None => (pair, &b""[..]),
-                };
-                if let Value::Array(a) = jar
-                    .entry(k.to_vec())
-                    .or_insert_with(|| Value::Array(Vec::new()))
-                {
-                    a.push(bytes(v));
-                }
-            }
-            r.set(id!("http.request.cookies"), Value::Map(jar));
+        let host = host
+            .as_deref()
+            .or_else(|| target.as_ref()?.1.authority.filter(|a| !a.is_empty()))
+            .or(from_headers.host);
+        let host = host.map(url::normalize_host);
+        if let Some((h, _)) = &host {
+            r.set(id!("http.host"), bytes(h));
         }
-        if let (Some(scheme), Some(Value::Bytes(host)), Some(Value::Bytes(uri))) = (
-            &self.scheme,
-            r.value(id!("http.host")),
-            r.value(id!("http.request.uri")),
-        ) {
-            let mut full = format!("{scheme}://").into_bytes();
-            full.extend_from_slice(host);
-            full.extend_from_slice(uri);
-            r.set(id!("raw.http.request.full_uri"), Value::Bytes(full.clone()));
-            r.set(id!("http.request.full_uri"), Value::Bytes(full));
+        if let Some((raw, t)) = &target {
+            let origin = scheme
+                .as_deref()
+                .zip(host.as_ref().map(|(_, a)| a.as_slice()));
+            derive_target(r, raw, t, origin);
         }
-        Ok(HttpRequest { table: self.req })
+        if let Some(cookie) = &from_headers.cookie {
+            r.set(
+                id!("http.request.cookies"),
+                Value::Map(parse_cookies(cookie)),
+            );
+        }
+        if let Some((body, mime)) = &body {
+            let mime = match (mime.is_empty(), from_headers.content_type) {
+                (true, Some(ct)) => media_type(ct),
+                _ => mime.as_bytes(),
+            };
+            derive_body(r, body, mime);
+        }
+        for (id, value) in fields {
+            r.set(id, value);
+        }
+        Ok(HttpRequest { table: req })
     }
 }
 
+/// What the headers give the fields derived after them.
+struct FromHeaders<'h> {
+    /// The first `Host` header.
+    host: Option<&'h [u8]>,
+    /// Every `Cookie` header, joined by `; ` (as HTTP/2 splits them).
+    cookie: Option<Vec<u8>>,
+    /// The first `Content-Type` header.
+    content_type: Option<&'h [u8]>,
+}
+
+/// The header fields: the map (lowercased keys), names as given and values
+/// in order, and the fields of the headers the catalogue names, matched
+/// whatever their case.
+fn derive_headers<'h>(r: &mut Table, headers: &'h [(String, Vec<u8>)]) -> FromHeaders<'h> {
+    let mut found = FromHeaders {
+        host: None,
+        cookie: None,
+        content_type: None,
+    };
+    if headers.is_empty() {
+        return found;
+    }
+    let mut map: BTreeMap<Vec<u8>, Value> = BTreeMap::new();
+    let mut names = Vec::with_capacity(headers.len());
+    let mut values = Vec::with_capacity(headers.len());
+    let mut languages: Option<Vec<Value>> = None;
+    let mut forwarded: Option<Vec<u8>> = None;
+    let (mut user_agent, mut referer) = (None, None);
+    for (name, value) in headers {
+        names.push(bytes(name));
+        values.push(bytes(value));
+        let key = name.to_ascii_lowercase();
+        match key.as_str() {
+            "host" => _ = found.host.get_or_insert(value.as_slice()),
+            "content-type" => _ = found.content_type.get_or_insert(value.as_slice()),
+            "user-agent" => _ = user_agent.get_or_insert(value),
+            "referer" => _ = referer.get_or_insert(value),
+            "cookie" => join(&mut found.cookie, b"; ", value),
+            "x-forwarded-for" => join(&mut forwarded, b", ", value),
+            "accept-language" => languages.get_or_insert_default().extend(
+                value
+                    .split(|&c| c == b',')
+                    .map(|l| l.split(|&c| c == b';').next().unwrap_or(b"").trim_ascii())
+                    .filter(|l| !l.is_empty())
+                    .map(bytes),
+            ),
+            _ => {}
+        }
+        if let Value::Array(a) = map
+            .entry(key.into_bytes())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            a.push(bytes(value));
+        }
+    }
+    for (id, value) in [
+        (id!("http.user_agent"), user_agent.map(Vec::as_slice)),
+        (id!("http.referer"), referer.map(Vec::as_slice)),
+        (id!("http.cookie"), found.cookie.as_deref()),
+        (id!("http.x_forwarded_for"), forwarded.as_deref()),
+    ] {
+        if let Some(v) = value {
+            r.set(id, bytes(v));
+        }
+    }
+    if let Some(languages) = languages {
+        r.set(
+            id!("http.request.accepted_languages"),
+            Value::Array(languages),
+        );
+    }
+    r.set(id!("http.request.headers"), Value::Map(map));
+    r.set(id!("http.request.headers.names"), Value::Array(names));
+    r.set(id!("http.request.headers.values"), Value::Array(values));
+    r.set(id!("http.request.headers.truncated"), Value::Bool(false));
+    found
+}
+
+/// Appends `value` to `to`, after `sep` when `to` already holds one.
+fn join(to: &mut Option<Vec<u8>>, sep: &[u8], value: &[u8]) {
+    match to {
+        Some(v) => {
+            v.extend_from_slice(sep);
+            v.extend_from_slice(value);
+        }
+        None => *to = Some(value.to_vec()),
+    }
+}
+
+/// The fields of the request target: the normalised path and what is
+/// derived from it, the query and its arguments, and their raw forms.
+/// `origin` is the scheme and host, when both are known, for `full_uri`.
+fn derive_target(r: &mut Table, raw: &[u8], t: &url::Target<'_>, origin: Option<(&str, &[u8])>) {
+    let path = url::target_path(t);
+    let query = t.query.unwrap_or_default();
+    let with_query = |path: &[u8]| {
+        let mut uri = path.to_vec();
+        if let Some(q) = t.query {
+            uri.push(b'?');
+            uri.extend_from_slice(q);
+        }
+        uri
+    };
+    let (uri, raw_uri) = (with_query(&path), with_query(t.path));
+    if let (Some((scheme, host)), url::Form::Origin | url::Form::Absolute) = (origin, t.form) {
+        let full = |uri: &[u8]| [scheme.as_bytes(), b"://", host, uri].concat();
+        let raw_full = match t.form {
+            url::Form::Absolute => raw.to_vec(),
+            _ => full(&raw_uri),
+        };
+        r.set(id!("http.request.full_uri"), Value::Bytes(full(&uri)));
+        r.set(id!("raw.http.request.full_uri"), Value::Bytes(raw_full));
+    }
+    r.set(
+        id!("http.request.uri.path.extension"),
+        Value::Bytes(url::extension(&path).to_ascii_lowercase()),
+    );
+    r.set(
+        id!("raw.http.request.uri.path.extension"),
+        bytes(url::extension(t.path)),
+    );
+    r.set(id!("http.request.uri.path"), Value::Bytes(path));
+    r.set(id!("raw.http.request.uri.path"), bytes(t.path));
+    r.set(id!("http.request.uri"), Value::Bytes(uri));
+    r.set(id!("raw.http.request.uri"), Value::Bytes(raw_uri));
+    r.set(id!("http.request.uri.query"), bytes(query));
+    r.set(id!("raw.http.request.uri.query"), bytes(query));
+    for (decode, [map, names, values]) in [
+        (
+            true,
+            [
+                id!("http.request.uri.args"),
+                id!("http.request.uri.args.names"),
+                id!("http.request.uri.args.values"),
+            ],
+        ),
+        (
+            false,
+            [
+                id!("raw.http.request.uri.args"),
+                id!("raw.http.request.uri.args.names"),
+                id!("raw.http.request.uri.args.values"),
+            ],
+        ),
+    ] {
+        let (m, n, v) = parse_args(query, decode);
+        r.set(map, Value::Map(m));
+        r.set(names, Value::Array(n));
+        r.set(values, Value::Array(v));
+    }
+}
+
+/// The media type of a `Content-Type` value: what precedes its parameters, trimmed.
+fn media_type(content_type: &[u8]) -> &[u8] {
+    content_type
+        .split(|&c| c == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii()
+}
+
+/// The body fields; form fields for `application/x-www-form-urlencoded`.
+fn derive_body(r: &mut Table, body: &[u8], mime: &[u8]) {
+    r.set(id!("http.request.body.raw"), bytes(body));
+    r.set(id!("http.request.body.size"), Value::Int(body.len() as i64));
+    r.set(id!("http.request.body.truncated"), Value::Bool(false));
+    r.set(id!("http.request.body.mime"), bytes(mime));
+    if mime.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
+        let (form, names, values) = parse_args(body, true);
+        r.set(id!("http.request.body.form"), Value::Map(form));
+        r.set(id!("http.request.body.form.names"), Value::Array(names));
+        r.set(id!("http.request.body.form.values"), Value::Array(values));
+    }
+}
+
+/// The cookie jar of a `Cookie` value: `a=1; b=2` by name, in order.
+fn parse_cookies(cookie: &[u8]) -> BTreeMap<Vec<u8>, Value> {
+    let mut jar: BTreeMap<Vec<u8>, Value> = BTreeMap::new();
+    for pair in cookie.split(|&c| c == b';') {
+        let pair = pair.trim_ascii();
+        if pair.is_empty() {
+            continue;
+        }
+        let (k, v) = match pair.iter().position(|&c| c == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        if let Value::Array(a) = jar
+            .entry(k.to_vec())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            a.push(bytes(v));
+        }
+    }
+    jar
+}
+
 /// Splits `a=1&b=2&a=3` into a map of arrays, the names and the values, in order.
-fn parse_args(query: &str, decode: bool) -> (BTreeMap<Vec<u8>, Value>, Vec<Value>, Vec<Value>) {
+fn parse_args(query: &[u8], decode: bool) -> (BTreeMap<Vec<u8>, Value>, Vec<Value>, Vec<Value>) {
     let mut map: BTreeMap<Vec<u8>, Value> = BTreeMap::new();
     let mut names = Vec::new();
     let mut values = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+    for pair in query.split(|&c| c == b'&').filter(|p| !p.is_empty()) {
+        let (k, v) = match pair.iter().position(|&c| c == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
         let (k, v) = if decode {
-            (
-                url_decode_bytes(k.as_bytes(), false),
-                url_decode_bytes(v.as_bytes(), false),
-            )
+            (url_decode_bytes(k, false), url_decode_bytes(v, false))
         } else {
-            (k.as_bytes().to_vec(), v.as_bytes().to_vec())
+            (k.to_vec(), v.to_vec())
         };
         names.push(Value::Bytes(k.clone()));
         values.push(Value::Bytes(v.clone()));
@@ -382,7 +538,6 @@ fn parse_args(query: &str, decode: bool) -> (BTreeMap<Vec<u8>, Value>, Vec<Value
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::Seq;
     use std::borrow::Cow;
 
     #[test]
@@ -417,44 +572,325 @@ mod tests {
         }
     }
 
+    fn text(s: &str) -> Val<'_> {
+        Val::Bytes(Cow::Borrowed(s.as_bytes()))
+    }
+
+    fn strings(v: &[&str]) -> Value {
+        Value::Array(v.iter().map(bytes).collect())
+    }
+
     #[test]
     fn builder_derives_uri_headers_and_cookies() {
         let req = HttpRequest::builder()
             .method("GET")
             .scheme("https")
-            .uri("/a/B%20c.PHP?x=1&y=%41&x=2")
+            .uri("/a/./B%20c.PH%50?x=1&y=%41&x=2")
             .header("Host", "example.com")
             .header("Cookie", "sid=abc; theme=dark")
             .header("Accept-Language", "en-US,en;q=0.9")
             .build()
             .unwrap();
-        let s = Schema::default_http();
-        let get = |n: &str| req.get(s.field_id(n).unwrap());
-        assert_eq!(
-            get("http.request.uri.path"),
-            Val::Bytes(Cow::Borrowed(b"/a/B c.PHP"))
-        );
-        assert_eq!(
-            get("http.request.uri.path.extension"),
-            Val::Bytes(Cow::Borrowed(b"php"))
-        );
+        let get = |n: &str| req.get_by_name(n).unwrap();
+        // The normalised path: `%50` is an unreserved `P`, `%20` stays encoded.
+        assert_eq!(get("http.request.uri.path"), text("/a/B%20c.PHP"));
+        assert_eq!(get("raw.http.request.uri.path"), text("/a/./B%20c.PH%50"));
+        assert_eq!(get("http.request.uri.path.extension"), text("php"));
+        assert_eq!(get("raw.http.request.uri.path.extension"), text("PH%50"));
+        assert_eq!(get("http.request.uri"), text("/a/B%20c.PHP?x=1&y=%41&x=2"));
+        assert_eq!(get("http.request.uri.query"), text("x=1&y=%41&x=2"));
         assert_eq!(
             get("http.request.full_uri"),
-            Val::Bytes(Cow::Borrowed(
-                b"https://example.com/a/B%20c.PHP?x=1&y=%41&x=2"
-            ))
+            text("https://example.com/a/B%20c.PHP?x=1&y=%41&x=2")
         );
-        assert_eq!(get("http.host"), Val::Bytes(Cow::Borrowed(b"example.com")));
-        assert!(
-            matches!(get("http.request.uri.args.names"), Val::Array(Seq::Values(v)) if v.len() == 3)
+        assert_eq!(
+            get("raw.http.request.full_uri"),
+            text("https://example.com/a/./B%20c.PH%50?x=1&y=%41&x=2")
+        );
+        assert_eq!(get("http.host"), text("example.com"));
+        assert_eq!(
+            get("http.request.uri.args.values"),
+            strings(&["1", "A", "2"]).as_val()
+        );
+        assert_eq!(
+            get("raw.http.request.uri.args.values"),
+            strings(&["1", "%41", "2"]).as_val()
         );
         assert!(
             matches!(get("http.request.cookies"), Val::Map(m) if m.contains_key(&b"theme"[..]))
         );
-        assert!(
-            matches!(get("http.request.accepted_languages"), Val::Array(Seq::Values(v)) if v.len() == 2)
+        assert_eq!(
+            get("http.request.accepted_languages"),
+            strings(&["en-US", "en"]).as_val()
         );
         assert_eq!(get("ssl"), Val::Bool(true));
         assert_eq!(get("ip.src"), Val::Missing);
+    }
+
+    #[test]
+    fn header_names_are_kept_as_received_and_keys_lowercased() {
+        let req = HttpRequest::builder()
+            .header("HOST", "a.com")
+            .header("user-AGENT", "curl")
+            .header("X-Trace", "1")
+            .header("x-trace", "2")
+            .header("cookie", "a=1")
+            .header("Cookie", "b=2")
+            .header("X-Forwarded-For", "192.0.2.1")
+            .header("x-forwarded-for", "192.0.2.2")
+            .header("Host", "b.com")
+            .build()
+            .unwrap();
+        let get = |n: &str| req.get_by_name(n).unwrap();
+        assert_eq!(
+            get("http.request.headers.names"),
+            strings(&[
+                "HOST",
+                "user-AGENT",
+                "X-Trace",
+                "x-trace",
+                "cookie",
+                "Cookie",
+                "X-Forwarded-For",
+                "x-forwarded-for",
+                "Host"
+            ])
+            .as_val()
+        );
+        assert_eq!(
+            get("http.request.headers.values"),
+            strings(&[
+                "a.com",
+                "curl",
+                "1",
+                "2",
+                "a=1",
+                "b=2",
+                "192.0.2.1",
+                "192.0.2.2",
+                "b.com"
+            ])
+            .as_val()
+        );
+        let Val::Map(map) = get("http.request.headers") else {
+            panic!("headers are a map");
+        };
+        let keys: Vec<&[u8]> = map.keys().map(|k| &k[..]).collect();
+        assert_eq!(
+            keys,
+            [
+                &b"cookie"[..],
+                b"host",
+                b"user-agent",
+                b"x-forwarded-for",
+                b"x-trace"
+            ]
+        );
+        assert_eq!(map.get(&b"x-trace"[..]), Some(&strings(&["1", "2"])));
+        // The catalogue's headers, whatever their case: the first Host,
+        // every Cookie and X-Forwarded-For joined as one.
+        assert_eq!(get("http.host"), text("a.com"));
+        assert_eq!(get("http.user_agent"), text("curl"));
+        assert_eq!(get("http.cookie"), text("a=1; b=2"));
+        assert_eq!(get("http.x_forwarded_for"), text("192.0.2.1, 192.0.2.2"));
+        assert!(matches!(get("http.request.cookies"), Val::Map(m) if m.len() == 2));
+    }
+
+    #[test]
+    fn an_absolute_form_target_gives_what_the_origin_form_would() {
+        let absolute = HttpRequest::builder()
+            .uri("HTTPS://user:pw@Api.example:8443/v1/../admin?q=%41")
+            .header("Host", "other.example")
+            .build()
+            .unwrap();
+        let origin = HttpRequest::builder()
+            .scheme("https")
+            .uri("/admin?q=%41")
+            .header("Host", "Api.example:8443")
+            .build()
+            .unwrap();
+        for name in [
+            "ssl",
+            "http.host",
+            "http.request.uri",
+            "http.request.uri.path",
+            "http.request.uri.query",
+            "http.request.uri.args",
+            "http.request.full_uri",
+        ] {
+            assert_eq!(
+                absolute.get_by_name(name),
+                origin.get_by_name(name),
+                "{name}"
+            );
+        }
+        assert_eq!(absolute.get_by_name("http.host"), Some(text("api.example")));
+        assert_eq!(
+            absolute.get_by_name("raw.http.request.full_uri"),
+            Some(text("HTTPS://user:pw@Api.example:8443/v1/../admin?q=%41"))
+        );
+        assert_eq!(
+            absolute.get_by_name("raw.http.request.uri"),
+            Some(text("/v1/../admin?q=%41"))
+        );
+        // The builder's own host and scheme win over the target's.
+        let explicit = HttpRequest::builder()
+            .uri("https://a.example/x")
+            .host("b.example")
+            .scheme("http")
+            .build()
+            .unwrap();
+        assert_eq!(explicit.get_by_name("http.host"), Some(text("b.example")));
+        assert_eq!(explicit.get_by_name("ssl"), Some(Val::Bool(false)));
+        assert_eq!(
+            explicit.get_by_name("http.request.full_uri"),
+            Some(text("http://b.example/x"))
+        );
+        // An empty authority leaves the host to the Host header; an empty path is `/`.
+        let empty = HttpRequest::builder()
+            .uri("http://?x")
+            .header("Host", "h")
+            .build()
+            .unwrap();
+        assert_eq!(empty.get_by_name("http.host"), Some(text("h")));
+        assert_eq!(empty.get_by_name("http.request.uri"), Some(text("/?x")));
+    }
+
+    #[test]
+    fn asterisk_and_authority_forms_give_no_path_to_bypass() {
+        let options = HttpRequest::builder()
+            .method("OPTIONS")
+            .scheme("https")
+            .uri("*")
+            .header("Host", "a.com")
+            .build()
+            .unwrap();
+        assert_eq!(
+            options.get_by_name("http.request.uri.path"),
+            Some(text("*"))
+        );
+        assert_eq!(options.get_by_name("http.request.uri"), Some(text("*")));
+        assert_eq!(
+            options.get_by_name("http.request.full_uri"),
+            Some(Val::Missing)
+        );
+        let connect = HttpRequest::builder()
+            .method("CONNECT")
+            .uri("a.com:443")
+            .header("Host", "b.com")
+            .build()
+            .unwrap();
+        assert_eq!(connect.get_by_name("http.host"), Some(text("a.com")));
+        assert_eq!(connect.get_by_name("http.request.uri.path"), Some(text("")));
+        assert_eq!(connect.get_by_name("raw.http.request.uri"), Some(text("")));
+    }
+
+    #[test]
+    fn the_order_of_calls_does_not_matter_and_fields_win() {
+        let a = HttpRequest::builder()
+            .scheme("https")
+            .header("Host", "a.com")
+            .uri("/x?y")
+            .field("http.request.uri.path", bytes("/set"))
+            .build()
+            .unwrap();
+        let b = HttpRequest::builder()
+            .field("http.request.uri.path", bytes("/set"))
+            .uri("/x?y")
+            .header("Host", "a.com")
+            .scheme("https")
+            .build()
+            .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.get_by_name("http.request.uri.path"), Some(text("/set")));
+        assert_eq!(a.get_by_name("http.request.uri"), Some(text("/x?y")));
+    }
+
+    #[test]
+    fn any_bytes_in_the_target_are_accepted() {
+        let req = HttpRequest::builder()
+            .uri(b"/a\xff\xc3(/%/%zz/\x00/../b.ph\xe9?q=\xff")
+            .build()
+            .unwrap();
+        assert_eq!(
+            req.get_by_name("http.request.uri.path"),
+            Some(text("/a%FF%C3(/%25/%25zz/b.ph%E9"))
+        );
+        assert_eq!(
+            req.get_by_name("http.request.uri.path.extension"),
+            Some(text("ph%e9"))
+        );
+        assert_eq!(
+            req.get_by_name("raw.http.request.uri.query"),
+            Some(Val::Bytes(Cow::Borrowed(b"q=\xff")))
+        );
+    }
+
+    #[test]
+    fn the_body_takes_its_mime_type_from_content_type_when_not_given() {
+        let req = HttpRequest::builder()
+            .header(
+                "content-type",
+                " application/x-www-form-urlencoded ; charset=utf-8",
+            )
+            .body(b"a=1&b=%41", "")
+            .build()
+            .unwrap();
+        assert_eq!(
+            req.get_by_name("http.request.body.mime"),
+            Some(text("application/x-www-form-urlencoded"))
+        );
+        assert_eq!(
+            req.get_by_name("http.request.body.form.values"),
+            Some(strings(&["1", "A"]).as_val())
+        );
+        let given = HttpRequest::builder()
+            .header("Content-Type", "text/plain")
+            .body(b"x", "application/json")
+            .build()
+            .unwrap();
+        assert_eq!(
+            given.get_by_name("http.request.body.mime"),
+            Some(text("application/json"))
+        );
+    }
+
+    /// The table of `docs/language.md`, "Fields derived from the target".
+    #[test]
+    fn the_example_of_the_language_doc() {
+        let req = HttpRequest::builder()
+            .uri("HTTPS://u@a.example:8443/A/./b/../%43.PHP?x=%41&y")
+            .build()
+            .unwrap();
+        let args = |v: &str| {
+            Value::Map(BTreeMap::from([
+                (b"x".to_vec(), strings(&[v])),
+                (b"y".to_vec(), strings(&[""])),
+            ]))
+        };
+        for (name, want) in [
+            ("http.request.uri.path", bytes("/A/C.PHP")),
+            ("http.request.uri.path.extension", bytes("php")),
+            ("http.request.uri.query", bytes("x=%41&y")),
+            ("http.request.uri", bytes("/A/C.PHP?x=%41&y")),
+            (
+                "http.request.full_uri",
+                bytes("https://a.example:8443/A/C.PHP?x=%41&y"),
+            ),
+            ("http.request.uri.args", args("A")),
+            ("raw.http.request.uri.path", bytes("/A/./b/../%43.PHP")),
+            ("raw.http.request.uri.path.extension", bytes("PHP")),
+            ("raw.http.request.uri.query", bytes("x=%41&y")),
+            ("raw.http.request.uri", bytes("/A/./b/../%43.PHP?x=%41&y")),
+            (
+                "raw.http.request.full_uri",
+                bytes("HTTPS://u@a.example:8443/A/./b/../%43.PHP?x=%41&y"),
+            ),
+            ("raw.http.request.uri.args", args("%41")),
+            ("http.host", bytes("a.example")),
+            ("ssl", Value::Bool(true)),
+        ] {
+            assert_eq!(req.get_by_name(name), Some(want.as_val()), "{name}");
+        }
     }
 }

@@ -8,6 +8,8 @@
 mod client_cert;
 mod connection;
 pub mod http;
+mod request_json;
+mod url;
 
 pub use client_cert::ClientCert;
 pub use connection::{ConnectionInfo, TlsInfo};
@@ -102,6 +104,14 @@ impl Table {
     /// Makes every field missing (keeps the allocation).
     fn clear(&mut self) {
         self.values.iter_mut().for_each(|v| *v = None);
+    }
+
+    /// The fields that are set, by id.
+    fn into_set(self) -> impl Iterator<Item = (FieldId, Value)> {
+        self.values
+            .into_iter()
+            .enumerate()
+            .filter_map(|(k, v)| Some((FieldId(k as u32), v?)))
     }
 }
 
@@ -199,70 +209,73 @@ impl<'s> Context<'s> {
             });
         };
         let mut cx = Context::new(schema);
-        for (name, v) in obj {
-            let Some(id) = schema.field_id(name) else {
-                return Err(Error::Request {
-                    field: name.clone(),
-                    message: match schema.suggest_field(name) {
-                        Some(s) => format!("unknown field; did you mean `{s}`?"),
-                        None => "unknown field".to_string(),
-                    },
-                });
-            };
-            let ty = &schema.field(id).map(|f| f.ty.clone()).unwrap_or(Type::Bool);
-            let value = from_json(ty, v).map_err(|m| Error::Request {
-                field: name.clone(),
-                message: m,
-            })?;
-            cx.table.set(id, canonical(value));
-        }
-        cx.derive_names_values(obj);
+        set_json_fields(schema, &mut cx.table, obj)?;
         Ok(cx)
     }
+}
 
-    /// Fills `X.names` / `X.values` from the map `X` where they are unset, in
-    /// the order the request gave the keys (FIELDS.md: arrays keep request order).
-    fn derive_names_values(&mut self, obj: &serde_json::Map<String, serde_json::Value>) {
-        for (name, v) in obj {
-            let serde_json::Value::Object(map) = v else {
-                continue;
-            };
-            let mut names = Vec::with_capacity(map.len());
-            let mut values = Vec::new();
-            for (k, item) in map {
-                names.push(Value::Bytes(k.as_bytes().to_vec()));
-                match item {
-                    serde_json::Value::Array(a) => values.extend(
-                        a.iter()
-                            .filter_map(|x| x.as_str())
-                            .map(|x| Value::Bytes(x.as_bytes().to_vec())),
-                    ),
-                    serde_json::Value::String(x) => {
-                        values.push(Value::Bytes(x.as_bytes().to_vec()))
-                    }
-                    _ => {}
-                }
+/// The fields of a request JSON object, by name, in `table`: each value of
+/// its field's type; then, for a map field `X` whose schema also has
+/// `X.names` / `X.values` and that the request does not set, those from the
+/// map, in the order the request gave the keys (FIELDS.md: arrays keep
+/// request order). An unknown name is an error that suggests the closest field.
+fn set_json_fields<'j>(
+    schema: &Schema,
+    table: &mut Table,
+    fields: impl IntoIterator<Item = (&'j String, &'j serde_json::Value)> + Clone,
+) -> Result<(), Error> {
+    for (name, v) in fields.clone() {
+        let Some(id) = schema.field_id(name) else {
+            return Err(Error::Request {
+                field: name.clone(),
+                message: match schema.suggest_field(name) {
+                    Some(s) => format!("unknown field; did you mean `{s}`?"),
+                    None => "unknown field".to_string(),
+                },
+            });
+        };
+        let ty = &schema.field(id).map(|f| f.ty.clone()).unwrap_or(Type::Bool);
+        let value = from_json(ty, v).map_err(|m| Error::Request {
+            field: name.clone(),
+            message: m,
+        })?;
+        table.set(id, canonical(value));
+    }
+    for (name, v) in fields {
+        let serde_json::Value::Object(map) = v else {
+            continue;
+        };
+        let mut names = Vec::with_capacity(map.len());
+        let mut values = Vec::new();
+        for (k, item) in map {
+            names.push(Value::Bytes(k.as_bytes().to_vec()));
+            match item {
+                serde_json::Value::Array(a) => values.extend(
+                    a.iter()
+                        .filter_map(|x| x.as_str())
+                        .map(|x| Value::Bytes(x.as_bytes().to_vec())),
+                ),
+                serde_json::Value::String(x) => values.push(Value::Bytes(x.as_bytes().to_vec())),
+                _ => {}
             }
-            let Some(id) = self.schema.field_id(name) else {
-                continue;
-            };
-            let Some(def) = self.schema.field(id) else {
-                continue;
-            };
-            if !matches!(def.ty, Type::Map(_)) {
-                continue;
-            }
-            for (suffix, derived) in [("names", names), ("values", values)] {
-                let derived_name = format!("{}.{suffix}", def.name);
-                if let Some(did) = self.schema.field_id(&derived_name)
-                    && self.table.value(did).is_none()
-                    && self.schema.field(did).map(|f| &f.ty) == Some(&Type::array(Type::Bytes))
-                {
-                    self.table.set(did, Value::Array(derived));
-                }
+        }
+        let Some(def) = schema.field_id(name).and_then(|id| schema.field(id)) else {
+            continue;
+        };
+        if !matches!(def.ty, Type::Map(_)) {
+            continue;
+        }
+        for (suffix, derived) in [("names", names), ("values", values)] {
+            let derived_name = format!("{}.{suffix}", def.name);
+            if let Some(did) = schema.field_id(&derived_name)
+                && table.value(did).is_none()
+                && schema.field(did).map(|f| &f.ty) == Some(&Type::array(Type::Bytes))
+            {
+                table.set(did, Value::Array(derived));
             }
         }
     }
+    Ok(())
 }
 
 /// IPv4-mapped addresses become IPv4, everywhere in the value.

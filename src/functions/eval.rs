@@ -364,7 +364,8 @@ fn substring<'a>(args: &[Val<'a>]) -> Val<'a> {
     Val::Bytes(sub(s, from as usize, to as usize))
 }
 
-fn hex_val(c: u8) -> Option<u8> {
+/// The value of hex digit `c` (either case).
+pub(crate) fn hex_val(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
 

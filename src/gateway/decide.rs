@@ -6,7 +6,8 @@
 //!   as `X-SSL-Client-*`), the rest of the headers are the client's; the
 //!   answer is 200, or `deny_status` for a terminating verdict, with the
 //!   verdict in `x-portcullis-*` headers.
-//! - `POST /v1/decide`: a request as the command line's request JSON →
+//! - `POST /v1/decide`: a request as the command line's request JSON
+//!   ([`HttpRequest::from_json_value`]: raw parts and fields by name) →
 //!   the verdict JSON; `POST /v1/decide/batch`: an array of them → an
 //!   array of verdicts.
 //!
@@ -19,18 +20,17 @@ use super::listen::{Body, Conn, Handler, error_json, respond};
 use super::log::{self, Line};
 use super::metrics::Mode;
 use super::{Decided, Shared};
-use crate::context::{ClientCert, ConnectionInfo, Context, HttpRequestBuilder, TlsInfo};
+use crate::context::{ClientCert, ConnectionInfo, HttpRequest, HttpRequestBuilder, TlsInfo};
 use crate::error::Error;
 use crate::integrations::Decision;
 use crate::integrations::tls::ClientAuth;
-use crate::schema::Schema;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The decision endpoint's handler.
@@ -42,11 +42,6 @@ pub(crate) struct Decide {
     max_batch: usize,
     max_json: usize,
     body_timeout: Duration,
-}
-
-fn schema() -> &'static Schema {
-    static S: OnceLock<Schema> = OnceLock::new();
-    S.get_or_init(Schema::default_http)
 }
 
 impl Decide {
@@ -196,8 +191,8 @@ impl Decide {
         let set = self.shared.rules.handle.load();
         let one = |req: &serde_json::Value| -> Result<Decided, Error> {
             let start = Instant::now();
-            let cx = Context::from_json_value(schema(), req)?;
-            Ok(self.shared.decide(Mode::Api, &cx, &set, start.elapsed()))
+            let request = HttpRequest::from_json_value(req)?;
+            Ok(self.shared.decide(Mode::Api, &request, &set, start.elapsed()))
         };
         let answer = |r: Result<Decided, Error>| match r {
             Ok(d) => verdict_json(&d.decision),

@@ -59,7 +59,7 @@ fn head(
     if let Some(connection) = extensions.get::<ConnectionInfo>() {
         b = b.connection(connection);
     }
-    b = b.method(method.as_str()).uri(&uri.to_string());
+    b = b.method(method.as_str()).uri(uri.to_string());
     let version = match version {
         http::Version::HTTP_09 => "HTTP/0.9",
         http::Version::HTTP_10 => "HTTP/1.0",

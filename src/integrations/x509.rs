@@ -100,7 +100,7 @@ impl ClientCert {
 /// One DER certificate, all of it.
 fn parse(der: &[u8]) -> Result<X509Certificate<'_>, Error> {
     match X509Certificate::from_der(der) {
-        Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+        Ok(([], cert)) => Ok(cert),
         Ok(_) => Err(cert_error("trailing bytes after the certificate")),
         Err(e) => Err(cert_error(&e.to_string())),
     }

@@ -42,7 +42,14 @@ async fn certificates_decide_and_reach_the_upstream_as_headers() {
     for (name, presented, verified, revoked, api_status) in CASES {
         let id = (name != "none").then(|| pki.identity(name));
         for h2 in [false, true] {
-            let api = send(&pki, addr, id, h2, get("api.orangeclouded.com", "/v1/x", h2)).await;
+            let api = send(
+                &pki,
+                addr,
+                id,
+                h2,
+                get("api.orangeclouded.com", "/v1/x", h2),
+            )
+            .await;
             assert_eq!(api.status, api_status, "{name} h2={h2}: {}", api.body);
             if api_status == 403 {
                 assert_eq!(
@@ -86,7 +93,11 @@ async fn certificates_decide_and_reach_the_upstream_as_headers() {
                         assert_eq!(s.one(header), Some(want.as_str()), "{name}: {header}");
                     }
                     assert!(facts.rfc9440.starts_with(':') && facts.rfc9440.ends_with(':'));
-                    assert_eq!(s.one("client-cert-chain"), None, "no intermediates were sent");
+                    assert_eq!(
+                        s.one("client-cert-chain"),
+                        None,
+                        "no intermediates were sent"
+                    );
                     assert_eq!(s.one("cf-cert-failure").is_some(), !verified, "{name}");
                 }
                 None => {
@@ -156,7 +167,14 @@ async fn spoofed_headers_never_reach_the_upstream_nor_change_verdicts() {
         for (n, v) in SPOOFED {
             request = request.header(*n, *v);
         }
-        let r = send(&pki, addr, id, false, request.body(Full::new(Bytes::new())).unwrap()).await;
+        let r = send(
+            &pki,
+            addr,
+            id,
+            false,
+            request.body(Full::new(Bytes::new())).unwrap(),
+        )
+        .await;
         assert_eq!(r.status, 200, "{}", r.body);
         let seen = &upstream.seen(&path)[0];
         let presented = if id.is_some() { "true" } else { "false" };
@@ -172,7 +190,13 @@ async fn spoofed_headers_never_reach_the_upstream_nor_change_verdicts() {
                 "{name}: the client's {n}: {v} reached the upstream: {seen:?}"
             );
         }
-        for n in ["cf-cert-anything-else", "x-portcullis-action", "keep-alive", "x-hop", "connection"] {
+        for n in [
+            "cf-cert-anything-else",
+            "x-portcullis-action",
+            "keep-alive",
+            "x-hop",
+            "connection",
+        ] {
             assert!(seen.all(n).is_empty(), "{name}: {n} reached the upstream");
         }
         // A client's X-Forwarded-For is kept, the peer appended after it.
@@ -193,7 +217,14 @@ async fn spoofed_headers_never_reach_the_upstream_nor_change_verdicts() {
         for (n, v) in SPOOFED {
             request = request.header(*n, *v);
         }
-        let r = send(&pki, addr, None, false, request.body(Full::new(Bytes::new())).unwrap()).await;
+        let r = send(
+            &pki,
+            addr,
+            None,
+            false,
+            request.body(Full::new(Bytes::new())).unwrap(),
+        )
+        .await;
         assert_eq!(r.status, 403, "{host}{path}: {}", r.body);
         assert_eq!(r.json()["rule"], rule);
     }
@@ -213,7 +244,11 @@ async fn trusted_proxies_are_believed_and_only_they() {
     let gw = Gateway::start(&dir, &text);
     let addr = gw.addr("gateway");
     // The peer (127.0.0.1) is trusted: the office address it vouches for is ip.src.
-    for (xff, status) in [("10.0.0.1", 200), ("203.0.113.5", 403), ("203.0.113.5, 10.0.0.1", 200)] {
+    for (xff, status) in [
+        ("10.0.0.1", 200),
+        ("203.0.113.5", 403),
+        ("203.0.113.5, 10.0.0.1", 200),
+    ] {
         let request = http::Request::builder()
             .uri("/admin")
             .header("host", "www.example.com")
@@ -232,7 +267,10 @@ async fn path_tricks_do_not_get_past_a_rule_on_the_normalised_path() {
     let table = include_str!("cases/path_bypass.txt");
     let mut blocked = 0;
     let mut refused = Vec::new();
-    for line in table.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+    for line in table
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
         let Some((target, want)) = line.split_once('\t') else {
             continue;
         };
@@ -240,13 +278,15 @@ async fn path_tricks_do_not_get_past_a_rule_on_the_normalised_path() {
         if target.contains("\\x") || !want.starts_with("/admin") || want.starts_with("/admin.") {
             continue;
         }
-        let request = format!(
-            "GET {target} HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n"
-        );
+        let request =
+            format!("GET {target} HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n");
         let (status, text) = raw(&pki, addr, Some(&pki.valid), request.as_bytes()).await;
         match status {
             403 => {
-                assert!(text.contains(r#""rule":"admin-from-office""#), "{target}: {text}");
+                assert!(
+                    text.contains(r#""rule":"admin-from-office""#),
+                    "{target}: {text}"
+                );
                 blocked += 1;
             }
             // hyper refuses some targets (a space, a `#`): not a bypass either.
@@ -299,7 +339,14 @@ async fn bodies_stream_whole_and_rules_see_a_bounded_prefix() {
             .unwrap()
     };
     // Within the prefix: seen and blocked.
-    let r = send(&pki, addr, None, false, post("/small", b"an attack".to_vec())).await;
+    let r = send(
+        &pki,
+        addr,
+        None,
+        false,
+        post("/small", b"an attack".to_vec()),
+    )
+    .await;
     assert_eq!(r.status, 403);
     assert_eq!(r.json()["rule"], "attack");
     // Past it: not seen by the rules (truncated), and the whole body streams on.
@@ -342,34 +389,63 @@ async fn challenges_get_the_configured_answer_and_admin_endpoints_stay_off_the_g
     assert_eq!(r.headers["content-type"], "text/plain");
     // /metrics and /healthz through the gateway are the upstream's paths.
     for path in ["/metrics", "/healthz"] {
-        let r = send(&pki, addr, Some(&pki.valid), false, get("www.example.com", path, false)).await;
+        let r = send(
+            &pki,
+            addr,
+            Some(&pki.valid),
+            false,
+            get("www.example.com", path, false),
+        )
+        .await;
         assert_eq!(r.status, 200);
-        assert_eq!(r.json()["uri"], path, "{path} must be proxied, not answered");
+        assert_eq!(
+            r.json()["uri"],
+            path,
+            "{path} must be proxied, not answered"
+        );
     }
     assert_eq!(upstream.seen("/metrics").len(), 1);
     // On the admin listener they are the gateway's.
     let admin = gw.addr("admin");
     let health = plain_get(admin, "/healthz").await;
     assert_eq!(health.status, 200);
-    assert_eq!(health.json(), serde_json::json!({"status": "ok", "rules": 5}));
+    assert_eq!(
+        health.json(),
+        serde_json::json!({"status": "ok", "rules": 5})
+    );
     let metrics = plain_get(admin, "/metrics").await;
     assert_eq!(metrics.status, 200);
     let text = &metrics.body;
     assert_eq!(
-        metric(text, "portcullis_requests_total{mode=\"gateway\",action=\"managed_challenge\"}"),
+        metric(
+            text,
+            "portcullis_requests_total{mode=\"gateway\",action=\"managed_challenge\"}"
+        ),
         Some(1.0),
         "{text}"
     );
     assert_eq!(
-        metric(text, "portcullis_requests_total{mode=\"gateway\",action=\"none\"}"),
+        metric(
+            text,
+            "portcullis_requests_total{mode=\"gateway\",action=\"none\"}"
+        ),
         Some(2.0)
     );
     assert_eq!(
-        metric(text, "portcullis_rule_matches_total{rule=\"challenge-bots\",action=\"managed_challenge\"}"),
+        metric(
+            text,
+            "portcullis_rule_matches_total{rule=\"challenge-bots\",action=\"managed_challenge\"}"
+        ),
         Some(1.0)
     );
-    assert_eq!(metric(text, "portcullis_evaluation_seconds_count"), Some(3.0));
+    assert_eq!(
+        metric(text, "portcullis_evaluation_seconds_count"),
+        Some(3.0)
+    );
     assert_eq!(metric(text, "portcullis_rules"), Some(5.0));
-    assert_eq!(metric(text, "portcullis_reloads_total{result=\"failed\"}"), Some(0.0));
+    assert_eq!(
+        metric(text, "portcullis_reloads_total{result=\"failed\"}"),
+        Some(0.0)
+    );
     assert_eq!(plain_get(admin, "/nope").await.status, 404);
 }

@@ -45,7 +45,9 @@ fn free_port() -> u16 {
 /// when nginx is not installed.
 fn nginx(dir: &Path, upstream: SocketAddr, decision: SocketAddr) -> Option<Nginx> {
     if let Err(e) = Command::new("nginx").arg("-v").output() {
-        eprintln!("SKIPPED: nginx is not installed ({e}); the nginx auth_request test did not run (.ci/run installs it)");
+        eprintln!(
+            "SKIPPED: nginx is not installed ({e}); the nginx auth_request test did not run (.ci/run installs it)"
+        );
         return None;
     }
     std::fs::create_dir_all(dir.join("nginx-tmp")).unwrap();
@@ -127,7 +129,10 @@ http {{
             let log = std::fs::read_to_string(dir.join("nginx-error.log")).unwrap_or_default();
             panic!("nginx exited ({status}): {log}");
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "nginx never listened");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "nginx never listened"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     Some(n)
@@ -164,7 +169,15 @@ fn nginx_verdict(r: &support::gateway::Response) -> Seen {
     }
 }
 
-fn request(host: &str, path: &str, headers: &[(&str, String)], h2: bool) -> http::Request<Full<Bytes>> {
+/// Extra request headers.
+type Headers = Vec<(&'static str, String)>;
+
+fn request(
+    host: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    h2: bool,
+) -> http::Request<Full<Bytes>> {
     let mut b = if h2 {
         http::Request::builder().uri(format!("https://{host}{path}"))
     } else {
@@ -194,11 +207,13 @@ async fn nginx_auth_request_gives_the_gateways_verdicts() {
         .pem()
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect();
-    let spoofed = vec![
+    let spoofed: Headers = vec![
         ("x-ssl-client-verify", "SUCCESS".to_string()),
         ("x-ssl-client-escaped-cert", escaped),
         ("x-ssl-client-s-dn", "CN=admin".to_string()),
@@ -206,9 +221,9 @@ async fn nginx_auth_request_gives_the_gateways_verdicts() {
         ("x-original-uri", "/public".to_string()),
         ("x-forwarded-for", "10.0.0.1".to_string()),
     ];
-    let ua = vec![("user-agent", "evilbot/2".to_string())];
-    let none: Vec<(&str, String)> = Vec::new();
-    let requests: Vec<(&str, &str, &Vec<(&str, String)>)> = vec![
+    let ua: Headers = vec![("user-agent", "evilbot/2".to_string())];
+    let none: Headers = Vec::new();
+    let requests: Vec<(&str, &str, &Headers)> = vec![
         ("api.orangeclouded.com", "/v1/x", &none),
         ("www.example.com", "/", &none),
         ("www.example.com", "/admin/x", &none),
@@ -226,8 +241,16 @@ async fn nginx_auth_request_gives_the_gateways_verdicts() {
         let id = (identity != "none").then(|| pki.identity(identity));
         for (host, path, headers) in &requests {
             for h2 in [false, true] {
-                let via_gateway = send(&pki, gw.addr("gateway"), id, h2, request(host, path, headers, h2)).await;
-                let via_nginx = send(&pki, nginx_addr, id, h2, request(host, path, headers, h2)).await;
+                let via_gateway = send(
+                    &pki,
+                    gw.addr("gateway"),
+                    id,
+                    h2,
+                    request(host, path, headers, h2),
+                )
+                .await;
+                let via_nginx =
+                    send(&pki, nginx_addr, id, h2, request(host, path, headers, h2)).await;
                 if via_nginx.status == 400 {
                     // nginx refuses some path tricks itself (`/%2e%2e/admin`
                     // climbs above the root): the gateway must not let them through either.
@@ -251,7 +274,10 @@ async fn nginx_auth_request_gives_the_gateways_verdicts() {
         "{compared} requests, {denied} denied, the same verdicts through nginx and the gateway; {refused} refused by nginx itself"
     );
     assert!(refused <= 10, "{refused}");
-    assert!(denied >= compared / 3 && denied < compared, "{denied} of {compared}");
+    assert!(
+        denied >= compared / 3 && denied < compared,
+        "{denied} of {compared}"
+    );
     // nginx asked as the contract says: every /auth line has the original request.
     let auth_lines: Vec<_> = gw
         .decisions()
@@ -285,16 +311,25 @@ async fn the_decision_endpoint_answers_only_trusted_peers() {
             .body(Full::new(Bytes::from(body.to_string())))
             .unwrap()
     };
-    for (uri, body) in [("/auth", ""), ("/v1/decide", "{}"), ("/v1/decide/batch", "[{}]")] {
+    for (uri, body) in [
+        ("/auth", ""),
+        ("/v1/decide", "{}"),
+        ("/v1/decide/batch", "[{}]"),
+    ] {
         let r = plain(gw.addr("decision"), ask(uri, body)).await;
         assert_eq!(r.status, 403, "{uri}: {}", r.body);
-        assert!(r.headers.get("x-portcullis-action").is_none(), "{uri}: a verdict for an untrusted peer");
+        assert!(
+            r.headers.get("x-portcullis-action").is_none(),
+            "{uri}: a verdict for an untrusted peer"
+        );
         assert!(r.body.contains("not trusted"), "{}", r.body);
     }
     assert_eq!(
         gw.log()
             .iter()
-            .filter(|l| l["message"].as_str().is_some_and(|m| m.contains("not trusted")))
+            .filter(|l| l["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("not trusted")))
             .count(),
         3
     );
@@ -323,7 +358,11 @@ async fn the_json_api_decides_as_portcullis_run() {
         .arg(dir.join("requests.jsonl"))
         .output()
         .unwrap();
-    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
     let cli: Vec<serde_json::Value> = String::from_utf8(cli.stdout)
         .unwrap()
         .lines()
@@ -343,16 +382,32 @@ async fn the_json_api_decides_as_portcullis_run() {
         assert_eq!(one.status, 200, "{}", one.body);
         assert_eq!(one.json(), cli[k], "{r}");
     }
-    let batch = plain(decision, post("/v1/decide/batch", format!("[{}]", requests.join(",")))).await;
+    let batch = plain(
+        decision,
+        post("/v1/decide/batch", format!("[{}]", requests.join(","))),
+    )
+    .await;
     assert_eq!(batch.json(), serde_json::Value::Array(cli.clone()));
     // Errors: per element in a batch, a 4xx for one.
     let bad = plain(decision, post("/v1/decide", r#"{"uri": 7}"#.into())).await;
     assert_eq!(bad.status, 400);
     assert_eq!(bad.json()["error"]["stage"], "request");
-    let mixed = plain(decision, post("/v1/decide/batch", r#"[{"uri": "/"}, {"nope": 1}]"#.into())).await;
+    let mixed = plain(
+        decision,
+        post("/v1/decide/batch", r#"[{"uri": "/"}, {"nope": 1}]"#.into()),
+    )
+    .await;
     assert_eq!(mixed.status, 200);
     assert!(mixed.json()[1]["error"]["message"].as_str().is_some());
-    assert_eq!(plain(decision, post("/v1/decide", "not json".into())).await.status, 400);
+    assert_eq!(
+        plain(decision, post("/v1/decide", "not json".into()))
+            .await
+            .status,
+        400
+    );
     let huge = format!("[{}]", vec!["{}"; 1001].join(","));
-    assert_eq!(plain(decision, post("/v1/decide/batch", huge)).await.status, 413);
+    assert_eq!(
+        plain(decision, post("/v1/decide/batch", huge)).await.status,
+        413
+    );
 }

@@ -26,8 +26,12 @@ fn version(k: usize) -> String {
 /// A broken file: it must be rejected, and version `k - 1` keep serving.
 fn broken(k: usize) -> String {
     match k % 4 {
-        1 => format!(r#"{{"rules": [{{"id": "v{k}-block", "action": "block", "expression": "http.host =="}}]}}"#),
-        _ => format!(r#"{{"rules": [{{"id": "v{k}-block", "action": "blok", "expression": "ssl"}}"#),
+        1 => format!(
+            r#"{{"rules": [{{"id": "v{k}-block", "action": "block", "expression": "http.host =="}}]}}"#
+        ),
+        _ => {
+            format!(r#"{{"rules": [{{"id": "v{k}-block", "action": "blok", "expression": "ssl"}}"#)
+        }
     }
 }
 
@@ -57,9 +61,10 @@ async fn reloads_under_load_lose_nothing_and_mix_no_versions() {
         let (pki, stop) = (pki.clone(), stop.clone());
         clients.push(tokio::spawn(async move {
             let tls = connect(&pki, gateway, None, b"http/1.1").await;
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
-                .await
-                .unwrap();
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+                    .await
+                    .unwrap();
             tokio::spawn(conn);
             let mut seen = Vec::new();
             while !stop.load(Ordering::Relaxed) {
@@ -69,9 +74,15 @@ async fn reloads_under_load_lose_nothing_and_mix_no_versions() {
                     .body(Full::new(Bytes::new()))
                     .unwrap();
                 sender.ready().await.expect("the connection failed");
-                let r = sender.send_request(request).await.expect("a request failed");
+                let r = sender
+                    .send_request(request)
+                    .await
+                    .expect("a request failed");
                 assert_eq!(r.status(), 403);
-                let body = http_body_util::BodyExt::collect(r.into_body()).await.unwrap().to_bytes();
+                let body = http_body_util::BodyExt::collect(r.into_body())
+                    .await
+                    .unwrap()
+                    .to_bytes();
                 let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
                 seen.push(version_of(v["rule"].as_str().unwrap()));
             }
@@ -84,9 +95,10 @@ async fn reloads_under_load_lose_nothing_and_mix_no_versions() {
         let stop = stop.clone();
         clients.push(tokio::spawn(async move {
             let tcp = tokio::net::TcpStream::connect(decision).await.unwrap();
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
-                .await
-                .unwrap();
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+                    .await
+                    .unwrap();
             tokio::spawn(conn);
             let mut seen = Vec::new();
             while !stop.load(Ordering::Relaxed) {
@@ -97,9 +109,15 @@ async fn reloads_under_load_lose_nothing_and_mix_no_versions() {
                     .body(Full::new(Bytes::from(r#"{"uri": "/blocked/api"}"#)))
                     .unwrap();
                 sender.ready().await.expect("the connection failed");
-                let r = sender.send_request(request).await.expect("a request failed");
+                let r = sender
+                    .send_request(request)
+                    .await
+                    .expect("a request failed");
                 assert_eq!(r.status(), 200);
-                let body = http_body_util::BodyExt::collect(r.into_body()).await.unwrap().to_bytes();
+                let body = http_body_util::BodyExt::collect(r.into_body())
+                    .await
+                    .unwrap()
+                    .to_bytes();
                 let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
                 let rule = version_of(v["rule"].as_str().unwrap());
                 let logged: Vec<usize> = v["logged"]
@@ -152,7 +170,11 @@ async fn reloads_under_load_lose_nothing_and_mix_no_versions() {
                 break;
             }
         }
-        assert!(Instant::now() < deadline, "v100 never took effect: {}", r.body);
+        assert!(
+            Instant::now() < deadline,
+            "v100 never took effect: {}",
+            r.body
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     stop.store(true, Ordering::Relaxed);
@@ -169,12 +191,17 @@ async fn reloads_under_load_lose_nothing_and_mix_no_versions() {
     assert!(total >= 100, "only {total} requests were sent");
     // Every broken file was reported with its error, and nothing crashed.
     let log = gw.log();
-    let rejected = log.iter().filter(|l| l["message"] == "reload rejected").count();
+    let rejected = log
+        .iter()
+        .filter(|l| l["message"] == "reload rejected")
+        .count();
     assert!(rejected >= 1, "no rejection logged");
     assert!(
         log.iter()
             .filter(|l| l["message"] == "reload rejected")
-            .all(|l| l["error"].as_str().is_some_and(|e| e.contains("rules.json"))),
+            .all(|l| l["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("rules.json"))),
         "a rejection without its file and error"
     );
     assert!(gw.alive());
@@ -188,22 +215,20 @@ async fn a_lists_change_alone_swaps_the_lists_and_a_bad_one_keeps_them() {
     let upstream = Upstream::start().await;
     let mut gw = Gateway::start(&dir, &config(&dir, upstream.addr, ""));
     let decision = gw.addr("decision");
-    let decide = |ip: &'static str| {
-        async move {
-            support::gateway::plain(
-                decision,
-                http::Request::builder()
-                    .method("POST")
-                    .uri("/v1/decide")
-                    .header("host", "localhost")
-                    .body(Full::new(Bytes::from(format!(
-                        r#"{{"uri": "/admin", "host": "www.example.com", "client_ip": "{ip}"}}"#
-                    ))))
-                    .unwrap(),
-            )
-            .await
-            .json()
-        }
+    let decide = |ip: &'static str| async move {
+        support::gateway::plain(
+            decision,
+            http::Request::builder()
+                .method("POST")
+                .uri("/v1/decide")
+                .header("host", "localhost")
+                .body(Full::new(Bytes::from(format!(
+                    r#"{{"uri": "/admin", "host": "www.example.com", "client_ip": "{ip}"}}"#
+                ))))
+                .unwrap(),
+        )
+        .await
+        .json()
     };
     assert_eq!(decide("10.9.9.9").await["action"], serde_json::Value::Null);
     assert_eq!(decide("198.51.100.7").await["rule"], "admin-from-office");
@@ -211,15 +236,27 @@ async fn a_lists_change_alone_swaps_the_lists_and_a_bad_one_keeps_them() {
     std::fs::write(dir.join("lists.json"), r#"{"office": ["198.51.100.0/24"]}"#).unwrap();
     gw.signal("HUP");
     gw.wait_log(Duration::from_secs(10), |l| {
-        l.iter().any(|v| v["message"] == "reloaded" && v["what"] == "lists")
+        l.iter()
+            .any(|v| v["message"] == "reloaded" && v["what"] == "lists")
     });
     assert_eq!(decide("10.9.9.9").await["rule"], "admin-from-office");
-    assert_eq!(decide("198.51.100.7").await["action"], serde_json::Value::Null);
+    assert_eq!(
+        decide("198.51.100.7").await["action"],
+        serde_json::Value::Null
+    );
     // A list item that is not an address is rejected; the lists in force stay.
     std::fs::write(dir.join("lists.json"), r#"{"office": ["not an address"]}"#).unwrap();
     gw.signal("HUP");
     gw.wait_log(Duration::from_secs(10), |l| {
-        l.iter().any(|v| v["message"] == "reload rejected" && v["error"].as_str().is_some_and(|e| e.contains("not an address")))
+        l.iter().any(|v| {
+            v["message"] == "reload rejected"
+                && v["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("not an address"))
+        })
     });
-    assert_eq!(decide("198.51.100.7").await["action"], serde_json::Value::Null);
+    assert_eq!(
+        decide("198.51.100.7").await["action"],
+        serde_json::Value::Null
+    );
 }

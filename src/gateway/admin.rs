@@ -32,7 +32,10 @@ pub(crate) fn handler(shared: Arc<Shared>) -> Handler {
                     "text/plain; version=0.0.4",
                     shared.metrics.render(),
                 ),
-                _ => error_json(StatusCode::NOT_FOUND, "no such endpoint: /healthz, /metrics"),
+                _ => error_json(
+                    StatusCode::NOT_FOUND,
+                    "no such endpoint: /healthz, /metrics",
+                ),
             }
         })
     })

@@ -267,7 +267,10 @@ fn default_pool() -> usize {
 fn default_trusted_peers() -> Vec<IpNet> {
     vec![
         IpNet::V4(ipnet::Ipv4Net::new_assert(std::net::Ipv4Addr::LOCALHOST, 8).trunc()),
-        IpNet::V6(ipnet::Ipv6Net::new_assert(std::net::Ipv6Addr::LOCALHOST, 128)),
+        IpNet::V6(ipnet::Ipv6Net::new_assert(
+            std::net::Ipv6Addr::LOCALHOST,
+            128,
+        )),
     ]
 }
 fn default_max_batch() -> usize {
@@ -381,9 +384,10 @@ impl Config {
             ));
         }
         if let Some(g) = &self.gateway {
-            let uri: http::Uri = g.upstream.parse().map_err(|e| {
-                Error::config(format!("gateway.upstream `{}`: {e}", g.upstream))
-            })?;
+            let uri: http::Uri = g
+                .upstream
+                .parse()
+                .map_err(|e| Error::config(format!("gateway.upstream `{}`: {e}", g.upstream)))?;
             if uri.scheme_str() != Some("http") || uri.authority().is_none() {
                 return Err(Error::config(format!(
                     "gateway.upstream `{}`: must be http://host:port (TLS to the upstream is not supported)",
@@ -478,15 +482,31 @@ listen = "127.0.0.1:0"
         assert_eq!(c.rules.watch_interval_ms, 1000);
         let d = c.decision.unwrap();
         assert_eq!(d.deny_status, 403);
-        assert!(d.trusted_peers.iter().any(|n| n.contains(&IpAddr::from([127, 0, 0, 9]))));
-        assert!(d.trusted_peers.iter().any(|n| n.contains(&"::1".parse::<IpAddr>().unwrap())));
-        assert!(!d.trusted_peers.iter().any(|n| n.contains(&IpAddr::from([10, 0, 0, 1]))));
+        assert!(
+            d.trusted_peers
+                .iter()
+                .any(|n| n.contains(&IpAddr::from([127, 0, 0, 9])))
+        );
+        assert!(
+            d.trusted_peers
+                .iter()
+                .any(|n| n.contains(&"::1".parse::<IpAddr>().unwrap()))
+        );
+        assert!(
+            !d.trusted_peers
+                .iter()
+                .any(|n| n.contains(&IpAddr::from([10, 0, 0, 1])))
+        );
     }
 
     #[test]
     fn misspelled_keys_are_errors_that_name_the_closest_key() {
         for (text, wrong, right) in [
-            ("[limits]\nmax_body_byte = 1\n", "max_body_byte", "max_body_bytes"),
+            (
+                "[limits]\nmax_body_byte = 1\n",
+                "max_body_byte",
+                "max_body_bytes",
+            ),
             ("[log]\ndecisons = true\n", "decisons", "decisions"),
             ("[rules2]\n", "rules2", "rules"),
         ] {
@@ -503,11 +523,15 @@ listen = "127.0.0.1:0"
         for (text, needle) in [
             ("[rules]\nfile = \"r.json\"\n", "nothing to serve"),
             (
-                &format!("{MINIMAL}[admin]\nlisten = \"127.0.0.1:9\"\n[gateway]\nlisten = \"127.0.0.1:9\"\ncert = \"c\"\nkey = \"k\"\nupstream = \"http://127.0.0.1:1\"\n"),
+                &format!(
+                    "{MINIMAL}[admin]\nlisten = \"127.0.0.1:9\"\n[gateway]\nlisten = \"127.0.0.1:9\"\ncert = \"c\"\nkey = \"k\"\nupstream = \"http://127.0.0.1:1\"\n"
+                ),
                 "two listeners",
             ),
             (
-                &format!("{MINIMAL}[gateway]\nlisten = \"127.0.0.1:1\"\ncert = \"c\"\nkey = \"k\"\nupstream = \"https://x\"\n"),
+                &format!(
+                    "{MINIMAL}[gateway]\nlisten = \"127.0.0.1:1\"\ncert = \"c\"\nkey = \"k\"\nupstream = \"https://x\"\n"
+                ),
                 "must be http://",
             ),
             (

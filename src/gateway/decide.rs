@@ -69,7 +69,11 @@ impl Decide {
         })
     }
 
-    async fn handle(&self, request: http::Request<Incoming>, conn: Arc<Conn>) -> http::Response<Body> {
+    async fn handle(
+        &self,
+        request: http::Request<Incoming>,
+        conn: Arc<Conn>,
+    ) -> http::Response<Body> {
         let peer = conn
             .info
             .client_addr
@@ -77,7 +81,10 @@ impl Decide {
         if !peer.is_some_and(|p| self.trusted_peers.iter().any(|n| n.contains(&p))) {
             self.shared.metrics.untrusted_peer();
             tracing::warn!(peer = ?peer, path = request.uri().path(), "decision asked by a peer that is not trusted: refused");
-            return error_json(StatusCode::FORBIDDEN, "this peer is not trusted to ask for decisions");
+            return error_json(
+                StatusCode::FORBIDDEN,
+                "this peer is not trusted to ask for decisions",
+            );
         }
         let path = request.uri().path().to_string();
         match (request.method(), path.as_str()) {
@@ -87,7 +94,10 @@ impl Decide {
             (_, "/v1/decide" | "/v1/decide/batch") => {
                 error_json(StatusCode::METHOD_NOT_ALLOWED, "use POST")
             }
-            _ => error_json(StatusCode::NOT_FOUND, "no such endpoint: /auth, /v1/decide, /v1/decide/batch"),
+            _ => error_json(
+                StatusCode::NOT_FOUND,
+                "no such endpoint: /auth, /v1/decide, /v1/decide/batch",
+            ),
         }
     }
 
@@ -117,10 +127,21 @@ impl Decide {
         let denied = d
             .action
             .is_some_and(|a| a.terminates() && a != crate::rules::Action::Allow);
-        let status = if denied { self.deny_status } else { StatusCode::OK };
+        let status = if denied {
+            self.deny_status
+        } else {
+            StatusCode::OK
+        };
         let mut response = respond(status, "application/json", verdict_json(d).to_string());
         verdict_headers(response.headers_mut(), d, &request_id);
-        self.log(&decided, Mode::AuthRequest, &request_id, &original, status, started);
+        self.log(
+            &decided,
+            Mode::AuthRequest,
+            &request_id,
+            &original,
+            status,
+            started,
+        );
         response
     }
 
@@ -166,11 +187,16 @@ impl Decide {
             Ok(Ok(b)) => b.to_bytes(),
             Ok(Err(e)) => {
                 self.shared.metrics.bad_request();
-                let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+                let too_large = e
+                    .downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some();
                 return if too_large {
                     error_json(
                         StatusCode::PAYLOAD_TOO_LARGE,
-                        &format!("the body is over limits.max_json_bytes ({} bytes)", self.max_json),
+                        &format!(
+                            "the body is over limits.max_json_bytes ({} bytes)",
+                            self.max_json
+                        ),
                     )
                 } else {
                     error_json(StatusCode::BAD_REQUEST, "the body could not be read")
@@ -192,7 +218,9 @@ impl Decide {
         let one = |req: &serde_json::Value| -> Result<Decided, Error> {
             let start = Instant::now();
             let request = HttpRequest::from_json_value(req)?;
-            Ok(self.shared.decide(Mode::Api, &request, &set, start.elapsed()))
+            Ok(self
+                .shared
+                .decide(Mode::Api, &request, &set, start.elapsed()))
         };
         let answer = |r: Result<Decided, Error>| match r {
             Ok(d) => verdict_json(&d.decision),
@@ -201,29 +229,47 @@ impl Decide {
         if !batch {
             return match one(&json) {
                 Ok(d) => {
-                    let mut r = respond(StatusCode::OK, "application/json", verdict_json(&d.decision).to_string());
+                    let mut r = respond(
+                        StatusCode::OK,
+                        "application/json",
+                        verdict_json(&d.decision).to_string(),
+                    );
                     verdict_headers(r.headers_mut(), &d.decision, &self.shared.ids.next());
                     r
                 }
                 Err(e) => {
                     self.shared.metrics.bad_request();
-                    respond(StatusCode::BAD_REQUEST, "application/json", answer(Err(e)).to_string())
+                    respond(
+                        StatusCode::BAD_REQUEST,
+                        "application/json",
+                        answer(Err(e)).to_string(),
+                    )
                 }
             };
         }
         let serde_json::Value::Array(requests) = json else {
             self.shared.metrics.bad_request();
-            return error_json(StatusCode::BAD_REQUEST, "a batch is a JSON array of requests");
+            return error_json(
+                StatusCode::BAD_REQUEST,
+                "a batch is a JSON array of requests",
+            );
         };
         if requests.len() > self.max_batch {
             self.shared.metrics.bad_request();
             return error_json(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("a batch holds at most {} requests (decision.max_batch)", self.max_batch),
+                &format!(
+                    "a batch holds at most {} requests (decision.max_batch)",
+                    self.max_batch
+                ),
             );
         }
         let out: Vec<serde_json::Value> = requests.iter().map(|r| answer(one(r))).collect();
-        respond(StatusCode::OK, "application/json", serde_json::Value::Array(out).to_string())
+        respond(
+            StatusCode::OK,
+            "application/json",
+            serde_json::Value::Array(out).to_string(),
+        )
     }
 }
 
@@ -303,7 +349,11 @@ fn original_request(h: &HeaderMap, auth: Option<&ClientAuth>) -> Result<Original
         alpn: None,
         sni: None,
     });
-    let client_cert = if https { cert(h, auth)? } else { ClientCert::default() };
+    let client_cert = if https {
+        cert(h, auth)?
+    } else {
+        ClientCert::default()
+    };
     Ok(Original {
         parts,
         info: ConnectionInfo {
@@ -333,7 +383,12 @@ fn boringssl_cipher(openssl: &str) -> String {
 /// that header says whether it verified (`SUCCESS`; `FAILED:certificate
 /// revoked` counts as verified and revoked, as at the public edge).
 fn cert(h: &HeaderMap, auth: Option<&ClientAuth>) -> Result<ClientCert, String> {
-    let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
+    let get = |n: &str| {
+        h.get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
     let verify = get("x-ssl-client-verify").unwrap_or("NONE");
     let der = match get("x-ssl-client-escaped-cert") {
         Some(escaped) => {
@@ -355,7 +410,11 @@ fn cert(h: &HeaderMap, auth: Option<&ClientAuth>) -> Result<ClientCert, String> 
     let (verified, revoked, failure) = match verify {
         "SUCCESS" => (true, false, String::new()),
         "FAILED:certificate revoked" => (true, true, "certificate revoked".to_string()),
-        other => (false, false, other.strip_prefix("FAILED:").unwrap_or(other).to_string()),
+        other => (
+            false,
+            false,
+            other.strip_prefix("FAILED:").unwrap_or(other).to_string(),
+        ),
     };
     let mut c = match &der {
         Some(der) => ClientCert::from_der_chain(std::slice::from_ref(der), &[])
@@ -430,7 +489,10 @@ mod tests {
         for h in [
             headers(&[("x-original-uri", "/")]),
             headers(&[("x-original-method", "GET")]),
-            headers(&[("x-original-method", "GET"), ("x-original-uri", "not a uri at all")]),
+            headers(&[
+                ("x-original-method", "GET"),
+                ("x-original-uri", "not a uri at all"),
+            ]),
         ] {
             assert!(original_request(&h, None).is_err(), "{h:?}");
         }

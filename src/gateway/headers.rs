@@ -60,6 +60,16 @@ pub(crate) fn remove_owned(headers: &mut HeaderMap) {
     }
 }
 
+/// The certificate's headers (see [`add_cert`]), to add to every request of
+/// a connection.
+pub(crate) fn cert_headers(c: &ClientCert) -> Vec<(HeaderName, HeaderValue)> {
+    let mut h = HeaderMap::new();
+    add_cert(&mut h, c);
+    h.into_iter()
+        .filter_map(|(n, v)| n.map(|n| (n, v)))
+        .collect()
+}
+
 fn put(headers: &mut HeaderMap, name: &'static str, value: &str) {
     // A value that is not a valid header value (a control character in
     // a DN) is left out rather than sent mangled.
@@ -208,7 +218,11 @@ mod tests {
         for (peer, trusted, expected) in [
             (peer, &[][..], "10.0.0.1"),
             (peer, &trusted[..], "203.0.113.9"),
-            (Some("198.51.100.1".parse().unwrap()), &trusted[..], "198.51.100.1"),
+            (
+                Some("198.51.100.1".parse().unwrap()),
+                &trusted[..],
+                "198.51.100.1",
+            ),
         ] {
             assert_eq!(
                 client_ip(peer, &h, trusted),
@@ -224,7 +238,10 @@ mod tests {
 
     #[test]
     fn forwarded_headers_append() {
-        let mut h = map(&[("x-forwarded-for", "192.0.2.1"), ("forwarded", "for=192.0.2.1")]);
+        let mut h = map(&[
+            ("x-forwarded-for", "192.0.2.1"),
+            ("forwarded", "for=192.0.2.1"),
+        ]);
         let info = ConnectionInfo {
             client_addr: Some("[2001:db8::1]:5000".parse().unwrap()),
             tls: Some(Default::default()),

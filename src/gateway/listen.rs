@@ -65,6 +65,9 @@ pub(crate) fn error_json(status: http::StatusCode, message: &str) -> http::Respo
 pub(crate) struct Conn {
     /// Addresses, TLS and the client certificate.
     pub info: ConnectionInfo,
+    /// Headers every request of this connection carries upstream (the
+    /// certificate's), made once by the first request that needs them.
+    pub forward: std::sync::OnceLock<Vec<(http::HeaderName, http::HeaderValue)>>,
     /// Requests of this connection being answered now.
     in_flight: AtomicUsize,
     /// When bytes last moved, in milliseconds since `epoch`.
@@ -76,6 +79,7 @@ impl Conn {
     fn new(info: ConnectionInfo) -> Self {
         Conn {
             info,
+            forward: std::sync::OnceLock::new(),
             in_flight: AtomicUsize::new(0),
             last_active: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -95,7 +99,10 @@ impl Conn {
 
 /// A request handler: the request and its connection in, a response out.
 pub(crate) type Handler = Arc<
-    dyn Fn(http::Request<Incoming>, Arc<Conn>) -> Pin<Box<dyn Future<Output = http::Response<Body>> + Send>>
+    dyn Fn(
+            http::Request<Incoming>,
+            Arc<Conn>,
+        ) -> Pin<Box<dyn Future<Output = http::Response<Body>> + Send>>
         + Send
         + Sync,
 >;
@@ -196,7 +203,10 @@ pub(crate) async fn serve(
             let _permit = permit;
             let _guard = guard;
             metrics.connection(listener.name, 1);
-            connection(&listener, tcp, peer, local, &limits, &builder, shutdown, &metrics).await;
+            connection(
+                &listener, tcp, peer, local, &limits, &builder, shutdown, &metrics,
+            )
+            .await;
             metrics.connection(listener.name, -1);
         });
     }
@@ -237,7 +247,15 @@ async fn connection(
     match &listener.tls {
         None => {
             let conn = Arc::new(Conn::new(plain));
-            drive(listener, Active::new(tcp, conn.clone()), conn, limits, builder, shutdown).await
+            drive(
+                listener,
+                Active::new(tcp, conn.clone()),
+                conn,
+                limits,
+                builder,
+                shutdown,
+            )
+            .await
         }
         Some((acceptor, auth)) => {
             let handshake = ms(limits.tls_handshake_timeout_ms);
@@ -263,7 +281,15 @@ async fn connection(
                 },
             };
             let conn = Arc::new(Conn::new(info));
-            drive(listener, Active::new(tls, conn.clone()), conn, limits, builder, shutdown).await
+            drive(
+                listener,
+                Active::new(tls, conn.clone()),
+                conn,
+                limits,
+                builder,
+                shutdown,
+            )
+            .await
         }
     }
 }

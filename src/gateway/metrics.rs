@@ -279,7 +279,13 @@ mod tests {
             Duration::from_micros(1),
             Duration::from_micros(3),
         );
-        m.decided(Mode::Api, None, None, Duration::ZERO, Duration::from_secs(1));
+        m.decided(
+            Mode::Api,
+            None,
+            None,
+            Duration::ZERO,
+            Duration::from_secs(1),
+        );
         m.reloaded(false, 0);
         let text = m.render();
         for line in [

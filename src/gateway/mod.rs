@@ -66,7 +66,10 @@ pub fn run(config: Config) -> Result<(), Error> {
 /// Resolves on the first SIGTERM or SIGINT.
 async fn stop_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (term, int) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
+    let (term, int) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    );
     match (term, int) {
         (Ok(mut term), Ok(mut int)) => {
             tokio::select! {
@@ -126,7 +129,11 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     let tracker = Tracker::default();
     let mut tasks = Vec::new();
     for l in listeners {
-        let addr = l.tcp.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let addr = l
+            .tcp
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         tracing::info!(listener = l.name, addr = %addr, "listening");
         tasks.push(tokio::spawn(listen::serve(
             l,

@@ -2,13 +2,13 @@
 //! the rest to the upstream (hyper's pooled client, HTTP/1.1 or h2c), the
 //! body streaming through.
 
+use super::Shared;
 use super::config::{GatewayConfig, LimitsConfig, ResponseConfig, UpstreamProtocol, ms};
 use super::headers;
 use super::listen::{Body, BoxError, Conn, Handler, error_json};
 use super::log::{self, Line};
 use super::metrics::Mode;
 use super::reload::reads_body;
-use super::Shared;
 use crate::context::HttpRequestBuilder;
 use crate::error::Error;
 use crate::integrations::ActionResponse;
@@ -96,7 +96,11 @@ impl Proxy {
         })
     }
 
-    async fn handle(&self, request: http::Request<Incoming>, conn: Arc<Conn>) -> http::Response<Body> {
+    async fn handle(
+        &self,
+        request: http::Request<Incoming>,
+        conn: Arc<Conn>,
+    ) -> http::Response<Body> {
         let started = Instant::now();
         let request_id = self.shared.ids.next();
         let (mut parts, mut body) = request.into_parts();
@@ -123,11 +127,17 @@ impl Proxy {
                 }
                 Ok(Err(_)) => {
                     self.shared.metrics.bad_request();
-                    return error_json(StatusCode::BAD_REQUEST, "the request body could not be read");
+                    return error_json(
+                        StatusCode::BAD_REQUEST,
+                        "the request body could not be read",
+                    );
                 }
                 Err(_) => {
                     self.shared.metrics.bad_request();
-                    return error_json(StatusCode::REQUEST_TIMEOUT, "the request body came too slowly");
+                    return error_json(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "the request body came too slowly",
+                    );
                 }
             }
         }
@@ -146,7 +156,9 @@ impl Proxy {
             .map(str::to_string)
             .or_else(|| parts.uri.authority().map(|a| a.to_string()));
         let answer = match (decided.decision.action, decided.decision.rule.as_deref()) {
-            (Some(Action::Block), Some(rule)) => Some(self.block.render::<String>(Action::Block, rule)),
+            (Some(Action::Block), Some(rule)) => {
+                Some(self.block.render::<String>(Action::Block, rule))
+            }
             (
                 Some(a @ (Action::Challenge | Action::JsChallenge | Action::ManagedChallenge)),
                 Some(rule),
@@ -206,7 +218,10 @@ impl Proxy {
             .path_and_query(path)
             .build();
         let Ok(uri) = uri else {
-            return error_json(StatusCode::BAD_REQUEST, "the request target cannot be forwarded");
+            return error_json(
+                StatusCode::BAD_REQUEST,
+                "the request target cannot be forwarded",
+            );
         };
         let h = &mut parts.headers;
         headers::remove_owned(h);
@@ -216,7 +231,12 @@ impl Proxy {
             }
         }
         headers::add_forwarded(h, &conn.info, host);
-        headers::add_cert(h, &conn.info.client_cert);
+        let cert = conn
+            .forward
+            .get_or_init(|| headers::cert_headers(&conn.info.client_cert));
+        for (name, value) in cert {
+            h.insert(name.clone(), value.clone());
+        }
         if let Ok(v) = http::HeaderValue::from_str(request_id) {
             h.insert("x-request-id", v);
         }
@@ -238,7 +258,10 @@ impl Proxy {
             Err(_) => {
                 self.shared.metrics.upstream_error(true);
                 tracing::warn!(request_id, "upstream did not answer in time");
-                return error_json(StatusCode::GATEWAY_TIMEOUT, "the upstream did not answer in time");
+                return error_json(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "the upstream did not answer in time",
+                );
             }
         };
         let (mut rp, rb) = response.into_parts();

@@ -68,8 +68,8 @@ pub(crate) fn reads_body(set: &CompiledRuleSet) -> bool {
 }
 
 fn read(path: &Path) -> Result<(String, Stamp), Vec<String>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| vec![format!("{}: {e}", path.display())])?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
     Ok((text.clone(), stamp(&text)))
 }
 

@@ -141,10 +141,16 @@ impl Upstream {
     }
 }
 
-async fn echo(r: http::Request<Incoming>, log: Arc<Mutex<Vec<Seen>>>) -> http::Response<Full<Bytes>> {
+async fn echo(
+    r: http::Request<Incoming>,
+    log: Arc<Mutex<Vec<Seen>>>,
+) -> http::Response<Full<Bytes>> {
     let (parts, body) = r.into_parts();
     let path = parts.uri.path().to_string();
-    if let Some(ms) = path.strip_prefix("/slow/").and_then(|m| m.parse::<u64>().ok()) {
+    if let Some(ms) = path
+        .strip_prefix("/slow/")
+        .and_then(|m| m.parse::<u64>().ok())
+    {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let body_len = match body.collect().await {
@@ -158,7 +164,12 @@ async fn echo(r: http::Request<Incoming>, log: Arc<Mutex<Vec<Seen>>>) -> http::R
         headers: parts
             .headers
             .iter()
-            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body_len,
     };
@@ -235,10 +246,7 @@ impl Gateway {
             .filter(|t| config.contains(*t))
             .count();
         gateway.wait_log(Duration::from_secs(30), |l| {
-            let n = l
-                .iter()
-                .filter(|v| v["message"] == "listening")
-                .count();
+            let n = l.iter().filter(|v| v["message"] == "listening").count();
             n >= wanted && l.iter().any(|v| v["message"] == "serving")
         });
         for v in gateway.log() {
@@ -304,7 +312,11 @@ impl Gateway {
 }
 
 /// A TLS client config trusting the test CA, presenting `identity`.
-pub fn client_config(pki: &Pki, identity: Option<&Issued>, alpn: &[u8]) -> Arc<rustls::ClientConfig> {
+pub fn client_config(
+    pki: &Pki,
+    identity: Option<&Issued>,
+    alpn: &[u8],
+) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pki.ca.der()).unwrap();
     let builder = rustls::ClientConfig::builder_with_provider(portcullis::tls::crypto_provider())
@@ -395,7 +407,12 @@ pub fn get(host: &str, path: &str, h2: bool) -> http::Request<Full<Bytes>> {
 
 /// Raw bytes over TLS, then everything the server sends until it closes
 /// (send `Connection: close`): the status code and the whole response text.
-pub async fn raw(pki: &Pki, addr: SocketAddr, identity: Option<&Issued>, request: &[u8]) -> (u16, String) {
+pub async fn raw(
+    pki: &Pki,
+    addr: SocketAddr,
+    identity: Option<&Issued>,
+    request: &[u8],
+) -> (u16, String) {
     let mut tls = connect(pki, addr, identity, b"http/1.1").await;
     tls.write_all(request).await.unwrap();
     let mut out = Vec::new();

@@ -131,6 +131,16 @@ fn per_request(c: &mut Criterion) {
             set.evaluate(&built).action
         })
     });
+    g.bench_function("only+from_http+evaluate", |b| {
+        b.iter(|| {
+            let built = HttpRequest::builder()
+                .only(set.fields())
+                .http(black_box(&req))
+                .build()
+                .unwrap();
+            set.evaluate(&built).action
+        })
+    });
     let built = HttpRequest::from_http(&req).unwrap();
     g.bench_function("evaluate", |b| {
         b.iter(|| set.evaluate(black_box(&built)).action)
@@ -230,11 +240,22 @@ fn allocations(_: &mut Criterion) {
     let build = count(&|| {
         black_box(HttpRequest::from_http(black_box(&req)).unwrap());
     });
+    let only = count(&|| {
+        let built = HttpRequest::builder()
+            .only(set.fields())
+            .http(black_box(&req))
+            .build()
+            .unwrap();
+        black_box(set.evaluate(&built).action);
+    });
     let built = HttpRequest::from_http(&req).unwrap();
     let eval = count(&|| {
         black_box(set.evaluate(black_box(&built)).action);
     });
-    println!("allocations per request: handwritten {hand}, from_http {build}, evaluate {eval}");
+    println!(
+        "allocations per request: handwritten {hand}, from_http {build}, evaluate {eval}, \
+         only+from_http+evaluate {only}"
+    );
 }
 
 criterion_group!(benches, allocations, per_request, hyper_roundtrip);

@@ -67,7 +67,7 @@ fn args() -> Result<Args, String> {
 /// The rule file compiled, or every error in it.
 fn load_rules(path: &Path) -> Result<portcullis::CompiledRuleSet, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let set = RuleSet::load(&path.to_string_lossy(), &text).map_err(|e| e.render(&text))?;
+    let set = RuleSet::load(&path.to_string_lossy(), &text).map_err(|e| e.to_string())?;
     let schema = Schema::default_http();
     set.compile(&Compiler::new(&schema)).map_err(|e| {
         e.errors()

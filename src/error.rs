@@ -119,6 +119,9 @@ pub enum Error {
     Config {
         /// What is wrong.
         message: String,
+        /// Where, when the problem is in a file the error was read from
+        /// (a rule set's JSON or TOML): a byte range of that file's text.
+        span: Option<Span>,
     },
 }
 
@@ -158,6 +161,15 @@ impl Error {
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Error::Config {
             message: message.into(),
+            span: None,
+        }
+    }
+
+    /// A configuration problem at `span` of the file being read.
+    pub(crate) fn config_at(message: impl Into<String>, span: Span) -> Self {
+        Error::Config {
+            message: message.into(),
+            span: Some(span),
         }
     }
 
@@ -196,14 +208,16 @@ impl Error {
         }
     }
 
-    /// The byte span the error points at, when it points into expression text.
+    /// The byte span the error points at, when it points into expression
+    /// text (or, for a configuration error, into the file it was read from).
     pub fn span(&self) -> Option<Span> {
         match self {
             Error::Parse { span, .. }
             | Error::Check { span, .. }
             | Error::Compile { span, .. }
             | Error::Limit { span, .. } => Some(*span),
-            Error::Request { .. } | Error::Config { .. } => None,
+            Error::Config { span, .. } => *span,
+            Error::Request { .. } => None,
         }
     }
 
@@ -214,7 +228,7 @@ impl Error {
             | Error::Check { message, .. }
             | Error::Compile { message, .. }
             | Error::Limit { message, .. }
-            | Error::Config { message } => message.clone(),
+            | Error::Config { message, .. } => message.clone(),
             Error::Request { field, message } => format!("field `{field}`: {message}"),
         }
     }

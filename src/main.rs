@@ -178,6 +178,25 @@ fn expression(expr: Option<String>, file: Option<String>) -> Result<String, Fail
     }
 }
 
+/// Every problem of rule file `path`, each pointing into the file
+/// (`--> path:line:column`); exit code 1, an invalid rule set.
+fn rule_file_fail(path: &str, e: &portcullis::RuleSetError) -> Fail {
+    let text = e
+        .problems
+        .iter()
+        .map(|(id, rendered)| {
+            let located = rendered.replacen("--> ", &format!("--> {path}:"), 1);
+            if id.is_empty() {
+                located.trim_end().to_string()
+            } else {
+                format!("rule `{id}`: {}", located.trim_end())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Fail(text, 1)
+}
+
 fn diagnostic(e: &Error, source: &str) -> Fail {
     Fail(e.render(source).trim_end().to_string(), 1)
 }
@@ -223,8 +242,8 @@ fn run(cmd: Command) -> Result<(), Fail> {
         } => {
             let (_, limits) = load_schema(&schema)?;
             if let Some(path) = rules {
-                let set = RuleSet::load(&path, &read(&path)?)
-                    .map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
+                let set =
+                    RuleSet::load(&path, &read(&path)?).map_err(|e| rule_file_fail(&path, &e))?;
                 let mut failed = false;
                 for rule in &set.rules {
                     match portcullis::parse_with(&rule.expression, &limits) {
@@ -333,8 +352,8 @@ fn run(cmd: Command) -> Result<(), Fail> {
         } => {
             let derive = schema.schema.is_none();
             let (schema, limits) = load_schema(&schema)?;
-            let set = RuleSet::load(&rules, &read(&rules)?)
-                .map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
+            let set =
+                RuleSet::load(&rules, &read(&rules)?).map_err(|e| rule_file_fail(&rules, &e))?;
             let lists_json = match &lists {
                 Some(path) => {
                     serde_json::from_str::<BTreeMap<String, Vec<serde_json::Value>>>(&read(path)?)

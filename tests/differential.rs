@@ -327,8 +327,12 @@ fn check_rule_set(
                 description: String::new(),
                 expression: e.clone(),
                 action,
-                action_parameters: portcullis::ActionParameters { rules: skip },
+                action_parameters: portcullis::ActionParameters {
+                    rules: skip,
+                    ..Default::default()
+                },
                 enabled: k != 4,
+                extra: Default::default(),
             }
         })
         .collect();

@@ -73,6 +73,7 @@ fn rules(exprs: impl Iterator<Item = String>, action: Action) -> RuleSet {
                 action,
                 action_parameters: ActionParameters::default(),
                 enabled: true,
+                extra: Default::default(),
             })
             .collect(),
     }

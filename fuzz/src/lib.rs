@@ -10,6 +10,8 @@
 //! bytes before the first NUL are the expression, the rest the request (a flat
 //! JSON object, as `Context::from_json` takes); no NUL means an empty request.
 //! Inputs of `ruleset` are the same with one expression a line before the NUL.
+//! Inputs of `request` are `TARGET \0 HEADERS-AND-BODY`: a request target,
+//! then `name: value` header lines, a blank line and a body.
 
 use portcullis::{Action, ActionParameters, CompiledRuleSet, Rule, RuleSet};
 use portcullis::{
@@ -24,6 +26,7 @@ pub const TARGETS: &[&str] = &[
     "compile_eval",
     "differential",
     "ruleset",
+    "request",
 ];
 
 /// Runs the check of target `name` on `data`; false for an unknown target.
@@ -34,6 +37,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "compile_eval" => compile_eval(data),
         "differential" => differential(data),
         "ruleset" => ruleset(data),
+        "request" => request(data),
         _ => return false,
     }
     true
@@ -237,8 +241,10 @@ fn rule_set_of(hand: &[HandRule]) -> RuleSet {
                 action: r.action,
                 action_parameters: ActionParameters {
                     rules: r.skips.clone(),
+                    ..ActionParameters::default()
                 },
                 enabled: r.enabled,
+                extra: Default::default(),
             })
             .collect(),
     }
@@ -759,4 +765,99 @@ pub fn ruleset_rules(data: &[u8]) -> usize {
         });
     }
     len
+}
+
+/// Rules over the derived request fields, for [`request`].
+static REQUEST_RULES: LazyLock<CompiledRuleSet> = LazyLock::new(|| {
+    let schema = Schema::default_http();
+    let rules = [
+        r#"starts_with(http.request.uri.path, "/admin")"#,
+        r#"http.request.uri.path.extension eq "php" or http.host eq "api.example.com""#,
+        r#"any(http.request.uri.args.names[*] == "id") or http.request.full_uri contains "%""#,
+        r#"any(http.request.headers.names[*] == "X-A") and http.request.cookies["a"][0] == "1""#,
+        r#"http.request.body.form["x"][0] == "1" or lookup_json_string(http.request.body.raw, "x") == "1""#,
+        r#"raw.http.request.uri.path contains ".." and http.request.uri contains "?""#,
+    ];
+    RuleSet {
+        rules: rules
+            .iter()
+            .enumerate()
+            .map(|(k, e)| Rule {
+                id: format!("r{k}"),
+                description: String::new(),
+                expression: e.to_string(),
+                action: Action::Log,
+                action_parameters: ActionParameters::default(),
+                enabled: true,
+                extra: Default::default(),
+            })
+            .collect(),
+    }
+    .compile(&Compiler::new(&schema))
+    .expect("the request rules compile")
+});
+
+/// Target `request`: any request target, headers and body build a request
+/// without panicking; its normalised path is normal (normalising it again
+/// changes nothing, and it holds no `//`, `/./`, `/../` or `\`); a request
+/// built only for the fields a rule set reads is decided as the whole one;
+/// the same bytes as request JSON and as a DER certificate are errors or
+/// requests, never panics.
+pub fn request(data: &[u8]) {
+    use portcullis::{ClientCert, HttpRequest, Val};
+    let (target, rest) = split(data);
+    let rest = rest.unwrap_or_default();
+    let (head, body) = match rest.windows(2).position(|w| w == b"\n\n") {
+        Some(k) => (&rest[..k], Some(&rest[k + 2..])),
+        None => (rest, None),
+    };
+    let parts = |mut b: portcullis::HttpRequestBuilder| {
+        b = b.method("POST").scheme("https").uri(target);
+        for line in head.split(|&c| c == b'\n') {
+            if let Some(k) = line.iter().position(|&c| c == b':') {
+                let name = String::from_utf8_lossy(&line[..k]);
+                b = b.header(&name, line[k + 1..].trim_ascii());
+            }
+        }
+        if let Some(body) = body {
+            b = b.body(body, "");
+        }
+        b
+    };
+    let full = parts(HttpRequest::builder())
+        .build()
+        .expect("raw parts always build");
+    if let Some(Val::Bytes(path)) = full.get_by_name("http.request.uri.path") {
+        let path = path.into_owned();
+        if path.first() == Some(&b'/') {
+            for bad in [&b"//"[..], b"/./", b"/../", b"\\"] {
+                assert!(
+                    !path.windows(bad.len()).any(|w| w == bad),
+                    "the normalised path {:?} holds {:?}",
+                    String::from_utf8_lossy(&path),
+                    String::from_utf8_lossy(bad)
+                );
+            }
+            let again = HttpRequest::builder()
+                .uri(&path)
+                .build()
+                .expect("a path builds");
+            assert_eq!(
+                again.get_by_name("http.request.uri.path"),
+                Some(Val::Bytes(path.as_slice().into())),
+                "normalising twice changed the path"
+            );
+        }
+    }
+    let set = &*REQUEST_RULES;
+    let only = parts(HttpRequest::builder().only(set.fields()))
+        .build()
+        .expect("raw parts always build");
+    assert_eq!(
+        set.evaluate(&full),
+        set.evaluate(&only),
+        "only() changed a verdict"
+    );
+    let _ = HttpRequest::from_json(&String::from_utf8_lossy(data));
+    let _ = ClientCert::from_der_chain(&[data], &[]);
 }

@@ -153,7 +153,7 @@ impl ClientCert {
                 &self.chain_rfc9440,
             ),
         ] {
-            t.set(id, Value::Bytes(s.as_bytes().to_vec()));
+            t.set_with(id, || Value::Bytes(s.as_bytes().to_vec()));
         }
     }
 }

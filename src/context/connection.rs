@@ -2,7 +2,8 @@
 //! arrived on, and how it fills the request's connection fields.
 
 use super::{ClientCert, HttpRequestBuilder};
-use crate::types::Value;
+use crate::catalogue;
+use crate::types::{Value, canonical_ip};
 use std::net::SocketAddr;
 
 /// The facts of a connection: addresses, TLS and the client certificate.
@@ -50,8 +51,14 @@ impl HttpRequestBuilder {
         }
         if let Some(addr) = c.server_addr {
             b = b
-                .field("cf.edge.server_ip", Value::Ip(addr.ip()))
-                .field("cf.edge.server_port", Value::Int(i64::from(addr.port())));
+                .put(
+                    const { catalogue::id("cf.edge.server_ip") },
+                    Value::Ip(canonical_ip(addr.ip())),
+                )
+                .put(
+                    const { catalogue::id("cf.edge.server_port") },
+                    Value::Int(i64::from(addr.port())),
+                );
         }
         b = match &c.tls {
             Some(tls) => b.scheme("https").tls(&tls.version, &tls.cipher),

@@ -94,26 +94,33 @@ fn bytes(b: impl AsRef<[u8]>) -> Value {
 /// calls does not matter: `docs/language.md` ("Request fields and
 /// normalisation") says what each field is. What [`field`](Self::field)
 /// sets wins over anything derived.
+///
+/// The builder is one pointer wide (its parts are boxed), so that passing
+/// it by value from call to call copies a word, not the parts.
+#[derive(Debug, Clone, Default)]
+pub struct HttpRequestBuilder(Box<Parts>);
+
+/// What an [`HttpRequestBuilder`] holds.
 #[derive(Debug, Clone)]
-pub struct HttpRequestBuilder {
+struct Parts {
     req: Table,
     scheme: Option<String>,
     host: Option<Vec<u8>>,
     target: Option<Vec<u8>>,
-    headers: Vec<(String, Vec<u8>)>,
+    headers: Headers,
     body: Option<(Vec<u8>, String)>,
     fields: Vec<(FieldId, Value)>,
     error: Option<Error>,
 }
 
-impl Default for HttpRequestBuilder {
+impl Default for Parts {
     fn default() -> Self {
-        HttpRequestBuilder {
+        Parts {
             req: Table::new(catalogue::FIELDS.len()),
             scheme: None,
             host: None,
             target: None,
-            headers: Vec::new(),
+            headers: Headers::default(),
             body: None,
             fields: Vec::new(),
             error: None,
@@ -124,21 +131,21 @@ impl Default for HttpRequestBuilder {
 impl HttpRequestBuilder {
     /// `http.request.method`.
     pub fn method(mut self, m: &str) -> Self {
-        self.req.set(id!("http.request.method"), bytes(m));
+        self.0.req.set_with(id!("http.request.method"), || bytes(m));
         self
     }
 
     /// `https` or `http` (sets `ssl` and completes `full_uri`); wins over
     /// the scheme of an absolute-form [`uri`](Self::uri).
     pub fn scheme(mut self, s: &str) -> Self {
-        self.scheme = Some(s.to_ascii_lowercase());
+        self.0.scheme = Some(s.to_ascii_lowercase());
         self
     }
 
     /// `http.host`; wins over the authority of an absolute-form
     /// [`uri`](Self::uri), which wins over a `Host` header.
     pub fn host(mut self, h: &str) -> Self {
-        self.host = Some(h.as_bytes().to_vec());
+        self.0.host = Some(h.as_bytes().to_vec());
         self
     }
 
@@ -148,7 +155,7 @@ impl HttpRequestBuilder {
     /// (and `uri`, `full_uri`, `uri.path.extension`); `raw.http.request.*`
     /// keep the bytes as received.
     pub fn uri(mut self, target: impl AsRef<[u8]>) -> Self {
-        self.target = Some(target.as_ref().to_vec());
+        self.0.target = Some(target.as_ref().to_vec());
         self
     }
 
@@ -156,45 +163,87 @@ impl HttpRequestBuilder {
     /// `http.request.headers.names` and lowercased as keys of
     /// `http.request.headers`; repeated headers keep their order.
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
-        self.headers
-            .push((name.to_string(), value.as_ref().to_vec()));
+        self.add_header(name.as_bytes(), value.as_ref());
         self
+    }
+
+    /// [`header`](Self::header) in place, for the crate's conversions.
+    pub(crate) fn add_header(&mut self, name: &[u8], value: &[u8]) {
+        self.0.headers.push(name, value);
+    }
+
+    /// Room for `count` more headers of `bytes` bytes in all.
+    pub(crate) fn reserve_headers(&mut self, count: usize, bytes: usize) {
+        self.0.headers.ends.reserve(count);
+        self.0.headers.bytes.reserve(bytes);
+    }
+
+    /// Builds only `fields` (what a rule set or filter reads: their
+    /// `fields()`), leaving the others missing, and derives nothing that
+    /// they do not need. Evaluating a rule set or filter on the result
+    /// decides exactly as on the whole request. Call it first: values set
+    /// before it are computed, then dropped.
+    pub fn only(mut self, fields: &[FieldId]) -> Self {
+        let mut bits = vec![0u64; catalogue::FIELDS.len().div_ceil(64)].into_boxed_slice();
+        for f in fields {
+            if let Some(w) = bits.get_mut(f.index() / 64) {
+                *w |= 1 << (f.index() % 64);
+            }
+        }
+        self.0.req.only = Some(bits);
+        self
+    }
+
+    /// Sets field `id` to `value`, which has its type: for the crate's own
+    /// derivations, which name fields by id.
+    pub(crate) fn put(mut self, id: FieldId, value: Value) -> Self {
+        self.set_field(id, value);
+        self
+    }
+
+    /// [`put`](Self::put) in place.
+    pub(crate) fn set_field(&mut self, id: FieldId, value: Value) {
+        self.0.req.set(id, value);
     }
 
     /// `ip.src`, the client address (IPv4-mapped IPv6 becomes IPv4).
     pub fn client_ip(mut self, ip: IpAddr) -> Self {
-        self.req.set(id!("ip.src"), Value::Ip(canonical_ip(ip)));
+        self.0.req.set(id!("ip.src"), Value::Ip(canonical_ip(ip)));
         self
     }
 
     /// `ip.src.country` (and its alias `ip.geoip.country`).
     pub fn country(mut self, c: &str) -> Self {
-        self.req.set(id!("ip.src.country"), bytes(c));
+        self.0.req.set_with(id!("ip.src.country"), || bytes(c));
         self
     }
 
     /// `ip.src.asnum`.
     pub fn asnum(mut self, n: i64) -> Self {
-        self.req.set(id!("ip.src.asnum"), Value::Int(n));
+        self.0.req.set(id!("ip.src.asnum"), Value::Int(n));
         self
     }
 
     /// `cf.bot_management.score`.
     pub fn bot_score(mut self, n: i64) -> Self {
-        self.req.set(id!("cf.bot_management.score"), Value::Int(n));
+        self.0
+            .req
+            .set(id!("cf.bot_management.score"), Value::Int(n));
         self
     }
 
     /// `cf.waf.score`.
     pub fn waf_score(mut self, n: i64) -> Self {
-        self.req.set(id!("cf.waf.score"), Value::Int(n));
+        self.0.req.set(id!("cf.waf.score"), Value::Int(n));
         self
     }
 
     /// `cf.tls_version` and `cf.tls_cipher`.
     pub fn tls(mut self, version: &str, cipher: &str) -> Self {
-        self.req.set(id!("cf.tls_version"), bytes(version));
-        self.req.set(id!("cf.tls_cipher"), bytes(cipher));
+        self.0
+            .req
+            .set_with(id!("cf.tls_version"), || bytes(version));
+        self.0.req.set_with(id!("cf.tls_cipher"), || bytes(cipher));
         self
     }
 
@@ -202,7 +251,7 @@ impl HttpRequestBuilder {
     /// field's format). A connection without a certificate is
     /// `ClientCert::default()` (every Bool false, every string empty).
     pub fn client_cert(mut self, c: &ClientCert) -> Self {
-        c.write(&mut self.req);
+        c.write(&mut self.0.req);
         self
     }
 
@@ -210,7 +259,7 @@ impl HttpRequestBuilder {
     /// for `application/x-www-form-urlencoded`). An empty `mime` is taken
     /// from the `Content-Type` header (its media type, without parameters).
     pub fn body(mut self, body: &[u8], mime: &str) -> Self {
-        self.body = Some((body.to_vec(), mime.to_string()));
+        self.0.body = Some((body.to_vec(), mime.to_string()));
         self
     }
 
@@ -229,7 +278,7 @@ impl HttpRequestBuilder {
                 let ty = schema.field(id).map(|f| f.ty.clone()).unwrap_or(Type::Bool);
                 match check_value(&ty, &value) {
                     Ok(()) => {
-                        self.fields.push((id, canonical(value)));
+                        self.0.fields.push((id, canonical(value)));
                         Ok(())
                     }
                     Err(m) => Err(Error::Request {
@@ -239,8 +288,8 @@ impl HttpRequestBuilder {
                 }
             }
         };
-        if let (Err(e), None) = (result, &self.error) {
-            self.error = Some(e);
+        if let (Err(e), None) = (result, &self.0.error) {
+            self.0.error = Some(e);
         }
         self
     }
@@ -250,13 +299,13 @@ impl HttpRequestBuilder {
         mut self,
         fields: impl IntoIterator<Item = (FieldId, Value)>,
     ) -> Self {
-        self.fields.extend(fields);
+        self.0.fields.extend(fields);
         self
     }
 
     /// Derives the dependent fields and returns the request.
     pub fn build(self) -> Result<HttpRequest, Error> {
-        let HttpRequestBuilder {
+        let Parts {
             mut req,
             scheme,
             host,
@@ -265,7 +314,7 @@ impl HttpRequestBuilder {
             body,
             fields,
             error,
-        } = self;
+        } = *self.0;
         if let Some(e) = error {
             return Err(e);
         }
@@ -280,13 +329,21 @@ impl HttpRequestBuilder {
         if let Some(s) = &scheme {
             r.set(id!("ssl"), Value::Bool(s == "https"));
         }
+        let need_host = [
+            id!("http.host"),
+            id!("http.request.full_uri"),
+            id!("raw.http.request.full_uri"),
+        ]
+        .iter()
+        .any(|&id| r.wants(id));
         let host = host
             .as_deref()
             .or_else(|| target.as_ref()?.1.authority.filter(|a| !a.is_empty()))
-            .or(from_headers.host);
+            .or(from_headers.host)
+            .filter(|_| need_host);
         let host = host.map(url::normalize_host);
         if let Some((h, _)) = &host {
-            r.set(id!("http.host"), bytes(h));
+            r.set_with(id!("http.host"), || bytes(h));
         }
         if let Some((raw, t)) = &target {
             let origin = scheme
@@ -295,10 +352,9 @@ impl HttpRequestBuilder {
             derive_target(r, raw, t, origin);
         }
         if let Some(cookie) = &from_headers.cookie {
-            r.set(
-                id!("http.request.cookies"),
-                Value::Map(parse_cookies(cookie)),
-            );
+            r.set_with(id!("http.request.cookies"), || {
+                Value::Map(parse_cookies(cookie))
+            });
         }
         if let Some((body, mime)) = &body {
             let mime = match (mime.is_empty(), from_headers.content_type) {
@@ -310,6 +366,7 @@ impl HttpRequestBuilder {
         for (id, value) in fields {
             r.set(id, value);
         }
+        req.only = None;
         Ok(HttpRequest { table: req })
     }
 }
@@ -324,59 +381,113 @@ struct FromHeaders<'h> {
     content_type: Option<&'h [u8]>,
 }
 
+/// The headers as given: every name and value in one buffer.
+#[derive(Debug, Clone, Default)]
+struct Headers {
+    bytes: Vec<u8>,
+    /// Where each header's name ends and its value ends, in `bytes`.
+    ends: Vec<(usize, usize)>,
+}
+
+impl Headers {
+    fn push(&mut self, name: &[u8], value: &[u8]) {
+        self.bytes.extend_from_slice(name);
+        let name_end = self.bytes.len();
+        self.bytes.extend_from_slice(value);
+        self.ends.push((name_end, self.bytes.len()));
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// `(name, value)`, in order.
+    fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(name_end, end)| {
+            let name = self.bytes.get(start..name_end).unwrap_or_default();
+            let value = self.bytes.get(name_end..end).unwrap_or_default();
+            start = end;
+            (name, value)
+        })
+    }
+}
+
 /// The header fields: the map (lowercased keys), names as given and values
 /// in order, and the fields of the headers the catalogue names, matched
-/// whatever their case.
-fn derive_headers<'h>(r: &mut Table, headers: &'h [(String, Vec<u8>)]) -> FromHeaders<'h> {
+/// whatever their case. Only what the table wants is built.
+fn derive_headers<'h>(r: &mut Table, headers: &'h Headers) -> FromHeaders<'h> {
     let mut found = FromHeaders {
         host: None,
         cookie: None,
         content_type: None,
     };
-    if headers.is_empty() {
+    if headers.len() == 0 {
         return found;
     }
+    let want_map = r.wants(id!("http.request.headers"));
+    let want_names = r.wants(id!("http.request.headers.names"));
+    let want_values = r.wants(id!("http.request.headers.values"));
+    let want_languages = r.wants(id!("http.request.accepted_languages"));
+    let want_cookie = r.wants(id!("http.cookie")) || r.wants(id!("http.request.cookies"));
+    let want_forwarded = r.wants(id!("http.x_forwarded_for"));
     let mut map: BTreeMap<Vec<u8>, Value> = BTreeMap::new();
-    let mut names = Vec::with_capacity(headers.len());
-    let mut values = Vec::with_capacity(headers.len());
+    let capacity = |want: bool| if want { headers.len() } else { 0 };
+    let mut names = Vec::with_capacity(capacity(want_names));
+    let mut values = Vec::with_capacity(capacity(want_values));
     let mut languages: Option<Vec<Value>> = None;
     let mut forwarded: Option<Vec<u8>> = None;
     let (mut user_agent, mut referer) = (None, None);
-    for (name, value) in headers {
-        names.push(bytes(name));
-        values.push(bytes(value));
-        let key = name.to_ascii_lowercase();
-        match key.as_str() {
-            "host" => _ = found.host.get_or_insert(value.as_slice()),
-            "content-type" => _ = found.content_type.get_or_insert(value.as_slice()),
-            "user-agent" => _ = user_agent.get_or_insert(value),
-            "referer" => _ = referer.get_or_insert(value),
-            "cookie" => join(&mut found.cookie, b"; ", value),
-            "x-forwarded-for" => join(&mut forwarded, b", ", value),
-            "accept-language" => languages.get_or_insert_default().extend(
+    for (name, value) in headers.iter() {
+        if want_names {
+            names.push(bytes(name));
+        }
+        if want_values {
+            values.push(bytes(value));
+        }
+        let is = |known: &str| name.eq_ignore_ascii_case(known.as_bytes());
+        if is("host") {
+            found.host.get_or_insert(value);
+        } else if is("content-type") {
+            found.content_type.get_or_insert(value);
+        } else if is("user-agent") {
+            user_agent.get_or_insert(value);
+        } else if is("referer") {
+            referer.get_or_insert(value);
+        } else if is("cookie") {
+            if want_cookie {
+                join(&mut found.cookie, b"; ", value);
+            }
+        } else if is("x-forwarded-for") {
+            if want_forwarded {
+                join(&mut forwarded, b", ", value);
+            }
+        } else if is("accept-language") && want_languages {
+            languages.get_or_insert_default().extend(
                 value
                     .split(|&c| c == b',')
                     .map(|l| l.split(|&c| c == b';').next().unwrap_or(b"").trim_ascii())
                     .filter(|l| !l.is_empty())
                     .map(bytes),
-            ),
-            _ => {}
+            );
         }
-        if let Value::Array(a) = map
-            .entry(key.into_bytes())
-            .or_insert_with(|| Value::Array(Vec::new()))
-        {
-            a.push(bytes(value));
+        if want_map {
+            if let Value::Array(a) = map
+                .entry(name.to_ascii_lowercase())
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                a.push(bytes(value));
+            }
         }
     }
     for (id, value) in [
-        (id!("http.user_agent"), user_agent.map(Vec::as_slice)),
-        (id!("http.referer"), referer.map(Vec::as_slice)),
+        (id!("http.user_agent"), user_agent),
+        (id!("http.referer"), referer),
         (id!("http.cookie"), found.cookie.as_deref()),
         (id!("http.x_forwarded_for"), forwarded.as_deref()),
     ] {
         if let Some(v) = value {
-            r.set(id, bytes(v));
+            r.set_with(id, || bytes(v));
         }
     }
     if let Some(languages) = languages {
@@ -385,9 +496,15 @@ fn derive_headers<'h>(r: &mut Table, headers: &'h [(String, Vec<u8>)]) -> FromHe
             Value::Array(languages),
         );
     }
-    r.set(id!("http.request.headers"), Value::Map(map));
-    r.set(id!("http.request.headers.names"), Value::Array(names));
-    r.set(id!("http.request.headers.values"), Value::Array(values));
+    if want_map {
+        r.set(id!("http.request.headers"), Value::Map(map));
+    }
+    if want_names {
+        r.set(id!("http.request.headers.names"), Value::Array(names));
+    }
+    if want_values {
+        r.set(id!("http.request.headers.values"), Value::Array(values));
+    }
     r.set(id!("http.request.headers.truncated"), Value::Bool(false));
     found
 }
@@ -407,7 +524,6 @@ fn join(to: &mut Option<Vec<u8>>, sep: &[u8], value: &[u8]) {
 /// derived from it, the query and its arguments, and their raw forms.
 /// `origin` is the scheme and host, when both are known, for `full_uri`.
 fn derive_target(r: &mut Table, raw: &[u8], t: &url::Target<'_>, origin: Option<(&str, &[u8])>) {
-    let path = url::target_path(t);
     let query = t.query.unwrap_or_default();
     let with_query = |path: &[u8]| {
         let mut uri = path.to_vec();
@@ -417,30 +533,42 @@ fn derive_target(r: &mut Table, raw: &[u8], t: &url::Target<'_>, origin: Option<
         }
         uri
     };
-    let (uri, raw_uri) = (with_query(&path), with_query(t.path));
-    if let (Some((scheme, host)), url::Form::Origin | url::Form::Absolute) = (origin, t.form) {
-        let full = |uri: &[u8]| [scheme.as_bytes(), b"://", host, uri].concat();
-        let raw_full = match t.form {
-            url::Form::Absolute => raw.to_vec(),
-            _ => full(&raw_uri),
-        };
-        r.set(id!("http.request.full_uri"), Value::Bytes(full(&uri)));
-        r.set(id!("raw.http.request.full_uri"), Value::Bytes(raw_full));
-    }
-    r.set(
+    let full_form = matches!(t.form, url::Form::Origin | url::Form::Absolute);
+    let origin = origin.filter(|_| full_form);
+    let normalised = [
+        id!("http.request.uri.path"),
+        id!("http.request.uri"),
+        id!("http.request.full_uri"),
         id!("http.request.uri.path.extension"),
-        Value::Bytes(url::extension(&path).to_ascii_lowercase()),
-    );
-    r.set(
-        id!("raw.http.request.uri.path.extension"),
-        bytes(url::extension(t.path)),
-    );
-    r.set(id!("http.request.uri.path"), Value::Bytes(path));
-    r.set(id!("raw.http.request.uri.path"), bytes(t.path));
-    r.set(id!("http.request.uri"), Value::Bytes(uri));
-    r.set(id!("raw.http.request.uri"), Value::Bytes(raw_uri));
-    r.set(id!("http.request.uri.query"), bytes(query));
-    r.set(id!("raw.http.request.uri.query"), bytes(query));
+    ];
+    if normalised.iter().any(|&id| r.wants(id)) {
+        let path = url::target_path(t);
+        if let Some((scheme, host)) = origin {
+            r.set_with(id!("http.request.full_uri"), || {
+                Value::Bytes([scheme.as_bytes(), b"://", host, &with_query(&path)].concat())
+            });
+        }
+        r.set_with(id!("http.request.uri.path.extension"), || {
+            Value::Bytes(url::extension(&path).to_ascii_lowercase())
+        });
+        r.set_with(id!("http.request.uri"), || Value::Bytes(with_query(&path)));
+        r.set(id!("http.request.uri.path"), Value::Bytes(path));
+    }
+    if let Some((scheme, host)) = origin {
+        r.set_with(id!("raw.http.request.full_uri"), || match t.form {
+            url::Form::Absolute => bytes(raw),
+            _ => Value::Bytes([scheme.as_bytes(), b"://", host, &with_query(t.path)].concat()),
+        });
+    }
+    r.set_with(id!("raw.http.request.uri.path.extension"), || {
+        bytes(url::extension(t.path))
+    });
+    r.set_with(id!("raw.http.request.uri.path"), || bytes(t.path));
+    r.set_with(id!("raw.http.request.uri"), || {
+        Value::Bytes(with_query(t.path))
+    });
+    r.set_with(id!("http.request.uri.query"), || bytes(query));
+    r.set_with(id!("raw.http.request.uri.query"), || bytes(query));
     for (decode, [map, names, values]) in [
         (
             true,
@@ -459,10 +587,12 @@ fn derive_target(r: &mut Table, raw: &[u8], t: &url::Target<'_>, origin: Option<
             ],
         ),
     ] {
-        let (m, n, v) = parse_args(query, decode);
-        r.set(map, Value::Map(m));
-        r.set(names, Value::Array(n));
-        r.set(values, Value::Array(v));
+        if [map, names, values].iter().any(|&id| r.wants(id)) {
+            let (m, n, v) = parse_args(query, decode);
+            r.set(map, Value::Map(m));
+            r.set(names, Value::Array(n));
+            r.set(values, Value::Array(v));
+        }
     }
 }
 
@@ -477,11 +607,18 @@ fn media_type(content_type: &[u8]) -> &[u8] {
 
 /// The body fields; form fields for `application/x-www-form-urlencoded`.
 fn derive_body(r: &mut Table, body: &[u8], mime: &[u8]) {
-    r.set(id!("http.request.body.raw"), bytes(body));
+    r.set_with(id!("http.request.body.raw"), || bytes(body));
     r.set(id!("http.request.body.size"), Value::Int(body.len() as i64));
     r.set(id!("http.request.body.truncated"), Value::Bool(false));
-    r.set(id!("http.request.body.mime"), bytes(mime));
-    if mime.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
+    r.set_with(id!("http.request.body.mime"), || bytes(mime));
+    let form = [
+        id!("http.request.body.form"),
+        id!("http.request.body.form.names"),
+        id!("http.request.body.form.values"),
+    ];
+    if mime.eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
+        && form.iter().any(|&id| r.wants(id))
+    {
         let (form, names, values) = parse_args(body, true);
         r.set(id!("http.request.body.form"), Value::Map(form));
         r.set(id!("http.request.body.form.names"), Value::Array(names));

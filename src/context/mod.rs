@@ -53,6 +53,9 @@ pub trait Request {
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Table {
     values: Vec<Option<Value>>,
+    /// While a request is built for some fields only
+    /// ([`HttpRequestBuilder::only`]): a bit per field, set for those to keep.
+    only: Option<Box<[u64]>>,
 }
 
 impl Table {
@@ -60,6 +63,28 @@ impl Table {
     fn new(len: usize) -> Self {
         Table {
             values: vec![None; len],
+            only: None,
+        }
+    }
+
+    /// Whether field `id` is to be stored (always, unless the table is
+    /// built for some fields only).
+    #[inline]
+    fn wants(&self, id: FieldId) -> bool {
+        match &self.only {
+            None => true,
+            Some(bits) => bits
+                .get(id.index() / 64)
+                .is_some_and(|w| w & (1 << (id.index() % 64)) != 0),
+        }
+    }
+
+    /// Stores the value `value()` computes as field `id`, computing it only
+    /// when the field is wanted.
+    #[inline]
+    fn set_with(&mut self, id: FieldId, value: impl FnOnce() -> Value) {
+        if self.wants(id) {
+            self.set(id, value());
         }
     }
 
@@ -89,6 +114,9 @@ impl Table {
     /// past the table is ignored.
     #[inline]
     fn set(&mut self, id: FieldId, value: Value) {
+        if !self.wants(id) {
+            return;
+        }
         if let Some(slot) = self.values.get_mut(id.index()) {
             *slot = Some(value);
         }

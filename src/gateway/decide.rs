@@ -20,7 +20,7 @@ use super::listen::{Body, Conn, Handler, error_json, respond};
 use super::log::{self, Line};
 use super::metrics::Mode;
 use super::{Decided, Shared};
-use crate::context::{ClientCert, ConnectionInfo, HttpRequest, HttpRequestBuilder, TlsInfo};
+use crate::context::{ClientCert, ConnectionInfo, HttpRequest, TlsInfo};
 use crate::error::Error;
 use crate::integrations::Decision;
 use crate::integrations::tls::ClientAuth;
@@ -115,7 +115,10 @@ impl Decide {
                 return error_json(StatusCode::BAD_REQUEST, &message);
             }
         };
-        let builder = HttpRequestBuilder::from_parts(&original.parts).connection(&original.info);
+        let builder = HttpRequest::builder()
+            .only(set.fields())
+            .http_parts(&original.parts)
+            .connection(&original.info);
         let decided = match self.shared.decide_http(Mode::AuthRequest, builder, &set) {
             Ok(d) => d,
             Err(e) => {

@@ -9,7 +9,7 @@ use super::listen::{Body, BoxError, Conn, Handler, error_json};
 use super::log::{self, Line};
 use super::metrics::Mode;
 use super::reload::reads_body;
-use crate::context::HttpRequestBuilder;
+use crate::context::{HttpRequest, HttpRequestBuilder};
 use crate::error::Error;
 use crate::integrations::ActionResponse;
 use crate::rules::Action;
@@ -113,7 +113,11 @@ impl Proxy {
         // One version decides this request: the set loaded here.
         let set = self.shared.rules.handle.load();
         let mut prefix = None;
-        let mut builder = HttpRequestBuilder::from_parts(&parts).connection(&conn.info);
+        // Only the fields the set reads are built.
+        let mut builder = HttpRequest::builder()
+            .only(set.fields())
+            .http_parts(&parts)
+            .connection(&conn.info);
         if let Some(ip) = client_ip {
             builder = builder.client_ip(ip);
         }

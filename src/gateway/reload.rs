@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::filter::{Compiler, declare_lists};
 use crate::limits::Limits;
 use crate::lists::Lists;
-use crate::rules::{CompiledRuleSet, RuleSet, RuleSetHandle};
+use crate::rules::{CompiledRuleSet, RuleSet, RuleSetError, RuleSetHandle};
 use crate::schema::Schema;
 use crate::types::{FieldId, Type};
 use std::collections::BTreeMap;
@@ -79,6 +79,28 @@ fn stamp(text: &str) -> Stamp {
     Some((text.len(), h.finish()))
 }
 
+/// Every problem of a rule file, one message each: the file, the rule and
+/// the rendered diagnostic (as `portcullis run` prints them).
+fn problems(path: &Path, e: &RuleSetError) -> Vec<String> {
+    let path = path.display().to_string();
+    let all: Vec<String> = e
+        .problems
+        .iter()
+        .map(|(id, rendered)| {
+            let located = rendered.replacen("--> ", &format!("--> {path}:"), 1);
+            match id.as_str() {
+                "" => format!("{path}: {}", located.trim_end()),
+                id => format!("{path}: rule `{id}`: {}", located.trim_end()),
+            }
+        })
+        .collect();
+    if all.is_empty() {
+        vec![format!("{path}: {e}")]
+    } else {
+        all
+    }
+}
+
 fn parse_lists(path: &Path, text: &str) -> Result<ListsFile, Vec<String>> {
     serde_json::from_str(text).map_err(|e| {
         vec![format!(
@@ -92,7 +114,6 @@ fn parse_lists(path: &Path, text: &str) -> Result<ListsFile, Vec<String>> {
 /// declared element types; or every error.
 fn compile(
     rules_path: &Path,
-    rules_text: &str,
     source: &RuleSet,
     lists: &ListsFile,
 ) -> Result<(CompiledRuleSet, Lists, BTreeMap<String, Type>), Vec<String>> {
@@ -107,18 +128,9 @@ fn compile(
     let store = Lists::for_schema(&schema);
     store.load_map(lists).map_err(|e| vec![e.message()])?;
     let compiler = Compiler::new(&schema).with_lists(&store);
-    let set = source.compile(&compiler).map_err(|e| {
-        let mut all: Vec<String> = e
-            .problems
-            .iter()
-            .map(|(id, m)| format!("{}: rule `{id}`: {m}", rules_path.display()))
-            .collect();
-        if all.is_empty() {
-            all.push(format!("{}: {e}", rules_path.display()));
-        }
-        let _ = rules_text;
-        all
-    })?;
+    let set = source
+        .compile(&compiler)
+        .map_err(|e| problems(rules_path, &e))?;
     let declared = schema
         .lists()
         .map(|(n, t)| (n.to_string(), t.clone()))
@@ -132,7 +144,7 @@ impl Rules {
         let all = |errors: Vec<String>| Error::config(errors.join("\n"));
         let (rules_text, rules_stamp) = read(&files.file).map_err(all)?;
         let source = RuleSet::load(&files.file.to_string_lossy(), &rules_text)
-            .map_err(|e| Error::config(format!("{}: {}", files.file.display(), e.message())))?;
+            .map_err(|e| all(problems(&files.file, &e)))?;
         let (lists_file, lists_stamp) = match &files.lists {
             Some(p) => {
                 let (text, st) = read(p).map_err(all)?;
@@ -140,8 +152,7 @@ impl Rules {
             }
             None => (ListsFile::new(), None),
         };
-        let (set, lists, declared) =
-            compile(&files.file, &rules_text, &source, &lists_file).map_err(all)?;
+        let (set, lists, declared) = compile(&files.file, &source, &lists_file).map_err(all)?;
         metrics.loaded(set.len());
         Ok(Rules {
             handle: RuleSetHandle::new(set),
@@ -231,8 +242,8 @@ impl Rules {
             }
         }
         let source = RuleSet::load(&self.files.file.to_string_lossy(), &rules_text)
-            .map_err(|e| vec![format!("{}: {}", self.files.file.display(), e.message())])?;
-        let (set, lists, declared) = compile(&self.files.file, &rules_text, &source, &lists_file)?;
+            .map_err(|e| problems(&self.files.file, &e))?;
+        let (set, lists, declared) = compile(&self.files.file, &source, &lists_file)?;
         self.handle.store(set);
         *loaded = Loaded {
             rules_stamp,

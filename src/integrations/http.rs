@@ -1,5 +1,6 @@
 //! Requests from the `http` crate: what hyper, axum and tower services hold.
 
+use crate::catalogue::id;
 use crate::context::{ConnectionInfo, HttpRequest, HttpRequestBuilder};
 use crate::error::Error;
 use crate::types::Value;
@@ -27,7 +28,19 @@ impl HttpRequestBuilder {
     /// A builder holding what [`HttpRequest::from_http`] reads, to add
     /// more (the body, geolocation, scores) before [`build`](Self::build).
     pub fn from_http<B>(request: &http::Request<B>) -> HttpRequestBuilder {
+        HttpRequest::builder().http(request)
+    }
+
+    /// [`from_http`](Self::from_http) from a request's head.
+    pub fn from_parts(parts: &http::request::Parts) -> HttpRequestBuilder {
+        HttpRequest::builder().http_parts(parts)
+    }
+
+    /// What [`HttpRequest::from_http`] reads of `request`, added to this
+    /// builder (after [`only`](Self::only), say).
+    pub fn http<B>(self, request: &http::Request<B>) -> HttpRequestBuilder {
         head(
+            self,
             request.method(),
             request.uri(),
             request.version(),
@@ -36,9 +49,10 @@ impl HttpRequestBuilder {
         )
     }
 
-    /// [`from_http`](Self::from_http) from a request's head.
-    pub fn from_parts(parts: &http::request::Parts) -> HttpRequestBuilder {
+    /// [`http`](Self::http) from a request's head.
+    pub fn http_parts(self, parts: &http::request::Parts) -> HttpRequestBuilder {
         head(
+            self,
             &parts.method,
             &parts.uri,
             parts.version,
@@ -49,17 +63,23 @@ impl HttpRequestBuilder {
 }
 
 fn head(
+    mut b: HttpRequestBuilder,
     method: &http::Method,
     uri: &http::Uri,
     version: http::Version,
     headers: &http::HeaderMap,
     extensions: &http::Extensions,
 ) -> HttpRequestBuilder {
-    let mut b = HttpRequest::builder();
     if let Some(connection) = extensions.get::<ConnectionInfo>() {
         b = b.connection(connection);
     }
-    b = b.method(method.as_str()).uri(uri.to_string());
+    // An origin-form target is its path and query as received; any other
+    // (absolute, authority, `*`) is printed whole.
+    b = b.method(method.as_str());
+    b = match (uri.scheme(), uri.path_and_query()) {
+        (None, Some(pq)) if uri.authority().is_none() => b.uri(pq.as_str()),
+        _ => b.uri(uri.to_string()),
+    };
     let version = match version {
         http::Version::HTTP_09 => "HTTP/0.9",
         http::Version::HTTP_10 => "HTTP/1.0",
@@ -69,19 +89,23 @@ fn head(
         _ => "",
     };
     if !version.is_empty() {
-        b = b.field("http.request.version", Value::from(version));
+        b.set_field(const { id("http.request.version") }, Value::from(version));
     }
+    let bytes = headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len())
+        .sum();
+    b.reserve_headers(headers.len(), bytes);
     for (name, value) in headers {
-        b = b.header(name.as_str(), value.as_bytes());
+        b.add_header(name.as_str().as_bytes(), value.as_bytes());
     }
     if let Ok(now) = SystemTime::now().duration_since(UNIX_EPOCH) {
         let sec = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
-        b = b
-            .field("http.request.timestamp.sec", Value::Int(sec))
-            .field(
-                "http.request.timestamp.msec",
-                Value::Int(i64::from(now.subsec_millis())),
-            );
+        b.set_field(const { id("http.request.timestamp.sec") }, Value::Int(sec));
+        b.set_field(
+            const { id("http.request.timestamp.msec") },
+            Value::Int(i64::from(now.subsec_millis())),
+        );
     }
     b
 }

@@ -39,7 +39,7 @@ pub struct ClientAuth {
 }
 
 fn config_error(message: String) -> Error {
-    Error::Config { message }
+    Error::config(message)
 }
 
 impl ClientAuth {

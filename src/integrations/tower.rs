@@ -1,6 +1,7 @@
 //! [`RulesLayer`]: a rule set as tower middleware (axum, hyper, tonic).
 //!
-//! Every request is built once into an [`HttpRequest`] (with the
+//! Every request is built once into an [`HttpRequest`](crate::HttpRequest),
+//! holding only the fields the current rule set reads (with the
 //! connection's facts when its extensions hold a
 //! [`ConnectionInfo`](crate::ConnectionInfo)) and decided by the current set
 //! of a [`RuleSetHandle`], so a reload takes effect on the next request and
@@ -178,7 +179,14 @@ where
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let answer = RulesFuture::answered;
-        let built = match HttpRequest::from_http(&request) {
+        // The set is loaded once: the request is built for the fields it
+        // reads, and decided by it.
+        let set = self.shared.rules.load();
+        let built = match HttpRequest::builder()
+            .only(set.fields())
+            .http(&request)
+            .build()
+        {
             Ok(built) => built,
             Err(e) => {
                 let mut response = http::Response::new(R::from(
@@ -188,7 +196,6 @@ where
                 return answer(response);
             }
         };
-        let set = self.shared.rules.load();
         let verdict = set.evaluate(&built);
         let decision = Decision::from(&verdict);
         let reply = match (verdict.action, verdict.rule) {

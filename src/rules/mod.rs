@@ -6,6 +6,7 @@
 //! [`Verdict`]. A [`RuleSetHandle`] lets a service swap rule sets while
 //! requests are being evaluated.
 
+mod file;
 mod index;
 mod intern;
 mod read_once;
@@ -68,47 +69,57 @@ impl fmt::Display for Action {
     }
 }
 
-/// Parameters of an action (for `skip`: the ids of the rules to skip).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Parameters of an action: for `skip`, what it skips; any other
+/// parameter (a block's custom `response`...) is kept, not acted on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ActionParameters {
-    /// Rule ids a `skip` rule skips.
-    #[serde(default)]
+    /// Rule ids of this set a `skip` rule skips.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<String>,
-}
-
-fn enabled_by_default() -> bool {
-    true
+    /// `Some("current")`: a `skip` rule skips the rest of this set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ruleset: Option<String>,
+    /// Phases a `skip` rule skips (recorded in the verdict).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<String>,
+    /// Products a `skip` rule skips (recorded in the verdict).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<String>,
+    /// Every other parameter, as written.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One rule: an expression, an action and its metadata.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rule {
     /// Unique id within the set.
     pub id: String,
     /// Free text for people.
-    #[serde(default)]
     pub description: String,
     /// The expression.
     pub expression: String,
     /// What happens on a match.
     pub action: Action,
     /// Action parameters.
-    #[serde(default)]
     pub action_parameters: ActionParameters,
     /// Disabled rules are not evaluated.
-    #[serde(default = "enabled_by_default")]
     pub enabled: bool,
+    /// Keys of the public APIs the engine keeps without acting on them
+    /// (`ref`, `version`, `last_updated`, `logging`), as written.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// An ordered list of rules.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RuleSet {
     /// The rules, in evaluation order.
     pub rules: Vec<Rule>,
 }
 
-/// Every problem found while compiling a rule set.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Every problem found while reading or compiling a rule set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
 pub struct RuleSetError {
     /// `(rule id, rendered diagnostic)`, in rule order.
     pub problems: Vec<(String, String)>,
@@ -148,26 +159,37 @@ impl fmt::Display for RuleSetError {
 }
 
 impl RuleSet {
-    /// Loads JSON `{"rules": [...]}`.
-    pub fn from_json(text: &str) -> Result<RuleSet, Error> {
-        serde_json::from_str(text).map_err(|e| Error::config(format!("rule set JSON: {e}")))
+    /// Loads a JSON rule file: `{"rules": [...]}`, a ruleset object
+    /// (`name`, `phase`, `rules`...) or an API response (`{"result":
+    /// {...}}`). An unknown key is an error suggesting the closest known
+    /// one; every problem is reported at once, with its rule's id and its
+    /// line and column (`docs/rules.md`).
+    pub fn from_json(text: &str) -> Result<RuleSet, RuleSetError> {
+        file::from_json(text)
     }
 
-    /// Loads TOML (`[[rules]]` tables). Needs the `toml` feature (on by default).
+    /// Loads a TOML rule file (`[[rules]]` tables; the same keys and shapes
+    /// as JSON). Needs the `toml` feature (on by default).
     #[cfg(feature = "toml")]
-    pub fn from_toml(text: &str) -> Result<RuleSet, Error> {
-        toml::from_str(text).map_err(|e| Error::config(format!("rule set TOML: {}", e.message())))
+    pub fn from_toml(text: &str) -> Result<RuleSet, RuleSetError> {
+        file::from_toml(text)
     }
 
     /// Loads by file name: `.toml` is TOML, anything else JSON.
-    pub fn load(path: &str, text: &str) -> Result<RuleSet, Error> {
+    pub fn load(path: &str, text: &str) -> Result<RuleSet, RuleSetError> {
         if path.ends_with(".toml") {
             #[cfg(feature = "toml")]
             return RuleSet::from_toml(text);
             #[cfg(not(feature = "toml"))]
-            return Err(Error::config(
-                "rule set TOML: this build has no TOML support (enable the `toml` feature)",
-            ));
+            {
+                let mut e = RuleSetError::default();
+                e.config(
+                    String::new(),
+                    "rule set TOML: this build has no TOML support (enable the `toml` feature)"
+                        .into(),
+                );
+                return Err(e);
+            }
         } else {
             RuleSet::from_json(text)
         }
@@ -198,8 +220,9 @@ impl RuleSet {
         for r in &self.rules {
             let text = texts.next(r.expression.len());
             let id = ids.next(r.id.len());
+            let params = &r.action_parameters;
             let mut skips = Vec::new();
-            for target in &r.action_parameters.rules {
+            for target in &params.rules {
                 match index.get(target.as_str()) {
                     Some(&k) => skips.push(k),
                     None => {
@@ -207,17 +230,31 @@ impl RuleSet {
                     }
                 }
             }
-            if r.action == Action::Skip && r.action_parameters.rules.is_empty() {
+            if params.ruleset.as_deref() == Some("current") {
+                // The rest of this set: every rule after this one.
+                let here = index
+                    .get(r.id.as_str())
+                    .copied()
+                    .unwrap_or(self.rules.len());
+                skips.extend(here + 1..self.rules.len());
+            }
+            skips.sort_unstable();
+            skips.dedup();
+            let names_something = !params.rules.is_empty()
+                || params.ruleset.is_some()
+                || !params.phases.is_empty()
+                || !params.products.is_empty();
+            if r.action == Action::Skip && !names_something {
                 problems.config(
                     r.id.clone(),
-                    "a skip rule must name the rules it skips in action_parameters.rules".into(),
+                    "a skip rule must say what it skips in action_parameters: `ruleset`, `rules`, `phases` or `products`".into(),
                 );
             }
-            if r.action != Action::Skip && !r.action_parameters.rules.is_empty() {
+            if r.action != Action::Skip && names_something {
                 problems.config(
                     r.id.clone(),
                     format!(
-                        "only skip rules take action_parameters.rules, this one is `{}`",
+                        "only skip rules take action_parameters `ruleset`, `rules`, `phases` or `products`; this one is `{}`",
                         r.action.name()
                     ),
                 );
@@ -244,6 +281,8 @@ impl RuleSet {
                         action: r.action,
                         filter,
                         skips,
+                        skips_phases: params.phases.clone().into_boxed_slice(),
+                        skips_products: params.products.clone().into_boxed_slice(),
                         shared: 0..0,
                     }));
                 }
@@ -348,6 +387,10 @@ pub struct CompiledRule {
     pub filter: Filter,
     /// Positions (in the set) of the rules it skips.
     pub skips: Vec<usize>,
+    /// Phases a skip rule skips (the verdict records them).
+    skips_phases: Box<[String]>,
+    /// Products a skip rule skips (the verdict records them).
+    skips_products: Box<[String]>,
     /// The set-wide id of each branch's test, for tests other rules share.
     shared: std::ops::Range<u32>,
 }
@@ -376,7 +419,7 @@ pub struct CompiledRuleSet {
     /// An evaluation may look lists up more than once: it pins their
     /// snapshot, to read one version of each.
     pins_lists: bool,
-    /// Every field an enabled rule reads, sorted.
+    /// Every field a rule reads, sorted, each once.
     fields: Box<[FieldId]>,
 }
 
@@ -393,6 +436,12 @@ pub struct Verdict<'r> {
     pub logged: Vec<&'r str>,
     /// Rules that were skipped by a `skip` rule.
     pub skipped: Vec<&'r str>,
+    /// Phases a matching `skip` rule skips (not in the JSON when empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_phases: Vec<&'r str>,
+    /// Products a matching `skip` rule skips (not in the JSON when empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_products: Vec<&'r str>,
 }
 
 impl Verdict<'_> {
@@ -488,6 +537,12 @@ impl CompiledRuleSet {
                     Action::Log => verdict.logged.push(rule.id()),
                     Action::Skip => {
                         verdict.logged.push(rule.id());
+                        verdict
+                            .skipped_phases
+                            .extend(rule.skips_phases.iter().map(String::as_str));
+                        verdict
+                            .skipped_products
+                            .extend(rule.skips_products.iter().map(String::as_str));
                         // Skipped rules are visited (to be reported) even when
                         // the index did not name them; earlier ones are past.
                         for &t in &rule.skips {
@@ -508,12 +563,6 @@ impl CompiledRuleSet {
         verdict
     }
 
-    /// Every field the enabled rules read (sorted, each once): a host may
-    /// skip computing the others (a proxy need not read a body no rule reads).
-    pub fn fields(&self) -> &[FieldId] {
-        &self.fields
-    }
-
     /// Number of rules (enabled or not).
     pub fn len(&self) -> usize {
         self.rules.len()
@@ -522,6 +571,12 @@ impl CompiledRuleSet {
     /// True when the set has no rules.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// Every field the enabled rules read (sorted, each once): a host may
+    /// compute only these ([`HttpRequestBuilder::only`](crate::HttpRequestBuilder::only)).
+    pub fn fields(&self) -> &[FieldId] {
+        &self.fields
     }
 }
 
@@ -567,6 +622,7 @@ pub(crate) mod tests {
             action: Action::Block,
             action_parameters: ActionParameters::default(),
             enabled: true,
+            extra: Default::default(),
         }
     }
 

@@ -220,6 +220,7 @@ pub fn rule_set(exprs: &[String]) -> RuleSet {
                 action: Action::Block,
                 action_parameters: ActionParameters::default(),
                 enabled: true,
+                extra: Default::default(),
             })
             .collect(),
     }

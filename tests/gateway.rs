@@ -108,7 +108,12 @@ async fn certificates_decide_and_reach_the_upstream_as_headers() {
             }
         }
     }
-    // One decision line per request, with the verdict and its timing.
+    // One decision line per request, with the verdict and its timing (the
+    // log is read by another thread: wait for the last lines).
+    let mut gw = gw;
+    gw.wait_log(std::time::Duration::from_secs(10), |l| {
+        l.iter().filter(|v| v["message"] == "decision").count() >= CASES.len() * 4
+    });
     let lines = gw.decisions();
     assert_eq!(lines.len(), CASES.len() * 4, "{lines:#?}");
     let blocked: Vec<_> = lines.iter().filter(|l| l["action"] == "block").collect();
@@ -365,6 +370,10 @@ async fn bodies_stream_whole_and_rules_see_a_bounded_prefix() {
         assert_eq!(r.status, 200, "h2={h2}: {}", r.body);
         assert_eq!(upstream.seen(&path)[0].body_len, big.len(), "h2={h2}");
     }
+    let mut gw = gw;
+    gw.wait_log(std::time::Duration::from_secs(10), |l| {
+        l.iter().filter(|v| v["logged"] == "truncated").count() >= 2
+    });
     let truncated = gw
         .decisions()
         .iter()

@@ -327,5 +327,7 @@ async fn sigterm_drains_requests_in_flight() {
         TcpStream::connect(addr).await.is_err(),
         "still accepting after shutdown"
     );
-    assert!(gw.log().iter().any(|l| l["message"] == "drained; stopped"));
+    gw.wait_log(Duration::from_secs(5), |l| {
+        l.iter().any(|v| v["message"] == "drained; stopped")
+    });
 }

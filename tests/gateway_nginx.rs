@@ -279,6 +279,10 @@ async fn nginx_auth_request_gives_the_gateways_verdicts() {
         "{denied} of {compared}"
     );
     // nginx asked as the contract says: every /auth line has the original request.
+    let mut gw = gw;
+    gw.wait_log(Duration::from_secs(10), |l| {
+        l.iter().filter(|v| v["mode"] == "auth_request").count() >= compared
+    });
     let auth_lines: Vec<_> = gw
         .decisions()
         .into_iter()

@@ -285,6 +285,11 @@ impl Gateway {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
+                // Its last lines may still be on their way.
+                std::thread::sleep(Duration::from_millis(300));
+                if done(&self.log()) {
+                    return;
+                }
                 panic!("portcullis exited ({status}); log: {:#?}", self.log());
             }
             if start.elapsed() > limit {

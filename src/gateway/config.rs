@@ -229,7 +229,7 @@ pub struct LogConfig {
     #[serde(default = "default_true")]
     pub decisions: bool,
     /// The least level logged (`error`, `warn`, `info`, `debug`, `trace`);
-    /// `RUST_LOG` overrides it.
+    /// `RUST_LOG`, when it is one of those, overrides it.
     #[serde(default = "default_level")]
     pub level: String,
 }
@@ -431,6 +431,17 @@ impl Config {
                     "{a} is configured for two listeners: the operational endpoints get their own address"
                 )));
             }
+        }
+        if self
+            .log
+            .level
+            .parse::<tracing_subscriber::filter::LevelFilter>()
+            .is_err()
+        {
+            return Err(Error::config(format!(
+                "log.level `{}`: one of error, warn, info, debug, trace, off",
+                self.log.level
+            )));
         }
         if self.limits.max_connections == 0 || self.limits.max_headers == 0 {
             return Err(Error::config(

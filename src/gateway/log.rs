@@ -6,19 +6,27 @@ use super::config::LogConfig;
 use super::metrics::Mode;
 use crate::integrations::Decision;
 use std::time::Duration;
+use tracing_subscriber::filter::LevelFilter;
+
+/// The least level logged: `RUST_LOG` when it names a level, else the
+/// config's, else `info`.
+fn level(config: &LogConfig) -> LevelFilter {
+    std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .or_else(|| config.level.trim().parse().ok())
+        .unwrap_or(LevelFilter::INFO)
+}
 
 /// Installs the JSON subscriber (once per process; later calls keep the first).
 pub(crate) fn init(config: &LogConfig) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.level))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
         .with_current_span(false)
         .with_span_list(false)
         .with_target(true)
-        .with_env_filter(filter)
+        .with_max_level(level(config))
         .with_writer(std::io::stdout)
         .try_init();
 }

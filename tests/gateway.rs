@@ -458,3 +458,122 @@ async fn challenges_get_the_configured_answer_and_admin_endpoints_stay_off_the_g
     );
     assert_eq!(plain_get(admin, "/nope").await.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_upstream_gets_the_same_requests() {
+    let pki = Pki::new();
+    let dir = tempdir("gw-h2c");
+    pki.write_pem(&dir);
+    let upstream = Upstream::start().await;
+    let text = config(&dir, upstream.addr, "").replace(
+        "upstream_timeout_ms = 2000",
+        "upstream_timeout_ms = 2000\nupstream_protocol = \"http2\"",
+    );
+    let gw = Gateway::start(&dir, &text);
+    let addr = gw.addr("gateway");
+    for h2 in [false, true] {
+        let path = format!("/h2c/{h2}");
+        let r = send(
+            &pki,
+            addr,
+            Some(&pki.valid),
+            h2,
+            get("www.example.com", &path, h2),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let seen = &upstream.seen(&path)[0];
+        assert_eq!(seen.version, "HTTP/2.0");
+        assert_eq!(seen.one("cf-cert-verified"), Some("true"));
+    }
+    let r = send(
+        &pki,
+        addr,
+        None,
+        false,
+        get("api.orangeclouded.com", "/", false),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+}
+
+/// `examples/gateway/` as a new user runs it: `make-certs.sh` (openssl),
+/// the commented `gateway.toml` (its ports made free ones, its upstream
+/// the test's), and curl with the certificates it made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_config_serves_with_the_certificates_its_script_makes() {
+    use std::process::Command;
+    for tool in ["openssl", "curl"] {
+        if Command::new(tool).arg("--version").output().is_err()
+            && Command::new(tool).arg("version").output().is_err()
+        {
+            eprintln!("SKIPPED: `{tool}` is not installed; the examples/gateway test did not run");
+            return;
+        }
+    }
+    let dir = tempdir("gw-example");
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gateway");
+    for f in ["rules.json", "lists.json", "make-certs.sh"] {
+        std::fs::copy(example.join(f), dir.join(f)).unwrap();
+    }
+    let made = Command::new("sh")
+        .arg("make-certs.sh")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let upstream = Upstream::start().await;
+    let config = std::fs::read_to_string(example.join("gateway.toml"))
+        .unwrap()
+        .replace("127.0.0.1:8443", "127.0.0.1:0")
+        .replace("127.0.0.1:9000", "127.0.0.1:0")
+        .replace("127.0.0.1:9100", "127.0.0.1:0")
+        .replace(
+            "http://127.0.0.1:8080",
+            &format!("http://{}", upstream.addr),
+        );
+    let gw = Gateway::start(&dir, &config);
+    let port = gw.addr("gateway").port();
+    let curl = |host: &str, path: &str, identity: Option<&str>| {
+        let mut cmd = Command::new("curl");
+        cmd.current_dir(&dir)
+            .args([
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--cacert",
+                "ca.pem",
+            ])
+            .arg("--resolve")
+            .arg(format!("{host}:{port}:127.0.0.1"))
+            .arg(format!("https://{host}:{port}{path}"));
+        if let Some(id) = identity {
+            cmd.args([
+                "--cert",
+                &format!("{id}.pem"),
+                "--key",
+                &format!("{id}.key"),
+            ]);
+        }
+        let out = cmd.output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let api = "api.orangeclouded.com";
+    for (host, path, identity, status) in [
+        (api, "/v1/x", Some("client"), "200"),
+        (api, "/v1/x", None, "403"),
+        (api, "/v1/x", Some("revoked"), "403"),
+        (api, "/v1/x", Some("untrusted"), "403"),
+        ("www.example.com", "/", None, "200"),
+        ("www.example.com", "/public/../admin", Some("client"), "403"),
+    ] {
+        let got = tokio::task::block_in_place(|| curl(host, path, identity));
+        assert_eq!(got, status, "{host}{path} as {identity:?}");
+    }
+}

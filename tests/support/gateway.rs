@@ -159,7 +159,11 @@ async fn echo(
     };
     let seen = Seen {
         method: parts.method.to_string(),
-        uri: parts.uri.to_string(),
+        // The origin form, as HTTP/2 carries it in the absolute form.
+        uri: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.to_string(), |p| p.to_string()),
         version: format!("{:?}", parts.version),
         headers: parts
             .headers

@@ -443,6 +443,24 @@ impl Config {
                 self.log.level
             )));
         }
+        let l = &self.limits;
+        let mut waits = vec![
+            ("limits.header_read_timeout_ms", l.header_read_timeout_ms),
+            (
+                "limits.tls_handshake_timeout_ms",
+                l.tls_handshake_timeout_ms,
+            ),
+            ("limits.body_read_timeout_ms", l.body_read_timeout_ms),
+            ("limits.idle_timeout_ms", l.idle_timeout_ms),
+        ];
+        if let Some(g) = &self.gateway {
+            waits.push(("gateway.connect_timeout_ms", g.connect_timeout_ms));
+            waits.push(("gateway.upstream_timeout_ms", g.upstream_timeout_ms));
+        }
+        // Every wait is bounded: there is no "0 means forever".
+        if let Some((name, _)) = waits.iter().find(|(_, v)| *v == 0) {
+            return Err(Error::config(format!("{name} must be at least 1")));
+        }
         if self.limits.max_connections == 0 || self.limits.max_headers == 0 {
             return Err(Error::config(
                 "limits.max_connections and limits.max_headers must be at least 1",
@@ -549,6 +567,11 @@ listen = "127.0.0.1:0"
                 "[rules]\nfile = \"r\"\n[decision]\nlisten = \"127.0.0.1:0\"\ndeny_status = 200\n",
                 "non-2xx",
             ),
+            (
+                &format!("{MINIMAL}[limits]\nidle_timeout_ms = 0\n"),
+                "limits.idle_timeout_ms must be at least 1",
+            ),
+            (&format!("{MINIMAL}[log]\nlevel = \"loud\"\n"), "log.level"),
         ] {
             let e = Config::from_toml(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{text}: {e}");

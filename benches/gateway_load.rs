@@ -89,6 +89,8 @@ struct Report {
     p99: Duration,
     errors: usize,
     requests: usize,
+    /// With the warm-up's.
+    sent: usize,
 }
 
 /// `conns` keep-alive HTTP/1.1 connections sending GETs for `secs`
@@ -110,6 +112,7 @@ fn load(
             tasks.push(tokio::spawn(async move {
                 let mut lat: Vec<u32> = Vec::with_capacity(100_000);
                 let mut errors = 0;
+                let mut sent = 0;
                 let connector = tokio_rustls::TlsConnector::from(tls);
                 // A server may close a keep-alive connection (nginx after
                 // keepalive_requests): then connect again, counting no error.
@@ -151,6 +154,7 @@ fn load(
                         match sender.send_request(request).await {
                             Ok(r) if r.status() == 200 => {
                                 let _ = r.into_body().collect().await;
+                                sent += 1;
                                 if now >= warm_until {
                                     lat.push(now.elapsed().as_micros().min(u32::MAX as u128) as u32);
                                 }
@@ -161,15 +165,16 @@ fn load(
                         }
                     }
                 }
-                (lat, errors)
+                (lat, errors, sent)
             }));
         }
         let mut all = Vec::new();
-        let mut errors = 0;
+        let (mut errors, mut sent) = (0, 0);
         for t in tasks {
-            let (lat, e) = t.await.unwrap();
+            let (lat, e, n) = t.await.unwrap();
             all.extend(lat);
             errors += e;
+            sent += n;
         }
         all.sort_unstable();
         let pick = |q: f64| {
@@ -182,6 +187,7 @@ fn load(
             p99: pick(0.99),
             errors,
             requests: all.len(),
+            sent,
         }
     })
 }
@@ -195,6 +201,31 @@ fn cpu_seconds(pid: u32) -> f64 {
     let ticks = |k: usize| f.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after ')'.
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds used by `pid` and its children (nginx's workers).
+fn tree_cpu_seconds(pid: u32) -> f64 {
+    let mut total = cpu_seconds(pid);
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for entry in dir.flatten() {
+            let Some(child) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if ppid == Some(pid) {
+                total += cpu_seconds(child);
+            }
+        }
+    }
+    total
 }
 
 fn print(name: &str, r: &Report) {
@@ -361,6 +392,7 @@ decisions = false
     // machine falls on both alike.
     let (mut g_all, mut n_all) = (Vec::new(), Vec::new());
     let (mut cpu, mut evals, mut eval_s, mut build_s) = (0.0, 0.0, 0.0, 0.0);
+    let (mut nginx_cpu, mut nginx_requests) = (0.0, 0.0);
     for round in 1..=rounds {
         let before_cpu = cpu_seconds(pid);
         let before = metrics(&client_rt);
@@ -374,8 +406,11 @@ decisions = false
         build_s += delta("portcullis_request_build_seconds_total");
         print(&format!("round {round}: portcullis serve (R1000)"), &g);
         g_all.push(g);
-        if let Some((_, addr)) = &nginx {
+        if let Some((proc, addr)) = &nginx {
+            let before = tree_cpu_seconds(proc.0.id());
             let n = load(&client_rt, &pki, *addr, conns, secs);
+            nginx_cpu += tree_cpu_seconds(proc.0.id()) - before;
+            nginx_requests += n.sent as f64;
             print(&format!("round {round}: nginx proxy_pass"), &n);
             n_all.push(n);
         }
@@ -416,6 +451,12 @@ decisions = false
             100.0 * eval_s / cpu,
             build_s / evals * 1e6,
             100.0 * build_s / cpu
+        );
+    }
+    if nginx_requests > 0.0 {
+        println!(
+            "nginx CPU {:.1} us/request (master and workers)",
+            nginx_cpu / nginx_requests * 1e6
         );
     }
     let _ = std::fs::remove_dir_all(&dir);

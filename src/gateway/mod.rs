@@ -98,15 +98,69 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         draining: AtomicBool::new(false),
     });
     let mut listeners = Vec::new();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let tracker = Tracker::default();
+    let grace = config::ms(config.limits.shutdown_grace_ms);
+    // The gateway runs one single-threaded runtime per core, each with its
+    // own listening socket on the address (SO_REUSEPORT) and its own
+    // upstream pool: a request never changes threads between the client's
+    // connection and the upstream's.
+    let mut gateway_threads = Vec::new();
     if let Some(g) = &config.gateway {
         let (acceptor, auth) = tls::acceptor(g)?;
-        let proxy = Arc::new(proxy::Proxy::new(g, &config.limits, shared.clone())?);
-        listeners.push(Listener {
-            name: "gateway",
-            tcp: bind(g.listen).await?,
-            tls: Some((acceptor, auth)),
-            handler: proxy.handler(),
-        });
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut addr = g.listen;
+        for k in 0..cores {
+            let std_listener = bind_shared(addr)?;
+            if k == 0 {
+                addr = std_listener
+                    .local_addr()
+                    .map_err(|e| Error::config(format!("{addr}: {e}")))?;
+                tracing::info!(listener = "gateway", addr = %addr, threads = cores, "listening");
+            }
+            let proxy = Arc::new(proxy::Proxy::new(g, &config.limits, shared.clone())?);
+            let (acceptor, auth) = (acceptor.clone(), auth.clone());
+            let (limits, metrics, tracker, stop) = (
+                limits.clone(),
+                metrics.clone(),
+                tracker.clone(),
+                stop_rx.clone(),
+            );
+            let thread = std::thread::Builder::new()
+                .name(format!("gateway-{k}"))
+                .spawn(move || {
+                    let runtime = match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(r) => r,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot start a gateway thread");
+                            return;
+                        }
+                    };
+                    runtime.block_on(async move {
+                        let tcp = match tokio::net::TcpListener::from_std(std_listener) {
+                            Ok(t) => t,
+                            Err(e) => {
+                                tracing::error!(error = %e, "cannot listen in a gateway thread");
+                                return;
+                            }
+                        };
+                        let listener = Listener {
+                            name: "gateway",
+                            tcp,
+                            tls: Some((acceptor, auth)),
+                            handler: proxy.handler(),
+                        };
+                        listen::serve(listener, limits, metrics, tracker.clone(), stop).await;
+                        // This runtime's connections end with it: let them finish first.
+                        let _ = tokio::time::timeout(grace, tracker.drained()).await;
+                    });
+                })
+                .map_err(|e| Error::config(format!("cannot start a gateway thread: {e}")))?;
+            gateway_threads.push(thread);
+        }
     }
     if let Some(d) = &config.decision {
         let decide = Arc::new(decide::Decide::new(d, &config.limits, shared.clone())?);
@@ -125,8 +179,6 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
             handler: admin::handler(shared.clone()),
         });
     }
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let tracker = Tracker::default();
     let mut tasks = Vec::new();
     for l in listeners {
         let addr = l
@@ -155,7 +207,12 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     for t in tasks {
         let _ = t.await;
     }
-    let grace = config::ms(config.limits.shutdown_grace_ms);
+    let _ = tokio::task::spawn_blocking(move || {
+        for t in gateway_threads {
+            let _ = t.join();
+        }
+    })
+    .await;
     match tokio::time::timeout(grace, tracker.drained()).await {
         Ok(()) => tracing::info!("drained; stopped"),
         Err(_) => tracing::warn!(
@@ -164,6 +221,22 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         ),
     }
     Ok(())
+}
+
+/// A listening socket on `addr` that other sockets may share
+/// (SO_REUSEPORT: the kernel spreads connections over them), for a runtime
+/// to take over.
+fn bind_shared(addr: SocketAddr) -> Result<std::net::TcpListener, Error> {
+    let fail = |e: std::io::Error| Error::config(format!("cannot listen on {addr}: {e}"));
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .map_err(fail)?;
+    socket.set_reuseaddr(true).map_err(fail)?;
+    socket.set_reuseport(true).map_err(fail)?;
+    socket.bind(addr).map_err(fail)?;
+    socket.listen(1024).map_err(fail)?.into_std().map_err(fail)
 }
 
 async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, Error> {

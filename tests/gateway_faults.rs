@@ -331,3 +331,40 @@ async fn sigterm_drains_requests_in_flight() {
         l.iter().any(|v| v["message"] == "drained; stopped")
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_max_connections_are_closed_until_one_is_free() {
+    let upstream = Upstream::start().await;
+    let pki = Pki::new();
+    let dir = tempdir("faults-conns");
+    pki.write_pem(&dir);
+    let gw = Gateway::start(
+        &dir,
+        &config(&dir, upstream.addr, "[limits]\nmax_connections = 2\n"),
+    );
+    let addr = gw.addr("gateway");
+    let first = connect(&pki, addr, None, b"http/1.1").await;
+    let second = connect(&pki, addr, None, b"http/1.1").await;
+    // A third is closed at once, its handshake unanswered.
+    let mut third = TcpStream::connect(addr).await.unwrap();
+    let (closed, sent) = closed_within(&mut third, Duration::from_secs(5)).await;
+    assert!(
+        closed && sent.is_empty(),
+        "a third connection was served past max_connections = 2"
+    );
+    // Once one of the two is gone (the gateway sees it close), there is room.
+    drop(first);
+    wait_connections(&gw, 1.0).await;
+    let r = send(
+        &pki,
+        addr,
+        None,
+        false,
+        get("www.example.com", "/again", false),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let m = plain_get(gw.addr("admin"), "/metrics").await.body;
+    assert!(metric(&m, "portcullis_connections_refused_total").unwrap() >= 1.0);
+    drop(second);
+}

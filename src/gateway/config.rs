@@ -183,7 +183,7 @@ pub struct LimitsConfig {
     /// Most bytes of a JSON body on the decision API.
     #[serde(default = "default_json_bytes")]
     pub max_json_bytes: usize,
-    /// Most connections open at once, per listener; more wait in the backlog.
+    /// Most connections open at once, per listener; one more is closed at once.
     #[serde(default = "default_connections")]
     pub max_connections: usize,
     /// Most time for a client to send a request head, in milliseconds.

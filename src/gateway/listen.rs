@@ -156,27 +156,27 @@ impl Tracker {
     }
 }
 
-/// Serves `listener` until `shutdown` turns true; then asks every open
-/// connection to finish its requests in flight and close.
+/// The connection permits of one listener (`limits.max_connections`),
+/// shared by every socket and thread it serves on.
+pub(crate) fn permits(limits: &LimitsConfig) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(limits.max_connections))
+}
+
+/// Serves `listener` until `shutdown` turns true, each connection holding
+/// one of `permits`; then asks every open connection to finish its
+/// requests in flight and close.
 pub(crate) async fn serve(
     listener: Listener,
+    permits: Arc<Semaphore>,
     limits: Arc<LimitsConfig>,
     metrics: Arc<Metrics>,
     tracker: Tracker,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
     let local = listener.tcp.local_addr().ok();
     let builder = Arc::new(http_builder(&limits));
     let listener = Arc::new(listener);
     loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-            _ = shutdown.changed() => return,
-        };
         let accepted = tokio::select! {
             a = listener.tcp.accept() => a,
             _ = shutdown.changed() => return,
@@ -189,6 +189,16 @@ pub(crate) async fn serve(
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
+        };
+        // Past max_connections a connection is closed at once (as nginx
+        // does past worker_connections): waiting for a permit before
+        // accepting would strand connections in the backlog of a socket
+        // whose thread holds none.
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            metrics.refused();
+            tracing::debug!(listener = listener.name, peer = %peer, "max_connections reached: closed");
+            drop(tcp);
+            continue;
         };
         let _ = tcp.set_nodelay(true);
         let guard = tracker.enter();

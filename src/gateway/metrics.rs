@@ -71,6 +71,7 @@ pub(crate) struct Metrics {
     untrusted_peers: AtomicU64,
     bad_requests: AtomicU64,
     tls_failures: AtomicU64,
+    refused: AtomicU64,
     connections: [AtomicI64; 3],
 }
 
@@ -144,6 +145,11 @@ impl Metrics {
     /// A TLS handshake that failed or timed out.
     pub(crate) fn tls_failure(&self) {
         self.tls_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection closed at once: `max_connections` were open.
+    pub(crate) fn refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A connection opened (+1) or closed (-1) on `listener`.
@@ -242,6 +248,11 @@ impl Metrics {
             out,
             "# HELP portcullis_tls_handshake_failures_total TLS handshakes that failed or timed out.\n# TYPE portcullis_tls_handshake_failures_total counter\nportcullis_tls_handshake_failures_total {}",
             load(&self.tls_failures)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP portcullis_connections_refused_total Connections closed at once because max_connections were open.\n# TYPE portcullis_connections_refused_total counter\nportcullis_connections_refused_total {}",
+            load(&self.refused)
         );
         let _ = writeln!(
             out,

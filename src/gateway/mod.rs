@@ -109,6 +109,7 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     if let Some(g) = &config.gateway {
         let (acceptor, auth) = tls::acceptor(g)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let permits = listen::permits(&config.limits);
         let mut addr = g.listen;
         for k in 0..cores {
             let std_listener = bind_shared(addr)?;
@@ -120,7 +121,8 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
             }
             let proxy = Arc::new(proxy::Proxy::new(g, &config.limits, shared.clone())?);
             let (acceptor, auth) = (acceptor.clone(), auth.clone());
-            let (limits, metrics, tracker, stop) = (
+            let (permits, limits, metrics, tracker, stop) = (
+                permits.clone(),
                 limits.clone(),
                 metrics.clone(),
                 tracker.clone(),
@@ -153,7 +155,8 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
                             tls: Some((acceptor, auth)),
                             handler: proxy.handler(),
                         };
-                        listen::serve(listener, limits, metrics, tracker.clone(), stop).await;
+                        listen::serve(listener, permits, limits, metrics, tracker.clone(), stop)
+                            .await;
                         // This runtime's connections end with it: let them finish first.
                         let _ = tokio::time::timeout(grace, tracker.drained()).await;
                     });
@@ -189,6 +192,7 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         tracing::info!(listener = l.name, addr = %addr, "listening");
         tasks.push(tokio::spawn(listen::serve(
             l,
+            listen::permits(&limits),
             limits.clone(),
             metrics.clone(),
             tracker.clone(),

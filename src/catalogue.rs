@@ -39,7 +39,44 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("http.request.body.form", "Map<Array<Bytes>>"),
     ("http.request.body.form.names", "Array<Bytes>"),
     ("http.request.body.form.values", "Array<Bytes>"),
+    ("http.request.body.multipart", "Map<Array<Bytes>>"),
+    ("http.request.body.multipart.names", "Array<Array<Bytes>>"),
+    ("http.request.body.multipart.values", "Array<Bytes>"),
+    (
+        "http.request.body.multipart.content_types",
+        "Array<Array<Bytes>>",
+    ),
+    (
+        "http.request.body.multipart.content_dispositions",
+        "Array<Array<Bytes>>",
+    ),
+    (
+        "http.request.body.multipart.content_transfer_encodings",
+        "Array<Array<Bytes>>",
+    ),
+    (
+        "http.request.body.multipart.filenames",
+        "Array<Array<Bytes>>",
+    ),
     ("http.request.jwt.claims", "Map<Array<Bytes>>"),
+    ("http.request.jwt.claims.aud", "Map<Array<Bytes>>"),
+    ("http.request.jwt.claims.aud.names", "Array<Bytes>"),
+    ("http.request.jwt.claims.aud.values", "Array<Bytes>"),
+    ("http.request.jwt.claims.iss", "Map<Array<Bytes>>"),
+    ("http.request.jwt.claims.iss.names", "Array<Bytes>"),
+    ("http.request.jwt.claims.iss.values", "Array<Bytes>"),
+    ("http.request.jwt.claims.jti", "Map<Array<Bytes>>"),
+    ("http.request.jwt.claims.jti.names", "Array<Bytes>"),
+    ("http.request.jwt.claims.jti.values", "Array<Bytes>"),
+    ("http.request.jwt.claims.sub", "Map<Array<Bytes>>"),
+    ("http.request.jwt.claims.sub.names", "Array<Bytes>"),
+    ("http.request.jwt.claims.sub.values", "Array<Bytes>"),
+    ("http.request.jwt.claims.iat.sec", "Map<Array<Int>>"),
+    ("http.request.jwt.claims.iat.sec.names", "Array<Bytes>"),
+    ("http.request.jwt.claims.iat.sec.values", "Array<Int>"),
+    ("http.request.jwt.claims.nbf.sec", "Map<Array<Int>>"),
+    ("http.request.jwt.claims.nbf.sec.names", "Array<Bytes>"),
+    ("http.request.jwt.claims.nbf.sec.values", "Array<Int>"),
     ("raw.http.request.uri.path.extension", "Bytes"),
     ("raw.http.request.full_uri", "Bytes"),
     ("raw.http.request.uri", "Bytes"),
@@ -63,6 +100,11 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("ip.src.postal_code", "Bytes"),
     ("ip.src.timezone.name", "Bytes"),
     ("ip.src.is_in_european_union", "Bool"),
+    ("ip.src.lat", "Bytes"),
+    ("ip.src.lon", "Bytes"),
+    ("ip.src.metro_code", "Bytes"),
+    ("ip.src.subdivision_1_iso_code", "Bytes"),
+    ("ip.src.subdivision_2_iso_code", "Bytes"),
     ("cf.edge.server_ip", "Ip"),
     ("cf.edge.server_port", "Int"),
     ("cf.ray_id", "Bytes"),
@@ -75,14 +117,33 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("cf.bot_management.ja3_hash", "Bytes"),
     ("cf.bot_management.ja4", "Bytes"),
     ("cf.bot_management.detection_ids", "Array<Int>"),
+    ("cf.bot_management.js_detection.passed", "Bool"),
+    ("cf.bot_management.corporate_proxy", "Bool"),
     ("cf.verified_bot_category", "Bytes"),
     ("cf.waf.score", "Int"),
     ("cf.waf.score.sqli", "Int"),
     ("cf.waf.score.xss", "Int"),
     ("cf.waf.score.rce", "Int"),
     ("cf.waf.score.class", "Bytes"),
+    ("cf.waf.auth_detected", "Bool"),
+    ("cf.waf.credential_check.password_leaked", "Bool"),
+    (
+        "cf.waf.credential_check.username_and_password_leaked",
+        "Bool",
+    ),
+    ("cf.waf.credential_check.username_leaked", "Bool"),
+    ("cf.waf.credential_check.username_password_similar", "Bool"),
+    ("cf.api_gateway.auth_id_present", "Bool"),
+    ("cf.api_gateway.fallthrough_detected", "Bool"),
+    ("cf.api_gateway.request_violates_schema", "Bool"),
+    ("cf.response.1xxx_code", "Int"),
     ("cf.tls_version", "Bytes"),
     ("cf.tls_cipher", "Bytes"),
+    ("cf.tls_ciphers_sha1", "Bytes"),
+    ("cf.tls_client_extensions_sha1", "Bytes"),
+    ("cf.tls_client_extensions_sha1_le", "Bytes"),
+    ("cf.tls_client_hello_length", "Int"),
+    ("cf.tls_client_random", "Bytes"),
     ("cf.tls_client_auth.cert_presented", "Bool"),
     ("cf.tls_client_auth.cert_verified", "Bool"),
     ("cf.tls_client_auth.cert_revoked", "Bool"),
@@ -121,11 +182,33 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("icmp.code", "Int"),
 ];
 
+/// The managed lists of the default schema, `(name, type)`: declared, with
+/// contents the embedder supplies (empty until set).
+pub const LISTS: &[(&str, &str)] = &[
+    ("cf.open_proxies", "Ip"),
+    ("cf.anonymizer", "Ip"),
+    ("cf.vpn", "Ip"),
+    ("cf.malware", "Ip"),
+    ("cf.botnetcc", "Ip"),
+];
+
 /// Aliases of the default schema: `(alias, field)`.
 pub const ALIASES: &[(&str, &str)] = &[
     ("ip.geoip.asnum", "ip.src.asnum"),
     ("ip.geoip.country", "ip.src.country"),
     ("ip.geoip.continent", "ip.src.continent"),
+    (
+        "ip.geoip.is_in_european_union",
+        "ip.src.is_in_european_union",
+    ),
+    (
+        "ip.geoip.subdivision_1_iso_code",
+        "ip.src.subdivision_1_iso_code",
+    ),
+    (
+        "ip.geoip.subdivision_2_iso_code",
+        "ip.src.subdivision_2_iso_code",
+    ),
 ];
 
 /// The id of catalogue field `name` in [`Schema::default_http`](crate::Schema::default_http):
@@ -162,6 +245,130 @@ const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
 /// The format of each default field whose format a rule depends on, as
 /// `portcullis fields` prints it (`LANGUAGE.md` §10).
 const DOCS: &[(&str, &str)] = &[
+    (
+        "http.cookie",
+        "the Cookie headers' values, joined by \"; \"",
+    ),
+    ("http.referer", "the first Referer header"),
+    ("http.user_agent", "the first User-Agent header"),
+    (
+        "http.x_forwarded_for",
+        "every X-Forwarded-For header's value, joined by \", \" (as sent: a client may forge it)",
+    ),
+    ("http.request.method", "the method as sent, e.g. GET"),
+    (
+        "http.request.full_uri",
+        "scheme://host (lower-cased, with port) and http.request.uri",
+    ),
+    (
+        "http.request.uri",
+        "the normalised path, then ? and the query as sent (when there was a ?)",
+    ),
+    (
+        "http.request.uri.path",
+        "the path normalised as the public edge does: unreserved escapes decoded, dot segments removed, // merged, \\ as / (docs/language.md)",
+    ),
+    (
+        "http.request.uri.path.extension",
+        "what follows the last . of the normalised path's last segment, lower-cased (\"\" without one)",
+    ),
+    ("http.request.uri.query", "the query as sent, without the ?"),
+    (
+        "http.request.uri.args",
+        "the query's arguments by name, url-decoded, values in order",
+    ),
+    (
+        "http.request.uri.args.names",
+        "the query's argument names, url-decoded, in order",
+    ),
+    (
+        "http.request.uri.args.values",
+        "the query's argument values, url-decoded, in order",
+    ),
+    (
+        "http.request.cookies",
+        "the cookies by name, values in order",
+    ),
+    (
+        "http.request.headers",
+        "the headers by lower-cased name, values in order",
+    ),
+    (
+        "http.request.headers.names",
+        "the header names as received, in order",
+    ),
+    (
+        "http.request.headers.values",
+        "the header values, in the order of .names",
+    ),
+    (
+        "http.request.headers.truncated",
+        "more headers came than were kept",
+    ),
+    (
+        "http.request.accepted_languages",
+        "the language tags of Accept-Language, in order, without q",
+    ),
+    ("http.request.body.raw", "the body, up to the body limit"),
+    ("http.request.body.size", "the body's length in bytes"),
+    (
+        "http.request.body.truncated",
+        "the body was longer than the body limit, so body fields see a prefix",
+    ),
+    (
+        "http.request.body.mime",
+        "the media type, from Content-Type without parameters unless given",
+    ),
+    (
+        "http.request.body.form",
+        "the fields of an application/x-www-form-urlencoded body, url-decoded",
+    ),
+    (
+        "raw.http.request.uri.path",
+        "the path as received (not normalised)",
+    ),
+    ("raw.http.request.uri", "the path and query as received"),
+    (
+        "raw.http.request.full_uri",
+        "the request target as received (absolute form), or scheme://host and the raw uri",
+    ),
+    (
+        "raw.http.request.uri.path.extension",
+        "the extension of the raw path, as received (not lower-cased)",
+    ),
+    (
+        "raw.http.request.uri.args",
+        "the query's arguments by name, not decoded",
+    ),
+    ("ssl", "the request came over TLS (https)"),
+    (
+        "ip.src",
+        "the client's address (an IPv4-mapped IPv6 address as IPv4); not X-Forwarded-For",
+    ),
+    (
+        "ip.src.country",
+        "ISO 3166-1 alpha-2 country code, supplied by the embedder's geolocation",
+    ),
+    (
+        "cf.edge.server_ip",
+        "the address the request was accepted on",
+    ),
+    (
+        "cf.edge.server_port",
+        "the port the request was accepted on",
+    ),
+    (
+        "cf.bot_management.score",
+        "1 (bot) to 99 (human), supplied by the embedder",
+    ),
+    (
+        "cf.waf.score",
+        "1 (attack) to 99 (clean), supplied by the embedder",
+    ),
+    (
+        "http.response.code",
+        "the response status (response-phase rules)",
+    ),
     (
         "http.host",
         "the request's host (Host header, or the authority of an absolute-form target), lower-cased, without port or trailing dot",

@@ -80,7 +80,8 @@ mod types;
 mod vm;
 
 pub use context::{
-    ClientCert, ConnectionInfo, Context, HttpRequest, HttpRequestBuilder, Request, TlsInfo,
+    ClientCert, ConnectionInfo, Context, DEFAULT_BODY_LIMIT, HttpRequest, HttpRequestBuilder,
+    Request, TlsInfo,
 };
 pub use error::{Error, ErrorKind, LineCol, Stage, line_col};
 pub use filter::{Checked, Compiler, Filter, declare_lists};

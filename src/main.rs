@@ -132,8 +132,9 @@ enum Command {
     },
     /// List the schema's fields and their types.
     Fields {
-        #[command(flatten)]
-        schema: SchemaArgs,
+        /// Schema JSON (`{"fields": {"name": "Type"}, "lists": {...}}`); default: the built-in HTTP catalogue.
+        #[arg(long)]
+        schema: Option<String>,
     },
 }
 
@@ -276,7 +277,11 @@ fn run(cmd: Command) -> Result<(), Fail> {
             portcullis::gateway::run(config).map_err(|e| Fail(format!("error: {}", e.message()), 1))
         }
         Command::Fields { schema } => {
-            let (schema, _) = load_schema(&schema)?;
+            let (schema, _) = load_schema(&SchemaArgs {
+                schema,
+                max_length: None,
+                max_depth: None,
+            })?;
             let mut out = std::io::stdout().lock();
             for (_, f) in schema.fields() {
                 let _ = match f.doc {
@@ -288,6 +293,12 @@ fn run(cmd: Command) -> Result<(), Fail> {
                 if let Some(f) = schema.field(id) {
                     let _ = writeln!(out, "{alias}\t{} (alias of {})", f.ty, f.name);
                 }
+            }
+            for (name, ty) in schema.lists() {
+                let _ = writeln!(
+                    out,
+                    "${name}\tList<{ty}>\ta named list: empty until its contents are given (--lists)"
+                );
             }
             Ok(())
         }
@@ -317,7 +328,12 @@ fn run(cmd: Command) -> Result<(), Fail> {
                         Fail(format!("error: request `{path}` is not valid JSON: {e}"), 2)
                     })?
                 }
-                None => serde_json::Value::Object(Default::default()),
+                None => {
+                    return Err(Fail(
+                        "error: eval needs a request to evaluate against: --request FILE (`-` for stdin; a file holding `{}` for an empty request)".into(),
+                        2,
+                    ));
+                }
             };
             let lists =
                 match lists {

@@ -113,14 +113,9 @@ impl Schema {
 
     /// The default HTTP and network catalogue of `FIELDS.md`.
     pub fn default_http() -> Schema {
-        let mut b = Schema::builder();
-        for (name, ty) in crate::catalogue::FIELDS {
-            b = b.field(name, Type::parse(ty).unwrap_or(Type::Bytes));
-        }
-        for (alias, target) in crate::catalogue::ALIASES {
-            b = b.alias(alias, target);
-        }
-        b.build().unwrap_or_default()
+        // The catalogue is checked by a unit test (`the_catalogue_builds`),
+        // so this cannot fail.
+        SchemaBuilder::default_http().build().unwrap_or_default()
     }
 
     /// Loads a schema from JSON:
@@ -258,6 +253,26 @@ pub struct SchemaBuilder {
 }
 
 impl SchemaBuilder {
+    /// A builder holding the default catalogue ([`Schema::default_http`]),
+    /// to extend with fields, lists and functions of one's own. Its fields
+    /// keep their catalogue ids, so requests built by
+    /// [`HttpRequestBuilder`](crate::HttpRequestBuilder) fit it; set the
+    /// added fields with
+    /// [`HttpRequestBuilder::extra_field`](crate::HttpRequestBuilder::extra_field).
+    pub fn default_http() -> SchemaBuilder {
+        let mut b = SchemaBuilder::default();
+        for (name, ty) in crate::catalogue::FIELDS {
+            b = b.field(name, Type::parse(ty).unwrap_or(Type::Bytes));
+        }
+        for (alias, target) in crate::catalogue::ALIASES {
+            b = b.alias(alias, target);
+        }
+        for (name, ty) in crate::catalogue::LISTS {
+            b = b.list(name, Type::parse(ty).unwrap_or(Type::Ip));
+        }
+        b
+    }
+
     /// Adds a field.
     pub fn field(mut self, name: &str, ty: Type) -> Self {
         self.fields.push((name.to_string(), ty));
@@ -345,19 +360,22 @@ impl SchemaBuilder {
 }
 
 fn validate_name(name: &str, what: &str) -> Result<(), Error> {
+    // The first segment starts with a letter or `_`; later ones may start
+    // with a digit (`cf.response.1xxx_code`).
     let ok = !name.is_empty()
-        && name.split('.').all(|seg| {
-            seg.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-                && seg
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.split('.').enumerate().all(|(k, seg)| {
+            seg.starts_with(|c: char| {
+                c.is_ascii_lowercase() || c == '_' || (k > 0 && c.is_ascii_digit())
+            }) && seg
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         });
     let reserved = crate::syntax::keywords::KEYWORDS.contains(&name);
     if ok && !reserved {
         Ok(())
     } else {
         Err(Error::config(format!(
-            "{what} name `{name}` is invalid: use dot-separated segments of `[a-z0-9_]`, each starting with a letter or `_`, and no keyword"
+            "{what} name `{name}` is invalid: use dot-separated segments of `[a-z0-9_]`, the first starting with a letter or `_`, and no keyword"
         )))
     }
 }
@@ -365,6 +383,23 @@ fn validate_name(name: &str, what: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_catalogue_builds() {
+        let mut b = Schema::builder();
+        for (name, ty) in crate::catalogue::FIELDS {
+            b = b.field(name, Type::parse(ty).unwrap());
+        }
+        for (alias, target) in crate::catalogue::ALIASES {
+            b = b.alias(alias, target);
+        }
+        for (name, ty) in crate::catalogue::LISTS {
+            b = b.list(name, Type::parse(ty).unwrap());
+        }
+        let built = b.build().unwrap();
+        assert_eq!(built.len(), crate::catalogue::FIELDS.len());
+        assert_eq!(Schema::default_http().len(), crate::catalogue::FIELDS.len());
+    }
 
     #[test]
     fn types_parse_and_print() {

@@ -183,3 +183,74 @@ fn minus_zero_in_json_is_the_integer_zero() {
     }
     assert!(Context::from_json(&schema, r#"{"tcp.dstport": 0.5}"#).is_err());
 }
+
+/// The default catalogue extended with a field, a list and a function of
+/// one's own: requests from `HttpRequestBuilder` fit it, and the extra field
+/// is set with `extra_field` (also when built only for what rules read).
+#[test]
+fn the_default_catalogue_extends_and_http_requests_fit_it() {
+    use portcullis::{
+        Compiler, HttpRequest, RuleSet, SchemaBuilder, Type, UserFunction, Val, Value,
+    };
+    let schema = SchemaBuilder::default_http()
+        .field("my.tenant", Type::Bytes)
+        .function(UserFunction::new(
+            "is_staff",
+            vec![Type::Bytes],
+            Type::Bool,
+            |args| Val::Bool(matches!(args.first(), Some(Val::Bytes(b)) if b.ends_with(b"@corp"))),
+        ))
+        .build()
+        .unwrap();
+    let compiler = Compiler::new(&schema);
+    let filter = compiler
+        .compile(r#"my.tenant == "acme" and http.host == "api.example.com" and not is_staff(http.user_agent)"#)
+        .unwrap();
+    let build = |tenant: &str| {
+        HttpRequest::builder()
+            .header("Host", "api.example.com")
+            .header("User-Agent", "curl")
+            .extra_field(&schema, "my.tenant", Value::from(tenant))
+            .build()
+            .unwrap()
+    };
+    assert!(filter.matches(&build("acme")));
+    assert!(!filter.matches(&build("other")));
+    let set = RuleSet::from_json(
+        r#"{"rules": [{"id": "t", "expression": "my.tenant == \"acme\"", "action": "block"}]}"#,
+    )
+    .unwrap()
+    .compile(&compiler)
+    .unwrap();
+    let only = HttpRequest::builder()
+        .only(set.fields())
+        .extra_field(&schema, "my.tenant", Value::from("acme"))
+        .build()
+        .unwrap();
+    assert_eq!(set.evaluate(&only).rule, Some("t"));
+    // A type mismatch, an unknown field, a schema that is not an extension.
+    let e = HttpRequest::builder()
+        .extra_field(&schema, "my.tenant", Value::Int(3))
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("my.tenant"), "{e}");
+    assert!(
+        HttpRequest::builder()
+            .extra_field(&schema, "my.nope", Value::Int(3))
+            .build()
+            .is_err()
+    );
+    let other = portcullis::Schema::builder()
+        .field("my.tenant", Type::Bytes)
+        .build()
+        .unwrap();
+    let e = HttpRequest::builder()
+        .extra_field(&other, "my.tenant", Value::from("acme"))
+        .build()
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("does not extend the default catalogue"),
+        "{e}"
+    );
+}

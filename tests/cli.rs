@@ -369,3 +369,33 @@ fn a_request_json_gives_raw_parts_or_fields_and_no_unknown_key() {
         "{out}"
     );
 }
+
+/// Mistakes in how the tool is called are errors that say the fix, with the
+/// documented exit codes: `eval` without a request (2), a misspelled rule
+/// key (1, pointing at the file's line and column), `fields` offering only
+/// the flag that applies.
+#[test]
+fn usage_mistakes_are_errors_that_say_the_fix() {
+    let (code, _, err) = run(&["eval", "ssl"], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("eval needs a request"), "{err}");
+    let dir = std::env::temp_dir().join(format!("portcullis-usage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = dir.join("rules.json");
+    std::fs::write(
+        &rules,
+        "{\"rules\": [\n  {\"id\": \"a\", \"expression\": \"ssl\", \"action\": \"block\", \"enabeld\": false}\n]}",
+    )
+    .unwrap();
+    let rules = rules.to_str().unwrap();
+    let (code, _, err) = run(&["run", "--rules", rules, "--request", "-"], "{}");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("did you mean `enabled`?"), "{err}");
+    assert!(err.contains(&format!("--> {rules}:2:55")), "{err}");
+    let (code, out, _) = run(&["fields", "--help"], "");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("--schema") && !out.contains("--max-depth"),
+        "{out}"
+    );
+}

@@ -57,7 +57,24 @@ fn ten_thousand_headers() {
 fn one_mebibyte_body_and_non_utf8_bytes() {
     let mut body = vec![0xffu8; 1 << 20];
     body.extend_from_slice(b"needle\x00\x80");
+    // Past the default body limit (128 KiB) the body fields see a prefix.
+    let cut = HttpRequest::builder()
+        .body(&body, "application/octet-stream")
+        .build()
+        .unwrap();
+    check(
+        &cut,
+        &[
+            (r#"http.request.body.raw contains "needle""#, false),
+            (
+                r#"http.request.body.truncated and http.request.body.size == 1048584"#,
+                true,
+            ),
+            (r#"len(http.request.body.raw) == 131072"#, true),
+        ],
+    );
     let req = HttpRequest::builder()
+        .body_limit(2 << 20)
         .body(&body, "application/octet-stream")
         .field("http.host", Value::Bytes(vec![0xc3, 0x28, b'a']))
         .build()

@@ -153,10 +153,10 @@ impl Checker<'_> {
                 }
                 if let Some(limit) = args.get_mut(2) {
                     match limit.literal.as_deref() {
-                        Some(Literal::Int(n)) if *n >= 1 => {}
+                        Some(Literal::Int(n)) if (1..=128).contains(n) => {}
                         _ => {
                             return Err(Error::check(
-                                "the limit of split must be a literal integer of at least 1",
+                                "the limit of split must be a literal integer from 1 to 128",
                                 limit.span,
                             ));
                         }
@@ -169,6 +169,65 @@ impl Checker<'_> {
                 sig.expect(&mut args[0], &Type::array(Type::Bytes))?;
                 sig.expect(&mut args[1], &Type::Bytes)?;
                 Ok(Type::Bytes)
+            }
+            Sha256 => {
+                sig.arity(args, 1, 1)?;
+                sig.expect(&mut args[0], &Type::Bytes)?;
+                Ok(Type::Bytes)
+            }
+            RemoveQueryArgs => {
+                sig.arity(args, 2, usize::MAX)?;
+                sig.expect(&mut args[0], &Type::Bytes)?;
+                for (k, a) in args.iter_mut().enumerate().skip(1) {
+                    if sig.literal_bytes(a, k + 1)?.is_empty() {
+                        return Err(Error::check(
+                            "the argument names of remove_query_args must not be empty",
+                            a.span,
+                        ));
+                    }
+                }
+                Ok(Type::Bytes)
+            }
+            IsTimedHmacValidV0 => {
+                sig.arity(args, 4, 6)?;
+                if sig.literal_bytes(&mut args[0], 1)?.is_empty() {
+                    return Err(Error::check(
+                        "the key of is_timed_hmac_valid_v0 must not be empty",
+                        args[0].span,
+                    ));
+                }
+                sig.expect(&mut args[1], &Type::Bytes)?;
+                for k in [2, 4] {
+                    let Some(a) = args.get(k) else { continue };
+                    match a.literal.as_deref() {
+                        Some(Literal::Int(n)) if *n >= 0 => {}
+                        _ => {
+                            return Err(Error::check(
+                                format!(
+                                    "argument {} of is_timed_hmac_valid_v0 ({}) must be a literal integer of at least 0",
+                                    k + 1,
+                                    if k == 2 {
+                                        "the time to live, in seconds"
+                                    } else {
+                                        "the separator's length"
+                                    }
+                                ),
+                                a.span,
+                            ));
+                        }
+                    }
+                }
+                sig.expect(&mut args[3], &Type::Int)?;
+                if let Some(flags) = args.get_mut(5) {
+                    let f = sig.literal_bytes(flags, 6)?;
+                    if !f.iter().all(|&c| c == b's') {
+                        return Err(Error::check(
+                            "the only flag of is_timed_hmac_valid_v0 is \"s\" (the MAC is URL-safe base64)",
+                            flags.span,
+                        ));
+                    }
+                }
+                Ok(Type::Bool)
             }
             RemoveBytes => {
                 sig.arity(args, 2, 2)?;
@@ -217,10 +276,10 @@ impl Checker<'_> {
                 for (a, max) in args.iter_mut().skip(1).zip(maxes) {
                     sig.expect(a, &Type::Int)?;
                     if let Some(Literal::Int(v)) = a.literal.as_deref()
-                        && !(0..=*max).contains(v)
+                        && !(1..=*max).contains(v)
                     {
                         return Err(Error::check(
-                            format!("prefix length {v} is out of range (0 to {max})"),
+                            format!("prefix length {v} is out of range (1 to {max})"),
                             a.span,
                         ));
                     }
@@ -232,9 +291,9 @@ impl Checker<'_> {
                 sig.expect(&mut args[0], &Type::Bytes)?;
                 if let Some(flags) = args.get_mut(1) {
                     let f = sig.literal_bytes(flags, 2)?;
-                    if !f.iter().all(|c| matches!(c, b'u' | b'n')) {
+                    if !f.iter().all(|c| matches!(c, b'u' | b'p')) {
                         return Err(Error::check(
-                            "the flags of base64 functions are \"u\" (URL-safe alphabet) and \"n\" (no padding)",
+                            "the flags of base64 functions are \"u\" (URL-safe alphabet) and \"p\" (padding; unpadded without it)",
                             flags.span,
                         ));
                     }

@@ -538,7 +538,28 @@ impl Checker<'_> {
         }
         let test = match rhs {
             Rhs::Value(v) => {
-                let r = self.value(&*v, depth)?;
+                let r = match self.value(&*v, depth) {
+                    // A bare word compared with a string: a string it is
+                    // meant to be (`http.host eq example.com`).
+                    Err(e)
+                        if e.kind() == ErrorKind::UnknownField
+                            && ty == Type::Bytes
+                            && !e.message().contains("did you mean") =>
+                    {
+                        if let (ValueBase::Field(name), true) = (&v.base, v.indexes.is_empty()) {
+                            return Err(Error::check(
+                                format!(
+                                    "unknown field `{0}`; to compare with the string, quote it: \"{0}\"",
+                                    name.name
+                                ),
+                                name.span,
+                            )
+                            .with_kind(ErrorKind::UnknownField));
+                        }
+                        return Err(e);
+                    }
+                    other => other?,
+                };
                 if r.star.is_some() {
                     return Err(Error::check(STAR_MISPLACED, r.span));
                 }
@@ -1019,6 +1040,11 @@ impl Checker<'_> {
                     text: Text::Expr(e),
                 })
             }
+            Arg::Expr(e @ (Expr::Not { .. } | Expr::Logical { .. } | Expr::Paren { .. }))
+                if has_star(e) =>
+            {
+                self.elementwise(e, depth)
+            }
             Arg::Expr(e) => {
                 let mut n = Box::new(Node::Const(false));
                 self.node(&mut e.clone(), depth, &mut n)?;
@@ -1032,6 +1058,136 @@ impl Checker<'_> {
                 })
             }
         }
+    }
+}
+
+impl<'s> Checker<'s> {
+    /// A logical expression over `Array<Bool>` operands, element by element
+    /// (`LANGUAGE.md` §4): `not` maps over the elements, `and`/`or`/`xor`
+    /// combine the elements of operands that map over the same array. The
+    /// result maps over that array (its `[*]` source), per element.
+    fn elementwise<'e>(&mut self, e: &'e Expr, depth: usize) -> Result<TVal<'e>, Error> {
+        let depth = self.deeper(depth, e.span())?;
+        match e {
+            Expr::Paren { expr, .. } => self.elementwise(expr, depth),
+            Expr::Not { expr, span } => {
+                let (source, body) = self.element_term(expr, depth)?;
+                Ok(TVal {
+                    op: Operand::Logic(Box::new(Node::Not(Box::new(Node::Test(body))))),
+                    ty: Type::Bool,
+                    star: Some(source),
+                    literal: None,
+                    span: *span,
+                    text: Text::Expr(e),
+                })
+            }
+            Expr::Logical { op, terms, span } => {
+                let mut source: Option<(Box<Operand>, String)> = None;
+                let mut bodies = Vec::with_capacity(terms.len());
+                for t in terms {
+                    let (s, body) = self.element_term(t, depth)?;
+                    let key = format!("{s:?}");
+                    match &source {
+                        None => source = Some((s, key)),
+                        Some((_, first)) if *first == key => {}
+                        Some(_) => {
+                            return Err(Error::check(
+                                format!(
+                                    "the operands of this `{}` map `[*]` over different arrays; combine element by element only over one array (or test each with its own any(...)/all(...))",
+                                    op.keyword()
+                                ),
+                                t.span(),
+                            ));
+                        }
+                    }
+                    bodies.push(Node::Test(body));
+                }
+                let Some((source, _)) = source else {
+                    return Err(Error::check("a logical chain needs terms", *span));
+                };
+                let node = match op {
+                    LogicalOp::And => Node::And(bodies),
+                    LogicalOp::Or => Node::Or(bodies),
+                    LogicalOp::Xor => Node::Xor(bodies),
+                };
+                Ok(TVal {
+                    op: Operand::Logic(Box::new(node)),
+                    ty: Type::Bool,
+                    star: Some(source),
+                    literal: None,
+                    span: *span,
+                    text: Text::Expr(e),
+                })
+            }
+            other => {
+                let (source, body) = self.element_term(other, depth)?;
+                Ok(TVal {
+                    op: body,
+                    ty: Type::Bool,
+                    star: Some(source),
+                    literal: None,
+                    span: other.span(),
+                    text: Text::Expr(other),
+                })
+            }
+        }
+    }
+
+    /// One operand of an element-wise logical operator: the array it maps
+    /// over and its per-element Bool. A `Bool` here is a type error: a
+    /// logical operator does not mix a Bool with an `Array<Bool>`.
+    fn element_term(&mut self, e: &Expr, depth: usize) -> Result<(Box<Operand>, Operand), Error> {
+        let v = match e {
+            Expr::Not { .. } | Expr::Logical { .. } | Expr::Paren { .. } => {
+                self.elementwise(e, depth)?
+            }
+            Expr::Test { value } => self.value(value, depth)?,
+            Expr::Compare { .. } | Expr::Const { .. } => {
+                let arg = Arg::Expr(e.clone());
+                let v = self.arg(&arg, depth)?;
+                TVal {
+                    op: v.op,
+                    ty: v.ty,
+                    star: v.star,
+                    literal: None,
+                    span: v.span,
+                    text: Text::Expr(e),
+                }
+            }
+        };
+        match (v.star, &v.ty) {
+            (Some(source), Type::Bool) => Ok((source, v.op)),
+            // A call mapped over an array (`starts_with(x[*], "a")`): its
+            // source and its per-element call.
+            (None, Type::Array(t)) if **t == Type::Bool => match v.op {
+                Operand::Each { source, body } => Ok((source, *body)),
+                op => Ok((Box::new(op), Operand::Elem)),
+            },
+            (_, ty) => Err(Error::check(
+                format!(
+                    "`{e}` is {}; a logical operator over `[*]` works element by element on Array<Bool> operands and does not mix them with a Bool",
+                    a_type(ty)
+                ),
+                e.span(),
+            )),
+        }
+    }
+}
+
+/// Whether an expression maps over an array (`[*]`) anywhere in it.
+fn has_star(e: &Expr) -> bool {
+    fn value(v: &syntax::Value) -> bool {
+        v.indexes
+            .iter()
+            .any(|i| matches!(i, syntax::Index::Star(_)))
+            || matches!(&v.base, ValueBase::Call(c) if c.args.iter().any(|a| matches!(a, Arg::Expr(e) if has_star(e))))
+    }
+    match e {
+        Expr::Not { expr, .. } | Expr::Paren { expr, .. } => has_star(expr),
+        Expr::Logical { terms, .. } => terms.iter().any(has_star),
+        Expr::Compare { lhs, .. } => value(lhs),
+        Expr::Test { value: v } => value(v),
+        Expr::Const { .. } => false,
     }
 }
 
@@ -1105,6 +1261,11 @@ fn validate_wildcard(p: &[u8], span: Span) -> Result<(), Error> {
                     ));
                 }
             }
+        } else if p[k] == b'*' && p.get(k + 1) == Some(&b'*') {
+            return Err(Error::check(
+                "`**` is not a wildcard (the public engines reject it): one `*` already matches any run of characters, `/` and `.` included",
+                span,
+            ));
         } else {
             k += 1;
         }

@@ -73,6 +73,10 @@ impl HttpRequest {
     }
 }
 
+/// How much of a request body the body fields see by default: 128 KiB, the
+/// public edge's default inspection limit ([`HttpRequestBuilder::body_limit`]).
+pub const DEFAULT_BODY_LIMIT: usize = 128 * 1024;
+
 /// The id of default-catalogue field `$name`, computed at compile time: a
 /// name that is not in `src/catalogue.rs` does not compile.
 macro_rules! id {
@@ -109,7 +113,13 @@ struct Parts {
     target: Option<Vec<u8>>,
     headers: Headers,
     body: Option<(Vec<u8>, String)>,
+    /// The whole body's length, when known (the kept part is at most
+    /// `body_limit`).
+    body_size: Option<usize>,
+    body_limit: usize,
     fields: Vec<(FieldId, Value)>,
+    /// Fields of an extended schema, past the catalogue.
+    extra: Vec<(FieldId, Value)>,
     error: Option<Error>,
 }
 
@@ -122,7 +132,10 @@ impl Default for Parts {
             target: None,
             headers: Headers::default(),
             body: None,
+            body_size: None,
+            body_limit: DEFAULT_BODY_LIMIT,
             fields: Vec::new(),
+            extra: Vec::new(),
             error: None,
         }
     }
@@ -184,7 +197,9 @@ impl HttpRequestBuilder {
     /// decides exactly as on the whole request. Call it first: values set
     /// before it are computed, then dropped.
     pub fn only(mut self, fields: &[FieldId]) -> Self {
-        let mut bits = vec![0u64; catalogue::FIELDS.len().div_ceil(64)].into_boxed_slice();
+        let top = fields.iter().map(|f| f.index() + 1).max().unwrap_or(0);
+        let words = catalogue::FIELDS.len().max(top).div_ceil(64);
+        let mut bits = vec![0u64; words].into_boxed_slice();
         for f in fields {
             if let Some(w) = bits.get_mut(f.index() / 64) {
                 *w |= 1 << (f.index() % 64);
@@ -259,7 +274,29 @@ impl HttpRequestBuilder {
     /// for `application/x-www-form-urlencoded`). An empty `mime` is taken
     /// from the `Content-Type` header (its media type, without parameters).
     pub fn body(mut self, body: &[u8], mime: &str) -> Self {
-        self.0.body = Some((body.to_vec(), mime.to_string()));
+        let kept = &body[..body.len().min(self.0.body_limit)];
+        self.0.body = Some((kept.to_vec(), mime.to_string()));
+        self.0.body_size = Some(body.len());
+        self
+    }
+
+    /// How much of a body the body fields see ([`DEFAULT_BODY_LIMIT`] unless
+    /// set; call it before [`body`](Self::body)): `http.request.body.raw`
+    /// and the form fields hold at most this many bytes,
+    /// `http.request.body.size` is the whole body's length, and
+    /// `http.request.body.truncated` says whether they differ.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.0.body_limit = bytes;
+        self
+    }
+
+    /// A body of which only `prefix` was read (a proxy streaming it on),
+    /// `size` bytes in all (`None`: not known, and more than the prefix;
+    /// `http.request.body.size` is then missing and `.truncated` true).
+    pub fn body_prefix(mut self, prefix: &[u8], size: Option<usize>, mime: &str) -> Self {
+        let kept = &prefix[..prefix.len().min(self.0.body_limit)];
+        self.0.body = Some((kept.to_vec(), mime.to_string()));
+        self.0.body_size = size.map(|n| n.max(prefix.len()));
         self
     }
 
@@ -294,6 +331,49 @@ impl HttpRequestBuilder {
         self
     }
 
+    /// Sets field `name` of `schema`, an extension of the default catalogue
+    /// ([`SchemaBuilder::default_http`](crate::SchemaBuilder::default_http)
+    /// plus fields of one's own), checking its type: for the fields the
+    /// catalogue does not have. The first error is reported by
+    /// [`build`](Self::build); a schema whose first fields are not the
+    /// catalogue's is an error too (its ids would not be the request's).
+    pub fn extra_field(mut self, schema: &Schema, name: &str, value: Value) -> Self {
+        let catalogue = catalogue::FIELDS;
+        let fits = schema.len() >= catalogue.len()
+            && catalogue.iter().enumerate().all(|(k, (n, _))| {
+                schema
+                    .field(FieldId(k as u32))
+                    .is_some_and(|f| f.name == *n)
+            });
+        let result = match (fits, schema.field_id(name)) {
+            (false, _) => Err(Error::Request {
+                field: name.to_string(),
+                message: "the schema does not extend the default catalogue (build it from SchemaBuilder::default_http)".to_string(),
+            }),
+            (true, None) => Err(Error::Request {
+                field: name.to_string(),
+                message: "not a field of the schema".to_string(),
+            }),
+            (true, Some(id)) => {
+                let ty = schema.field(id).map(|f| f.ty.clone()).unwrap_or(Type::Bool);
+                match check_value(&ty, &value) {
+                    Ok(()) => {
+                        self.0.extra.push((id, canonical(value)));
+                        Ok(())
+                    }
+                    Err(m) => Err(Error::Request {
+                        field: name.to_string(),
+                        message: m,
+                    }),
+                }
+            }
+        };
+        if let (Err(e), None) = (result, &self.0.error) {
+            self.0.error = Some(e);
+        }
+        self
+    }
+
     /// Fields set by name, already checked (from [`HttpRequest::from_json`]).
     pub(super) fn checked_fields(
         mut self,
@@ -312,7 +392,10 @@ impl HttpRequestBuilder {
             target,
             headers,
             body,
+            body_size,
+            body_limit: _,
             fields,
+            extra,
             error,
         } = *self.0;
         if let Some(e) = error {
@@ -361,10 +444,13 @@ impl HttpRequestBuilder {
                 (true, Some(ct)) => media_type(ct),
                 _ => mime.as_bytes(),
             };
-            derive_body(r, body, mime);
+            derive_body(r, body, body_size, mime);
         }
         for (id, value) in fields {
             r.set(id, value);
+        }
+        for (id, value) in extra {
+            r.set_growing(id, value);
         }
         req.only = None;
         Ok(HttpRequest { table: req })
@@ -606,10 +692,18 @@ fn media_type(content_type: &[u8]) -> &[u8] {
 }
 
 /// The body fields; form fields for `application/x-www-form-urlencoded`.
-fn derive_body(r: &mut Table, body: &[u8], mime: &[u8]) {
+fn derive_body(r: &mut Table, body: &[u8], size: Option<usize>, mime: &[u8]) {
     r.set_with(id!("http.request.body.raw"), || bytes(body));
-    r.set(id!("http.request.body.size"), Value::Int(body.len() as i64));
-    r.set(id!("http.request.body.truncated"), Value::Bool(false));
+    if let Some(size) = size {
+        r.set(
+            id!("http.request.body.size"),
+            Value::Int(i64::try_from(size).unwrap_or(i64::MAX)),
+        );
+    }
+    r.set(
+        id!("http.request.body.truncated"),
+        Value::Bool(size.is_none_or(|n| n > body.len())),
+    );
     r.set_with(id!("http.request.body.mime"), || bytes(mime));
     let form = [
         id!("http.request.body.form"),
@@ -684,21 +778,19 @@ mod tests {
         for (name, ty) in catalogue::FIELDS {
             let id = catalogue::id(name);
             let ty = Type::parse(ty).unwrap();
-            let value = match &ty {
-                Type::Bool => Value::Bool(true),
-                Type::Int => Value::Int(id.0 as i64 + 7),
-                Type::Bytes => Value::Bytes(name.as_bytes().to_vec()),
-                Type::Ip => Value::Ip("192.0.2.7".parse().unwrap()),
-                Type::Array(_) => Value::Array(vec![Value::Bytes(b"x".to_vec())]),
-                Type::Map(_) => Value::Map(BTreeMap::from([(
-                    b"k".to_vec(),
-                    Value::Array(vec![Value::Bytes(b"v".to_vec())]),
-                )])),
-            };
-            let value = match (&ty, value) {
-                (Type::Array(t), _) if **t == Type::Int => Value::Array(vec![Value::Int(3)]),
-                (_, v) => v,
-            };
+            fn sample(ty: &Type, seed: i64, name: &str) -> Value {
+                match ty {
+                    Type::Bool => Value::Bool(true),
+                    Type::Int => Value::Int(seed + 7),
+                    Type::Bytes => Value::Bytes(name.as_bytes().to_vec()),
+                    Type::Ip => Value::Ip("192.0.2.7".parse().unwrap()),
+                    Type::Array(t) => Value::Array(vec![sample(t, seed, "x")]),
+                    Type::Map(t) => {
+                        Value::Map(BTreeMap::from([(b"k".to_vec(), sample(t, seed, "v"))]))
+                    }
+                }
+            }
+            let value = sample(&ty, i64::from(id.0), name);
             check_value(&ty, &value).unwrap();
             let req = HttpRequest::builder()
                 .field(name, value.clone())
@@ -1029,5 +1121,39 @@ mod tests {
         ] {
             assert_eq!(req.get_by_name(name), Some(want.as_val()), "{name}");
         }
+    }
+
+    #[test]
+    fn body_fields_see_at_most_the_body_limit() {
+        let text = |r: &HttpRequest, n: &str| r.get_by_name(n).and_then(|v| v.to_value());
+        let body = b"role=admin&x=1";
+        let whole = HttpRequest::builder()
+            .body(body, "application/x-www-form-urlencoded")
+            .build()
+            .unwrap();
+        assert_eq!(
+            text(&whole, "http.request.body.truncated"),
+            Some(Value::Bool(false))
+        );
+        let cut = HttpRequest::builder()
+            .body_limit(4)
+            .body(body, "application/x-www-form-urlencoded")
+            .build()
+            .unwrap();
+        assert_eq!(text(&cut, "http.request.body.raw"), Some(bytes("role")));
+        assert_eq!(text(&cut, "http.request.body.size"), Some(Value::Int(14)));
+        assert_eq!(
+            text(&cut, "http.request.body.truncated"),
+            Some(Value::Bool(true))
+        );
+        let streamed = HttpRequest::builder()
+            .body_prefix(b"abc", None, "text/plain")
+            .build()
+            .unwrap();
+        assert_eq!(text(&streamed, "http.request.body.size"), None);
+        assert_eq!(
+            text(&streamed, "http.request.body.truncated"),
+            Some(Value::Bool(true))
+        );
     }
 }

@@ -13,7 +13,7 @@ mod url;
 
 pub use client_cert::ClientCert;
 pub use connection::{ConnectionInfo, TlsInfo};
-pub use http::{HttpRequest, HttpRequestBuilder};
+pub use http::{DEFAULT_BODY_LIMIT, HttpRequest, HttpRequestBuilder};
 
 use crate::error::Error;
 use crate::schema::Schema;
@@ -120,6 +120,15 @@ impl Table {
         if let Some(slot) = self.values.get_mut(id.index()) {
             *slot = Some(value);
         }
+    }
+
+    /// [`set`](Self::set), growing the table for a field past its end (a
+    /// field an extended schema adds to the catalogue).
+    fn set_growing(&mut self, id: FieldId, value: Value) {
+        if id.index() >= self.values.len() {
+            self.values.resize(id.index() + 1, None);
+        }
+        self.set(id, value);
     }
 
     /// Makes field `id` missing.

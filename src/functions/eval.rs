@@ -1,8 +1,8 @@
 //! What each built-in function does, shared by the VM and the reference
 //! evaluator. Every function is total: malformed input gives a missing value
 //! or the input unchanged (as documented per function), never a panic, and
-//! its work is linear in its input (recursive URL decoding is capped at
-//! [`MAX_URL_DECODE_PASSES`] passes).
+//! its work is linear in its input (recursive URL decoding reaches its
+//! fixed point in one pass).
 
 use super::Builtin;
 use crate::limits::Limits;
@@ -13,9 +13,6 @@ use regex::bytes::Regex;
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
-
-/// Most decoding passes `url_decode(x, "r")` makes.
-pub const MAX_URL_DECODE_PASSES: usize = 16;
 
 /// What a call prepares once, at compile time, from its literal arguments.
 #[derive(Debug, Clone, Default)]
@@ -227,6 +224,30 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared, room: usize) 
             }
             _ => Val::Missing,
         },
+        Sha256 => match arg(0) {
+            Val::Bytes(s) => {
+                use sha2::Digest;
+                bytes(sha2::Sha256::digest(s.as_ref()).to_vec())
+            }
+            _ => Val::Missing,
+        },
+        RemoveQueryArgs => match arg(0) {
+            Val::Bytes(query) => {
+                let names: Vec<&[u8]> = (1..args.len()).filter_map(arg_bytes).collect();
+                remove_query_args(query, &names)
+            }
+            _ => Val::Missing,
+        },
+        IsTimedHmacValidV0 => match (arg_bytes(0), arg(1), arg(2), arg(3)) {
+            (Some(key), Val::Bytes(token), Val::Int(ttl), Val::Int(now)) => {
+                let separator = match arg(4) {
+                    Val::Int(n) => usize::try_from(*n).unwrap_or(usize::MAX),
+                    _ => 0,
+                };
+                Val::Bool(timed_hmac_valid(key, token, *ttl, *now, separator))
+            }
+            _ => Val::Missing,
+        },
         RemoveBytes => match (arg(0), arg_bytes(1)) {
             (Val::Bytes(s), Some(set)) => {
                 let mut table = [false; 256];
@@ -295,11 +316,12 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>], prepared: &Prepared, room: usize) 
         EncodeBase64 => match arg(0) {
             Val::Bytes(s) if s.len().div_ceil(3).saturating_mul(4) > room => Val::Missing,
             Val::Bytes(s) => {
+                // Unpadded unless `p`; the URL-safe alphabet with `u`.
                 let flags = arg_bytes(1).unwrap_or(b"");
                 bytes(base64_encode(
                     s,
                     flags.contains(&b'u'),
-                    !flags.contains(&b'n'),
+                    flags.contains(&b'p'),
                 ))
             }
             _ => Val::Missing,
@@ -432,20 +454,129 @@ fn url_decode<'a>(s: &Cow<'a, [u8]>, recursive: bool, unicode: bool) -> Val<'a> 
     if !s.iter().any(|&c| c == b'%' || c == b'+') {
         return Val::Bytes(s.clone());
     }
-    let mut cur = url_decode_once(s, unicode);
     if recursive {
-        for _ in 1..MAX_URL_DECODE_PASSES {
-            if !cur.contains(&b'%') {
-                break;
+        return bytes(decode_to_fixed_point(s, unicode));
+    }
+    bytes(url_decode_once(s, unicode))
+}
+
+/// What decoding again and again until nothing changes gives (`url_decode`
+/// with `r`), in one pass: every byte goes on the output, and an escape that
+/// the output now ends with is decoded at once, which may complete another.
+/// A `+` is a space whenever it appears, read or decoded (`%2B` decodes to
+/// `+`, which a second decode reads as a space). Each decode shortens the
+/// output, so the work is linear in the input.
+fn decode_to_fixed_point(s: &[u8], unicode: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    for &c in s {
+        out.push(if c == b'+' { b' ' } else { c });
+        loop {
+            let n = out.len();
+            if n >= 3 && out[n - 3] == b'%' {
+                if let (Some(h), Some(l)) = (hex_val(out[n - 2]), hex_val(out[n - 1])) {
+                    out.truncate(n - 3);
+                    let b = h * 16 + l;
+                    out.push(if b == b'+' { b' ' } else { b });
+                    continue;
+                }
             }
-            let next = decode_pass(&cur, unicode, false);
-            if next == cur {
-                break;
+            if unicode && n >= 6 && out[n - 6] == b'%' && matches!(out[n - 5], b'u' | b'U') {
+                let cp = out[n - 4..]
+                    .iter()
+                    .try_fold(0u32, |acc, &c| hex_val(c).map(|h| acc * 16 + u32::from(h)));
+                if let Some(cp) = cp {
+                    out.truncate(n - 6);
+                    let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                    let mut buf = [0; 4];
+                    let encoded = c.encode_utf8(&mut buf).as_bytes();
+                    out.extend_from_slice(if encoded == b"+" { b" " } else { encoded });
+                    continue;
+                }
             }
-            cur = next;
+            break;
         }
     }
-    bytes(cur)
+    out
+}
+
+/// `query` (`a=1&b=2`, or a URI whose query follows its `?`) without the
+/// arguments named `names` (compared as written, before decoding); the
+/// others keep their order and bytes. Unchanged when none is named.
+fn remove_query_args<'a>(query: &Cow<'a, [u8]>, names: &[&[u8]]) -> Val<'a> {
+    let (head, q) = match query.iter().position(|&c| c == b'?') {
+        Some(k) => (&query[..=k], &query[k + 1..]),
+        None => (&query[..0], &query[..]),
+    };
+    let named = |pair: &[u8]| {
+        let name = pair.split(|&c| c == b'=').next().unwrap_or_default();
+        names.contains(&name)
+    };
+    let pairs: Vec<&[u8]> = q.split(|&c| c == b'&').collect();
+    if !pairs.iter().any(|p| named(p)) {
+        return Val::Bytes(query.clone());
+    }
+    let mut out = head.to_vec();
+    let kept: Vec<&[u8]> = pairs.into_iter().filter(|p| !named(p)).collect();
+    out.extend_from_slice(&kept.join(&b'&'));
+    if out.last() == Some(&b'?') && kept.iter().all(|p| p.is_empty()) {
+        out.pop();
+    }
+    bytes(out)
+}
+
+/// HMAC-SHA256 (RFC 2104) of `message` under `key`.
+fn hmac_sha256(key: &[u8], message: &[&[u8]]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(block.map(|b| b ^ 0x36));
+    for part in message {
+        inner.update(part);
+    }
+    let mut outer = Sha256::new();
+    outer.update(block.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+/// `is_timed_hmac_valid_v0`: `token` is `message`, a separator of
+/// `separator` bytes, a Unix timestamp, `-` and the base64 (standard or
+/// URL-safe, padded or not, possibly percent-encoded) HMAC-SHA256 of
+/// `message` followed by the timestamp's digits, under `key`. Valid when the
+/// MAC matches (compared in constant time) and the token was issued no
+/// later than `now` and at most `ttl` seconds before it.
+fn timed_hmac_valid(key: &[u8], token: &[u8], ttl: i64, now: i64, separator: usize) -> bool {
+    let Some(dash) = token.iter().rposition(|&c| c == b'-') else {
+        return false;
+    };
+    let (head, mac) = (&token[..dash], &token[dash + 1..]);
+    let digits = head.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || digits > 19 {
+        return false;
+    }
+    let (rest, stamp) = head.split_at(head.len() - digits);
+    let Some(message_len) = rest.len().checked_sub(separator) else {
+        return false;
+    };
+    let Some(issued) = std::str::from_utf8(stamp)
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+    else {
+        return false;
+    };
+    if issued > now || now.saturating_sub(issued) > ttl {
+        return false;
+    }
+    let Some(given) = base64_decode(&decode_pass(mac, false, false)) else {
+        return false;
+    };
+    let want = hmac_sha256(key, &[&rest[..message_len], stamp]);
+    given.len() == want.len() && given.iter().zip(want).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0
 }
 
 /// The string (`want_string`) or integer at `path` (object keys and array

@@ -61,6 +61,9 @@ builtins! {
     DecodeBase64 => "decode_base64",
     EncodeBase64 => "encode_base64",
     Coalesce => "coalesce",
+    Sha256 => "sha256",
+    RemoveQueryArgs => "remove_query_args",
+    IsTimedHmacValidV0 => "is_timed_hmac_valid_v0",
 }
 
 /// The implementation of a user function: arguments in, result out. It is

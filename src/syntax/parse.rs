@@ -221,6 +221,25 @@ impl<'s> Parser<'s> {
         if word == ")" {
             return Error::parse("unmatched `)`", span);
         }
+        // `http.user-agent`: a field name with `-` for `_`.
+        if let Some(after) = rest.strip_prefix('-') {
+            let before = self.src.get(..start).unwrap_or_default();
+            let name_start = before
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+                .map_or(0, |k| k + 1);
+            let tail: String = after
+                .chars()
+                .take_while(|&c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+                .collect();
+            let name = &before[name_start..];
+            if !name.is_empty() && !tail.is_empty() {
+                let fixed = format!("{name}_{}", tail.replace('-', "_"));
+                return Error::parse(
+                    format!("field names use `_`, not `-`: did you mean `{fixed}`?"),
+                    Span::new(name_start, start + 1 + tail.len()),
+                );
+            }
+        }
         Error::parse(
             format!(
                 "unexpected `{word}` after a complete expression; expected `and`, `or`, `xor` or the end"
@@ -459,15 +478,28 @@ impl<'s> Parser<'s> {
                 }
                 match self.value(i, depth) {
                     Ok((rest, v)) => Ok((rest, Rhs::Value(Box::new(v)))),
-                    Err(nom::Err::Error(_)) => fail(
-                        i,
-                        next_word(i).len(),
-                        format!(
-                            "expected a value after `{}`, found {}",
-                            op.keyword(),
-                            describe(i)
-                        ),
-                    ),
+                    Err(nom::Err::Error(_)) => {
+                        let word = next_word(i);
+                        let hint = if let Some(quoted) = i.strip_prefix('\'') {
+                            let text: String = quoted.chars().take_while(|&c| c != '\'').collect();
+                            format!("; strings are in double quotes: \"{text}\"")
+                        } else if i.starts_with('=') {
+                            "; `===` is not an operator: did you mean `==`?".to_string()
+                        } else if word == "true" || word == "false" {
+                            "; a Bool field is a test by itself: write the field (for `true`) or `not` and the field (for `false`)".to_string()
+                        } else {
+                            String::new()
+                        };
+                        fail(
+                            i,
+                            word.len().max(1),
+                            format!(
+                                "expected a value after `{}`, found {}{hint}",
+                                op.keyword(),
+                                describe(i)
+                            ),
+                        )
+                    }
                     Err(e) => Err(e),
                 }
             }
@@ -579,8 +611,17 @@ impl<'s> Parser<'s> {
             );
         }
         let base_span = self.span_from(i, rest);
-        let (mut rest, base) = if rest.starts_with('(') {
-            let (rest, call) = self.call(i, name, rest, depth)?;
+        // Whitespace may stand between any two tokens: before a call's `(`
+        // (`lower (http.host)`, `any (...)`) and before an index's `[`.
+        let (after_ws, _) = ws(rest)?;
+        let call_at = if rest.starts_with('(') || (!name.contains('.') && after_ws.starts_with('('))
+        {
+            Some(after_ws)
+        } else {
+            None
+        };
+        let (mut rest, base) = if let Some(open) = call_at {
+            let (rest, call) = self.call(i, name, open, depth)?;
             (rest, ValueBase::Call(Box::new(call)))
         } else {
             if !name.contains('.') && KEYWORDS.contains(&name) {
@@ -594,7 +635,7 @@ impl<'s> Parser<'s> {
             {
                 return fail(i, name.len(), format!("invalid field name `{name}`: {msg}"));
             }
-            if !rest.starts_with('[') {
+            if !after_ws.starts_with('[') {
                 // A bare field, the common case, built where it is returned.
                 return Ok((
                     rest,
@@ -617,8 +658,12 @@ impl<'s> Parser<'s> {
             )
         };
         let mut indexes = Vec::new();
-        while rest.starts_with('[') {
-            let (after, ix) = self.index(rest)?;
+        loop {
+            let (at, _) = ws(rest)?;
+            if !at.starts_with('[') {
+                break;
+            }
+            let (after, ix) = self.index(at)?;
             indexes.push(ix);
             rest = after;
         }
@@ -955,25 +1000,34 @@ fn dotted_name(i: &str) -> PResult<'_, &str> {
 /// Why a dotted name is malformed, if it is.
 fn check_name(name: &str) -> Option<String> {
     // The common case, a well-formed name, in one pass over the bytes.
+    // The first segment starts with a letter or `_` (so a name is never
+    // read as a number); later ones may start with a digit, as in
+    // `cf.response.1xxx_code`.
     let mut at_start = true;
+    let mut first = true;
     let well_formed = name.bytes().all(|b| {
         let ok = if at_start {
-            b.is_ascii_lowercase() || b == b'_'
+            b.is_ascii_lowercase() || b == b'_' || (!first && b.is_ascii_digit())
         } else {
             true
         };
+        if b == b'.' {
+            first = false;
+        }
         at_start = b == b'.';
         ok
     }) && !at_start;
     if well_formed {
         return None;
     }
-    for seg in name.split('.') {
+    for (k, seg) in name.split('.').enumerate() {
         if seg.is_empty() {
             return Some("empty segment (two dots in a row, or a dot at an end)".to_string());
         }
-        if !seg.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
-            return Some(format!("segment `{seg}` must start with a letter or `_`"));
+        if k == 0 && !seg.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
+            return Some(format!(
+                "the name must start with a letter or `_`, not `{seg}`"
+            ));
         }
     }
     None

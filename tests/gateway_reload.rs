@@ -260,3 +260,48 @@ async fn a_lists_change_alone_swaps_the_lists_and_a_bad_one_keeps_them() {
         serde_json::Value::Null
     );
 }
+
+/// `portcullis serve` that cannot start says why, all of it, and exits:
+/// 2 for a config it cannot read, 1 for rules that do not compile.
+#[test]
+fn a_bad_start_exits_with_every_error() {
+    use std::process::Command;
+    let pki = Pki::new();
+    let dir = tempdir("bad-start");
+    pki.write_pem(&dir);
+    let serve = |config: &str| {
+        std::fs::write(dir.join("gateway.toml"), config).unwrap();
+        let out = Command::new(support::gateway::binary())
+            .args(["serve", "--config"])
+            .arg(dir.join("gateway.toml"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let upstream: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let good = config(&dir, upstream, "");
+    let (code, err) = serve(&good.replace("[limits]", "").replace("[admin]", "[admn]"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("unknown field `admn`") && err.contains("did you mean `admin`?"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.join("rules.json"),
+        r#"{"rules": [
+          {"id": "one", "action": "block", "expression": "http.hots == \"a\""},
+          {"id": "two", "action": "block", "expression": "tcp.dstport == \"x\""}
+        ]}"#,
+    )
+    .unwrap();
+    let (code, err) = serve(&good);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("rule `one`") && err.contains("did you mean `http.host`?"),
+        "{err}"
+    );
+    assert!(err.contains("rule `two`"), "{err}");
+}

@@ -241,3 +241,49 @@ impl Checked {
         &self.typed.lists
     }
 }
+
+/// `schema` with every list of `lists` (a lists file: name to items)
+/// that it does not declare yet declared, each with the element type its
+/// use in `exprs` needs: the type its items look like (numbers Int,
+/// addresses Ip, else String), else the first of Ip, Int and String under
+/// which no expression has a type error at the list's name. The command
+/// line and `portcullis serve` load lists files this way.
+pub fn declare_lists<'e>(
+    schema: &Schema,
+    lists: &std::collections::BTreeMap<String, Vec<serde_json::Value>>,
+    exprs: impl Iterator<Item = &'e str> + Clone,
+    limits: &Limits,
+) -> Schema {
+    use crate::error::ErrorKind;
+    use crate::types::Type;
+    let mut s = schema.clone();
+    for (name, values) in lists {
+        if schema.list_type(name).is_some() {
+            continue;
+        }
+        let mut candidates = vec![crate::lists::infer_type(values)];
+        for t in [Type::Ip, Type::Int, Type::Bytes] {
+            if !candidates.contains(&t) {
+                candidates.push(t);
+            }
+        }
+        let fits = |t: &Type| {
+            let trial = schema.with_list(name, t.clone());
+            let checker = Compiler::new(&trial).with_limits(limits.clone());
+            // A list of the wrong type makes a type error at its name.
+            exprs.clone().all(|e| match checker.check(e) {
+                Err(err) if err.kind() == ErrorKind::Type => {
+                    let at = err.span().and_then(|s| e.get(s.start..s.end));
+                    !at.is_some_and(|t| t.contains(&format!("${name}")))
+                }
+                _ => true,
+            })
+        };
+        let pick = candidates
+            .iter()
+            .find(|t| fits(t))
+            .unwrap_or(&candidates[0]);
+        s = s.with_list(name, pick.clone());
+    }
+    s
+}

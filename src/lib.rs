@@ -58,6 +58,8 @@ mod context;
 mod error;
 mod filter;
 mod functions;
+#[cfg(feature = "gateway")]
+pub mod gateway;
 mod hash;
 mod integrations;
 mod limits;
@@ -82,7 +84,7 @@ pub use context::{
     Request, TlsInfo,
 };
 pub use error::{Error, ErrorKind, LineCol, Stage, line_col};
-pub use filter::{Checked, Compiler, Filter};
+pub use filter::{Checked, Compiler, Filter, declare_lists};
 pub use functions::{UserFunction, UserImpl};
 #[cfg(feature = "rustls")]
 pub use integrations::tls;

@@ -5,9 +5,7 @@
 //! input file cannot be read or is not valid JSON/TOML.
 
 use clap::{Parser, Subcommand};
-use portcullis::{
-    Compiler, Context, Error, ErrorKind, HttpRequest, Limits, Lists, Request, Schema,
-};
+use portcullis::{Compiler, Context, Error, HttpRequest, Limits, Lists, Request, Schema};
 use portcullis::{RuleSet, Verdict};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -124,6 +122,13 @@ enum Command {
         lists: Option<String>,
         #[command(flatten)]
         schema: SchemaArgs,
+    },
+    /// Serve: the mTLS gateway and/or the decision service a config file describes (docs/gateway.md).
+    #[cfg(feature = "gateway")]
+    Serve {
+        /// The configuration, TOML (see examples/gateway/gateway.toml).
+        #[arg(long)]
+        config: String,
     },
     /// List the schema's fields and their types.
     Fields {
@@ -264,6 +269,12 @@ fn run(cmd: Command) -> Result<(), Fail> {
             let ast = portcullis::parse_with(&text, &limits).map_err(|e| diagnostic(&e, &text))?;
             println!("{ast}");
             Ok(())
+        }
+        #[cfg(feature = "gateway")]
+        Command::Serve { config } => {
+            let config = portcullis::gateway::Config::load(config.as_ref())
+                .map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
+            portcullis::gateway::run(config).map_err(|e| Fail(format!("error: {}", e.message()), 1))
         }
         Command::Fields { schema } => {
             let (schema, _) = load_schema(&SchemaArgs {
@@ -455,56 +466,14 @@ fn lines(path: &str) -> Result<Box<dyn Iterator<Item = Result<Line, Fail>>>, Fai
     })))
 }
 
-/// Adds the lists named in `lists` to `schema`, each with the element type its
-/// use needs: the first of its values' likely type, Ip, Int and String that
-/// lets every expression type-check.
+/// Adds the lists named in `lists` to `schema` ([`portcullis::declare_lists`]).
 fn declare_lists_for<'e>(
     schema: &Schema,
     lists: &BTreeMap<String, Vec<serde_json::Value>>,
     exprs: impl Iterator<Item = &'e str> + Clone,
     limits: &Limits,
 ) -> Schema {
-    if lists.is_empty() {
-        return schema.clone();
-    }
-    let mut chosen: BTreeMap<String, portcullis::Type> = BTreeMap::new();
-    for (name, values) in lists {
-        if schema.list_type(name).is_some() {
-            continue;
-        }
-        let mut candidates = vec![portcullis::infer_list_type(values)];
-        for t in [
-            portcullis::Type::Ip,
-            portcullis::Type::Int,
-            portcullis::Type::Bytes,
-        ] {
-            if !candidates.contains(&t) {
-                candidates.push(t);
-            }
-        }
-        let pick = candidates
-            .iter()
-            .find(|t| {
-                let trial = schema.with_list(name, (*t).clone());
-                let checker = Compiler::new(&trial).with_limits(limits.clone());
-                // A list of the wrong type makes a type error at its name.
-                exprs.clone().all(|e| match checker.check(e) {
-                    Err(err) if err.kind() == ErrorKind::Type => {
-                        let at = err.span().and_then(|s| e.get(s.start..s.end));
-                        !at.is_some_and(|t| t.contains(&format!("${name}")))
-                    }
-                    _ => true,
-                })
-            })
-            .cloned()
-            .unwrap_or_else(|| candidates[0].clone());
-        chosen.insert(name.clone(), pick);
-    }
-    let mut s = schema.clone();
-    for (name, t) in chosen {
-        s = s.with_list(&name, t);
-    }
-    s
+    portcullis::declare_lists(schema, lists, exprs, limits)
 }
 
 /// A request from its JSON: with `derive` (the built-in catalogue), raw

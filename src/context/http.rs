@@ -186,6 +186,7 @@ impl HttpRequestBuilder {
     }
 
     /// Room for `count` more headers of `bytes` bytes in all.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn reserve_headers(&mut self, count: usize, bytes: usize) {
         self.0.headers.ends.reserve(count);
         self.0.headers.bytes.reserve(bytes);

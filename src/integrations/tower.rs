@@ -71,7 +71,7 @@ impl ActionResponse {
     }
 
     /// The response for `action` fired by rule `rule`.
-    fn render<B: From<String>>(&self, action: Action, rule: &str) -> http::Response<B> {
+    pub(crate) fn render<B: From<String>>(&self, action: Action, rule: &str) -> http::Response<B> {
         let json = self.content_type.starts_with("application/json");
         let fill = |s: &str| {
             if json {

@@ -329,3 +329,4 @@ pub async fn get(
         body: String::from_utf8_lossy(&body).into_owned(),
     }
 }
+pub mod gateway;

@@ -9,13 +9,37 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Where cargo put this crate's libraries: beside `deps/`, where this test runs.
+/// Where cargo put this crate's libraries: beside `deps/`, where this test
+/// runs. `cargo test` builds only the Rust library of a crate its tests use,
+/// so when the C libraries are not there yet (a fresh checkout), they are
+/// built here, by the same cargo, into the same folder.
 fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");
-    exe.parent()
+    let dir = exe
+        .parent()
         .and_then(Path::parent)
         .expect("target/<profile>")
-        .to_path_buf()
+        .to_path_buf();
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        if dir.join("libportcullis_ffi.a").exists() && dir.join("libportcullis_ffi.so").exists() {
+            return;
+        }
+        let target = dir.parent().expect("target folder");
+        let profile = dir.file_name().and_then(|p| p.to_str()).unwrap_or("debug");
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo
+            .args(["build", "--lib", "-p", "portcullis-ffi"])
+            .arg("--target-dir")
+            .arg(target)
+            .current_dir(crate_dir());
+        if profile == "release" {
+            cargo.arg("--release");
+        }
+        let status = cargo.status().expect("cargo build of the C libraries");
+        assert!(status.success(), "cargo build -p portcullis-ffi failed");
+    });
+    dir
 }
 
 fn crate_dir() -> &'static Path {

@@ -73,6 +73,26 @@ impl HttpRequest {
     }
 }
 
+/// Field `name` of `schema` with `value`, its type checked (`missing` says
+/// why a name that is not there is wrong).
+fn typed(
+    schema: &Schema,
+    name: &str,
+    value: Value,
+    missing: &str,
+) -> Result<(FieldId, Value), Error> {
+    let error = |message: String| Error::Request {
+        field: name.to_string(),
+        message,
+    };
+    let id = schema
+        .field_id(name)
+        .ok_or_else(|| error(missing.to_string()))?;
+    let ty = schema.field(id).map(|f| f.ty.clone()).unwrap_or(Type::Bool);
+    check_value(&ty, &value).map_err(error)?;
+    Ok((id, canonical(value)))
+}
+
 /// How much of a request body the body fields see by default: 128 KiB, the
 /// public edge's default inspection limit ([`HttpRequestBuilder::body_limit`]).
 pub const DEFAULT_BODY_LIMIT: usize = 128 * 1024;
@@ -117,9 +137,8 @@ struct Parts {
     /// `body_limit`).
     body_size: Option<usize>,
     body_limit: usize,
+    /// Fields set by name (of the catalogue or of an extension of it).
     fields: Vec<(FieldId, Value)>,
-    /// Fields of an extended schema, past the catalogue.
-    extra: Vec<(FieldId, Value)>,
     error: Option<Error>,
 }
 
@@ -135,7 +154,6 @@ impl Default for Parts {
             body_size: None,
             body_limit: DEFAULT_BODY_LIMIT,
             fields: Vec::new(),
-            extra: Vec::new(),
             error: None,
         }
     }
@@ -306,28 +324,14 @@ impl HttpRequestBuilder {
     /// sets that field only. The first error is reported by
     /// [`build`](Self::build).
     pub fn field(mut self, name: &str, value: Value) -> Self {
-        let schema = default_schema();
-        let result = match schema.field_id(name) {
-            None => Err(Error::Request {
-                field: name.to_string(),
-                message: "not a field of the default catalogue".to_string(),
-            }),
-            Some(id) => {
-                let ty = schema.field(id).map(|f| f.ty.clone()).unwrap_or(Type::Bool);
-                match check_value(&ty, &value) {
-                    Ok(()) => {
-                        self.0.fields.push((id, canonical(value)));
-                        Ok(())
-                    }
-                    Err(m) => Err(Error::Request {
-                        field: name.to_string(),
-                        message: m,
-                    }),
-                }
-            }
-        };
-        if let (Err(e), None) = (result, &self.0.error) {
-            self.0.error = Some(e);
+        match typed(
+            default_schema(),
+            name,
+            value,
+            "not a field of the default catalogue",
+        ) {
+            Ok(set) => self.0.fields.push(set),
+            Err(e) => self.keep_first(e),
         }
         self
     }
@@ -346,33 +350,25 @@ impl HttpRequestBuilder {
                     .field(FieldId(k as u32))
                     .is_some_and(|f| f.name == *n)
             });
-        let result = match (fits, schema.field_id(name)) {
-            (false, _) => Err(Error::Request {
+        let result = if fits {
+            typed(schema, name, value, "not a field of the schema")
+        } else {
+            Err(Error::Request {
                 field: name.to_string(),
                 message: "the schema does not extend the default catalogue (build it from SchemaBuilder::default_http)".to_string(),
-            }),
-            (true, None) => Err(Error::Request {
-                field: name.to_string(),
-                message: "not a field of the schema".to_string(),
-            }),
-            (true, Some(id)) => {
-                let ty = schema.field(id).map(|f| f.ty.clone()).unwrap_or(Type::Bool);
-                match check_value(&ty, &value) {
-                    Ok(()) => {
-                        self.0.extra.push((id, canonical(value)));
-                        Ok(())
-                    }
-                    Err(m) => Err(Error::Request {
-                        field: name.to_string(),
-                        message: m,
-                    }),
-                }
-            }
+            })
         };
-        if let (Err(e), None) = (result, &self.0.error) {
-            self.0.error = Some(e);
+        match result {
+            Ok(set) => self.0.fields.push(set),
+            Err(e) => self.keep_first(e),
         }
         self
+    }
+
+    /// Records `e` unless an error is already recorded ([`build`](Self::build)
+    /// reports the first).
+    fn keep_first(&mut self, e: Error) {
+        self.0.error.get_or_insert(e);
     }
 
     /// Fields set by name, already checked (from [`HttpRequest::from_json`]).
@@ -396,7 +392,6 @@ impl HttpRequestBuilder {
             body_size,
             body_limit: _,
             fields,
-            extra,
             error,
         } = *self.0;
         if let Some(e) = error {
@@ -448,9 +443,6 @@ impl HttpRequestBuilder {
             derive_body(r, body, body_size, mime);
         }
         for (id, value) in fields {
-            r.set(id, value);
-        }
-        for (id, value) in extra {
             r.set_growing(id, value);
         }
         req.only = None;

@@ -328,15 +328,19 @@ async fn the_decision_endpoint_answers_only_trusted_peers() {
         );
         assert!(r.body.contains("not trusted"), "{}", r.body);
     }
-    assert_eq!(
-        gw.log()
-            .iter()
-            .filter(|l| l["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("not trusted")))
-            .count(),
-        3
-    );
+    // The log is read by another thread, after the response: wait for it.
+    let refused = |log: &[serde_json::Value]| {
+        log.iter()
+            .filter(|l| {
+                l["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("not trusted"))
+            })
+            .count()
+    };
+    let mut gw = gw;
+    gw.wait_log(std::time::Duration::from_secs(10), |log| refused(log) >= 3);
+    assert_eq!(refused(&gw.log()), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -492,7 +492,7 @@ impl<'s> Parser<'s> {
                         };
                         fail(
                             i,
-                            word.len().max(1),
+                            word.len(),
                             format!(
                                 "expected a value after `{}`, found {}{hint}",
                                 op.keyword(),

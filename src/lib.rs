@@ -9,7 +9,7 @@
 //! verdicts on top. Each module imports only those before it in this order:
 //! `types`, `limits`, `error`, `matchers`, `regexes`, `syntax`, `functions`,
 //! `schema`, `lists`, `context`, `check`, `program`, `compile`, `vm`,
-//! `filter`, `rules` (`docs/architecture.md` has the whole map).
+//! `filter`, `explain`, `rules` (`docs/architecture.md` has the whole map).
 //!
 //! Parse, check, compile once; evaluate on every request:
 //!
@@ -56,6 +56,7 @@ mod check;
 mod compile;
 mod context;
 mod error;
+mod explain;
 mod filter;
 mod functions;
 #[cfg(feature = "gateway")]
@@ -84,6 +85,7 @@ pub use context::{
     Request, TlsInfo,
 };
 pub use error::{Error, ErrorKind, LineCol, Stage, line_col};
+pub use explain::{Explanation, Outcome, Step, StepKind};
 pub use filter::{Checked, Compiler, Filter, declare_lists};
 pub use functions::{UserFunction, UserImpl};
 #[cfg(feature = "rustls")]
@@ -93,8 +95,8 @@ pub use integrations::{ActionResponse, Decision, RulesFuture, RulesLayer, RulesS
 pub use limits::{HARD_MAX_DEPTH, Limits};
 pub use lists::{Lists, infer_type as infer_list_type};
 pub use rules::{
-    Action, ActionParameters, CompiledRule, CompiledRuleSet, Rule, RuleSet, RuleSetError,
-    RuleSetHandle, Verdict,
+    Action, ActionParameters, CompiledRule, CompiledRuleSet, Fate, Rule, RuleSet, RuleSetError,
+    RuleSetExplanation, RuleSetHandle, RuleTrace, Stop, Verdict,
 };
 pub use schema::{FieldDef, MAX_TYPE_DEPTH, Schema, SchemaBuilder};
 pub use syntax::{Expr, parse, parse_with};

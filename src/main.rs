@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
+mod cli;
+
 #[derive(Parser)]
 #[command(
     name = "portcullis",
@@ -54,13 +56,17 @@ struct SchemaArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Parse, type-check and compile an expression; print its canonical form.
+    /// Parse, type-check and compile an expression and print its canonical
+    /// form; or check every rule of a rule file, reporting every problem at once.
     Check {
-        /// The expression (or use --file).
+        /// The expression (or use --file / --rules).
         expr: Option<String>,
         /// Read the expression from a file.
         #[arg(long)]
         file: Option<String>,
+        /// A rule file (JSON or TOML): every rule read and type-checked; exit 1 on any problem.
+        #[arg(long, conflicts_with_all = ["expr", "file"])]
+        rules: Option<String>,
         #[command(flatten)]
         schema: SchemaArgs,
     },
@@ -79,6 +85,10 @@ enum Command {
         /// request as for --request; one result line each.
         #[arg(long)]
         batch: Option<String>,
+        /// Show why: the expression with each sub-expression's value beneath
+        /// it (`◀` marks what decided), then the result.
+        #[arg(long, conflicts_with = "batch")]
+        explain: bool,
         #[command(flatten)]
         schema: SchemaArgs,
     },
@@ -92,16 +102,21 @@ enum Command {
         #[command(flatten)]
         schema: SchemaArgs,
     },
-    /// Print the canonical form of an expression, or of every rule of a rule-set file.
+    /// Print the canonical form of an expression, or write a rule file's canonical form.
     Fmt {
         /// The expression (or use --file / --rules).
         expr: Option<String>,
         /// Read the expression from a file.
         #[arg(long)]
         file: Option<String>,
-        /// A rule set (JSON or TOML) whose expressions to format.
-        #[arg(long)]
+        /// A rule file (JSON or TOML), rewritten in place in its canonical
+        /// form: the same shape and format, canonical expressions, rule keys
+        /// in one order, other keys kept.
+        #[arg(long, conflicts_with_all = ["expr", "file"])]
         rules: Option<String>,
+        /// With --rules: change nothing, exit 1 if the file is not canonical (for CI).
+        #[arg(long, requires = "rules")]
+        check: bool,
         #[command(flatten)]
         schema: SchemaArgs,
     },
@@ -120,6 +135,11 @@ enum Command {
         /// Named lists JSON.
         #[arg(long)]
         lists: Option<String>,
+        /// Show why: each rule's fate (candidate, matched, skipped, not
+        /// reached) and trace, and why evaluation stopped; with --requests,
+        /// one JSON explanation a line.
+        #[arg(long)]
+        explain: bool,
         #[command(flatten)]
         schema: SchemaArgs,
     },
@@ -182,17 +202,7 @@ fn expression(expr: Option<String>, file: Option<String>) -> Result<String, Fail
 /// Every problem of rule file `path`, each pointing into the file
 /// (`--> path:line:column`); exit code 1, an invalid rule set.
 fn rule_file_fail(path: &str, e: &portcullis::RuleSetError) -> Fail {
-    let text = e
-        .problems
-        .iter()
-        .map(|(id, rendered)| {
-            let located = rendered.replacen("--> ", &format!("--> {path}:"), 1);
-            if id.is_empty() {
-                located.trim_end().to_string()
-            } else {
-                format!("rule `{id}`: {}", located.trim_end())
-            }
-        })
+    let text = cli::rulefile::file_problems_of(path, e)
         .collect::<Vec<_>>()
         .join("\n");
     Fail(text, 1)
@@ -215,8 +225,22 @@ fn main() -> ExitCode {
 
 fn run(cmd: Command) -> Result<(), Fail> {
     match cmd {
-        Command::Check { expr, file, schema } => {
+        Command::Check {
+            expr,
+            file,
+            rules,
+            schema,
+        } => {
             let (schema, limits) = load_schema(&schema)?;
+            if let Some(path) = rules {
+                let compiler = Compiler::new(&schema).with_limits(limits);
+                let n = cli::rulefile::check(&path, &compiler)?;
+                println!(
+                    "{path}: {n} rule{} checked, no problems",
+                    if n == 1 { "" } else { "s" }
+                );
+                return Ok(());
+            }
             let text = expression(expr, file)?;
             let compiler = Compiler::new(&schema).with_limits(limits);
             let checked = compiler.check(&text).map_err(|e| diagnostic(&e, &text))?;
@@ -239,31 +263,30 @@ fn run(cmd: Command) -> Result<(), Fail> {
             expr,
             file,
             rules,
+            check,
             schema,
         } => {
             let (_, limits) = load_schema(&schema)?;
             if let Some(path) = rules {
-                let set =
-                    RuleSet::load(&path, &read(&path)?).map_err(|e| rule_file_fail(&path, &e))?;
-                let mut failed = false;
-                for rule in &set.rules {
-                    match portcullis::parse_with(&rule.expression, &limits) {
-                        Ok(ast) => println!("{}\t{ast}", rule.id),
-                        Err(e) => {
-                            failed = true;
-                            eprintln!(
-                                "rule `{}`: {}",
-                                rule.id,
-                                e.render(&rule.expression).trim_end()
-                            );
-                        }
-                    }
+                let text = read(&path)?;
+                let canonical = cli::rulefile::canonical(&path, &text, &limits)?;
+                if check {
+                    return if canonical == text {
+                        Ok(())
+                    } else {
+                        Err(Fail(
+                            format!(
+                                "`{path}` is not in canonical form: run `portcullis fmt --rules {path}`"
+                            ),
+                            1,
+                        ))
+                    };
                 }
-                return if failed {
-                    Err(Fail(String::new(), 1))
-                } else {
-                    Ok(())
-                };
+                if canonical != text {
+                    std::fs::write(&path, canonical)
+                        .map_err(|e| Fail(format!("error: cannot write `{path}`: {e}"), 2))?;
+                }
+                return Ok(());
             }
             let text = expression(expr, file)?;
             let ast = portcullis::parse_with(&text, &limits).map_err(|e| diagnostic(&e, &text))?;
@@ -307,6 +330,7 @@ fn run(cmd: Command) -> Result<(), Fail> {
             request,
             lists,
             batch,
+            explain,
             schema,
         } => {
             let derive = schema.schema.is_none();
@@ -348,9 +372,9 @@ fn run(cmd: Command) -> Result<(), Fail> {
                     })?,
                     None => BTreeMap::new(),
                 };
-            match eval_one(&text, &request, &lists, &schema, derive, &limits) {
-                Ok(b) => {
-                    println!("{b}");
+            match eval_one(&text, &request, &lists, &schema, derive, &limits, explain) {
+                Ok(out) => {
+                    println!("{out}");
                     Ok(())
                 }
                 Err(e) => Err(match e.span() {
@@ -364,6 +388,7 @@ fn run(cmd: Command) -> Result<(), Fail> {
             request: request_file,
             requests,
             lists,
+            explain,
             schema,
         } => {
             let derive = schema.schema.is_none();
@@ -398,6 +423,10 @@ fn run(cmd: Command) -> Result<(), Fail> {
             let compiled = set.compile(&compiler).map_err(|e| Fail(e.to_string(), 1))?;
             let verdict_line = |req: &serde_json::Value| -> String {
                 match request(&schema, derive, req) {
+                    Ok(cx) if explain => match compiled.explain(&*cx) {
+                        Ok(e) => serde_json::to_string(&e).unwrap_or_default(),
+                        Err(e) => serde_json::json!({"error": {"stage": e.stage().name(), "message": e.message()}}).to_string(),
+                    },
                     Ok(cx) => compiled.evaluate(&*cx).to_json().to_string(),
                     Err(e) => {
                         serde_json::json!({"error": {"stage": "request", "message": e.message()}})
@@ -414,8 +443,15 @@ fn run(cmd: Command) -> Result<(), Fail> {
                         })?;
                     let cx = request(&schema, derive, &req)
                         .map_err(|e| Fail(format!("error: {e}"), 1))?;
-                    let v: Verdict = compiled.evaluate(&*cx);
-                    let _ = writeln!(out, "{}", v.to_json());
+                    if explain {
+                        let e = compiled
+                            .explain(&*cx)
+                            .map_err(|e| Fail(format!("error: {e}"), 1))?;
+                        let _ = write!(out, "{}", e.render(true));
+                    } else {
+                        let v: Verdict = compiled.evaluate(&*cx);
+                        let _ = writeln!(out, "{}", v.to_json());
+                    }
                 }
                 (None, Some(path)) => {
                     answer_lines(&path, |line| {
@@ -498,7 +534,8 @@ fn eval_one(
     schema: &Schema,
     derive: bool,
     limits: &Limits,
-) -> Result<bool, Error> {
+    explain: bool,
+) -> Result<String, Error> {
     let schema = declare_lists_for(schema, lists, std::iter::once(text), limits);
     let store = Lists::for_schema(&schema);
     let compiler = Compiler::new(&schema)
@@ -507,7 +544,11 @@ fn eval_one(
     let filter = compiler.compile(text)?;
     store.load_map(lists)?;
     let cx = request(&schema, derive, json)?;
-    Ok(filter.matches(&*cx))
+    Ok(if explain {
+        filter.explain(&*cx)?.render().trim_end().to_string()
+    } else {
+        filter.matches(&*cx).to_string()
+    })
 }
 
 fn eval_batch(path: &str, schema: &Schema, derive: bool, limits: &Limits) -> Result<(), Fail> {
@@ -569,8 +610,8 @@ fn batch_line(line: &str, schema: &Schema, derive: bool, limits: &Limits) -> ser
             }
         },
     };
-    match eval_one(expr, &request, &lists, schema, derive, limits) {
-        Ok(b) => json!({ "result": b }),
+    match eval_one(expr, &request, &lists, schema, derive, limits, false) {
+        Ok(b) => json!({ "result": b == "true" }),
         Err(e) => {
             let stage = match e.stage() {
                 portcullis::Stage::Config => "request",

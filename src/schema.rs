@@ -76,9 +76,13 @@ pub struct FieldDef {
     pub doc: &'static str,
 }
 
-/// Typed fields, aliases, named lists and user functions.
+/// Typed fields, aliases, named lists and user functions. Cheap to clone
+/// (shared): a compiled filter keeps its schema, to explain itself.
 #[derive(Clone, Default)]
-pub struct Schema {
+pub struct Schema(Arc<SchemaData>);
+
+#[derive(Clone, Default)]
+struct SchemaData {
     fields: Vec<FieldDef>,
     /// Every field's name by id, shared with the programs compiled against
     /// the schema (for listings) without a copy per program.
@@ -92,10 +96,10 @@ pub struct Schema {
 impl fmt::Debug for Schema {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Schema")
-            .field("fields", &self.fields.len())
-            .field("aliases", &self.aliases.len())
-            .field("lists", &self.lists)
-            .field("functions", &self.functions.keys().collect::<Vec<_>>())
+            .field("fields", &self.0.fields.len())
+            .field("aliases", &self.0.aliases.len())
+            .field("lists", &self.0.lists)
+            .field("functions", &self.0.functions.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -103,7 +107,7 @@ impl fmt::Debug for Schema {
 impl Schema {
     /// Every field's name by id, shared (programs keep it for listings).
     pub fn names(&self) -> &Arc<[Box<str>]> {
-        &self.names
+        &self.0.names
     }
 
     /// Starts an empty schema.
@@ -147,17 +151,18 @@ impl Schema {
 
     /// Resolves a field name or alias.
     pub fn field_id(&self, name: &str) -> Option<FieldId> {
-        self.by_name.get(name).copied()
+        self.0.by_name.get(name).copied()
     }
 
     /// The definition of a field.
     pub fn field(&self, id: FieldId) -> Option<&FieldDef> {
-        self.fields.get(id.index())
+        self.0.fields.get(id.index())
     }
 
     /// Every field, in id order.
     pub fn fields(&self) -> impl Iterator<Item = (FieldId, &FieldDef)> {
-        self.fields
+        self.0
+            .fields
             .iter()
             .enumerate()
             .map(|(k, f)| (FieldId(k as u32), f))
@@ -165,49 +170,49 @@ impl Schema {
 
     /// Every alias and the field it names.
     pub fn aliases(&self) -> impl Iterator<Item = (&str, FieldId)> {
-        self.aliases.iter().map(|(a, id)| (a.as_str(), *id))
+        self.0.aliases.iter().map(|(a, id)| (a.as_str(), *id))
     }
 
     /// Number of fields (ids are `0..len`).
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.0.fields.len()
     }
 
     /// True when the schema has no fields.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.0.fields.is_empty()
     }
 
     /// A copy of the schema that also declares list `$name` of element type `ty`.
     pub fn with_list(&self, name: &str, ty: Type) -> Schema {
         let mut s = self.clone();
-        s.lists.insert(name.to_string(), ty);
+        Arc::make_mut(&mut s.0).lists.insert(name.to_string(), ty);
         s
     }
 
     /// The element type of a declared named list.
     pub fn list_type(&self, name: &str) -> Option<&Type> {
-        self.lists.get(name)
+        self.0.lists.get(name)
     }
 
     /// Every declared list and its element type.
     pub fn lists(&self) -> impl Iterator<Item = (&str, &Type)> {
-        self.lists.iter().map(|(n, t)| (n.as_str(), t))
+        self.0.lists.iter().map(|(n, t)| (n.as_str(), t))
     }
 
     /// A registered user function.
     pub fn function(&self, name: &str) -> Option<&Arc<UserFunction>> {
-        self.functions.get(name)
+        self.0.functions.get(name)
     }
 
     /// The known name closest to `name` (for "did you mean").
     pub fn suggest_field(&self, name: &str) -> Option<&str> {
-        closest(name, self.by_name.keys().map(String::as_str))
+        closest(name, self.0.by_name.keys().map(String::as_str))
     }
 
     /// The declared list name closest to `name`.
     pub fn suggest_list(&self, name: &str) -> Option<&str> {
-        closest(name, self.lists.keys().map(String::as_str))
+        closest(name, self.0.lists.keys().map(String::as_str))
     }
 }
 
@@ -299,7 +304,7 @@ impl SchemaBuilder {
 
     /// Validates and builds the schema.
     pub fn build(self) -> Result<Schema, Error> {
-        let mut s = Schema::default();
+        let mut s = SchemaData::default();
         for (name, ty) in self.fields {
             validate_name(&name, "field")?;
             if s.by_name.contains_key(&name) {
@@ -355,7 +360,7 @@ impl SchemaBuilder {
             }
             s.functions.insert(f.name.clone(), Arc::new(f));
         }
-        Ok(s)
+        Ok(Schema(Arc::new(s)))
     }
 }
 

@@ -254,9 +254,34 @@ fn fields_and_disasm_and_fmt() {
         out.contains("jump_if_true") && out.contains("return"),
         "{out}"
     );
-    let (code, out, _) = run(&["fmt", "--rules", "examples/mtls/rules.json"], "");
-    assert_eq!(code, 0);
-    assert!(out.contains("mtls-required\t(http.host in {"), "{out}");
+    // The bundled rule files are canonical; a rewritten copy of a
+    // non-canonical one is, and keeps its comments and its other keys.
+    for file in ["examples/mtls/rules.json", "examples/mtls/rules.toml"] {
+        let (code, _, err) = run(&["fmt", "--check", "--rules", file], "");
+        assert_eq!(code, 0, "{file}: {err}");
+    }
+    let dir = std::env::temp_dir().join(format!("portcullis-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = dir.join("rules.toml");
+    std::fs::write(
+        &toml,
+        "# keep me\n[[rules]]\nref = \"r1\"\naction = \"block\"\nexpression = \"http.host==\\\"a\\\"  &&  ssl\"\nid = \"x\"\n",
+    )
+    .unwrap();
+    let path = toml.to_str().unwrap();
+    let (code, _, err) = run(&["fmt", "--check", "--rules", path], "");
+    assert_eq!(code, 1, "not canonical: {err}");
+    assert!(err.contains("not in canonical form"), "{err}");
+    let (code, _, err) = run(&["fmt", "--rules", path], "");
+    assert_eq!(code, 0, "{err}");
+    let written = std::fs::read_to_string(&toml).unwrap();
+    assert_eq!(
+        written,
+        "# keep me\n[[rules]]\nid = \"x\"\nexpression = 'http.host eq \"a\" and ssl'\naction = \"block\"\nref = \"r1\"\n"
+    );
+    let (code, _, err) = run(&["fmt", "--check", "--rules", path], "");
+    assert_eq!(code, 0, "canonical after fmt: {err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A line of a stream that is not UTF-8 gets an error line of its own; the

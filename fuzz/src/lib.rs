@@ -323,6 +323,14 @@ pub fn differential(data: &[u8]) {
             kept.disassemble()
         );
     }
+    // An explanation reaches the VM's decision by its own walk.
+    match filter.explain(&cx) {
+        Ok(e) => assert_eq!(
+            e.matched, vm,
+            "explain and VM disagree\n  expr:    {text:?}\n  request: {request}\n{e}"
+        ),
+        Err(e) => panic!("a compiled filter failed to explain: {e}\n  expr: {text:?}"),
+    }
     let vm_empty = filter.matches(&empty);
     let oracle_empty =
         portcullis::test_support::reference_matches(&checked, &empty, compiler.lists());
@@ -520,6 +528,11 @@ fn check_verdict(
     }
 
     let got = compiled.evaluate(cx);
+    // The explanation's verdict, reached without the index, is the same.
+    match compiled.explain(cx) {
+        Ok(e) => assert_eq!(e.verdict, got, "explain and evaluate disagree\n{e}"),
+        Err(e) => panic!("a compiled rule set failed to explain: {e}"),
+    }
     let want = (want_action, want_rule, want_logged, want_skipped);
     if (
         got.action,

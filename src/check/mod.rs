@@ -209,6 +209,27 @@ pub(crate) fn check(
     Ok(c.lists)
 }
 
+/// Types one value on its own (for explanations: the value a sub-expression
+/// of a checked rule had). A value mapped by `[*]` becomes the array of its
+/// elements' values.
+pub(crate) fn check_value(
+    value: &syntax::Value,
+    schema: &Schema,
+    limits: &Limits,
+    cache: &RegexCache,
+) -> Result<Operand, Error> {
+    let mut c = Checker {
+        schema,
+        limits,
+        cache,
+        regexes: 0,
+        lists: Vec::new(),
+        max_depth: limits.effective_depth(),
+        last_field: None,
+    };
+    Ok(c.value(value, 0)?.close().op)
+}
+
 mod calls;
 mod growth;
 

@@ -6,6 +6,7 @@
 //! [`Verdict`]. A [`RuleSetHandle`] lets a service swap rule sets while
 //! requests are being evaluated.
 
+mod explain;
 mod file;
 mod index;
 mod intern;
@@ -17,6 +18,7 @@ use crate::error::Error;
 use crate::filter::{Compiler, Filter, SourceText};
 use crate::swap::Swap;
 use crate::types::FieldId;
+pub use explain::{Fate, RuleSetExplanation, RuleTrace, Stop};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -125,6 +127,8 @@ pub struct RuleSetError {
     pub problems: Vec<(String, String)>,
     /// The problems as errors, in the same order.
     errors: Vec<Error>,
+    /// The rules of a file that was read that have an id, an expression and an action.
+    readable: Option<Box<RuleSet>>,
 }
 
 impl RuleSetError {
@@ -132,6 +136,13 @@ impl RuleSetError {
     /// order of [`problems`](RuleSetError::problems).
     pub fn errors(&self) -> &[Error] {
         &self.errors
+    }
+
+    /// When a rule file could be read as a whole, the rules in it that have
+    /// an id, an expression and an action: a checker compiles them too, to
+    /// report every problem at once.
+    pub fn readable(&self) -> Option<&RuleSet> {
+        self.readable.as_deref()
     }
 
     /// Records a problem of rule `id`, rendered against its `source`.
@@ -198,10 +209,7 @@ impl RuleSet {
     /// Compiles every enabled rule; reports every bad rule, duplicate id and
     /// skip of an unknown rule at once.
     pub fn compile(&self, compiler: &Compiler<'_>) -> Result<CompiledRuleSet, RuleSetError> {
-        let mut problems = RuleSetError {
-            problems: Vec::new(),
-            errors: Vec::new(),
-        };
+        let mut problems = RuleSetError::default();
         let mut index: HashMap<&str, usize, crate::hash::FastHash> =
             HashMap::with_capacity_and_hasher(self.rules.len(), Default::default());
         for (k, r) in self.rules.iter().enumerate() {
@@ -561,6 +569,20 @@ impl CompiledRuleSet {
             }
         }
         verdict
+    }
+
+    /// The index's candidates for `request`, one bit per rule (for explanations).
+    fn candidate_bits<R: Request + ?Sized>(&self, request: &R) -> Vec<u64> {
+        let mut cand = vec![0u64; self.index.len().div_ceil(64)];
+        const SHARED_WORDS: usize = shared::MAX_SHARED / 64;
+        let shared_words = self.shared_count.div_ceil(64).min(SHARED_WORDS);
+        let (mut known, mut value) = ([0u64; SHARED_WORDS], [0u64; SHARED_WORDS]);
+        let mut tests = crate::vm::SharedTests {
+            known: &mut known[..shared_words],
+            value: &mut value[..shared_words],
+        };
+        self.index.candidates(request, &mut cand, &mut tests);
+        cand
     }
 
     /// Number of rules (enabled or not).

@@ -1,0 +1,3 @@
+//! The command line's larger commands, one module each.
+
+pub mod rulefile;

@@ -67,6 +67,9 @@ enum Command {
         /// A rule file (JSON or TOML): every rule read and type-checked; exit 1 on any problem.
         #[arg(long, conflicts_with_all = ["expr", "file"])]
         rules: Option<String>,
+        /// Named lists JSON (with --rules): the lists the rules may read.
+        #[arg(long, requires = "rules")]
+        lists: Option<String>,
         #[command(flatten)]
         schema: SchemaArgs,
     },
@@ -140,6 +143,24 @@ enum Command {
         /// one JSON explanation a line.
         #[arg(long)]
         explain: bool,
+        #[command(flatten)]
+        schema: SchemaArgs,
+    },
+    /// Run rule unit tests: each case of TESTS (TOML) is a request and the
+    /// verdict expected of RULES; exit 1 if a case fails.
+    Test {
+        /// The rule set, JSON or TOML.
+        rules: String,
+        /// The test file, TOML: `[[case]]` tables of `name`, `request`,
+        /// optional `lists`, and `expect = { action, rule, logged, skipped }`.
+        tests: String,
+        /// One JSON report on stdout instead of the text.
+        #[arg(long)]
+        json: bool,
+        /// Also report coverage: per rule, whether some case matched it and
+        /// some did not; per clause, whether it was seen true and false.
+        #[arg(long)]
+        coverage: bool,
         #[command(flatten)]
         schema: SchemaArgs,
     },
@@ -229,10 +250,17 @@ fn run(cmd: Command) -> Result<(), Fail> {
             expr,
             file,
             rules,
+            lists,
             schema,
         } => {
             let (schema, limits) = load_schema(&schema)?;
             if let Some(path) = rules {
+                let lists = match &lists {
+                    Some(l) => lists_file(l)?,
+                    None => BTreeMap::new(),
+                };
+                // Each list's type from its contents.
+                let schema = declare_lists_for(&schema, &lists, std::iter::empty(), &limits);
                 let compiler = Compiler::new(&schema).with_limits(limits);
                 let n = cli::rulefile::check(&path, &compiler)?;
                 println!(
@@ -383,6 +411,26 @@ fn run(cmd: Command) -> Result<(), Fail> {
                 }),
             }
         }
+        Command::Test {
+            rules,
+            tests,
+            json,
+            coverage,
+            schema,
+        } => {
+            let derive = schema.schema.is_none();
+            let (schema, limits) = load_schema(&schema)?;
+            let suite = cli::suite::load(&tests)?;
+            let (set, compiled, schema, store) =
+                compile_rules(&rules, &suite.all_lists(), &schema, &limits)?;
+            if cli::suite::run(
+                &suite, &set, &compiled, &store, &schema, derive, json, coverage,
+            )? {
+                Ok(())
+            } else {
+                Err(Fail(String::new(), 1))
+            }
+        }
         Command::Run {
             rules,
             request: request_file,
@@ -393,34 +441,11 @@ fn run(cmd: Command) -> Result<(), Fail> {
         } => {
             let derive = schema.schema.is_none();
             let (schema, limits) = load_schema(&schema)?;
-            let set =
-                RuleSet::load(&rules, &read(&rules)?).map_err(|e| rule_file_fail(&rules, &e))?;
             let lists_json = match &lists {
-                Some(path) => {
-                    serde_json::from_str::<BTreeMap<String, Vec<serde_json::Value>>>(&read(path)?)
-                        .map_err(|e| {
-                        Fail(
-                            format!("error: lists `{path}` must be a JSON object of arrays: {e}"),
-                            2,
-                        )
-                    })?
-                }
+                Some(path) => lists_file(path)?,
                 None => BTreeMap::new(),
             };
-            let schema = declare_lists_for(
-                &schema,
-                &lists_json,
-                set.rules.iter().map(|r| r.expression.as_str()),
-                &limits,
-            );
-            let list_store = Lists::for_schema(&schema);
-            list_store
-                .load_map(&lists_json)
-                .map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
-            let compiler = Compiler::new(&schema)
-                .with_limits(limits)
-                .with_lists(&list_store);
-            let compiled = set.compile(&compiler).map_err(|e| Fail(e.to_string(), 1))?;
+            let (_, compiled, schema, _) = compile_rules(&rules, &lists_json, &schema, &limits)?;
             let verdict_line = |req: &serde_json::Value| -> String {
                 match request(&schema, derive, req) {
                     Ok(cx) if explain => match compiled.explain(&*cx) {
@@ -500,6 +525,42 @@ fn lines(path: &str) -> Result<Box<dyn Iterator<Item = Result<Line, Fail>>>, Fai
             )
         }))
     })))
+}
+
+/// A lists file: `{"name": [values...]}`.
+fn lists_file(path: &str) -> Result<BTreeMap<String, Vec<serde_json::Value>>, Fail> {
+    serde_json::from_str(&read(path)?).map_err(|e| {
+        Fail(
+            format!("error: lists `{path}` must be a JSON object of arrays: {e}"),
+            2,
+        )
+    })
+}
+
+/// Reads and compiles rule file `path` over `schema` with the lists
+/// `lists` names (declared, and loaded into the returned store).
+fn compile_rules(
+    path: &str,
+    lists: &BTreeMap<String, Vec<serde_json::Value>>,
+    schema: &Schema,
+    limits: &Limits,
+) -> Result<(RuleSet, portcullis::CompiledRuleSet, Schema, Lists), Fail> {
+    let set = RuleSet::load(path, &read(path)?).map_err(|e| rule_file_fail(path, &e))?;
+    let schema = declare_lists_for(
+        schema,
+        lists,
+        set.rules.iter().map(|r| r.expression.as_str()),
+        limits,
+    );
+    let store = Lists::for_schema(&schema);
+    store
+        .load_map(lists)
+        .map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
+    let compiler = Compiler::new(&schema)
+        .with_limits(limits.clone())
+        .with_lists(&store);
+    let compiled = set.compile(&compiler).map_err(|e| Fail(e.to_string(), 1))?;
+    Ok((set, compiled, schema, store))
 }
 
 /// Adds the lists named in `lists` to `schema` ([`portcullis::declare_lists`]).

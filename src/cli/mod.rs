@@ -1,3 +1,4 @@
 //! The command line's larger commands, one module each.
 
 pub mod rulefile;
+pub mod suite;

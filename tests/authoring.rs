@@ -1,0 +1,337 @@
+//! The authoring tools as a user meets them: `check --rules`, `test` with
+//! coverage, `--explain`, over the bundled examples and over files written
+//! with deliberate mistakes.
+
+#[path = "support/cli.rs"]
+mod support_cli;
+
+use portcullis::{Compiler, HttpRequest, Outcome, RuleSet, Schema, StepKind};
+use support_cli::run;
+
+/// A scratch folder for one test's files.
+fn scratch(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("portcullis-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    dir
+}
+
+/// Every bundled example's tests pass, with every rule and clause covered.
+#[test]
+fn the_examples_tests_pass_and_cover_every_rule() {
+    let examples: &[&[&str]] = &[
+        &["examples/mtls/rules.json", "examples/mtls/tests.toml"],
+        &["examples/gateway/rules.json", "examples/gateway/tests.toml"],
+        &[
+            "examples/iot/rules.json",
+            "examples/iot/tests.toml",
+            "--schema",
+            "examples/iot/schema.json",
+        ],
+    ];
+    for args in examples {
+        let mut all = vec!["test"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--coverage", "--json"]);
+        let (code, out, err) = run(&all, "");
+        assert_eq!(code, 0, "{args:?}: {out}{err}");
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(report["failed"], 0, "{args:?}");
+        assert!(report["passed"].as_u64().unwrap() >= 6, "{args:?}");
+        let coverage = &report["coverage"];
+        assert_eq!(
+            coverage["uncovered_rules"],
+            serde_json::json!([]),
+            "{args:?}"
+        );
+        for rule in coverage["rules"].as_array().unwrap() {
+            for clause in rule["clauses"].as_array().unwrap() {
+                assert!(
+                    clause["seen_true"] == true && clause["seen_false"] == true,
+                    "{args:?}: {clause}"
+                );
+            }
+        }
+    }
+}
+
+const RULES: &str = r#"{"rules": [
+  {"id": "block-admin", "expression": "starts_with(http.request.uri.path, \"/admin\")", "action": "block"},
+  {"id": "log-api", "expression": "http.host eq \"api.example.com\"", "action": "log"},
+  {"id": "never-tested", "expression": "ip.src in {203.0.113.0/24}", "action": "block"}
+]}"#;
+
+/// A failing case shows what differs; an uncovered rule is named; the
+/// exit code says whether every case passed.
+#[test]
+fn a_failing_case_prints_a_diff_and_coverage_names_what_no_case_reached() {
+    let tests = r#"
+[[case]]
+name = "admin is blocked"
+request = { uri = "/admin", headers = { Host = "api.example.com" } }
+expect = { action = "block", rule = "block-admin" }
+
+[[case]]
+name = "wrong on purpose"
+request = { uri = "/", headers = { Host = "api.example.com" } }
+expect = { action = "block", logged = [] }
+"#;
+    let dir = scratch("suite", &[("rules.json", RULES), ("tests.toml", tests)]);
+    let rules = dir.join("rules.json");
+    let tests = dir.join("tests.toml");
+    let (rules, tests) = (rules.to_str().unwrap(), tests.to_str().unwrap());
+    let (code, out, _) = run(&["test", rules, tests, "--coverage"], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("ok     admin is blocked"), "{out}");
+    assert!(out.contains("FAILED wrong on purpose"), "{out}");
+    assert!(out.contains("action: expected block, got none"), "{out}");
+    assert!(
+        out.contains(r#"logged: expected [], got ["log-api"]"#),
+        "{out}"
+    );
+    assert!(
+        out.contains("uncovered rules: log-api, never-tested"),
+        "{out}"
+    );
+    assert!(
+        out.contains("never-tested 1:1 `ip.src in {203.0.113.0/24}`: never true"),
+        "{out}"
+    );
+    assert!(out.contains("2 cases: 1 passed, 1 failed"), "{out}");
+    let (code, out, _) = run(&["test", rules, tests, "--json"], "");
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["failed"], 1);
+    assert_eq!(
+        report["cases"][1]["got"]["logged"],
+        serde_json::json!(["log-api"])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Mistakes in a test file are errors naming the case, never a silently
+/// passing case.
+#[test]
+fn a_test_file_with_a_mistake_is_rejected_not_passed() {
+    let bad: &[(&str, &str)] = &[
+        (
+            "[[case]]\nname = \"a\"\nrequest = {}\nexpect = { acton = \"block\" }\n",
+            "unknown key `acton` in `expect`",
+        ),
+        (
+            "[[case]]\nname = \"a\"\nrequest = {}\nexpect = { action = \"blok\" }\n",
+            "must be an action name",
+        ),
+        (
+            "[[case]]\nname = \"a\"\nrequest = {}\nexpect = {}\n",
+            "`expect` checks nothing",
+        ),
+        (
+            "[[cases]]\nname = \"a\"\n",
+            "unknown key `cases` in the test file",
+        ),
+        (
+            "[[case]]\nname = \"a\"\nexpect = { action = \"none\" }\n",
+            "needs a `request`",
+        ),
+        (
+            "[[case]]\nname = \"a\"\nrequest = { uri = \"/\", hedaers = {} }\nexpect = { action = \"none\" }\n",
+            "hedaers",
+        ),
+    ];
+    for (k, (text, want)) in bad.iter().enumerate() {
+        let dir = scratch(
+            &format!("badsuite{k}"),
+            &[("rules.json", RULES), ("tests.toml", text)],
+        );
+        let rules = dir.join("rules.json");
+        let tests = dir.join("tests.toml");
+        let (code, out, err) = run(
+            &["test", rules.to_str().unwrap(), tests.to_str().unwrap()],
+            "",
+        );
+        assert_eq!(code, 1, "{text}: {out}{err}");
+        assert!(
+            err.contains(want) || out.contains(want),
+            "{text}: want {want:?} in {out}{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// `check --rules` reports the file's problems and the rules' type errors
+/// together, each with its rule id and place.
+#[test]
+fn check_reports_every_problem_of_a_rule_file_at_once() {
+    let rules = r#"{"rules": [
+  {"id": "typo-key", "expresion": "ssl", "action": "block"},
+  {"id": "bad-field", "expression": "http.hots eq \"a\"", "action": "block"},
+  {"id": "bad-type", "expression": "http.host eq 3", "action": "log"},
+  {"id": "fine", "expression": "ssl", "action": "log"}
+]}"#;
+    let dir = scratch("check", &[("rules.json", rules)]);
+    let path = dir.join("rules.json");
+    let (code, _, err) = run(&["check", "--rules", path.to_str().unwrap()], "");
+    assert_eq!(code, 1, "{err}");
+    for want in [
+        "rule `typo-key`: error[config]: unknown key `expresion`",
+        ":2:",
+        "rule `bad-field`: error[check]: unknown field `http.hots`; did you mean `http.host`?",
+        "rule `bad-type`: error[check]",
+        "expression of `bad-type`, 1:14",
+        "problems in",
+    ] {
+        assert!(err.contains(want), "want {want:?} in\n{err}");
+    }
+    assert!(!err.contains("`fine`"), "{err}");
+    for args in [
+        &["examples/mtls/rules.json"][..],
+        &[
+            "examples/gateway/rules.json",
+            "--lists",
+            "examples/gateway/lists.json",
+        ],
+    ] {
+        let file = args[0];
+        let mut all = vec!["check", "--rules"];
+        all.extend_from_slice(args);
+        let (code, out, err) = run(&all, "");
+        assert_eq!(code, 0, "{file}: {err}");
+        assert!(out.contains("no problems"), "{out}");
+    }
+    // Without the lists file, a list the rules read is unknown.
+    let (code, _, err) = run(&["check", "--rules", "examples/gateway/rules.json"], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown list `$office`"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Explain shows each sub-expression's value and what decided, through
+/// the library and the command line.
+#[test]
+fn explain_shows_values_and_what_decided() {
+    let schema = Schema::default_http();
+    let filter = Compiler::new(&schema)
+        .compile(r#"lower(http.host) eq "api.example.com" and not ssl or http.request.uri.path contains "x""#)
+        .unwrap();
+    let req = HttpRequest::builder()
+        .header("Host", "API.example.com")
+        .uri("/a")
+        .build()
+        .unwrap();
+    let e = filter.explain(&req).unwrap();
+    assert_eq!(e.matched, filter.matches(&req));
+    let shown: Vec<(String, String, bool)> = e
+        .steps
+        .iter()
+        .map(|s| {
+            (
+                e.source[s.span.start..s.span.end].to_string(),
+                s.outcome.to_string(),
+                s.decided,
+            )
+        })
+        .collect();
+    let want: Vec<(&str, &str, bool)> = vec![
+        (
+            r#"lower(http.host) eq "api.example.com" and not ssl or http.request.uri.path contains "x""#,
+            "true",
+            true,
+        ),
+        (
+            r#"lower(http.host) eq "api.example.com" and not ssl"#,
+            "true",
+            true,
+        ),
+        (r#"lower(http.host) eq "api.example.com""#, "true", true),
+        ("lower(http.host)", r#""api.example.com""#, true),
+        ("http.host", r#""api.example.com""#, true),
+        ("not ssl", "true", true),
+        ("ssl", "false", true),
+        (
+            r#"http.request.uri.path contains "x""#,
+            "(not evaluated)",
+            false,
+        ),
+        ("http.request.uri.path", "(not evaluated)", false),
+    ];
+    let got: Vec<(&str, &str, bool)> = shown
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), *c))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(e.steps[3].kind, StepKind::Value);
+    assert_eq!(e.steps[7].outcome, Outcome::NotEvaluated);
+    // A missing value is shown as missing.
+    let f = Compiler::new(&schema)
+        .compile(r#"http.cookie contains "a""#)
+        .unwrap();
+    let e = f.explain(&req).unwrap();
+    assert!(!e.matched);
+    assert_eq!(e.steps[1].outcome.to_string(), "missing");
+
+    // The rule set: fates and why evaluation stopped.
+    let set = RuleSet::from_json(RULES)
+        .unwrap()
+        .compile(&Compiler::new(&schema))
+        .unwrap();
+    let admin = HttpRequest::builder()
+        .header("Host", "api.example.com")
+        .uri("/admin/x")
+        .build()
+        .unwrap();
+    let explained = set.explain(&admin).unwrap();
+    assert_eq!(explained.verdict, set.evaluate(&admin));
+    let fates: Vec<(&str, portcullis::Fate)> =
+        explained.rules.iter().map(|r| (r.id, r.fate)).collect();
+    assert_eq!(
+        fates,
+        vec![
+            ("block-admin", portcullis::Fate::Matched),
+            ("log-api", portcullis::Fate::NotReached),
+            ("never-tested", portcullis::Fate::NotReached),
+        ]
+    );
+    assert_eq!(
+        explained.stopped,
+        portcullis::Stop::Terminated("block-admin")
+    );
+
+    // The command line renders both.
+    let (code, out, err) = run(
+        &[
+            "run",
+            "--rules",
+            "examples/mtls/rules.json",
+            "--request",
+            "examples/mtls/blocked-revoked.json",
+            "--explain",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "rule `allow-health-checks` (allow): did not match",
+        "rule `mtls-required` (block): matched",
+        "cf.tls_client_auth.cert_revoked",
+        "stopped: rule `mtls-required` terminated evaluation",
+        r#"verdict: {"action":"block","rule":"mtls-required""#,
+    ] {
+        assert!(out.contains(want), "want {want:?} in\n{out}");
+    }
+    let (code, out, _) = run(
+        &[
+            "eval",
+            "--explain",
+            "--request",
+            "-",
+            r#"http.host in {"a.example" "b.example"}"#,
+        ],
+        r#"{"headers": {"Host": "B.example"}}"#,
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains(r#"^^^^^^^^^ "b.example"  ◀"#), "{out}");
+    assert!(out.trim_end().ends_with("=> matches"), "{out}");
+}

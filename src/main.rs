@@ -141,8 +141,17 @@ enum Command {
         /// Show why: each rule's fate (candidate, matched, skipped, not
         /// reached) and trace, and why evaluation stopped; with --requests,
         /// one JSON explanation a line.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["summary", "shadow"])]
         explain: bool,
+        /// With --requests: instead of a verdict a line, totals per action
+        /// and per rule (requests matched, share), streamed over any length.
+        #[arg(long, requires = "requests")]
+        summary: bool,
+        /// With --requests: a candidate rule set evaluated beside --rules on
+        /// every request; reports the requests whose verdict changes,
+        /// grouped by (old -> new) action and rule.
+        #[arg(long, requires = "requests")]
+        shadow: Option<String>,
         #[command(flatten)]
         schema: SchemaArgs,
     },
@@ -437,6 +446,8 @@ fn run(cmd: Command) -> Result<(), Fail> {
             requests,
             lists,
             explain,
+            summary,
+            shadow,
             schema,
         } => {
             let derive = schema.schema.is_none();
@@ -445,7 +456,18 @@ fn run(cmd: Command) -> Result<(), Fail> {
                 Some(path) => lists_file(path)?,
                 None => BTreeMap::new(),
             };
-            let (_, compiled, schema, _) = compile_rules(&rules, &lists_json, &schema, &limits)?;
+            let (set, compiled, schema, _) = compile_rules(&rules, &lists_json, &schema, &limits)?;
+            if summary || shadow.is_some() {
+                let candidate = match &shadow {
+                    Some(path) => Some(compile_rules(path, &lists_json, &schema, &limits)?.1),
+                    None => None,
+                };
+                let path = requests.as_deref().unwrap_or("-");
+                let report =
+                    cli::stream::run(lines(path)?, &compiled, candidate.as_ref(), &schema, derive)?;
+                print!("{}", report.render(&set, summary, candidate.is_some()));
+                return Ok(());
+            }
             let verdict_line = |req: &serde_json::Value| -> String {
                 match request(&schema, derive, req) {
                     Ok(cx) if explain => match compiled.explain(&*cx) {

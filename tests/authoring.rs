@@ -335,3 +335,110 @@ fn explain_shows_values_and_what_decided() {
     assert!(out.contains(r#"^^^^^^^^^ "b.example"  ◀"#), "{out}");
     assert!(out.trim_end().ends_with("=> matches"), "{out}");
 }
+
+/// `--summary` counts every request per action and rule over a stream
+/// (an unreadable line is counted as such, not fatal); `--shadow` reports
+/// the requests whose verdict a candidate set would change, grouped.
+#[test]
+fn summary_and_shadow_over_a_stream() {
+    let mut stream = String::new();
+    for k in 0..300 {
+        let line = match k % 3 {
+            0 => r#"{"uri": "/admin/x", "headers": {"Host": "api.example.com"}}"#.to_string(),
+            1 => r#"{"uri": "/", "headers": {"Host": "api.example.com"}}"#.to_string(),
+            _ => format!(r#"{{"uri": "/", "client_ip": "203.0.113.{}"}}"#, k % 250),
+        };
+        stream.push_str(&line);
+        stream.push('\n');
+    }
+    stream.push_str("not json\n");
+    // The candidate drops the admin block and blocks the API host instead.
+    let candidate = r#"{"rules": [
+  {"id": "log-api", "expression": "http.host eq \"api.example.com\"", "action": "block"},
+  {"id": "never-tested", "expression": "ip.src in {203.0.113.0/24}", "action": "block"}
+]}"#;
+    let dir = scratch(
+        "stream",
+        &[("rules.json", RULES), ("candidate.json", candidate)],
+    );
+    let rules = dir.join("rules.json");
+    let cand = dir.join("candidate.json");
+    let (rules, cand) = (rules.to_str().unwrap(), cand.to_str().unwrap());
+    let (code, out, err) = run(
+        &["run", "--rules", rules, "--requests", "-", "--summary"],
+        &stream,
+    );
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "300 requests",
+        "1 lines were not requests (line 301)",
+        "block                       200   66.67%",
+        "none                        100   33.33%",
+        "block-admin (block)             100   33.33%",
+        "log-api (log)                   100   33.33%",
+        "never-tested (block)            100   33.33%",
+    ] {
+        assert!(out.contains(want), "want {want:?} in\n{out}");
+    }
+    let (code, out, err) = run(
+        &["run", "--rules", rules, "--requests", "-", "--shadow", cand],
+        &stream,
+    );
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "shadow: 200 requests of 300 change verdict (66.67%)",
+        "block by `block-admin` -> block by `log-api`: 100 (lines 1, 4, 7, 10, 13, …)",
+        "none -> block by `log-api`: 100 (lines 2, 5, 8, 11, 14, …)",
+    ] {
+        assert!(out.contains(want), "want {want:?} in\n{out}");
+    }
+    assert!(
+        !out.contains("never-tested"),
+        "an unchanged verdict is no change: {out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A service holds a shadow set in its handle and sees both verdicts.
+#[test]
+fn a_handle_evaluates_its_shadow_beside_the_live_set() {
+    let schema = Schema::default_http();
+    let compiler = Compiler::new(&schema);
+    let live = RuleSet::from_json(RULES)
+        .unwrap()
+        .compile(&compiler)
+        .unwrap();
+    let handle = portcullis::RuleSetHandle::new(live);
+    let req = HttpRequest::builder()
+        .header("Host", "api.example.com")
+        .uri("/admin")
+        .build()
+        .unwrap();
+    assert!(!handle.has_shadow());
+    let seen = handle.evaluate_shadowed(&req, |live, shadow| {
+        (live.rule.map(str::to_string), shadow.is_none())
+    });
+    assert_eq!(seen, (Some("block-admin".to_string()), true));
+    let candidate = RuleSet::from_json(
+        r#"{"rules": [{"id": "allow-all", "expression": "true", "action": "allow"}]}"#,
+    )
+    .unwrap()
+    .compile(&compiler)
+    .unwrap();
+    handle.store_shadow(Some(candidate));
+    assert!(handle.has_shadow());
+    let changed = handle.evaluate_shadowed(&req, |live, shadow| {
+        let shadow = shadow.expect("a shadow verdict");
+        (live.action, shadow.action, live.same_decision(shadow))
+    });
+    assert_eq!(
+        changed,
+        (
+            Some(portcullis::Action::Block),
+            Some(portcullis::Action::Allow),
+            false
+        )
+    );
+    handle.store_shadow(None);
+    assert!(!handle.has_shadow());
+}

@@ -603,17 +603,22 @@ impl CompiledRuleSet {
 }
 
 /// A shared, swappable compiled rule set: readers take the current one,
-/// writers replace it whole; a reader never sees a half-built set.
+/// writers replace it whole; a reader never sees a half-built set. It may
+/// also hold a shadow set, a candidate evaluated beside the live one on
+/// every request ([`RuleSetHandle::evaluate_shadowed`]) so a service can log
+/// where the two disagree before switching.
 #[derive(Debug, Clone)]
 pub struct RuleSetHandle {
     current: Swap<CompiledRuleSet>,
+    shadow: Swap<Option<CompiledRuleSet>>,
 }
 
 impl RuleSetHandle {
-    /// A handle holding `set`.
+    /// A handle holding `set`, with no shadow.
     pub fn new(set: CompiledRuleSet) -> Self {
         RuleSetHandle {
             current: Swap::new(set),
+            shadow: Swap::new(None),
         }
     }
 
@@ -627,6 +632,41 @@ impl RuleSetHandle {
     /// no request pays for freeing a large set.
     pub fn store(&self, set: CompiledRuleSet) {
         self.current.store(set)
+    }
+
+    /// Sets (or, with `None`, removes) the shadow set.
+    pub fn store_shadow(&self, set: Option<CompiledRuleSet>) {
+        self.shadow.store(set)
+    }
+
+    /// Whether a shadow set is held.
+    pub fn has_shadow(&self) -> bool {
+        self.shadow.with(Option::is_some)
+    }
+
+    /// Evaluates the live set, and the shadow set when there is one, on
+    /// `request`, and hands both verdicts to `f` (the live one decides; the
+    /// shadow's is for comparing, e.g. with [`Verdict::same_decision`]).
+    /// Each set is one version for the whole call.
+    pub fn evaluate_shadowed<R: Request + ?Sized, T>(
+        &self,
+        request: &R,
+        f: impl FnOnce(&Verdict<'_>, Option<&Verdict<'_>>) -> T,
+    ) -> T {
+        let live = self.current.load();
+        let verdict = live.evaluate(request);
+        self.shadow.with(|shadow| match shadow {
+            Some(candidate) => f(&verdict, Some(&candidate.evaluate(request))),
+            None => f(&verdict, None),
+        })
+    }
+}
+
+impl Verdict<'_> {
+    /// Whether `other` decides the same: the same action by the same rule
+    /// (what a shadow comparison counts as a change).
+    pub fn same_decision(&self, other: &Verdict<'_>) -> bool {
+        self.action == other.action && self.rule == other.rule
     }
 }
 

@@ -432,9 +432,14 @@ fn run(cmd: Command) -> Result<(), Fail> {
             let suite = cli::suite::load(&tests)?;
             let (set, compiled, schema, store) =
                 compile_rules(&rules, &suite.all_lists(), &schema, &limits)?;
-            if cli::suite::run(
-                &suite, &set, &compiled, &store, &schema, derive, json, coverage,
-            )? {
+            let subject = cli::suite::Subject {
+                rules: &set,
+                compiled: &compiled,
+                store: &store,
+                schema: &schema,
+                derive,
+            };
+            if cli::suite::run(&suite, &subject, json, coverage)? {
                 Ok(())
             } else {
                 Err(Fail(String::new(), 1))
@@ -469,7 +474,7 @@ fn run(cmd: Command) -> Result<(), Fail> {
                 return Ok(());
             }
             let verdict_line = |req: &serde_json::Value| -> String {
-                match request(&schema, derive, req) {
+                match request(&schema, derive, req, Some(compiled.fields())) {
                     Ok(cx) if explain => match compiled.explain(&*cx) {
                         Ok(e) => serde_json::to_string(&e).unwrap_or_default(),
                         Err(e) => serde_json::json!({"error": {"stage": e.stage().name(), "message": e.message()}}).to_string(),
@@ -488,7 +493,7 @@ fn run(cmd: Command) -> Result<(), Fail> {
                         serde_json::from_str::<serde_json::Value>(&read(&path)?).map_err(|e| {
                             Fail(format!("error: request `{path}` is not valid JSON: {e}"), 2)
                         })?;
-                    let cx = request(&schema, derive, &req)
+                    let cx = request(&schema, derive, &req, Some(compiled.fields()))
                         .map_err(|e| Fail(format!("error: {e}"), 1))?;
                     if explain {
                         let e = compiled
@@ -602,9 +607,13 @@ fn request<'s>(
     schema: &'s Schema,
     derive: bool,
     json: &serde_json::Value,
+    only: Option<&[portcullis::FieldId]>,
 ) -> Result<Box<dyn Request + 's>, Error> {
     Ok(if derive {
-        Box::new(HttpRequest::from_json_value(json)?)
+        Box::new(match only {
+            Some(fields) => HttpRequest::from_json_value_only(json, fields)?,
+            None => HttpRequest::from_json_value(json)?,
+        })
     } else {
         Box::new(Context::from_json_value(schema, json)?)
     })
@@ -626,7 +635,7 @@ fn eval_one(
         .with_lists(&store);
     let filter = compiler.compile(text)?;
     store.load_map(lists)?;
-    let cx = request(&schema, derive, json)?;
+    let cx = request(&schema, derive, json, None)?;
     Ok(if explain {
         filter.explain(&*cx)?.render().trim_end().to_string()
     } else {

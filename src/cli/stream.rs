@@ -46,6 +46,11 @@ pub fn run<'r>(
     derive: bool,
 ) -> Result<Report<'r>, Fail> {
     let mut report = Report::default();
+    // Each request builds only what one of the sets reads.
+    let mut fields = live.fields().to_vec();
+    fields.extend(shadow.iter().flat_map(|s| s.fields()));
+    fields.sort_unstable();
+    fields.dedup();
     let progress = std::io::stderr().is_terminal();
     for (k, line) in lines.enumerate() {
         let number = k as u64 + 1;
@@ -59,7 +64,7 @@ pub fn run<'r>(
         };
         let cx = match serde_json::from_str::<serde_json::Value>(&text)
             .ok()
-            .and_then(|json| crate::request(schema, derive, &json).ok())
+            .and_then(|json| crate::request(schema, derive, &json, Some(&fields)).ok())
         {
             Some(cx) => cx,
             None => {

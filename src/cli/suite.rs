@@ -259,18 +259,32 @@ struct RuleCoverage {
     clauses: BTreeMap<(usize, usize), (bool, bool)>,
 }
 
-/// Runs every case; prints the report (people or `--json`); `Ok(true)` when
-/// every case passed.
+/// The rule set under test, and how to build its requests.
+pub struct Subject<'a> {
+    pub rules: &'a RuleSet,
+    pub compiled: &'a CompiledRuleSet,
+    /// The lists the set reads (each case loads its own).
+    pub store: &'a Lists,
+    pub schema: &'a Schema,
+    /// Requests derived from raw parts (the built-in catalogue).
+    pub derive: bool,
+}
+
+/// Runs every case; prints the report (people or `--json`), with coverage
+/// when asked; `Ok(true)` when every case passed.
 pub fn run(
     suite: &Suite,
-    rules: &RuleSet,
-    compiled: &CompiledRuleSet,
-    store: &Lists,
-    schema: &Schema,
-    derive: bool,
+    subject: &Subject<'_>,
     json_out: bool,
     coverage: bool,
 ) -> Result<bool, Fail> {
+    let Subject {
+        rules,
+        compiled,
+        store,
+        schema,
+        derive,
+    } = *subject;
     let mut outcomes = Vec::new();
     let mut cov = Coverage::default();
     for rule in rules.rules.iter().filter(|r| r.enabled) {
@@ -290,7 +304,7 @@ pub fn run(
             });
             continue;
         }
-        let cx = match crate::request(schema, derive, &case.request) {
+        let cx = match crate::request(schema, derive, &case.request, None) {
             Ok(cx) => cx,
             Err(e) => {
                 outcomes.push(Outcome {

@@ -1,8 +1,9 @@
 //! The `portcullis` command-line tool.
 //!
 //! Exit codes: 0 success (for `eval` and `run`, whatever the result); 1 the
-//! expression or rules are invalid (a diagnostic is printed on stderr); 2 an
-//! input file cannot be read or is not valid JSON/TOML.
+//! expression, rules or tests are invalid, a test fails or a file is not
+//! canonical (a diagnostic is printed on stderr); 2 an input file cannot be
+//! read or is not valid JSON/TOML.
 
 use clap::{Parser, Subcommand};
 use portcullis::{Compiler, Context, Error, HttpRequest, Limits, Lists, Request, Schema};
@@ -18,7 +19,7 @@ mod cli;
     name = "portcullis",
     version,
     about = "Check, compile and evaluate firewall rules written in the Wireshark-style rules language",
-    after_help = "Exit codes: 0 success (for eval and run, whatever the result); 1 an invalid expression or rule set (diagnostic on stderr); 2 an input that cannot be read or parsed."
+    after_help = "Exit codes: 0 success (for eval and run, whatever the result); 1 an invalid expression, rule set or test file, a failing test, or a file fmt --check finds not canonical (diagnostic on stderr); 2 an input that cannot be read or parsed."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -223,6 +223,10 @@ fn ordered(c: &Const) -> Option<(u8, u128)> {
 
 /// The atom a node is, if it is one.
 fn atom(n: &Node) -> Option<Atom> {
+    crate::stack::guard(|| atom_inner(n))
+}
+
+fn atom_inner(n: &Node) -> Option<Atom> {
     let positive = |field, kind| {
         Some(Atom {
             field,

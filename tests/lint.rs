@@ -1,0 +1,198 @@
+//! The lint suite: every `tests/cases/lint/*.toml` file is a table of cases.
+//!
+//! A case is either `expression` (linted on its own, by `lint_expression`)
+//! or `rules` (a rule set, as the `rules` of a TOML rule file, linted by
+//! `lint`), and `expect`: every lint that must fire, each as `lint` (its
+//! id), `rule` (for a rule set), `at` (the text of the expression its span
+//! covers) and optionally `fix` (its suggestion; `""` is "remove it").
+//! Exactly those lints fire: a case with `expect = []` is a negative case.
+//! Every lint id has a case, and `docs/rules.md` lists every id.
+
+use portcullis::{Compiler, Lint, RuleSet, Schema};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct File {
+    case: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    expression: Option<String>,
+    rules: Option<toml::Value>,
+    expect: Vec<Expect>,
+}
+
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    lint: String,
+    rule: Option<String>,
+    at: String,
+    fix: Option<String>,
+}
+
+/// The lints of a case, with the source each one's span is in.
+fn lints(case: &Case, compiler: &Compiler<'_>) -> Result<Vec<(Lint, String)>, String> {
+    match (&case.expression, &case.rules) {
+        (Some(text), None) => portcullis::lint_expression(text, compiler)
+            .map(|ls| ls.into_iter().map(|l| (l, text.clone())).collect())
+            .map_err(|e| e.render(text)),
+        (None, Some(rules)) => {
+            let mut file = toml::Table::new();
+            file.insert("rules".into(), rules.clone());
+            let text = toml::to_string(&file).map_err(|e| e.to_string())?;
+            let set = RuleSet::from_toml(&text).map_err(|e| e.to_string())?;
+            let out = portcullis::lint(&set, compiler);
+            Ok(out
+                .into_iter()
+                .map(|l| {
+                    let source = set
+                        .rules
+                        .iter()
+                        .find(|r| Some(&r.id) == l.rule.as_ref())
+                        .map(|r| r.expression.clone())
+                        .unwrap_or_default();
+                    (l, source)
+                })
+                .collect())
+        }
+        _ => Err("a case has `expression` or `rules`, not both".into()),
+    }
+}
+
+fn run(case: &Case, compiler: &Compiler<'_>) -> Result<(), String> {
+    let got = lints(case, compiler)?;
+    let mut actual: Vec<Expect> = Vec::new();
+    for (l, source) in &got {
+        // Every lint renders, and serializes, whatever it points at.
+        let rendered = l.render(source);
+        if !rendered.contains(l.id) || !rendered.contains('^') {
+            return Err(format!("bad rendering:\n{rendered}"));
+        }
+        serde_json::to_string(l).map_err(|e| e.to_string())?;
+        if !portcullis::LINTS.iter().any(|(id, _)| *id == l.id) {
+            return Err(format!("`{}` is not in LINTS", l.id));
+        }
+        let at = source
+            .get(l.span.start..l.span.end)
+            .ok_or_else(|| format!("span {:?} outside {source:?}", l.span))?;
+        actual.push(Expect {
+            lint: l.id.to_string(),
+            rule: l.rule.clone(),
+            at: at.to_string(),
+            fix: l.suggestion.clone(),
+        });
+    }
+    // A suggestion is compared only where the case gives one.
+    let mut want = case.expect.clone();
+    for w in &mut want {
+        if w.fix.is_none()
+            && let Some(a) = actual
+                .iter()
+                .find(|a| a.lint == w.lint && a.rule == w.rule && a.at == w.at)
+        {
+            w.fix = a.fix.clone();
+        }
+    }
+    want.sort();
+    actual.sort();
+    if want != actual {
+        let show = |v: &[Expect]| {
+            v.iter()
+                .map(|e| format!("  {e:?}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let messages: Vec<String> = got.iter().map(|(l, s)| l.render(s)).collect();
+        return Err(format!(
+            "want:\n{}\ngot:\n{}\n{}",
+            show(&want),
+            show(&actual),
+            messages.join("")
+        ));
+    }
+    Ok(())
+}
+
+fn cases() -> Vec<(String, Case)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases/lint");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("tests/cases/lint")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("read");
+        let file: File =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        out.extend(file.case.into_iter().map(|c| (name.clone(), c)));
+    }
+    out
+}
+
+#[test]
+fn lint_cases() {
+    let schema = Schema::default_http();
+    let compiler = Compiler::new(&schema);
+    let cases = cases();
+    assert!(cases.len() >= 20, "too few cases");
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(file, c)| {
+            run(c, &compiler)
+                .err()
+                .map(|e| format!("{file}: {}\n{e}", c.name))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn every_lint_has_a_case_and_a_doc() {
+    let cases = cases();
+    let docs = include_str!("../docs/rules.md");
+    for (id, _) in portcullis::LINTS {
+        assert!(
+            cases
+                .iter()
+                .any(|(_, c)| c.expect.iter().any(|e| e.lint == *id)),
+            "no case expects `{id}`"
+        );
+        assert!(
+            docs.contains(&format!("`{id}`")),
+            "docs/rules.md does not list `{id}`"
+        );
+    }
+}
+
+/// Nothing an expression can be makes a lint panic, and deep trees do not
+/// overflow the stack.
+#[test]
+fn deep_and_odd_expressions() {
+    let schema = Schema::default_http();
+    let compiler = Compiler::new(&schema);
+    let deep = format!("{}ssl{}", "not (".repeat(5000), ")".repeat(5000));
+    let wide = (0..2000)
+        .map(|k| format!("tcp.dstport == {k}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    for text in [deep.as_str(), wide.as_str(), "", "(", "http.hots == 1"] {
+        let _ = portcullis::lint_expression(text, &compiler);
+    }
+}

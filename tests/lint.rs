@@ -196,3 +196,68 @@ fn deep_and_odd_expressions() {
         let _ = portcullis::lint_expression(text, &compiler);
     }
 }
+
+#[path = "workload/mod.rs"]
+mod workload;
+
+/// The examples' rule files are written as the lints want.
+#[test]
+fn the_examples_lint_clean() {
+    let schema = Schema::default_http().with_list("office", portcullis::Type::Ip);
+    let compiler = Compiler::new(&schema);
+    for path in [
+        "examples/mtls/rules.toml",
+        "examples/mtls/rules.json",
+        "examples/gateway/rules.json",
+    ] {
+        let text = std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
+            .expect("read");
+        let set = RuleSet::load(path, &text).expect("loads");
+        set.compile(&compiler).expect("compiles");
+        let lints = portcullis::lint(&set, &compiler);
+        assert!(lints.is_empty(), "{path}: {lints:#?}");
+    }
+}
+
+/// The 1,000-rule benchmark set lints in reasonable time, and what it
+/// finds is right: its mTLS rules block on `not cert_verified` alone, a
+/// rule repeated (same template, same number) is shadowed by the first, and
+/// some country sets name one country twice.
+#[test]
+fn the_r1000_set() {
+    let schema = Schema::default_http();
+    let compiler = Compiler::new(&schema);
+    let exprs = workload::r1000();
+    let set = workload::rule_set(&exprs);
+    let started = std::time::Instant::now();
+    let lints = portcullis::lint(&set, &compiler);
+    let took = started.elapsed();
+    assert!(took.as_secs() < 30, "linting took {took:?}");
+    let position = |id: &str| set.rules.iter().position(|r| r.id == id).expect("rule");
+    let mut shadowed = 0;
+    for l in &lints {
+        let k = position(l.rule.as_deref().unwrap_or_default());
+        match l.id {
+            "mtls-revoked-passes" => assert_eq!(k % 9, 1, "{l:?}"),
+            // Two countries drawn alike.
+            "duplicate-set-element" => assert_eq!(k % 9, 4, "{l:?}"),
+            "shadowed-rule" => {
+                shadowed += 1;
+                let text = &exprs[k];
+                assert!(exprs[..k].contains(text), "{l:?}: {text}");
+            }
+            _ => panic!("unexpected {l:?}"),
+        }
+    }
+    let repeated = (0..exprs.len())
+        .filter(|&k| exprs[..k].contains(&exprs[k]))
+        .count();
+    assert_eq!(shadowed, repeated);
+    assert_eq!(
+        lints
+            .iter()
+            .filter(|l| l.id == "mtls-revoked-passes")
+            .count(),
+        (0..exprs.len()).filter(|k| k % 9 == 1).count()
+    );
+}

@@ -19,7 +19,8 @@
 //!   the other's.
 //!
 //! Dropping an opaque term of `l` only widens it, so both answers stay
-//! sound; an opaque term of `e` makes the answer "unknown". Whether atoms
+//! sound; an opaque term of `e` makes the answer "unknown", unless `l`
+//! holds the very same term (its structure, written out, is equal).Whether atoms
 //! accept a value is decided by trying a finite set of values that is
 //! complete for them ([`candidates`]): the answer is exact, never a guess.
 
@@ -96,8 +97,9 @@ impl Atom {
 #[derive(Debug, Clone)]
 enum Term {
     Atom(Atom),
-    /// Anything the decider does not read.
-    Opaque,
+    /// Anything the decider does not read, with its structure written
+    /// out (`None` when that is long): an identical term implies it.
+    Opaque(Option<String>),
 }
 
 /// An expression as an `or` of conjunctions.
@@ -291,6 +293,57 @@ fn test_kind(test: &Test) -> Option<Kind> {
     })
 }
 
+/// Most bytes of a term's written-out structure that are kept.
+const MAX_STRUCTURE: usize = 4096;
+
+/// `n` written out, every part of it included (field ids, constants,
+/// patterns, functions), so that equal text is an equal test: tests have
+/// no side effects, so an equal test has an equal value.
+fn structure(n: &Node) -> Option<String> {
+    let text = crate::stack::guard(|| format!("{n:?}"));
+    (text.len() <= MAX_STRUCTURE * 2).then_some(())?;
+    let text = without_spans(&text);
+    (text.len() <= MAX_STRUCTURE).then_some(text)
+}
+
+/// Debug text without its `span: Span { .. }` fields (where a test stands
+/// is no part of what it tests), outside quoted strings only, so that the
+/// text of a pattern or a name stays whole.
+fn without_spans(text: &str) -> String {
+    const SPAN: &str = "span: Span { ";
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if !quoted && rest.starts_with(SPAN) {
+            match rest.find('}') {
+                Some(end) => {
+                    rest = &rest[end + 1..];
+                    continue;
+                }
+                None => break,
+            }
+        }
+        if quoted && c == '\\' {
+            // An escape: it and the character it escapes.
+            let mut two = rest.chars();
+            two.next();
+            out.push(c);
+            if let Some(n) = two.next() {
+                out.push(n);
+            }
+            rest = two.as_str();
+            continue;
+        }
+        if c == '"' {
+            quoted = !quoted;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 /// The terms of a conjunction (an `and` flattened, or one term).
 fn conjunction(n: &Node, out: &mut Vec<Term>) {
     let mut stack = vec![n];
@@ -298,7 +351,10 @@ fn conjunction(n: &Node, out: &mut Vec<Term>) {
         match n {
             Node::And(terms) => stack.extend(terms.iter().rev()),
             Node::Const(true) => {}
-            other => out.push(atom(other).map_or(Term::Opaque, Term::Atom)),
+            other => out.push(match atom(other) {
+                Some(a) => Term::Atom(a),
+                None => Term::Opaque(structure(other)),
+            }),
         }
     }
 }
@@ -320,7 +376,7 @@ impl Dnf {
                 }
             }
             if conjunctions.len() > MAX_CONJUNCTIONS {
-                conjunctions = vec![vec![Term::Opaque]];
+                conjunctions = vec![vec![Term::Opaque(None)]];
                 break;
             }
         }
@@ -349,7 +405,7 @@ impl Dnf {
 fn atoms(c: &[Term]) -> impl Iterator<Item = &Atom> {
     c.iter().filter_map(|t| match t {
         Term::Atom(a) => Some(a),
-        Term::Opaque => None,
+        Term::Opaque(_) => None,
     })
 }
 
@@ -366,7 +422,10 @@ fn conjunction_never(c: &[Term]) -> bool {
 
 fn conjunction_implies(l: &[Term], e: &[Term]) -> bool {
     e.iter().all(|t| match t {
-        Term::Opaque => false,
+        Term::Opaque(None) => false,
+        Term::Opaque(Some(key)) => l
+            .iter()
+            .any(|x| matches!(x, Term::Opaque(Some(k)) if k == key)),
         Term::Atom(a) => {
             let mut on: Vec<&Atom> = atoms(l).filter(|x| x.field == a.field).collect();
             // Nothing of `l` on this field: `l` implies `a` only if `a` is
@@ -430,7 +489,8 @@ mod tests {
             (r#"http.host == "a""#, r#"http.host == "a" and ssl"#),
             (r#"not http.host == "a""#, r#"http.host ne "a""#),
             ("tcp.dstport >= 10", "tcp.dstport > 10"),
-            (r#"http.host contains "a""#, r#"http.host contains "a""#),
+            (r#"http.host contains "a""#, r#"http.host contains "b""#),
+            (r#"http.host contains "ab""#, r#"http.host contains "a""#),
             (
                 r#"starts_with(http.request.uri.path, "/ad")"#,
                 r#"starts_with(http.request.uri.path, "/admin")"#,
@@ -441,6 +501,16 @@ mod tests {
         for (l, e) in unknown_or_no {
             assert!(!dnf(l).implies(&dnf(e)), "not {l} => {e}");
         }
+    }
+
+    #[test]
+    fn spans_are_no_part_of_a_structure() {
+        assert_eq!(
+            without_spans(
+                r#"Compare { lhs: Field(1), test: Matches(Pattern("span: Span { \"a\" }")), span: Span { start: 3, end: 9 } }"#
+            ),
+            r#"Compare { lhs: Field(1), test: Matches(Pattern("span: Span { \"a\" }")),  }"#
+        );
     }
 
     #[test]

@@ -506,6 +506,15 @@ const FORMS: &[(&str, Form)] = &[
     ("cf.tls_client_auth.cert_fingerprint_sha1", Form::LowerHex),
 ];
 
+/// How many hex digits default field `name` always has, for the digests.
+pub(crate) fn hex_digits(name: &str) -> Option<usize> {
+    match name {
+        "cf.tls_client_auth.cert_fingerprint_sha256" => Some(64),
+        "cf.tls_client_auth.cert_fingerprint_sha1" => Some(40),
+        _ => None,
+    }
+}
+
 /// The form of default field `name` (canonical, not an alias), if it has one.
 pub(crate) fn form(name: &str) -> Option<Form> {
     FORMS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
@@ -546,6 +555,9 @@ mod tests {
             };
             assert!(FIELDS.iter().any(|(n, _)| n == name), "{name}");
             assert!(doc.contains(says), "{name}: {doc}");
+            if let Some(n) = hex_digits(name) {
+                assert!(doc.contains(&format!("({n} digits)")), "{name}: {doc}");
+            }
         }
     }
 }

@@ -192,9 +192,33 @@ fn deep_and_odd_expressions() {
         .map(|k| format!("tcp.dstport == {k}"))
         .collect::<Vec<_>>()
         .join(" or ");
-    for text in [deep.as_str(), wide.as_str(), "", "(", "http.hots == 1"] {
+    // About a hundred levels deep (inside the default limit), each an `and` holding an
+    // `or` (opaque to the decider, so written out whole).
+    let mut nested = String::from("ssl");
+    for k in 0..25 {
+        nested = format!("(tcp.dstport == {k} or (http.host == \"h{k}\" and {nested}))");
+    }
+    for text in [
+        deep.as_str(),
+        wide.as_str(),
+        &nested,
+        "",
+        "(",
+        "http.hots == 1",
+    ] {
         let _ = portcullis::lint_expression(text, &compiler);
     }
+    assert!(portcullis::lint_expression(&nested, &compiler).is_ok());
+    let set = RuleSet::from_json(
+        &serde_json::json!({"rules": [
+            {"id": "a", "action": "block", "expression": format!("ssl and {nested}")},
+            {"id": "b", "action": "block", "expression": format!("{nested} and ssl")},
+        ]})
+        .to_string(),
+    )
+    .expect("rules");
+    let lints = portcullis::lint(&set, &compiler);
+    assert!(lints.iter().any(|l| l.id == "shadowed-rule"), "{lints:#?}");
 }
 
 #[path = "workload/mod.rs"]

@@ -300,7 +300,9 @@ const MAX_STRUCTURE: usize = 4096;
 /// patterns, functions), so that equal text is an equal test: tests have
 /// no side effects, so an equal test has an equal value.
 fn structure(n: &Node) -> Option<String> {
-    let text = crate::stack::guard(|| format!("{n:?}"));
+    // `Debug` recurses without the stack guard: ample room for the
+    // deepest tree the checker lets through (`HARD_MAX_DEPTH`).
+    let text = stacker::maybe_grow(1024 * 1024, 8 * 1024 * 1024, || format!("{n:?}"));
     (text.len() <= MAX_STRUCTURE * 2).then_some(())?;
     let text = without_spans(&text);
     (text.len() <= MAX_STRUCTURE).then_some(text)

@@ -19,6 +19,8 @@ use crate::types::Span;
 
 const VERIFIED: &str = "cf.tls_client_auth.cert_verified";
 const REVOKED: &str = "cf.tls_client_auth.cert_revoked";
+/// What an equality with a literal of the wrong form does.
+const EQUAL: &str = "can never be equal";
 
 /// The lints of `expr` (the syntax tree of `source`, which checked against
 /// `schema`), for a rule with `action` (`None`: an expression on its own,
@@ -175,7 +177,7 @@ impl<'a> Walk<'a> {
             return;
         };
         let what = match op {
-            CompareOp::Eq | CompareOp::In => "can never be equal",
+            CompareOp::Eq | CompareOp::In => EQUAL,
             CompareOp::Ne => "is always unequal",
             CompareOp::Contains => "can never be contained",
             CompareOp::StrictWildcard => "can never match",
@@ -243,6 +245,21 @@ impl<'a> Walk<'a> {
                         })
                         .collect()
                 };
+                if let Some(n) = crate::catalogue::hex_digits(field)
+                    && what == EQUAL
+                    && fixed.len() != n
+                {
+                    self.out.push(Lint::new(
+                        ids::HEX,
+                        at,
+                        format!(
+                            "`{field}` has {n} hex digits, so `{text}` ({} once written in its form) {what}: check the value",
+                            fixed.len()
+                        ),
+                        None,
+                    ));
+                    return;
+                }
                 if fixed == lit {
                     return;
                 }

@@ -390,6 +390,53 @@ impl Dnf {
         self.conjunctions.iter().all(|c| conjunction_never(c))
     }
 
+    /// The requests with a revoked certificate that the mTLS trap lets
+    /// past a rule reading `self`: when `blocking`, those its conjunctions
+    /// with `not verified` would stop were the certificate unverified
+    /// (`not verified` read as `verified and revoked`); else (an allow
+    /// rule) those its conjunctions with `verified` let in, when revoked.
+    /// Conjunctions without that test are left out.
+    pub(crate) fn revoked_through(
+        &self,
+        verified: FieldId,
+        revoked: FieldId,
+        blocking: bool,
+    ) -> Dnf {
+        let bool_atom = |field, negated| {
+            Term::Atom(Atom {
+                field,
+                kind: Kind::Ranges(vec![(BOOL, 1, 1)]),
+                negated,
+            })
+        };
+        let is_verified = |t: &Term, negated: bool| {
+            matches!(t, Term::Atom(a) if a.field == verified && a.negated == negated
+                && matches!(&a.kind, Kind::Ranges(r) if r[..] == [(BOOL, 1, 1)]))
+        };
+        let mut conjunctions = Vec::new();
+        for c in &self.conjunctions {
+            if !c.iter().any(|t| is_verified(t, blocking)) {
+                continue;
+            }
+            let mut out: Vec<Term> = c
+                .iter()
+                .filter(|t| !(blocking && is_verified(t, true)))
+                .cloned()
+                .collect();
+            if blocking {
+                out.push(bool_atom(verified, false));
+            }
+            out.push(bool_atom(revoked, false));
+            conjunctions.push(out);
+        }
+        Dnf { conjunctions }
+    }
+
+    /// Whether the expression has no conjunction at all (always false).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.conjunctions.is_empty()
+    }
+
     /// Whether every request `self` matches, `earlier` matches: true only
     /// when proved.
     pub(crate) fn implies(&self, earlier: &Dnf) -> bool {

@@ -17,8 +17,8 @@ use crate::syntax::{
 };
 use crate::types::Span;
 
-const VERIFIED: &str = "cf.tls_client_auth.cert_verified";
-const REVOKED: &str = "cf.tls_client_auth.cert_revoked";
+pub(super) const VERIFIED: &str = "cf.tls_client_auth.cert_verified";
+pub(super) const REVOKED: &str = "cf.tls_client_auth.cert_revoked";
 /// What an equality with a literal of the wrong form does.
 const EQUAL: &str = "can never be equal";
 

@@ -218,17 +218,28 @@ pub fn lint(set: &RuleSet, compiler: &Compiler<'_>) -> Vec<Lint> {
             }
         }
     }
+    let prepared: Vec<Option<(Vec<Lint>, Prepared)>> = rules
+        .iter()
+        .map(|r| {
+            r.enabled
+                .then(|| lint_one(&r.expression, compiler, Some(r.action)).ok())
+                .flatten()
+        })
+        .collect();
+    // Rules that end evaluation whenever they match.
+    let ends = |j: usize| rules[j].action.terminates() && !skippable[j];
     let mut out = Vec::new();
-    // Earlier rules that end evaluation whenever they match.
-    let mut enders: Vec<(usize, Dnf)> = Vec::new();
     let mut unconditional: Option<usize> = None;
     for (k, r) in rules.iter().enumerate() {
-        if !r.enabled {
-            continue;
-        }
-        let Ok((mut lints, prepared)) = lint_one(&r.expression, compiler, Some(r.action)) else {
+        let Some((lints, this)) = &prepared[k] else {
             continue;
         };
+        let mut lints = lints.clone();
+        if lints.iter().any(|l| l.id == ids::MTLS)
+            && revoked_caught(rules, &prepared, &skippable, k, compiler)
+        {
+            lints.retain(|l| l.id != ids::MTLS);
+        }
         let whole = Span::new(0, r.expression.len());
         if let Some(u) = unconditional {
             let first = &rules[u];
@@ -241,9 +252,15 @@ pub fn lint(set: &RuleSet, compiler: &Compiler<'_>) -> Vec<Lint> {
                 ),
                 None,
             ));
-        } else if prepared.constant.is_none() && !prepared.dnf.never() {
-            if let Some((e, _)) = enders.iter().find(|(_, e)| prepared.dnf.implies(e)) {
-                let first = &rules[*e];
+        } else if this.constant.is_none() && !this.dnf.never() {
+            let shadow = (0..k).find(|&j| {
+                ends(j)
+                    && prepared[j]
+                        .as_ref()
+                        .is_some_and(|(_, e)| this.dnf.implies(&e.dnf))
+            });
+            if let Some(j) = shadow {
+                let first = &rules[j];
                 lints.push(Lint::new(
                     ids::SHADOWED,
                     whole,
@@ -258,11 +275,8 @@ pub fn lint(set: &RuleSet, compiler: &Compiler<'_>) -> Vec<Lint> {
         if r.action == Action::Skip {
             skip_earlier(rules, k, whole, &mut lints);
         }
-        if r.action.terminates() && !skippable[k] {
-            if prepared.constant == Some(true) && unconditional.is_none() {
-                unconditional = Some(k);
-            }
-            enders.push((k, prepared.dnf));
+        if ends(k) && this.constant == Some(true) && unconditional.is_none() {
+            unconditional = Some(k);
         }
         sort(&mut lints);
         for mut l in lints {
@@ -271,6 +285,58 @@ pub fn lint(set: &RuleSet, compiler: &Compiler<'_>) -> Vec<Lint> {
         }
     }
     out
+}
+
+/// Whether the set stops, by another rule, every revoked certificate that
+/// rule `k`'s mTLS trap lets through: a blocking rule that ends
+/// evaluation and matches them all, before rule `k` (or, for a blocking
+/// rule `k`, after it with no `allow` in between).
+fn revoked_caught(
+    rules: &[Rule],
+    prepared: &[Option<(Vec<Lint>, Prepared)>],
+    skippable: &[bool],
+    k: usize,
+    compiler: &Compiler<'_>,
+) -> bool {
+    let schema = compiler.schema();
+    let (Some(verified), Some(revoked)) = (
+        schema.field_id(expr::VERIFIED),
+        schema.field_id(expr::REVOKED),
+    ) else {
+        return false;
+    };
+    let Some((_, this)) = &prepared[k] else {
+        return false;
+    };
+    let blocking = rules[k].action != Action::Allow;
+    let through = this.dnf.revoked_through(verified, revoked, blocking);
+    if through.is_empty() {
+        return false;
+    }
+    let blocks = |j: usize| {
+        rules[j].action.terminates() && rules[j].action != Action::Allow && !skippable[j]
+    };
+    let catches = |j: usize| {
+        blocks(j)
+            && prepared[j]
+                .as_ref()
+                .is_some_and(|(_, b)| through.implies(&b.dnf))
+    };
+    if (0..k).any(catches) {
+        return true;
+    }
+    if !blocking {
+        return false;
+    }
+    for (j, r) in rules.iter().enumerate().skip(k + 1) {
+        if r.enabled && r.action == Action::Allow {
+            return false;
+        }
+        if catches(j) {
+            return true;
+        }
+    }
+    false
 }
 
 /// A skip rule naming rules at or before its own place.

@@ -285,3 +285,121 @@ fn the_r1000_set() {
         (0..exprs.len()).filter(|k| k % 9 == 1).count()
     );
 }
+
+/// Soundness of "can never fire": on random rules over a few fields, and
+/// every request over a domain holding all their constants (each field
+/// missing too), a rule said to be shadowed matches only requests the
+/// earlier rule matches, and a rule said never (or always) to match never
+/// (or always) does.
+mod soundness {
+    use portcullis::{Compiler, Context, RuleSet, Schema, Value};
+    use proptest::prelude::*;
+    use std::net::IpAddr;
+
+    const HOSTS: &[&str] = &["", "a", "b", "ab", "ba", "abc"];
+
+    fn atom() -> impl Strategy<Value = String> {
+        let host = || prop::sample::select(HOSTS);
+        let port = || 0i64..6;
+        prop_oneof![
+            host().prop_map(|h| format!("http.host == \"{h}\"")),
+            host().prop_map(|h| format!("http.host ne \"{h}\"")),
+            (host(), host()).prop_map(|(a, b)| format!("http.host in {{\"{a}\" \"{b}\"}}")),
+            host().prop_map(|h| format!("starts_with(http.host, \"{h}\")")),
+            host().prop_map(|h| format!("http.host contains \"{h}\"")),
+            port().prop_map(|n| format!("tcp.dstport == {n}")),
+            port().prop_map(|n| format!("tcp.dstport ne {n}")),
+            (prop::sample::select(&["<", "<=", ">", ">="][..]), port())
+                .prop_map(|(op, n)| format!("tcp.dstport {op} {n}")),
+            (port(), port(), port()).prop_map(|(a, b, c)| format!(
+                "tcp.dstport in {{{}..{} {c}}}",
+                a.min(b),
+                a.max(b)
+            )),
+            Just("ssl".to_string()),
+            Just("ip.src in {10.0.0.0/31}".to_string()),
+            Just("ip.src == 10.0.0.2".to_string()),
+            Just("ip.src in {::/0}".to_string()),
+        ]
+    }
+
+    fn expr() -> impl Strategy<Value = String> {
+        atom().prop_recursive(3, 12, 3, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} and {b})")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} or {b})")),
+                inner.prop_map(|a| format!("not ({a})")),
+            ]
+        })
+    }
+
+    /// Every request over the domain.
+    fn requests(schema: &Schema) -> Vec<Context<'_>> {
+        let hosts: Vec<Option<&str>> = std::iter::once(None)
+            .chain(HOSTS.iter().copied().map(Some))
+            .collect();
+        let ports: Vec<Option<i64>> = std::iter::once(None).chain((0..6).map(Some)).collect();
+        let ips: Vec<Option<IpAddr>> = [
+            None,
+            Some("10.0.0.0"),
+            Some("10.0.0.1"),
+            Some("10.0.0.2"),
+            Some("::1"),
+        ]
+        .iter()
+        .map(|s| s.map(|s| s.parse().expect("ip")))
+        .collect();
+        let mut out = Vec::new();
+        for h in &hosts {
+            for p in &ports {
+                for ssl in [None, Some(false), Some(true)] {
+                    for ip in &ips {
+                        let mut c = Context::new(schema);
+                        if let Some(h) = h {
+                            c.set("http.host", Value::Bytes(h.as_bytes().to_vec()))
+                                .expect("host");
+                        }
+                        if let Some(p) = p {
+                            c.set("tcp.dstport", Value::Int(*p)).expect("port");
+                        }
+                        if let Some(s) = ssl {
+                            c.set("ssl", Value::Bool(s)).expect("ssl");
+                        }
+                        if let Some(ip) = ip {
+                            c.set("ip.src", Value::Ip(*ip)).expect("ip");
+                        }
+                        out.push(c);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn what_the_lints_say_is_true(e in expr(), l in expr()) {
+            let schema = Schema::default_http();
+            let compiler = Compiler::new(&schema);
+            let set = RuleSet::from_json(&serde_json::json!({"rules": [
+                {"id": "e", "action": "block", "expression": e},
+                {"id": "l", "action": "block", "expression": l},
+            ]}).to_string()).expect("rules");
+            let fe = compiler.compile(&e).expect("e compiles");
+            let fl = compiler.compile(&l).expect("l compiles");
+            let requests = requests(&schema);
+            for lint in portcullis::lint(&set, &compiler) {
+                let (this, text) = if lint.rule.as_deref() == Some("e") { (&fe, &e) } else { (&fl, &l) };
+                for r in &requests {
+                    match lint.id {
+                        "shadowed-rule" => prop_assert!(!fl.matches(r) || fe.matches(r), "{l} is not implied by {e}"),
+                        "never-matches" => prop_assert!(!this.matches(r), "{text} matches"),
+                        "always-matches" => prop_assert!(this.matches(r), "{text} does not match"),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}

@@ -187,6 +187,22 @@ fn is_true_literal(mut e: &Expr) -> bool {
 
 /// The lints of expression `text` on its own (read as a blocking filter),
 /// or the error that stops it from compiling.
+///
+/// ```
+/// use portcullis::{Compiler, Schema};
+///
+/// let schema = Schema::default_http();
+/// let compiler = Compiler::new(&schema);
+/// let text = r#"http.host == "api.example.com" and not cf.tls_client_auth.cert_verified"#;
+/// let lints = portcullis::lint_expression(text, &compiler).unwrap();
+/// assert_eq!(lints[0].id, "mtls-revoked-passes");
+/// assert_eq!(&text[lints[0].span.start..lints[0].span.end], "not cf.tls_client_auth.cert_verified");
+/// assert_eq!(
+///     lints[0].suggestion.as_deref(),
+///     Some("(not cf.tls_client_auth.cert_verified or cf.tls_client_auth.cert_revoked)")
+/// );
+/// assert!(lints[0].render(text).contains("^^^"));
+/// ```
 pub fn lint_expression(text: &str, compiler: &Compiler<'_>) -> Result<Vec<Lint>, Error> {
     let (mut out, _) = lint_one(text, compiler, None)?;
     sort(&mut out);

@@ -489,6 +489,8 @@ pub(crate) enum Form {
     LowerHex,
     /// Lower-cased text.
     LowerCase,
+    /// Upper-cased text (no default field: what `upper(...)` gives).
+    UpperCase,
     /// A map whose keys are lower-cased.
     LowerKeys,
 }
@@ -552,6 +554,7 @@ mod tests {
                 Form::UpperHex => "upper-case hex",
                 Form::LowerHex => "lower-case hex",
                 Form::LowerCase | Form::LowerKeys => "lower-cased",
+                Form::UpperCase => "upper-cased",
             };
             assert!(FIELDS.iter().any(|(n, _)| n == name), "{name}");
             assert!(doc.contains(says), "{name}: {doc}");

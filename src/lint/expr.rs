@@ -78,6 +78,17 @@ pub(super) fn lint(
     w.out
 }
 
+/// The value `e` is, when it is a value on its own (in parentheses or not).
+fn field_test_or_call(mut e: &Expr) -> Option<&Value> {
+    while let Expr::Paren { expr, .. } = e {
+        e = expr;
+    }
+    match e {
+        Expr::Test { value } => Some(value),
+        _ => None,
+    }
+}
+
 /// The value `e` tests, when it is a plain field used as a test (in
 /// parentheses or not).
 fn field_test(mut e: &Expr) -> Option<&Value> {
@@ -121,6 +132,27 @@ impl<'a> Walk<'a> {
         Some(self.schema.field(id)?.name.as_str())
     }
 
+    /// What `v` is called in messages and the form of its text: a field
+    /// with a form, or `lower(...)`/`upper(...)` of anything.
+    fn form_of(&self, v: &Value) -> Option<(String, Form)> {
+        if let Some(name) = self.field(v) {
+            return Some((name.to_string(), form(name)?));
+        }
+        let ValueBase::Call(call) = &v.base else {
+            return None;
+        };
+        if !v.indexes.is_empty() || call.args.len() != 1 {
+            return None;
+        }
+        let form = match call.name.name.as_ref() {
+            "lower" => Form::LowerCase,
+            "upper" => Form::UpperCase,
+            _ => return None,
+        };
+        let text = self.source.get(v.span.start..v.span.end)?;
+        Some((text.to_string(), form))
+    }
+
     fn is(&self, v: &Value, name: &str) -> bool {
         self.field(v) == Some(name)
     }
@@ -152,9 +184,9 @@ impl<'a> Walk<'a> {
             let name = call.name.name.as_ref();
             if (name == "starts_with" || name == "ends_with")
                 && let [Arg::Expr(first), Arg::Literal(Literal::Bytes(lit), span)] = &call.args[..]
-                && let Some(field) = field_test(first).and_then(|f| self.field(f))
+                && let Some((field, form)) = field_test_or_call(first).and_then(|f| self.form_of(f))
             {
-                self.literal(field, lit, *span, name);
+                self.literal(&field, form, lit, *span, name);
             }
             for a in &call.args {
                 if let Arg::Expr(e) = a {
@@ -173,9 +205,10 @@ impl<'a> Walk<'a> {
         {
             self.regex_literal(lhs, pattern, span);
         }
-        let Some(field) = self.field(lhs) else {
+        let Some((field, form)) = self.form_of(lhs) else {
             return;
         };
+        let field = field.as_str();
         let what = match op {
             CompareOp::Eq | CompareOp::In => EQUAL,
             CompareOp::Ne => "is always unequal",
@@ -183,18 +216,18 @@ impl<'a> Walk<'a> {
             CompareOp::StrictWildcard => "can never match",
             CompareOp::Matches => {
                 if let Rhs::Regex(pattern, at) = rhs {
-                    self.regex_case(field, pattern, *at);
+                    self.regex_case(field, form, pattern, *at);
                 }
                 return;
             }
             _ => return,
         };
         match rhs {
-            Rhs::Literal(Literal::Bytes(b), at) => self.literal(field, b, *at, what),
+            Rhs::Literal(Literal::Bytes(b), at) => self.literal(field, form, b, *at, what),
             Rhs::Set(items, _) => {
                 for (l, at) in items {
                     if let Literal::Bytes(b) = l {
-                        self.literal(field, b, *at, what);
+                        self.literal(field, form, b, *at, what);
                     }
                 }
             }
@@ -204,10 +237,7 @@ impl<'a> Walk<'a> {
 
     /// A byte-string literal compared with `field`: one written in another
     /// form than the field's can never match it.
-    fn literal(&mut self, field: &str, lit: &[u8], at: Span, what: &str) {
-        let Some(form) = form(field) else {
-            return;
-        };
+    fn literal(&mut self, field: &str, form: Form, lit: &[u8], at: Span, what: &str) {
         let text = self.source.get(at.start..at.end).unwrap_or("");
         let what = match what {
             "starts_with" => "can never start it",
@@ -278,10 +308,16 @@ impl<'a> Walk<'a> {
                 }
                 (lit.to_ascii_lowercase(), "is lower-cased")
             }
+            Form::UpperCase => {
+                if !lit.iter().any(u8::is_ascii_lowercase) {
+                    return;
+                }
+                (lit.to_ascii_uppercase(), "is upper-cased")
+            }
             Form::LowerKeys => return,
         };
         let (id, fix) = match form {
-            Form::LowerCase => (ids::CASE, QuotedBytes(&fixed).to_string()),
+            Form::LowerCase | Form::UpperCase => (ids::CASE, QuotedBytes(&fixed).to_string()),
             _ => (ids::HEX, QuotedBytes(&fixed).to_string()),
         };
         self.out.push(Lint::new(
@@ -352,28 +388,39 @@ impl<'a> Walk<'a> {
 
     /// `matches` on a lower-cased field with upper-case letters in the
     /// pattern (outside a case-insensitive flag): those parts never match.
-    fn regex_case(&mut self, field: &str, pattern: &str, at: Span) {
-        if form(field) != Some(Form::LowerCase) {
-            return;
-        }
-        let Some(upper) = upper_case_literals(pattern) else {
+    fn regex_case(&mut self, field: &str, form: Form, pattern: &str, at: Span) {
+        let upper = match form {
+            Form::LowerCase => true,
+            Form::UpperCase => false,
+            _ => return,
+        };
+        let Some(wrong) = wrong_case_literals(pattern, upper) else {
             return;
         };
-        if upper.is_empty() {
+        if wrong.is_empty() {
             return;
         }
         let mut fixed = pattern.as_bytes().to_vec();
-        for k in upper {
+        for k in wrong {
             if let Some(b) = fixed.get_mut(k) {
-                b.make_ascii_lowercase();
+                if upper {
+                    b.make_ascii_lowercase();
+                } else {
+                    b.make_ascii_uppercase();
+                }
             }
         }
+        let (case, letters) = if upper {
+            ("lower-cased", "upper-case")
+        } else {
+            ("upper-cased", "lower-case")
+        };
         let fixed = String::from_utf8(fixed).unwrap_or_default();
         let fix = Rhs::Regex(fixed, at).to_string();
         self.out.push(Lint::new(
             ids::CASE,
             at,
-            format!("`{field}` is lower-cased, so the upper-case letters of this pattern never match: write {fix}"),
+            format!("`{field}` is {case}, so the {letters} letters of this pattern never match: write {fix}"),
             Some(fix),
         ));
     }
@@ -419,18 +466,25 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// Byte offsets of the upper-case ASCII letters `pattern` matches as
-/// themselves (literals, class members and range ends); `None` when the
-/// pattern does not parse or sets a flag (`(?i)` would make them match).
-fn upper_case_literals(pattern: &str) -> Option<Vec<usize>> {
+/// Byte offsets of the upper-case (`upper`, else lower-case) ASCII letters
+/// `pattern` matches as themselves (literals, class members and range
+/// ends); `None` when the pattern does not parse or sets a flag (`(?i)`
+/// would make them match).
+fn wrong_case_literals(pattern: &str, upper: bool) -> Option<Vec<usize>> {
     use regex_syntax::ast::{self, Ast, ClassSetItem, LiteralKind, Visitor};
     struct Finder {
         at: Vec<usize>,
         flags: bool,
+        upper: bool,
     }
     impl Finder {
         fn literal(&mut self, l: &ast::Literal) {
-            if l.kind == LiteralKind::Verbatim && l.c.is_ascii_uppercase() {
+            let wrong = if self.upper {
+                l.c.is_ascii_uppercase()
+            } else {
+                l.c.is_ascii_lowercase()
+            };
+            if l.kind == LiteralKind::Verbatim && wrong {
                 self.at.push(l.span.start.offset);
             }
         }
@@ -479,6 +533,7 @@ fn upper_case_literals(pattern: &str) -> Option<Vec<usize>> {
         Finder {
             at: Vec::new(),
             flags: false,
+            upper,
         },
     )
     .ok()?;

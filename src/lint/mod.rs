@@ -47,7 +47,7 @@ pub const LINTS: &[(&str, &str)] = &[
     ),
     (
         ids::CASE,
-        "a lower-cased field (http.host, the path extension, header names) compared with upper-case text: it can never match",
+        "a lower-cased field (http.host, the path extension, header names) or lower(...) compared with upper-case text, or upper(...) with lower-case text: it can never match",
     ),
     (
         ids::NEVER,

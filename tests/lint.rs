@@ -403,3 +403,46 @@ mod soundness {
         }
     }
 }
+
+/// Every expression of the language suite lints without panicking, each
+/// lint's span is a slice of its text, and where a case says what an
+/// expression evaluates to, "never" and "always" agree with it.
+#[test]
+fn the_language_suite_lints_soundly() {
+    #[derive(Deserialize)]
+    struct Suite {
+        case: Vec<toml::Value>,
+    }
+    let schema = Schema::default_http();
+    let compiler = Compiler::new(&schema);
+    let mut linted = 0;
+    for file in ["eval.toml", "syntax.toml", "types.toml"] {
+        let path = format!("{}/tests/cases/{file}", env!("CARGO_MANIFEST_DIR"));
+        let suite: Suite = toml::from_str(&std::fs::read_to_string(&path).expect("read"))
+            .expect("suite");
+        for case in suite.case {
+            let Some(text) = case.get("expr").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            if case.get("schema").is_some() || case.get("lists").is_some() {
+                continue;
+            }
+            let Ok(lints) = portcullis::lint_expression(text, &compiler) else {
+                continue;
+            };
+            linted += 1;
+            let expect = case.get("expect").and_then(|v| v.as_bool());
+            for l in &lints {
+                assert!(text.get(l.span.start..l.span.end).is_some(), "{text}: {l:?}");
+                let _ = l.render(text);
+                match (l.id, expect) {
+                    ("never-matches", Some(true)) | ("always-matches", Some(false)) => {
+                        panic!("{file}: {text} is expected {expect:?}, but {l:?}")
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(linted > 100, "only {linted} expressions linted");
+}

@@ -418,8 +418,8 @@ fn the_language_suite_lints_soundly() {
     let mut linted = 0;
     for file in ["eval.toml", "syntax.toml", "types.toml"] {
         let path = format!("{}/tests/cases/{file}", env!("CARGO_MANIFEST_DIR"));
-        let suite: Suite = toml::from_str(&std::fs::read_to_string(&path).expect("read"))
-            .expect("suite");
+        let suite: Suite =
+            toml::from_str(&std::fs::read_to_string(&path).expect("read")).expect("suite");
         for case in suite.case {
             let Some(text) = case.get("expr").and_then(|v| v.as_str()) else {
                 continue;
@@ -433,7 +433,10 @@ fn the_language_suite_lints_soundly() {
             linted += 1;
             let expect = case.get("expect").and_then(|v| v.as_bool());
             for l in &lints {
-                assert!(text.get(l.span.start..l.span.end).is_some(), "{text}: {l:?}");
+                assert!(
+                    text.get(l.span.start..l.span.end).is_some(),
+                    "{text}: {l:?}"
+                );
                 let _ = l.render(text);
                 match (l.id, expect) {
                     ("never-matches", Some(true)) | ("always-matches", Some(false)) => {
@@ -445,4 +448,25 @@ fn the_language_suite_lints_soundly() {
         }
     }
     assert!(linted > 100, "only {linted} expressions linted");
+}
+
+/// The rendering and the JSON `docs/rules.md` shows.
+#[test]
+fn the_documented_rendering() {
+    let schema = Schema::default_http();
+    let compiler = Compiler::new(&schema);
+    let text = r#"http.host == "api.example.com" and not cf.tls_client_auth.cert_verified"#;
+    let set = RuleSet::from_json(
+        &serde_json::json!({"rules": [{"id": "mtls", "action": "block", "expression": text}]})
+            .to_string(),
+    )
+    .expect("rules");
+    let lints = portcullis::lint(&set, &compiler);
+    assert_eq!(lints.len(), 1, "{lints:?}");
+    let docs = include_str!("../docs/rules.md");
+    let rendered = lints[0].render(text);
+    assert!(docs.contains(&rendered), "docs/rules.md lacks:\n{rendered}");
+    let json = serde_json::to_value(&lints[0]).expect("json");
+    assert_eq!(json["span"], serde_json::json!({"start": 35, "end": 71}));
+    assert_eq!(json["rule"], "mtls");
 }

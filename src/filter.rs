@@ -181,6 +181,11 @@ impl<'s> Compiler<'s> {
         &self.origin.limits
     }
 
+    /// The schema expressions are checked against.
+    pub(crate) fn schema(&self) -> &'s Schema {
+        self.schema
+    }
+
     /// Parses and type-checks `text` without compiling it: what a tool
     /// needs to validate a rule and to show its syntax tree.
     pub fn check(&self, text: &str) -> Result<Checked, Error> {

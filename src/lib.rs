@@ -5,11 +5,13 @@
 //! canonical printer; public as [`syntax`], for tools) → `check` (types
 //! against a [`Schema`]) → `compile` (the branch form or instructions, with
 //! pre-built predicates) → `vm` (evaluation over a [`Request`]); `program`
-//! owns the compiled form the last two meet in, and `rules` adds actions and
-//! verdicts on top. Each module imports only those before it in this order:
-//! `types`, `limits`, `error`, `matchers`, `regexes`, `syntax`, `functions`,
-//! `schema`, `lists`, `context`, `check`, `program`, `compile`, `vm`,
-//! `filter`, `explain`, `rules` (`docs/architecture.md` has the whole map).
+//! owns the compiled form the last two meet in, `rules` adds actions and
+//! verdicts on top, and `lint` warns about rules that compile but cannot do
+//! what their author meant. Each module imports only those before it in
+//! this order: `types`, `limits`, `error`, `matchers`, `regexes`, `syntax`,
+//! `functions`, `schema`, `lists`, `context`, `check`, `program`,
+//! `compile`, `vm`, `filter`, `explain`, `rules`, `lint`
+//! (`docs/architecture.md` has the whole map).
 //!
 //! Parse, check, compile once; evaluate on every request:
 //!
@@ -64,6 +66,7 @@ pub mod gateway;
 mod hash;
 mod integrations;
 mod limits;
+mod lint;
 mod lists;
 mod matchers;
 mod program;
@@ -93,6 +96,7 @@ pub use integrations::tls;
 #[cfg(feature = "tower")]
 pub use integrations::{ActionResponse, Decision, RulesFuture, RulesLayer, RulesService};
 pub use limits::{HARD_MAX_DEPTH, Limits};
+pub use lint::{LINTS, Lint, lint, lint_expression};
 pub use lists::{Lists, infer_type as infer_list_type};
 pub use rules::{
     Action, ActionParameters, CompiledRule, CompiledRuleSet, Fate, Rule, RuleSet, RuleSetError,

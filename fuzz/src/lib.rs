@@ -177,7 +177,7 @@ pub fn roundtrip(data: &[u8]) {
 }
 
 /// Target `compile_eval`: `EXPR\0REQUEST`; compiling (default and raised
-/// limits), disassembling and evaluating never panic.
+/// limits), disassembling, evaluating and linting never panic.
 pub fn compile_eval(data: &[u8]) {
     let (expr, request) = split(data);
     let Ok(text) = std::str::from_utf8(expr) else {
@@ -196,12 +196,19 @@ pub fn compile_eval(data: &[u8]) {
     };
     let empty = Context::new(&env.schema);
     for limits in [Limits::default(), raised_limits()] {
-        match env.compiler(limits).compile(text) {
+        let compiler = env.compiler(limits);
+        match compiler.compile(text) {
             Ok(filter) => {
                 let _ = filter.disassemble();
                 let _ = filter.fields();
                 let _ = filter.matches(&cx);
                 let _ = filter.matches(&empty);
+                // Linting what compiles never panics, and every lint renders.
+                let lints = portcullis::lint_expression(text, &compiler);
+                assert!(lints.is_ok(), "lint refused what compiles: {text:?}");
+                for l in lints.unwrap_or_default() {
+                    let _ = l.render(text);
+                }
             }
             Err(e) => check_error(&e, text),
         }

@@ -156,6 +156,27 @@ enum Command {
         #[command(flatten)]
         schema: SchemaArgs,
     },
+    /// Warn about rules that compile but cannot do what was meant (the
+    /// revoked-certificate trap, hex literals that never match, shadowed and
+    /// unreachable rules...; docs/rules.md lists every lint id).
+    Lint {
+        /// An expression (or use --rules).
+        expr: Option<String>,
+        /// A rule file (JSON or TOML): every enabled rule that compiles, and the set's order.
+        #[arg(long, conflicts_with = "expr")]
+        rules: Option<String>,
+        /// Named lists JSON: the lists the rules may read.
+        #[arg(long)]
+        lists: Option<String>,
+        /// Exit 1 when there is any warning (for CI).
+        #[arg(long)]
+        deny: bool,
+        /// One JSON array of lints on stdout instead of the text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        schema: SchemaArgs,
+    },
     /// Run rule unit tests: each case of TESTS (TOML) is a request and the
     /// verdict expected of RULES; exit 1 if a case fails.
     Test {
@@ -420,6 +441,77 @@ fn run(cmd: Command) -> Result<(), Fail> {
                     None => Fail(format!("error: {e}"), 1),
                 }),
             }
+        }
+        Command::Lint {
+            expr,
+            rules,
+            lists,
+            deny,
+            json,
+            schema,
+        } => {
+            let (schema, limits) = load_schema(&schema)?;
+            let lists = match &lists {
+                Some(l) => lists_file(l)?,
+                None => BTreeMap::new(),
+            };
+            let (set, sources): (Option<RuleSet>, Vec<(String, String)>) = match (&rules, expr) {
+                (Some(path), None) => {
+                    let set =
+                        RuleSet::load(path, &read(path)?).map_err(|e| rule_file_fail(path, &e))?;
+                    let sources = set
+                        .rules
+                        .iter()
+                        .map(|r| (r.id.clone(), r.expression.clone()))
+                        .collect();
+                    (Some(set), sources)
+                }
+                (None, Some(e)) => (None, vec![(String::new(), e)]),
+                _ => return Err(Fail("error: give an expression or --rules FILE".into(), 2)),
+            };
+            let schema = declare_lists_for(
+                &schema,
+                &lists,
+                sources.iter().map(|(_, e)| e.as_str()),
+                &limits,
+            );
+            let store = Lists::for_schema(&schema);
+            store
+                .load_map(&lists)
+                .map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
+            let compiler = Compiler::new(&schema)
+                .with_limits(limits)
+                .with_lists(&store);
+            let found = match &set {
+                Some(set) => portcullis::lint(set, &compiler),
+                None => {
+                    let text = &sources[0].1;
+                    portcullis::lint_expression(text, &compiler)
+                        .map_err(|e| diagnostic(&e, text))?
+                }
+            };
+            if json {
+                println!("{}", serde_json::to_string(&found).unwrap_or_default());
+            } else {
+                let mut out = std::io::stdout().lock();
+                for l in &found {
+                    let source = sources
+                        .iter()
+                        .find(|(id, _)| l.rule.as_deref().unwrap_or_default() == id)
+                        .map_or("", |(_, e)| e.as_str());
+                    let _ = writeln!(out, "{}", l.render(source));
+                }
+                let _ = writeln!(
+                    out,
+                    "{} warning{}",
+                    found.len(),
+                    if found.len() == 1 { "" } else { "s" }
+                );
+            }
+            if deny && !found.is_empty() {
+                return Err(Fail(String::new(), 1));
+            }
+            Ok(())
         }
         Command::Test {
             rules,

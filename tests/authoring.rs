@@ -442,3 +442,69 @@ fn a_handle_evaluates_its_shadow_beside_the_live_set() {
     handle.store_shadow(None);
     assert!(!handle.has_shadow());
 }
+
+/// `lint` on a file written with the classic mistakes: each warning has
+/// its id, rule and fix; `--deny` fails, `--json` is machine-readable; the
+/// bundled examples lint clean.
+#[test]
+fn lint_finds_the_classic_mistakes_and_deny_fails_on_them() {
+    let rules = r#"{"rules": [
+ {"id": "mtls", "expression": "http.host eq \"api.example.com\" and not cf.tls_client_auth.cert_verified", "action": "block"},
+ {"id": "fp", "expression": "cf.tls_client_auth.cert_fingerprint_sha256 eq \"AB:CD\"", "action": "block"},
+ {"id": "admin", "expression": "http.request.uri.path eq \"/admin\"", "action": "block"},
+ {"id": "admin-again", "expression": "http.request.uri.path eq \"/admin\" and http.request.method eq \"GET\"", "action": "block"},
+ {"id": "re", "expression": "http.user_agent matches \"^curl\"", "action": "log"}
+]}"#;
+    let dir = scratch("lint", &[("rules.json", rules)]);
+    let path = dir.join("rules.json");
+    let path = path.to_str().unwrap();
+    let (code, out, _) = run(&["lint", "--rules", path], "");
+    assert_eq!(code, 0, "warnings alone do not fail: {out}");
+    for want in [
+        "warning[mtls-revoked-passes]: rule `mtls`",
+        "= help: replace with `(not cf.tls_client_auth.cert_verified or cf.tls_client_auth.cert_revoked)`",
+        "warning[hex-literal-form]: rule `fp`",
+        "warning[shadowed-rule]: rule `admin-again`",
+        "warning[regex-is-literal]: rule `re`",
+        "4 warnings",
+    ] {
+        assert!(out.contains(want), "want {want:?} in\n{out}");
+    }
+    let (code, _, _) = run(&["lint", "--rules", path, "--deny"], "");
+    assert_eq!(code, 1);
+    let (code, out, _) = run(&["lint", "--rules", path, "--json"], "");
+    assert_eq!(code, 0);
+    let lints: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ids: Vec<&str> = lints
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "mtls-revoked-passes",
+            "hex-literal-form",
+            "shadowed-rule",
+            "regex-is-literal"
+        ]
+    );
+    let (code, out, _) = run(&["lint", "--deny", "http.host eq \"API.example.com\""], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("warning[case-never-matches]"), "{out}");
+    for args in [
+        &["examples/mtls/rules.json"][..],
+        &[
+            "examples/gateway/rules.json",
+            "--lists",
+            "examples/gateway/lists.json",
+        ],
+    ] {
+        let mut all = vec!["lint", "--deny", "--rules"];
+        all.extend_from_slice(args);
+        let (code, out, err) = run(&all, "");
+        assert_eq!(code, 0, "{args:?}: {out}{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -23,9 +23,10 @@
 //! let schema = Schema::default_http();
 //! let compiler = Compiler::new(&schema);
 //!
-//! // Parse → type-check → compile, once.
+//! // Parse → type-check → compile, once. (A revoked certificate is also
+//! // verified, so the rule tests both: `portcullis lint` warns otherwise.)
 //! let mtls = compiler.compile(
-//!     r#"(http.host in {"orangeclouded.com" "api.orangeclouded.com"} and not cf.tls_client_auth.cert_verified)"#,
+//!     r#"(http.host in {"orangeclouded.com" "api.orangeclouded.com"} and (not cf.tls_client_auth.cert_verified or cf.tls_client_auth.cert_revoked))"#,
 //! )?;
 //!
 //! // Evaluate per request: no allocation, no panic.

@@ -1085,8 +1085,9 @@ impl Checker<'_> {
 impl<'s> Checker<'s> {
     /// A logical expression over `Array<Bool>` operands, element by element
     /// (`LANGUAGE.md` §4): `not` maps over the elements, `and`/`or`/`xor`
-    /// combine the elements of operands that map over the same array. The
-    /// result maps over that array (its `[*]` source), per element.
+    /// combine the elements of their operands. Over one array the result
+    /// maps over it (its `[*]` source), per element; over different arrays
+    /// it is an `Array<Bool>` as long as the shortest ([`zip`]).
     fn elementwise<'e>(&mut self, e: &'e Expr, depth: usize) -> Result<TVal<'e>, Error> {
         let depth = self.deeper(depth, e.span())?;
         match e {
@@ -1103,27 +1104,39 @@ impl<'s> Checker<'s> {
                 })
             }
             Expr::Logical { op, terms, span } => {
-                let mut source: Option<(Box<Operand>, String)> = None;
-                let mut bodies = Vec::with_capacity(terms.len());
+                let mut mapped = Vec::with_capacity(terms.len());
                 for t in terms {
-                    let (s, body) = self.element_term(t, depth)?;
-                    let key = format!("{s:?}");
-                    match &source {
-                        None => source = Some((s, key)),
-                        Some((_, first)) if *first == key => {}
-                        Some(_) => {
-                            return Err(Error::check(
-                                format!(
-                                    "the operands of this `{}` map `[*]` over different arrays; combine element by element only over one array (or test each with its own any(...)/all(...))",
-                                    op.keyword()
-                                ),
-                                t.span(),
-                            ));
-                        }
-                    }
+                    mapped.push(self.element_term(t, depth)?);
+                }
+                let same = mapped
+                    .windows(2)
+                    .all(|w| format!("{:?}", w[0].0) == format!("{:?}", w[1].0));
+                if !same {
+                    // Different arrays: each term becomes its own Array<Bool>,
+                    // combined element by element, as long as the shortest.
+                    let arrays = mapped
+                        .into_iter()
+                        .map(|(source, body)| Operand::Each {
+                            source,
+                            body: Box::new(body),
+                        })
+                        .collect();
+                    return Ok(TVal {
+                        op: Operand::Call(Callee::User(zip(*op)), arrays),
+                        ty: Type::array(Type::Bool),
+                        star: None,
+                        literal: None,
+                        span: *span,
+                        text: Text::Expr(e),
+                    });
+                }
+                let mut source = None;
+                let mut bodies = Vec::with_capacity(mapped.len());
+                for (s, body) in mapped {
+                    source.get_or_insert(s);
                     bodies.push(Node::Test(body));
                 }
-                let Some((source, _)) = source else {
+                let Some(source) = source else {
                     return Err(Error::check("a logical chain needs terms", *span));
                 };
                 let node = match op {
@@ -1193,6 +1206,41 @@ impl<'s> Checker<'s> {
             )),
         }
     }
+}
+
+/// `and`/`or`/`xor` of `Array<Bool>`s element by element, as long as the
+/// shortest (`LANGUAGE.md` §4): what a logical operator over `[*]` of
+/// different arrays is. A missing element counts as false.
+fn zip(op: LogicalOp) -> std::sync::Arc<crate::functions::UserFunction> {
+    std::sync::Arc::new(crate::functions::UserFunction::new(
+        op.keyword(),
+        Vec::new(),
+        Type::array(Type::Bool),
+        move |arrays| zip_arrays(op, arrays),
+    ))
+}
+
+fn zip_arrays<'a>(op: LogicalOp, arrays: &[crate::types::Val<'a>]) -> crate::types::Val<'a> {
+    use crate::types::{Seq, Val};
+    let mut seqs = Vec::with_capacity(arrays.len());
+    for a in arrays {
+        match a {
+            Val::Array(s) => seqs.push(s),
+            _ => return Val::Missing,
+        }
+    }
+    let len = seqs.iter().map(|s| s.len()).min().unwrap_or(0);
+    let items = (0..len)
+        .map(|k| {
+            let mut truths = seqs.iter().map(|s| s.get(k) == Val::Bool(true));
+            Val::Bool(match op {
+                LogicalOp::And => truths.all(|t| t),
+                LogicalOp::Or => truths.any(|t| t),
+                LogicalOp::Xor => truths.fold(false, |acc, t| acc ^ t),
+            })
+        })
+        .collect();
+    Val::Array(Seq::Vals(items))
 }
 
 /// Whether an expression maps over an array (`[*]`) anywhere in it.

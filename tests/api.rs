@@ -254,3 +254,27 @@ fn the_default_catalogue_extends_and_http_requests_fit_it() {
         "{e}"
     );
 }
+
+/// A request JSON with more values than any real request is refused with
+/// an error (through the raw-parts reader and the custom-schema one), and
+/// one just under the limit is read.
+#[test]
+fn a_request_json_with_too_many_values_is_an_error() {
+    let many = |n: usize| {
+        let headers: Vec<serde_json::Value> = (0..n)
+            .map(|k| serde_json::json!([format!("X-{k}"), "v"]))
+            .collect();
+        serde_json::json!({ "headers": headers })
+    };
+    // Each header is an array of two strings: three values.
+    let limit = portcullis::MAX_REQUEST_ELEMENTS;
+    let under = many(limit / 3 - 1);
+    assert!(portcullis::HttpRequest::from_json_value(&under).is_ok());
+    let over = many(limit / 3 + 1);
+    let err = portcullis::HttpRequest::from_json_value(&over).unwrap_err();
+    assert!(err.message().contains("more than 100000 values"), "{err}");
+    let schema = portcullis::Schema::default_http();
+    let names: Vec<String> = (0..limit + 1).map(|k| format!("n{k}")).collect();
+    let fields = serde_json::json!({ "http.request.headers.names": names });
+    assert!(portcullis::Context::from_json_value(&schema, &fields).is_err());
+}

@@ -14,6 +14,7 @@ mod url;
 pub use client_cert::ClientCert;
 pub use connection::{ConnectionInfo, TlsInfo};
 pub use http::{DEFAULT_BODY_LIMIT, HttpRequest, HttpRequestBuilder};
+pub use request_json::MAX_REQUEST_ELEMENTS;
 
 use crate::error::Error;
 use crate::schema::Schema;
@@ -239,6 +240,7 @@ impl<'s> Context<'s> {
 
     /// Like [`Context::from_json`], from parsed JSON.
     pub fn from_json_value(schema: &'s Schema, json: &serde_json::Value) -> Result<Self, Error> {
+        request_json::within_element_limit(json)?;
         let serde_json::Value::Object(obj) = json else {
             return Err(Error::Request {
                 field: String::new(),

@@ -79,6 +79,7 @@ impl HttpRequest {
     }
 
     fn from_json_onto(json: &J, mut b: HttpRequestBuilder) -> Result<HttpRequest, Error> {
+        within_element_limit(json)?;
         let J::Object(obj) = json else {
             return Err(Error::Request {
                 field: String::new(),
@@ -153,6 +154,43 @@ impl HttpRequest {
         set_json_fields(schema, &mut table, fields)?;
         b.checked_fields(table.into_set()).build()
     }
+}
+
+/// Most values (every string, number, array element and object member,
+/// nested ones included) a request JSON may hold: far above any real
+/// request (servers cap headers at about a hundred), low enough that a
+/// hostile line cannot make the request it derives large.
+pub const MAX_REQUEST_ELEMENTS: usize = 100_000;
+
+/// An error when `json` holds more than [`MAX_REQUEST_ELEMENTS`] values.
+pub(crate) fn within_element_limit(json: &J) -> Result<(), Error> {
+    if too_many_elements(json, MAX_REQUEST_ELEMENTS) {
+        return Err(Error::Request {
+            field: String::new(),
+            message: format!(
+                "a request JSON holds more than {MAX_REQUEST_ELEMENTS} values (headers, arguments, array elements); no real request does"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Whether `v` holds more than `max` values, counted until the limit.
+fn too_many_elements(v: &J, max: usize) -> bool {
+    let mut left = max;
+    let mut todo = vec![v];
+    while let Some(v) = todo.pop() {
+        let Some(l) = left.checked_sub(1) else {
+            return true;
+        };
+        left = l;
+        match v {
+            J::Array(items) => todo.extend(items),
+            J::Object(m) => todo.extend(m.values()),
+            _ => {}
+        }
+    }
+    false
 }
 
 fn string(v: &J) -> Result<&str, String> {

@@ -523,6 +523,9 @@ impl CompiledRuleSet {
             value: &mut value[..shared_words],
         };
         self.index.candidates(request, cand, &mut tests);
+        // A JSON body is parsed once for the whole set, however many rules
+        // look into it.
+        let mut json = crate::vm::JsonCache::default();
         let mut verdict = Verdict::default();
         for w in 0..words {
             // Bits set while scanning this word (by a skip) are seen too.
@@ -538,7 +541,13 @@ impl CompiledRuleSet {
                     continue;
                 }
                 let program = rule.filter.program();
-                if !crate::vm::execute_shared(program, request, self.shared_ids(rule), &mut tests) {
+                if !crate::vm::execute_shared(
+                    program,
+                    request,
+                    self.shared_ids(rule),
+                    &mut tests,
+                    &mut json,
+                ) {
                     continue;
                 }
                 match rule.action {
@@ -686,6 +695,35 @@ pub(crate) mod tests {
             enabled: true,
             extra: Default::default(),
         }
+    }
+
+    /// However many rules look into a JSON body, a request parses it once.
+    #[test]
+    fn a_json_body_is_parsed_once_per_rule_set_evaluation() {
+        let rules: Vec<Rule> = (0..20)
+            .map(|k| {
+                block(
+                    &format!("r{k}"),
+                    &format!(
+                        r#"lookup_json_string(http.request.body.raw, "user", "name") == "n{k}" or lookup_json_integer(http.request.body.raw, "n") == {k}"#
+                    ),
+                )
+            })
+            .collect();
+        let schema = Schema::default_http();
+        let set = RuleSet { rules }
+            .compile(&Compiler::new(&schema))
+            .expect("compiles");
+        let req = crate::HttpRequest::builder()
+            .method("POST")
+            .body(br#"{"user": {"name": "n17"}, "n": 99}"#, "application/json")
+            .build()
+            .expect("request");
+        let before = crate::vm::JSON_PARSES.with(|n| n.get());
+        let verdict = set.evaluate(&req);
+        let parses = crate::vm::JSON_PARSES.with(|n| n.get()) - before;
+        assert_eq!(verdict.rule, Some("r17"));
+        assert_eq!(parses, 1, "rules 0..=17 all read the body");
     }
 
     /// The rules' texts share one string, and so do their ids: each rule

@@ -194,15 +194,7 @@ pub(crate) fn check(
     cache: &RegexCache,
     root: &mut Node,
 ) -> Result<Vec<String>, Error> {
-    let mut c = Checker {
-        schema,
-        limits,
-        cache,
-        regexes: 0,
-        lists: Vec::new(),
-        max_depth: limits.effective_depth(),
-        last_field: None,
-    };
+    let mut c = Checker::new(schema, limits, cache);
     // Before typing, which moves the literals out of `expr`.
     growth::check(expr, limits)?;
     c.node(expr, 0, root)?;
@@ -218,16 +210,10 @@ pub(crate) fn check_value(
     limits: &Limits,
     cache: &RegexCache,
 ) -> Result<Operand, Error> {
-    let mut c = Checker {
-        schema,
-        limits,
-        cache,
-        regexes: 0,
-        lists: Vec::new(),
-        max_depth: limits.effective_depth(),
-        last_field: None,
-    };
-    Ok(c.value(value, 0)?.close().op)
+    Ok(Checker::new(schema, limits, cache)
+        .value(value, 0)?
+        .close()
+        .op)
 }
 
 mod calls;
@@ -294,6 +280,20 @@ fn a_type(ty: &Type) -> String {
         "a"
     };
     format!("{article} {t}")
+}
+
+impl<'s> Checker<'s> {
+    fn new(schema: &'s Schema, limits: &'s Limits, cache: &'s RegexCache) -> Self {
+        Checker {
+            schema,
+            limits,
+            cache,
+            regexes: 0,
+            lists: Vec::new(),
+            max_depth: limits.effective_depth(),
+            last_field: None,
+        }
+    }
 }
 
 impl Checker<'_> {

@@ -117,13 +117,7 @@ impl CompiledRuleSet {
             match rule.action {
                 Action::Log => verdict.logged.push(rule.id()),
                 Action::Skip => {
-                    verdict.logged.push(rule.id());
-                    verdict
-                        .skipped_phases
-                        .extend(rule.skips_phases.iter().map(String::as_str));
-                    verdict
-                        .skipped_products
-                        .extend(rule.skips_products.iter().map(String::as_str));
+                    verdict.record_skip(rule);
                     for &t in &rule.skips {
                         if let Some(slot) = skipped_by.get_mut(t).filter(|_| t > k) {
                             slot.get_or_insert(rule.id());

@@ -553,13 +553,7 @@ impl CompiledRuleSet {
                 match rule.action {
                     Action::Log => verdict.logged.push(rule.id()),
                     Action::Skip => {
-                        verdict.logged.push(rule.id());
-                        verdict
-                            .skipped_phases
-                            .extend(rule.skips_phases.iter().map(String::as_str));
-                        verdict
-                            .skipped_products
-                            .extend(rule.skips_products.iter().map(String::as_str));
+                        verdict.record_skip(rule);
                         // Skipped rules are visited (to be reported) even when
                         // the index did not name them; earlier ones are past.
                         for &t in &rule.skips {
@@ -671,7 +665,17 @@ impl RuleSetHandle {
     }
 }
 
-impl Verdict<'_> {
+impl<'r> Verdict<'r> {
+    /// Records a matching `skip` rule: logged, with the phases and products
+    /// it skips (the rules it skips are the caller's to mark).
+    fn record_skip(&mut self, rule: &'r CompiledRule) {
+        self.logged.push(rule.id());
+        self.skipped_phases
+            .extend(rule.skips_phases.iter().map(String::as_str));
+        self.skipped_products
+            .extend(rule.skips_products.iter().map(String::as_str));
+    }
+
     /// Whether `other` decides the same: the same action by the same rule
     /// (what a shadow comparison counts as a change).
     pub fn same_decision(&self, other: &Verdict<'_>) -> bool {

@@ -225,8 +225,15 @@ fn read(path: &str) -> Result<String, Fail> {
 
 fn load_schema(args: &SchemaArgs) -> Result<(Schema, Limits), Fail> {
     let schema = match &args.schema {
-        Some(path) => Schema::from_json(&read(path)?)
-            .map_err(|e| Fail(format!("error: schema `{path}`: {}", e.message()), 2))?,
+        Some(path) => Schema::from_json(&read(path)?).map_err(|e| {
+            // Not JSON at all: 2; JSON that is not a valid schema: 1.
+            let code = if e.message().starts_with("schema JSON:") {
+                2
+            } else {
+                1
+            };
+            Fail(format!("error: schema `{path}`: {}", e.message()), code)
+        })?,
         None => Schema::default_http(),
     };
     let mut limits = Limits::default();
@@ -252,12 +259,13 @@ fn expression(expr: Option<String>, file: Option<String>) -> Result<String, Fail
 }
 
 /// Every problem of rule file `path`, each pointing into the file
-/// (`--> path:line:column`); exit code 1, an invalid rule set.
+/// (`--> path:line:column`); exit code 1 (an invalid rule set), or 2 when
+/// the file is not JSON or TOML at all.
 fn rule_file_fail(path: &str, e: &portcullis::RuleSetError) -> Fail {
     let text = cli::rulefile::file_problems_of(path, e)
         .collect::<Vec<_>>()
         .join("\n");
-    Fail(text, 1)
+    Fail(text, cli::rulefile::exit_code(e))
 }
 
 fn diagnostic(e: &Error, source: &str) -> Fail {

@@ -134,8 +134,10 @@ impl Schema {
             #[serde(default)]
             lists: BTreeMap<String, String>,
         }
-        let json: SchemaJson =
+        let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| Error::config(format!("schema JSON: {e}")))?;
+        let json: SchemaJson =
+            serde_json::from_value(value).map_err(|e| Error::config(format!("schema: {e}")))?;
         let mut b = Schema::builder();
         for (name, ty) in &json.fields {
             b = b.field(name, Type::parse(ty)?);

@@ -403,3 +403,71 @@ fn usage_mistakes_are_errors_that_say_the_fix() {
         "{out}"
     );
 }
+
+/// The exit codes the README promises, command by command: 0 success, 1 an
+/// invalid expression, rule set, schema or test file (or a failing test,
+/// a lint under --deny, a file fmt --check finds not canonical), 2 an
+/// input that cannot be read or is not JSON/TOML at all.
+#[test]
+fn every_command_exits_as_the_readme_says() {
+    let dir = std::env::temp_dir().join(format!("portcullis-exit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let not_json = file("not.json", "{");
+    let not_toml = file("not.toml", "x = [");
+    let bad_rules = file(
+        "bad.json",
+        r#"{"rules": [{"id": "a", "expresion": "ssl", "action": "block"}]}"#,
+    );
+    let rules = file(
+        "ok.json",
+        r#"{"rules": [{"id": "a", "expression": "ssl", "action": "block"}]}"#,
+    );
+    let bad_schema = file("schema.json", r#"{"fields": {"Bad": "Int"}}"#);
+    let request = file("req.json", r#"{"uri": "/"}"#);
+    let failing = file(
+        "tests.toml",
+        "[[case]]\nname = \"x\"\nrequest = {}\nexpect = { action = \"block\" }\n",
+    );
+    let missing = dir.join("missing").to_str().unwrap().to_string();
+    let cases: &[(&[&str], i32)] = &[
+        (&["check", "ssl"], 0),
+        (&["check", "ssl and"], 1),
+        (&["check", "--rules", &rules], 0),
+        (&["check", "--rules", &bad_rules], 1),
+        (&["check", "--rules", &not_json], 2),
+        (&["check", "--rules", &missing], 2),
+        (&["eval", "--request", &request, "ssl"], 0),
+        (&["eval", "--request", &request, "http.hots eq 1"], 1),
+        (&["eval", "--request", &not_json, "ssl"], 2),
+        (&["eval", "--request", &missing, "ssl"], 2),
+        (&["eval", "ssl"], 2),
+        (&["run", "--rules", &rules, "--request", &request], 0),
+        (&["run", "--rules", &bad_rules, "--request", &request], 1),
+        (&["run", "--rules", &not_json, "--request", &request], 2),
+        (&["run", "--rules", &not_toml, "--request", &request], 2),
+        (&["run", "--rules", &rules, "--request", &not_json], 2),
+        (&["fields", "--schema", &bad_schema], 1),
+        (&["fields", "--schema", &not_json], 2),
+        (&["test", &rules, &failing], 1),
+        (&["test", &rules, &not_toml], 2),
+        (&["test", &rules, &missing], 2),
+        (&["lint", "ssl"], 0),
+        (&["lint", "--deny", "http.host eq \"A\""], 1),
+        (&["lint", "--rules", &not_json], 2),
+        (&["fmt", "ssl and"], 1),
+        (&["fmt", "--check", "--rules", &rules], 1),
+        (&["fmt", "--rules", &not_toml], 2),
+        (&["disasm", "ssl and"], 1),
+        (&["no-such-command"], 2),
+    ];
+    for (args, want) in cases {
+        let (code, out, err) = run(args, "");
+        assert_eq!(code, *want, "{args:?}\n{out}{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -11,10 +11,12 @@ use serde_json::{Map, Value};
 pub fn check(path: &str, compiler: &Compiler<'_>) -> Result<usize, Fail> {
     let text = read(path)?;
     let mut problems = Vec::new();
+    let mut code = 1;
     let (set, file_problems) = match RuleSet::load(path, &text) {
         Ok(set) => (Some(set), false),
         Err(e) => {
             problems.extend(file_problems_of(path, &e));
+            code = exit_code(&e);
             (e.readable().cloned(), true)
         }
     };
@@ -41,8 +43,17 @@ pub fn check(path: &str, compiler: &Compiler<'_>) -> Result<usize, Fail> {
             "error: {n} problem{} in `{path}`",
             if n == 1 { "" } else { "s" }
         ));
-        Err(Fail(problems.join("\n"), 1))
+        Err(Fail(problems.join("\n"), code))
     }
+}
+
+/// The exit code of a rule file's problems: 2 when it is not JSON or TOML
+/// at all (it cannot be parsed), 1 when it is but holds an invalid rule set.
+pub fn exit_code(e: &RuleSetError) -> u8 {
+    let unparsable = e.errors().first().is_some_and(|e| {
+        e.message().starts_with("not valid JSON") || e.message().starts_with("not valid TOML")
+    });
+    if unparsable { 2 } else { 1 }
 }
 
 /// A file problem, pointing into the file (`--> path:line:column`).
@@ -75,7 +86,12 @@ const KEY_ORDER: &[&str] = &[
 /// expression in its canonical form, each rule's keys in one order, every
 /// other key kept as written.
 pub fn canonical(path: &str, text: &str, limits: &Limits) -> Result<String, Fail> {
-    let fail = |e: &RuleSetError| Fail(file_problems_of(path, e).collect::<Vec<_>>().join("\n"), 1);
+    let fail = |e: &RuleSetError| {
+        Fail(
+            file_problems_of(path, e).collect::<Vec<_>>().join("\n"),
+            exit_code(e),
+        )
+    };
     RuleSet::load(path, text).map_err(|e| fail(&e))?;
     if path.ends_with(".toml") {
         return canonical_toml(path, text, limits);

@@ -754,8 +754,18 @@ impl Checker<'_> {
                 format!("regex compiles to more than {limit} bytes (raise `max_regex_size` in the settings)"),
                 span,
             ),
-            other => Error::compile(format!("invalid regex: {}", one_line(&other.to_string())), span)
-                .with_kind(ErrorKind::InvalidRegex),
+            other => {
+                // Point at the place in the pattern, when the parser says where.
+                let (message, at) = match regex_syntax::ast::parse::Parser::new().parse(pattern) {
+                    Err(e) => (
+                        e.kind().to_string(),
+                        pattern_span(pattern, span, e.span().start.offset, e.span().end.offset),
+                    ),
+                    Ok(_) => (one_line(&other.to_string()), span),
+                };
+                Error::compile(format!("invalid regex: {message}"), at)
+                    .with_kind(ErrorKind::InvalidRegex)
+            }
         })?;
         // The worst search: every state stepped for every byte of a value
         // as large as a value may be.
@@ -1206,6 +1216,26 @@ impl<'s> Checker<'s> {
             )),
         }
     }
+}
+
+/// The span in the source of bytes `start..end` of `pattern`, whose literal
+/// stands at `literal`: quoted (`"..."`, where only `\"` is an escape) or
+/// raw (`r#"..."#`). The whole literal when the two do not line up.
+fn pattern_span(pattern: &str, literal: Span, start: usize, end: usize) -> Span {
+    let quotes_before = |o: usize| pattern.get(..o).map_or(0, |p| p.matches('"').count());
+    let extra = literal.end.saturating_sub(literal.start).saturating_sub(pattern.len());
+    let at = |o: usize| {
+        if extra == 2 + quotes_before(pattern.len()) {
+            literal.start + 1 + o + quotes_before(o)
+        } else {
+            literal.start + extra.div_ceil(2) + o
+        }
+    };
+    let (s, e) = (at(start), at(end.max(start + 1)).min(literal.end.saturating_sub(1)));
+    if start > pattern.len() || s >= literal.end || e <= s {
+        return literal;
+    }
+    Span::new(s, e)
 }
 
 /// `and`/`or`/`xor` of `Array<Bool>`s element by element, as long as the

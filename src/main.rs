@@ -673,7 +673,19 @@ fn compile_rules(
     schema: &Schema,
     limits: &Limits,
 ) -> Result<(RuleSet, portcullis::CompiledRuleSet, Schema, Lists), Fail> {
-    let set = RuleSet::load(path, &read(path)?).map_err(|e| rule_file_fail(path, &e))?;
+    let set = match RuleSet::load(path, &read(path)?) {
+        Ok(set) => set,
+        Err(e) => {
+            // Every problem at once: the file's, and the type errors of the
+            // rules that could be read.
+            let schema = declare_lists_for(schema, lists, std::iter::empty(), limits);
+            let compiler = Compiler::new(&schema).with_limits(limits.clone());
+            return Err(match cli::rulefile::check(path, &compiler) {
+                Err(all) => all,
+                Ok(_) => rule_file_fail(path, &e),
+            });
+        }
+    };
     let schema = declare_lists_for(
         schema,
         lists,

@@ -748,7 +748,8 @@ fn eval_one(
         .with_lists(&store);
     let filter = compiler.compile(text)?;
     store.load_map(lists)?;
-    let cx = request(&schema, derive, json, None)?;
+    // Only the fields the expression reads are built.
+    let cx = request(&schema, derive, json, Some(filter.fields()))?;
     Ok(if explain {
         filter.explain(&*cx)?.render().trim_end().to_string()
     } else {

@@ -1223,7 +1223,10 @@ impl<'s> Checker<'s> {
 /// raw (`r#"..."#`). The whole literal when the two do not line up.
 fn pattern_span(pattern: &str, literal: Span, start: usize, end: usize) -> Span {
     let quotes_before = |o: usize| pattern.get(..o).map_or(0, |p| p.matches('"').count());
-    let extra = literal.end.saturating_sub(literal.start).saturating_sub(pattern.len());
+    let extra = literal
+        .end
+        .saturating_sub(literal.start)
+        .saturating_sub(pattern.len());
     let at = |o: usize| {
         if extra == 2 + quotes_before(pattern.len()) {
             literal.start + 1 + o + quotes_before(o)
@@ -1231,7 +1234,10 @@ fn pattern_span(pattern: &str, literal: Span, start: usize, end: usize) -> Span 
             literal.start + extra.div_ceil(2) + o
         }
     };
-    let (s, e) = (at(start), at(end.max(start + 1)).min(literal.end.saturating_sub(1)));
+    let (s, e) = (
+        at(start),
+        at(end.max(start + 1)).min(literal.end.saturating_sub(1)),
+    );
     if start > pattern.len() || s >= literal.end || e <= s {
         return literal;
     }

@@ -613,7 +613,7 @@ impl CompiledRuleSet {
 #[derive(Debug, Clone)]
 pub struct RuleSetHandle {
     current: Swap<CompiledRuleSet>,
-    shadow: Swap<Option<CompiledRuleSet>>,
+    shadow: Swap<Option<Arc<CompiledRuleSet>>>,
 }
 
 impl RuleSetHandle {
@@ -639,7 +639,12 @@ impl RuleSetHandle {
 
     /// Sets (or, with `None`, removes) the shadow set.
     pub fn store_shadow(&self, set: Option<CompiledRuleSet>) {
-        self.shadow.store(set)
+        self.shadow.store(set.map(Arc::new))
+    }
+
+    /// The shadow set, if one is held (an `Arc`, as [`RuleSetHandle::load`]).
+    pub fn load_shadow(&self) -> Option<Arc<CompiledRuleSet>> {
+        self.shadow.with(Option::clone)
     }
 
     /// Whether a shadow set is held.

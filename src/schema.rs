@@ -83,6 +83,8 @@ pub struct Schema(Arc<SchemaData>);
 
 #[derive(Clone, Default)]
 struct SchemaData {
+    /// The tag of its field ids, shifted into place (see [`FieldId`]).
+    base: u32,
     fields: Vec<FieldDef>,
     /// Every field's name by id, shared with the programs compiled against
     /// the schema (for listings) without a copy per program.
@@ -158,7 +160,13 @@ impl Schema {
 
     /// The definition of a field.
     pub fn field(&self, id: FieldId) -> Option<&FieldDef> {
-        self.0.fields.get(id.index())
+        self.0.fields.get(id.0.wrapping_sub(self.0.base) as usize)
+    }
+
+    /// The tag of the schema's field ids, in place: a request table of
+    /// this schema keeps field `id` at `id.0 - base()`.
+    pub(crate) fn base(&self) -> u32 {
+        self.0.base
     }
 
     /// Every field, in id order.
@@ -167,7 +175,7 @@ impl Schema {
             .fields
             .iter()
             .enumerate()
-            .map(|(k, f)| (FieldId(k as u32), f))
+            .map(|(k, f)| (FieldId(self.0.base | k as u32), f))
     }
 
     /// Every alias and the field it names.
@@ -218,6 +226,19 @@ impl Schema {
     }
 }
 
+/// The tag of a schema that does not extend the catalogue: 1 to 65535, from
+/// its fields' names and types, so that the same fields get the same tag
+/// (a request built for one copy of a schema fits filters of another).
+fn tag(fields: &[(String, Type)]) -> u32 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    for (name, ty) in fields {
+        name.hash(&mut h);
+        ty.to_string().hash(&mut h);
+    }
+    (h.finish() % 0xFFFF) as u32 + 1
+}
+
 /// The candidate within a small edit distance of `name`, if any.
 pub(crate) fn closest<'a>(
     name: &str,
@@ -253,6 +274,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Builds a [`Schema`]; [`SchemaBuilder::build`] validates names and aliases.
 #[derive(Default)]
 pub struct SchemaBuilder {
+    /// Started from the default catalogue: its field ids are the catalogue's.
+    extends_catalogue: bool,
     fields: Vec<(String, Type)>,
     aliases: Vec<(String, String)>,
     lists: Vec<(String, Type)>,
@@ -267,7 +290,10 @@ impl SchemaBuilder {
     /// added fields with
     /// [`HttpRequestBuilder::extra_field`](crate::HttpRequestBuilder::extra_field).
     pub fn default_http() -> SchemaBuilder {
-        let mut b = SchemaBuilder::default();
+        let mut b = SchemaBuilder {
+            extends_catalogue: true,
+            ..SchemaBuilder::default()
+        };
         for (name, ty) in crate::catalogue::FIELDS {
             b = b.field(name, Type::parse(ty).unwrap_or(Type::Bytes));
         }
@@ -306,13 +332,27 @@ impl SchemaBuilder {
 
     /// Validates and builds the schema.
     pub fn build(self) -> Result<Schema, Error> {
-        let mut s = SchemaData::default();
+        if self.fields.len() > FieldId::MAX_FIELDS {
+            return Err(Error::config(format!(
+                "a schema has at most {} fields, this one {}",
+                FieldId::MAX_FIELDS,
+                self.fields.len()
+            )));
+        }
+        let mut s = SchemaData {
+            base: if self.extends_catalogue {
+                0
+            } else {
+                tag(&self.fields) << 16
+            },
+            ..SchemaData::default()
+        };
         for (name, ty) in self.fields {
             validate_name(&name, "field")?;
             if s.by_name.contains_key(&name) {
                 return Err(Error::config(format!("field `{name}` is declared twice")));
             }
-            let id = FieldId(s.fields.len() as u32);
+            let id = FieldId(s.base | s.fields.len() as u32);
             s.by_name.insert(name.clone(), id);
             let doc = crate::catalogue::doc(&name);
             s.fields.push(FieldDef { name, ty, doc });

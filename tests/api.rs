@@ -278,3 +278,46 @@ fn a_request_json_with_too_many_values_is_an_error() {
     let fields = serde_json::json!({ "http.request.headers.names": names });
     assert!(portcullis::Context::from_json_value(&schema, &fields).is_err());
 }
+
+/// A filter run on a request of another schema reads missing values, never
+/// another field that happens to have the same position; the same schema
+/// built twice fits either way.
+#[test]
+fn a_filter_never_reads_another_schemas_field() {
+    use portcullis::{Compiler, Context, HttpRequest, Schema, Type, Value};
+    let custom = || {
+        Schema::builder()
+            .field("device.name", Type::Bytes)
+            .field("device.port", Type::Int)
+            .build()
+            .unwrap()
+    };
+    let (a, a_again) = (custom(), custom());
+    let other = Schema::builder()
+        .field("user.name", Type::Bytes)
+        .field("user.port", Type::Int)
+        .build()
+        .unwrap();
+    let http = Schema::default_http();
+    // Position 0 of the catalogue is http.host: a custom filter on field 0
+    // must not read it.
+    let on_custom = Compiler::new(&a).compile(r#"device.name eq "x""#).unwrap();
+    let negated = Compiler::new(&a).compile(r#"not device.name eq "x""#).unwrap();
+    let host = HttpRequest::builder().header("Host", "x").build().unwrap();
+    assert_eq!(http.field_id("http.host").map(|id| id.index()), Some(0));
+    assert!(!on_custom.matches(&host), "reads http.host as device.name");
+    assert!(negated.matches(&host), "missing, so `not` is true");
+    let mut cx = Context::new(&other);
+    cx.set("user.name", Value::from("x")).unwrap();
+    assert!(!on_custom.matches(&cx), "reads user.name as device.name");
+    // The catalogue's filter on a custom request.
+    let on_http = Compiler::new(&http).compile(r#"http.host eq "x""#).unwrap();
+    let mut device = Context::new(&a);
+    device.set("device.name", Value::from("x")).unwrap();
+    assert!(!on_http.matches(&device), "reads device.name as http.host");
+    // The same fields, built twice: one fits the other.
+    let mut again = Context::new(&a_again);
+    again.set("device.name", Value::from("x")).unwrap();
+    assert!(on_custom.matches(&again));
+    assert!(on_custom.matches(&device));
+}

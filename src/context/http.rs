@@ -145,7 +145,8 @@ struct Parts {
 impl Default for Parts {
     fn default() -> Self {
         Parts {
-            req: Table::new(catalogue::FIELDS.len()),
+            // Grown as fields are set: as long as the last one needs.
+            req: Table::new(0),
             scheme: None,
             host: None,
             target: None,
@@ -225,6 +226,8 @@ impl HttpRequestBuilder {
             }
         }
         self.0.req.only = Some(bits);
+        // No field past `top` is kept: the table never grows past it.
+        self.0.req.values.reserve_exact(top.saturating_sub(self.0.req.values.len()));
         self
     }
 
@@ -397,6 +400,14 @@ impl HttpRequestBuilder {
         if let Some(e) = error {
             return Err(e);
         }
+        if req.only.is_none() {
+            // The whole catalogue is derived: one allocation, not a growth
+            // per field.
+            let n = catalogue::FIELDS.len();
+            if req.values.len() < n {
+                req.values.resize(n, None);
+            }
+        }
         let r = &mut req;
         let from_headers = derive_headers(r, &headers);
         let target = target.as_deref().map(|t| (t, url::split_target(t)));
@@ -443,7 +454,7 @@ impl HttpRequestBuilder {
             derive_body(r, body, body_size, mime);
         }
         for (id, value) in fields {
-            r.set_growing(id, value);
+            r.set(id, value);
         }
         req.only = None;
         Ok(HttpRequest { table: req })

@@ -126,27 +126,23 @@ impl Table {
         self.values.get(self.at(id)).and_then(Option::as_ref)
     }
 
-    /// Stores `value` (the caller has checked its type) as field `id`; an id
-    /// past the table is ignored.
+    /// Stores `value` (the caller has checked its type) as field `id`,
+    /// growing the table for a field past its end (a request's table starts
+    /// as long as the fields it holds need; an extended schema adds fields
+    /// past the catalogue); another schema's id is ignored.
     #[inline]
     fn set(&mut self, id: FieldId, value: Value) {
         if !self.wants(id) {
             return;
         }
         let at = self.at(id);
-        if let Some(slot) = self.values.get_mut(at) {
-            *slot = Some(value);
-        }
-    }
-
-    /// [`set`](Self::set), growing the table for a field past its end (a
-    /// field an extended schema adds to the catalogue).
-    fn set_growing(&mut self, id: FieldId, value: Value) {
-        let at = self.at(id);
-        if at >= self.values.len() && at < FieldId::MAX_FIELDS {
+        if at >= self.values.len() {
+            if at >= FieldId::MAX_FIELDS {
+                return;
+            }
             self.values.resize(at + 1, None);
         }
-        self.set(id, value);
+        self.values[at] = Some(value);
     }
 
     /// Makes field `id` missing.

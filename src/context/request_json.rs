@@ -12,7 +12,6 @@ use super::http::default_schema;
 use super::{
     ClientCert, HttpRequest, HttpRequestBuilder, Table, from_json, json_kind, set_json_fields,
 };
-use crate::catalogue;
 use crate::error::Error;
 use crate::schema::closest;
 use crate::types::{FieldId, Type, Value};
@@ -150,7 +149,15 @@ impl HttpRequest {
             }
             (None, None) => {}
         }
-        let mut table = Table::new(catalogue::FIELDS.len());
+        // A table as long as the fields given by name need (most requests
+        // give none or a few), not the whole catalogue.
+        let len = fields
+            .iter()
+            .filter_map(|(k, _)| schema.field_id(k))
+            .map(|id| id.index() + 1)
+            .max()
+            .unwrap_or(0);
+        let mut table = Table::new(len);
         set_json_fields(schema, &mut table, fields)?;
         b.checked_fields(table.into_set()).build()
     }

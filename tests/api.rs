@@ -302,7 +302,9 @@ fn a_filter_never_reads_another_schemas_field() {
     // Position 0 of the catalogue is http.host: a custom filter on field 0
     // must not read it.
     let on_custom = Compiler::new(&a).compile(r#"device.name eq "x""#).unwrap();
-    let negated = Compiler::new(&a).compile(r#"not device.name eq "x""#).unwrap();
+    let negated = Compiler::new(&a)
+        .compile(r#"not device.name eq "x""#)
+        .unwrap();
     let host = HttpRequest::builder().header("Host", "x").build().unwrap();
     assert_eq!(http.field_id("http.host").map(|id| id.index()), Some(0));
     assert!(!on_custom.matches(&host), "reads http.host as device.name");

@@ -227,7 +227,10 @@ impl HttpRequestBuilder {
         }
         self.0.req.only = Some(bits);
         // No field past `top` is kept: the table never grows past it.
-        self.0.req.values.reserve_exact(top.saturating_sub(self.0.req.values.len()));
+        self.0
+            .req
+            .values
+            .reserve_exact(top.saturating_sub(self.0.req.values.len()));
         self
     }
 

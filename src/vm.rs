@@ -614,6 +614,12 @@ fn step_slow<'a, R: Request + ?Sized>(
                 *pc = body as usize;
             }
         }
+        Instr::LoopTest {
+            kind,
+            src,
+            pred,
+            flags,
+        } => *acc = loop_test(p, req, regs, kind, src, pred, flags),
         Instr::LoopPush { iter, src } => {
             let v = take(p, req, regs, src);
             if let Some(Val::Array(Seq::Vals(out))) = regs.get_mut(iter as usize + 2) {
@@ -622,6 +628,58 @@ fn step_slow<'a, R: Request + ?Sized>(
         }
         _ => {}
     }
+}
+
+/// [`Instr::LoopTest`]: the elements' scalars through one predicate, in
+/// a plain loop that stops at the deciding element.
+fn loop_test<'a, R: Request + ?Sized>(
+    p: &'a Program,
+    req: &'a R,
+    regs: &[Val<'a>],
+    kind: LoopKind,
+    src: Src,
+    pred: u32,
+    flags: u8,
+) -> bool {
+    let pr = p.preds.get(pred as usize).map(Pred::resolved);
+    let (invert, negate) = (flags & 1 != 0, flags & 2 != 0);
+    let all = kind == LoopKind::All;
+    let v = load(p, req, regs, src);
+    match &*v {
+        Val::Array(Seq::Values(vs)) => any_all(all, vs.iter(), |v| {
+            elem_test(pr, v.scalar(), invert, negate)
+        }),
+        Val::Array(Seq::Vals(vs)) => any_all(all, vs.iter(), |v| {
+            elem_test(pr, v.scalar(), invert, negate)
+        }),
+        Val::Map(m) => any_all(all, m.values(), |v| {
+            elem_test(pr, v.scalar(), invert, negate)
+        }),
+        // A missing array: `any`/`all` of it is missing (false).
+        _ => false,
+    }
+}
+
+/// Whether any (`all`: every) item passes `test`, stopping at the first
+/// that decides.
+#[inline(always)]
+fn any_all<T>(all: bool, items: impl Iterator<Item = T>, mut test: impl FnMut(T) -> bool) -> bool {
+    for item in items {
+        if test(item) != all {
+            return !all;
+        }
+    }
+    all
+}
+
+/// What [`Instr::Test`] leaves in `acc` for one element.
+#[inline(always)]
+fn elem_test(pr: Option<&Pred>, s: Scalar<'_>, invert: bool, negate: bool) -> bool {
+    let hit = match pr {
+        Some(pr) if s != Scalar::Missing => pr.test_scalar(s) != invert,
+        _ => false,
+    };
+    hit != negate
 }
 
 /// Jumps only go forward; anything else ends the program.

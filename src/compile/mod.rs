@@ -340,6 +340,27 @@ impl Gen<'_> {
         self.loops.push(iter);
         self.truthy(body, false)?;
         self.loops.pop();
+        // A body that is one test of the element: the whole loop is one
+        // instruction, a plain loop in the VM, and needs no registers.
+        if self.here() == body_at + 1
+            && let Some(&Instr::Test {
+                src: Src::Elem(r),
+                pred,
+                flags,
+            }) = self.b.code.last()
+            && r == iter
+            && self.b.regs == iter + 2
+        {
+            self.b.code.truncate(start as usize);
+            self.b.regs = iter;
+            self.emit(Instr::LoopTest {
+                kind,
+                src,
+                pred,
+                flags,
+            })?;
+            return Ok(());
+        }
         self.emit(Instr::LoopNext {
             kind,
             iter,

@@ -17,7 +17,7 @@ use crate::program::branch::{
 };
 use crate::program::pred::Pred;
 use crate::program::{Instr, LoopKind, Program, Src, compare_values};
-use crate::types::{Scalar, Seq, Val};
+use crate::types::{Scalar, Seq, Val, Value};
 use std::borrow::Cow;
 
 /// Registers kept on the stack; programs needing more use a heap vector.
@@ -82,8 +82,20 @@ fn run_instructions<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
     if n == 0 {
         run(p, req, &mut [])
     } else if n <= STACK_REGS {
-        let mut regs: [Val<'_>; STACK_REGS] = [const { Val::Missing }; STACK_REGS];
-        run(p, req, &mut regs)
+        // As many as the program uses (rounded up): each is set to missing
+        // before, and dropped after, the run.
+        macro_rules! on_stack {
+            ($k:expr) => {{
+                let mut regs: [Val<'_>; $k] = [const { Val::Missing }; $k];
+                run(p, req, &mut regs)
+            }};
+        }
+        match n {
+            1 => on_stack!(1),
+            2 => on_stack!(2),
+            3 | 4 => on_stack!(4),
+            _ => on_stack!(STACK_REGS),
+        }
     } else {
         let mut regs = vec![Val::Missing; n];
         run(p, req, &mut regs)
@@ -719,6 +731,11 @@ fn load<'r, 'a, R: Request + ?Sized>(
             let Some(path) = p.bytecode().paths.get(k as usize) else {
                 return Cow::Owned(Val::Missing);
             };
+            // A path from a request field borrows from the request all
+            // the way: each step is a slice or map lookup.
+            if let Src::Field(id) = path.root {
+                return Cow::Owned(walk(req.get(id), &path.keys));
+            }
             let mut cur = load(p, req, regs, path.root);
             for key in path.keys.iter() {
                 cur = step(cur, key);
@@ -752,6 +769,7 @@ fn take<'a, R: Request + ?Sized>(
     }
 }
 
+#[inline(always)]
 fn element<'r, 'a>(regs: &'r [Val<'a>], iter: usize) -> Cow<'r, Val<'a>> {
     match (regs.get(iter), regs.get(iter + 1)) {
         (Some(Val::Array(seq)), Some(Val::Int(k))) => match seq {
@@ -764,7 +782,27 @@ fn element<'r, 'a>(regs: &'r [Val<'a>], iter: usize) -> Cow<'r, Val<'a>> {
     }
 }
 
+/// The value at `keys` from `v`, a value borrowed from the request.
+#[inline]
+fn walk<'a>(mut v: Val<'a>, keys: &[crate::check::Key]) -> Val<'a> {
+    use crate::check::Key;
+    for key in keys {
+        v = match (v, key) {
+            (Val::Array(Seq::Values(vs)), Key::Position(n)) => {
+                vs.get(*n as usize).map_or(Val::Missing, Value::as_val)
+            }
+            (Val::Array(Seq::Vals(vs)), Key::Position(n)) => {
+                vs.into_iter().nth(*n as usize).unwrap_or(Val::Missing)
+            }
+            (Val::Map(m), Key::Name(k)) => m.get(k.as_slice()).map_or(Val::Missing, Value::as_val),
+            _ => return Val::Missing,
+        };
+    }
+    v
+}
+
 /// One index step: an array position or a map key.
+#[inline(always)]
 fn step<'r, 'a>(v: Cow<'r, Val<'a>>, key: &crate::check::Key) -> Cow<'r, Val<'a>> {
     use crate::check::Key;
     match (v, key) {

@@ -56,8 +56,13 @@ impl ListData {
                         other => return Err(format!("expected a string, found {other}")),
                     }
                 }
-                out.sort();
-                out.dedup();
+                // The hash set of a larger list drops duplicates itself;
+                // sorting a million strings only to find them took longer
+                // than the rest of the load.
+                if out.len() <= BytesSet::SMALL {
+                    out.sort();
+                    out.dedup();
+                }
                 Ok(ListData::Bytes(BytesSet::new(out)))
             }
             Type::Int => {

@@ -88,10 +88,15 @@ pub enum BytesSet {
 }
 
 impl BytesSet {
-    /// Builds a set from distinct entries (a small set keeps them sorted).
+    /// The most entries a set scans rather than hashes.
+    pub const SMALL: usize = 4;
+
+    /// Builds a set from entries, distinct when there are at most
+    /// [`BytesSet::SMALL`] (a small set keeps them sorted; a hashed one
+    /// drops duplicates).
     pub fn new(items: Vec<Vec<u8>>) -> Self {
         let mut boxed: Vec<Box<[u8]>> = items.into_iter().map(Vec::into_boxed_slice).collect();
-        if boxed.len() <= 4 {
+        if boxed.len() <= Self::SMALL {
             boxed.sort_unstable();
             BytesSet::Small(boxed.into_boxed_slice())
         } else {

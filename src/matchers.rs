@@ -155,6 +155,9 @@ pub struct PackedSet {
     /// Entry index + 1, 0 for an empty slot; a power of two long, at most
     /// half full, so a probe ends at an empty slot.
     slots: Box<[u32]>,
+    /// Per slot, 8 more bits of its entry's hash: most entries that are
+    /// not the one looked up are passed over without reading them.
+    tags: Box<[u8]>,
     /// `64 - log2(slots.len())`: a hash's top bits are its first slot.
     shift: u32,
 }
@@ -170,6 +173,7 @@ impl PackedSet {
             bytes: Box::default(),
             ends: Box::default(),
             slots: vec![0u32; len].into_boxed_slice(),
+            tags: vec![0u8; len].into_boxed_slice(),
             shift,
         };
         let mut bytes = Vec::with_capacity(total);
@@ -180,7 +184,7 @@ impl PackedSet {
             if ends.len() >= len / 2 {
                 break;
             }
-            let mut at = set.first_slot(item);
+            let (mut at, tag) = set.first_slot(item);
             let fresh = loop {
                 match set.slots.get(at).copied() {
                     Some(0) | None => break true,
@@ -197,8 +201,9 @@ impl PackedSet {
             if fresh {
                 bytes.extend_from_slice(item);
                 ends.push(bytes.len());
-                if let Some(slot) = set.slots.get_mut(at) {
+                if let (Some(slot), Some(t)) = (set.slots.get_mut(at), set.tags.get_mut(at)) {
                     *slot = ends.len() as u32;
+                    *t = tag;
                 }
             }
         }
@@ -207,12 +212,18 @@ impl PackedSet {
         set
     }
 
+    /// Where `b`'s probe starts, and its tag.
     #[inline]
-    fn first_slot(&self, b: &[u8]) -> usize {
+    fn first_slot(&self, b: &[u8]) -> (usize, u8) {
         use std::hash::BuildHasher;
         let h = crate::hash::FastHash::default().hash_one(b);
-        // Mixed, then the top bits: a multiplicative hash's best.
-        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+        // Mixed, then the top bits (a multiplicative hash's best) for the
+        // slot and the 8 below them for the tag.
+        let mixed = h.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (
+            (mixed >> self.shift) as usize,
+            (mixed >> self.shift.saturating_sub(8)) as u8,
+        )
     }
 
     /// Entry `k`.
@@ -230,13 +241,13 @@ impl PackedSet {
     #[inline]
     pub fn contains(&self, b: &[u8]) -> bool {
         let mask = self.slots.len().wrapping_sub(1);
-        let mut at = self.first_slot(b);
+        let (mut at, tag) = self.first_slot(b);
         // At most half the slots are full: the probe meets an empty one.
         for _ in 0..self.slots.len() {
             match self.slots.get(at).copied() {
                 Some(0) | None => return false,
                 Some(k) => {
-                    if bytes_eq(self.entry(k as usize - 1), b) {
+                    if self.tags.get(at) == Some(&tag) && bytes_eq(self.entry(k as usize - 1), b) {
                         return true;
                     }
                 }

@@ -1146,7 +1146,7 @@ fn building(c: &mut Criterion, report: &mut Report, schema: &Schema) {
     from_http(c, report, &raw);
 }
 
-#[cfg(feature = "http")]
+/// From an `http::Request` (the bench requires the `http` feature).
 fn from_http(c: &mut Criterion, report: &mut Report, raw: &Raw) {
     let mut b = http::Request::builder()
         .method(raw.method.as_str())
@@ -1167,9 +1167,6 @@ fn from_http(c: &mut Criterion, report: &mut Report, raw: &Raw) {
     g.finish();
     report.groups.push(("B-http".into(), 1.0));
 }
-
-#[cfg(not(feature = "http"))]
-fn from_http(_: &mut Criterion, _: &mut Report, _: &Raw) {}
 
 /// The hand-written request of the standard fields: what the raw parts
 /// give, borrowed, with the host lowercased and the path split from the

@@ -479,6 +479,49 @@ const DOCS: &[(&str, &str)] = &[
     ),
 ];
 
+/// How a default field's text is written, where a literal written another
+/// way can never match it (the lints warn about such literals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// Upper-case hex digits, no separators (`3A2F9C01`).
+    UpperHex,
+    /// Lower-case hex digits, no separators.
+    LowerHex,
+    /// Lower-cased text.
+    LowerCase,
+    /// Upper-cased text (no default field: what `upper(...)` gives).
+    UpperCase,
+    /// A map whose keys are lower-cased.
+    LowerKeys,
+}
+
+/// The fields of [`FIELDS`] with a [`Form`] (their [`DOCS`] say so).
+const FORMS: &[(&str, Form)] = &[
+    ("http.host", Form::LowerCase),
+    ("http.request.uri.path.extension", Form::LowerCase),
+    ("http.request.headers", Form::LowerKeys),
+    ("cf.tls_client_auth.cert_serial", Form::UpperHex),
+    ("cf.tls_client_auth.cert_issuer_serial", Form::UpperHex),
+    ("cf.tls_client_auth.cert_ski", Form::UpperHex),
+    ("cf.tls_client_auth.cert_issuer_ski", Form::UpperHex),
+    ("cf.tls_client_auth.cert_fingerprint_sha256", Form::LowerHex),
+    ("cf.tls_client_auth.cert_fingerprint_sha1", Form::LowerHex),
+];
+
+/// How many hex digits default field `name` always has, for the digests.
+pub(crate) fn hex_digits(name: &str) -> Option<usize> {
+    match name {
+        "cf.tls_client_auth.cert_fingerprint_sha256" => Some(64),
+        "cf.tls_client_auth.cert_fingerprint_sha1" => Some(40),
+        _ => None,
+    }
+}
+
+/// The form of default field `name` (canonical, not an alias), if it has one.
+pub(crate) fn form(name: &str) -> Option<Form> {
+    FORMS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+}
+
 /// The documented format of default field `name`, or `""`.
 pub(crate) fn doc(name: &str) -> &'static str {
     DOCS.iter().find(|(n, _)| *n == name).map_or("", |(_, d)| d)
@@ -500,5 +543,24 @@ mod tests {
         const LAST: FieldId = id("icmp.code");
         assert_eq!(HOST, FieldId(0));
         assert_eq!(LAST.index(), FIELDS.len() - 1);
+    }
+
+    /// Every form is a catalogue field's, and agrees with what its doc says.
+    #[test]
+    fn forms_agree_with_the_docs() {
+        for (name, form) in FORMS {
+            let doc = doc(name);
+            let says = match form {
+                Form::UpperHex => "upper-case hex",
+                Form::LowerHex => "lower-case hex",
+                Form::LowerCase | Form::LowerKeys => "lower-cased",
+                Form::UpperCase => "upper-cased",
+            };
+            assert!(FIELDS.iter().any(|(n, _)| n == name), "{name}");
+            assert!(doc.contains(says), "{name}: {doc}");
+            if let Some(n) = hex_digits(name) {
+                assert!(doc.contains(&format!("({n} digits)")), "{name}: {doc}");
+            }
+        }
     }
 }

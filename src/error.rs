@@ -279,7 +279,9 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 /// How many characters of a long line are shown on each side of the caret.
 const WINDOW: usize = 60;
 
-fn render_span(source: &str, span: Span) -> String {
+/// The `--> line:column` header, the source line and a caret line under
+/// `span` (what [`Error::render`] and the lints print under their message).
+pub(crate) fn render_span(source: &str, span: Span) -> String {
     let start = floor_char_boundary(source, span.start);
     let end = floor_char_boundary(source, span.end.max(span.start));
     let LineCol { line, column } = line_col(source, start);

@@ -19,6 +19,17 @@ use std::sync::Arc;
 pub struct Filter {
     program: Arc<Program>,
     source: SourceText,
+    /// What it was compiled against (shared by every filter of a compiler),
+    /// so it can explain itself.
+    origin: Arc<Origin>,
+}
+
+/// The schema, lists and limits a compiler compiles against.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    pub(crate) schema: Schema,
+    pub(crate) lists: Lists,
+    pub(crate) limits: Limits,
 }
 
 /// A filter's expression text: a range of a shared string, so the rules of a
@@ -86,6 +97,11 @@ impl Filter {
         &self.program
     }
 
+    /// The schema, lists and limits it was compiled against.
+    pub(crate) fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
     /// The program, to change, while no clone of this filter shares it.
     pub(crate) fn program_mut(&mut self) -> Option<&mut Program> {
         Arc::get_mut(&mut self.program)
@@ -108,8 +124,7 @@ impl Filter {
 #[derive(Debug, Clone)]
 pub struct Compiler<'s> {
     schema: &'s Schema,
-    limits: Limits,
-    lists: Lists,
+    origin: Arc<Origin>,
     regexes: RegexCache,
     keep_instructions: bool,
 }
@@ -119,8 +134,11 @@ impl<'s> Compiler<'s> {
     pub fn new(schema: &'s Schema) -> Self {
         Compiler {
             schema,
-            limits: Limits::default(),
-            lists: Lists::for_schema(schema),
+            origin: Arc::new(Origin {
+                schema: schema.clone(),
+                lists: Lists::for_schema(schema),
+                limits: Limits::default(),
+            }),
             regexes: RegexCache::default(),
             keep_instructions: false,
         }
@@ -137,19 +155,19 @@ impl<'s> Compiler<'s> {
 
     /// Uses `limits`.
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        Arc::make_mut(&mut self.origin).limits = limits;
         self
     }
 
     /// Uses these lists (shared: replacing their contents updates every filter).
     pub fn with_lists(mut self, lists: &Lists) -> Self {
-        self.lists = lists.clone();
+        Arc::make_mut(&mut self.origin).lists = lists.clone();
         self
     }
 
     /// The lists filters from this compiler read.
     pub fn lists(&self) -> &Lists {
-        &self.lists
+        &self.origin.lists
     }
 
     /// How many distinct regexes this compiler holds compiled (each
@@ -160,33 +178,44 @@ impl<'s> Compiler<'s> {
 
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        &self.origin.limits
+    }
+
+    /// The schema expressions are checked against.
+    pub(crate) fn schema(&self) -> &'s Schema {
+        self.schema
     }
 
     /// Parses and type-checks `text` without compiling it: what a tool
     /// needs to validate a rule and to show its syntax tree.
     pub fn check(&self, text: &str) -> Result<Checked, Error> {
-        let expr = syntax::parse_with(text, &self.limits)?;
+        let expr = syntax::parse_with(text, &self.origin.limits)?;
         let mut root = check::Node::Const(false);
         let lists = check::check(
             &mut expr.clone(),
             self.schema,
-            &self.limits,
+            &self.origin.limits,
             &self.regexes,
             &mut root,
         )?;
         Ok(Checked {
             expr,
             typed: Typed { root, lists },
-            limits: self.limits.clone(),
+            limits: self.origin.limits.clone(),
         })
     }
 
     /// Parses and type-checks into `root`, keeping only the checked tree
     /// (the syntax tree's strings move into it).
     pub(crate) fn check_only(&self, text: &str, root: &mut check::Node) -> Result<(), Error> {
-        let mut expr = syntax::parse_with(text, &self.limits)?;
-        check::check(&mut expr, self.schema, &self.limits, &self.regexes, root)?;
+        let mut expr = syntax::parse_with(text, &self.origin.limits)?;
+        check::check(
+            &mut expr,
+            self.schema,
+            &self.origin.limits,
+            &self.regexes,
+            root,
+        )?;
         Ok(())
     }
 
@@ -208,14 +237,15 @@ impl<'s> Compiler<'s> {
         let program = crate::compile::compile(
             root,
             self.schema,
-            &self.lists,
-            &self.limits,
+            &self.origin.lists,
+            &self.origin.limits,
             &self.regexes,
             self.keep_instructions,
         )?;
         Ok(Filter {
             program: Arc::new(program),
             source,
+            origin: self.origin.clone(),
         })
     }
 }

@@ -5,11 +5,13 @@
 //! canonical printer; public as [`syntax`], for tools) → `check` (types
 //! against a [`Schema`]) → `compile` (the branch form or instructions, with
 //! pre-built predicates) → `vm` (evaluation over a [`Request`]); `program`
-//! owns the compiled form the last two meet in, and `rules` adds actions and
-//! verdicts on top. Each module imports only those before it in this order:
-//! `types`, `limits`, `error`, `matchers`, `regexes`, `syntax`, `functions`,
-//! `schema`, `lists`, `context`, `check`, `program`, `compile`, `vm`,
-//! `filter`, `rules` (`docs/architecture.md` has the whole map).
+//! owns the compiled form the last two meet in, `rules` adds actions and
+//! verdicts on top, and `lint` warns about rules that compile but cannot do
+//! what their author meant. Each module imports only those before it in
+//! this order: `types`, `limits`, `error`, `matchers`, `regexes`, `syntax`,
+//! `functions`, `schema`, `lists`, `context`, `check`, `program`,
+//! `compile`, `vm`, `filter`, `explain`, `rules`, `lint`
+//! (`docs/architecture.md` has the whole map).
 //!
 //! Parse, check, compile once; evaluate on every request:
 //!
@@ -21,9 +23,10 @@
 //! let schema = Schema::default_http();
 //! let compiler = Compiler::new(&schema);
 //!
-//! // Parse → type-check → compile, once.
+//! // Parse → type-check → compile, once. (A revoked certificate is also
+//! // verified, so the rule tests both: `portcullis lint` warns otherwise.)
 //! let mtls = compiler.compile(
-//!     r#"(http.host in {"orangeclouded.com" "api.orangeclouded.com"} and not cf.tls_client_auth.cert_verified)"#,
+//!     r#"(http.host in {"orangeclouded.com" "api.orangeclouded.com"} and (not cf.tls_client_auth.cert_verified or cf.tls_client_auth.cert_revoked))"#,
 //! )?;
 //!
 //! // Evaluate per request: no allocation, no panic.
@@ -56,6 +59,7 @@ mod check;
 mod compile;
 mod context;
 mod error;
+mod explain;
 mod filter;
 mod functions;
 #[cfg(feature = "gateway")]
@@ -63,6 +67,7 @@ pub mod gateway;
 mod hash;
 mod integrations;
 mod limits;
+mod lint;
 mod lists;
 mod matchers;
 mod program;
@@ -81,9 +86,10 @@ mod vm;
 
 pub use context::{
     ClientCert, ConnectionInfo, Context, DEFAULT_BODY_LIMIT, HttpRequest, HttpRequestBuilder,
-    Request, TlsInfo,
+    MAX_REQUEST_ELEMENTS, Request, TlsInfo,
 };
 pub use error::{Error, ErrorKind, LineCol, Stage, line_col};
+pub use explain::{Explanation, Outcome, Step, StepKind};
 pub use filter::{Checked, Compiler, Filter, declare_lists};
 pub use functions::{UserFunction, UserImpl};
 #[cfg(feature = "rustls")]
@@ -91,10 +97,11 @@ pub use integrations::tls;
 #[cfg(feature = "tower")]
 pub use integrations::{ActionResponse, Decision, RulesFuture, RulesLayer, RulesService};
 pub use limits::{HARD_MAX_DEPTH, Limits};
+pub use lint::{LINTS, Lint, lint, lint_expression};
 pub use lists::{Lists, infer_type as infer_list_type};
 pub use rules::{
-    Action, ActionParameters, CompiledRule, CompiledRuleSet, Rule, RuleSet, RuleSetError,
-    RuleSetHandle, Verdict,
+    Action, ActionParameters, CompiledRule, CompiledRuleSet, Fate, Rule, RuleSet, RuleSetError,
+    RuleSetExplanation, RuleSetHandle, RuleTrace, Stop, Verdict,
 };
 pub use schema::{FieldDef, MAX_TYPE_DEPTH, Schema, SchemaBuilder};
 pub use syntax::{Expr, parse, parse_with};

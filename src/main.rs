@@ -1,8 +1,9 @@
 //! The `portcullis` command-line tool.
 //!
 //! Exit codes: 0 success (for `eval` and `run`, whatever the result); 1 the
-//! expression or rules are invalid (a diagnostic is printed on stderr); 2 an
-//! input file cannot be read or is not valid JSON/TOML.
+//! expression, rules or tests are invalid, a test fails or a file is not
+//! canonical (a diagnostic is printed on stderr); 2 an input file cannot be
+//! read or is not valid JSON/TOML.
 
 use clap::{Parser, Subcommand};
 use portcullis::{Compiler, Context, Error, HttpRequest, Limits, Lists, Request, Schema};
@@ -11,12 +12,14 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
+mod cli;
+
 #[derive(Parser)]
 #[command(
     name = "portcullis",
     version,
     about = "Check, compile and evaluate firewall rules written in the Wireshark-style rules language",
-    after_help = "Exit codes: 0 success (for eval and run, whatever the result); 1 an invalid expression or rule set (diagnostic on stderr); 2 an input that cannot be read or parsed."
+    after_help = "Exit codes: 0 success (for eval and run, whatever the result); 1 an invalid expression, rule set or test file, a failing test, or a file fmt --check finds not canonical (diagnostic on stderr); 2 an input that cannot be read or parsed."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,13 +57,20 @@ struct SchemaArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Parse, type-check and compile an expression; print its canonical form.
+    /// Parse, type-check and compile an expression and print its canonical
+    /// form; or check every rule of a rule file, reporting every problem at once.
     Check {
-        /// The expression (or use --file).
+        /// The expression (or use --file / --rules).
         expr: Option<String>,
         /// Read the expression from a file.
         #[arg(long)]
         file: Option<String>,
+        /// A rule file (JSON or TOML): every rule read and type-checked; exit 1 on any problem.
+        #[arg(long, conflicts_with_all = ["expr", "file"])]
+        rules: Option<String>,
+        /// Named lists JSON (with --rules): the lists the rules may read.
+        #[arg(long, requires = "rules")]
+        lists: Option<String>,
         #[command(flatten)]
         schema: SchemaArgs,
     },
@@ -79,6 +89,10 @@ enum Command {
         /// request as for --request; one result line each.
         #[arg(long)]
         batch: Option<String>,
+        /// Show why: the expression with each sub-expression's value beneath
+        /// it (`◀` marks what decided), then the result.
+        #[arg(long, conflicts_with = "batch")]
+        explain: bool,
         #[command(flatten)]
         schema: SchemaArgs,
     },
@@ -92,16 +106,21 @@ enum Command {
         #[command(flatten)]
         schema: SchemaArgs,
     },
-    /// Print the canonical form of an expression, or of every rule of a rule-set file.
+    /// Print the canonical form of an expression, or write a rule file's canonical form.
     Fmt {
         /// The expression (or use --file / --rules).
         expr: Option<String>,
         /// Read the expression from a file.
         #[arg(long)]
         file: Option<String>,
-        /// A rule set (JSON or TOML) whose expressions to format.
-        #[arg(long)]
+        /// A rule file (JSON or TOML), rewritten in place in its canonical
+        /// form: the same shape and format, canonical expressions, rule keys
+        /// in one order, other keys kept.
+        #[arg(long, conflicts_with_all = ["expr", "file"])]
         rules: Option<String>,
+        /// With --rules: change nothing, exit 1 if the file is not canonical (for CI).
+        #[arg(long, requires = "rules")]
+        check: bool,
         #[command(flatten)]
         schema: SchemaArgs,
     },
@@ -120,6 +139,59 @@ enum Command {
         /// Named lists JSON.
         #[arg(long)]
         lists: Option<String>,
+        /// Show why: each rule's fate (candidate, matched, skipped, not
+        /// reached) and trace, and why evaluation stopped; with --requests,
+        /// one JSON explanation a line.
+        #[arg(long, conflicts_with_all = ["summary", "shadow"])]
+        explain: bool,
+        /// With --requests: instead of a verdict a line, totals per action
+        /// and per rule (requests matched, share), streamed over any length.
+        #[arg(long, requires = "requests")]
+        summary: bool,
+        /// With --requests: a candidate rule set evaluated beside --rules on
+        /// every request; reports the requests whose verdict changes,
+        /// grouped by (old -> new) action and rule.
+        #[arg(long, requires = "requests")]
+        shadow: Option<String>,
+        #[command(flatten)]
+        schema: SchemaArgs,
+    },
+    /// Warn about rules that compile but cannot do what was meant (the
+    /// revoked-certificate trap, hex literals that never match, shadowed and
+    /// unreachable rules...; docs/rules.md lists every lint id).
+    Lint {
+        /// An expression (or use --rules).
+        expr: Option<String>,
+        /// A rule file (JSON or TOML): every enabled rule that compiles, and the set's order.
+        #[arg(long, conflicts_with = "expr")]
+        rules: Option<String>,
+        /// Named lists JSON: the lists the rules may read.
+        #[arg(long)]
+        lists: Option<String>,
+        /// Exit 1 when there is any warning (for CI).
+        #[arg(long)]
+        deny: bool,
+        /// One JSON array of lints on stdout instead of the text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        schema: SchemaArgs,
+    },
+    /// Run rule unit tests: each case of TESTS (TOML) is a request and the
+    /// verdict expected of RULES; exit 1 if a case fails.
+    Test {
+        /// The rule set, JSON or TOML.
+        rules: String,
+        /// The test file, TOML: `[[case]]` tables of `name`, `request`,
+        /// optional `lists`, and `expect = { action, rule, logged, skipped }`.
+        tests: String,
+        /// One JSON report on stdout instead of the text.
+        #[arg(long)]
+        json: bool,
+        /// Also report coverage: per rule, whether some case matched it and
+        /// some did not; per clause, whether it was seen true and false.
+        #[arg(long)]
+        coverage: bool,
         #[command(flatten)]
         schema: SchemaArgs,
     },
@@ -153,8 +225,15 @@ fn read(path: &str) -> Result<String, Fail> {
 
 fn load_schema(args: &SchemaArgs) -> Result<(Schema, Limits), Fail> {
     let schema = match &args.schema {
-        Some(path) => Schema::from_json(&read(path)?)
-            .map_err(|e| Fail(format!("error: schema `{path}`: {}", e.message()), 2))?,
+        Some(path) => Schema::from_json(&read(path)?).map_err(|e| {
+            // Not JSON at all: 2; JSON that is not a valid schema: 1.
+            let code = if e.message().starts_with("schema JSON:") {
+                2
+            } else {
+                1
+            };
+            Fail(format!("error: schema `{path}`: {}", e.message()), code)
+        })?,
         None => Schema::default_http(),
     };
     let mut limits = Limits::default();
@@ -180,22 +259,13 @@ fn expression(expr: Option<String>, file: Option<String>) -> Result<String, Fail
 }
 
 /// Every problem of rule file `path`, each pointing into the file
-/// (`--> path:line:column`); exit code 1, an invalid rule set.
+/// (`--> path:line:column`); exit code 1 (an invalid rule set), or 2 when
+/// the file is not JSON or TOML at all.
 fn rule_file_fail(path: &str, e: &portcullis::RuleSetError) -> Fail {
-    let text = e
-        .problems
-        .iter()
-        .map(|(id, rendered)| {
-            let located = rendered.replacen("--> ", &format!("--> {path}:"), 1);
-            if id.is_empty() {
-                located.trim_end().to_string()
-            } else {
-                format!("rule `{id}`: {}", located.trim_end())
-            }
-        })
+    let text = cli::rulefile::file_problems_of(path, e)
         .collect::<Vec<_>>()
         .join("\n");
-    Fail(text, 1)
+    Fail(text, cli::rulefile::exit_code(e))
 }
 
 fn diagnostic(e: &Error, source: &str) -> Fail {
@@ -215,8 +285,29 @@ fn main() -> ExitCode {
 
 fn run(cmd: Command) -> Result<(), Fail> {
     match cmd {
-        Command::Check { expr, file, schema } => {
+        Command::Check {
+            expr,
+            file,
+            rules,
+            lists,
+            schema,
+        } => {
             let (schema, limits) = load_schema(&schema)?;
+            if let Some(path) = rules {
+                let lists = match &lists {
+                    Some(l) => lists_file(l)?,
+                    None => BTreeMap::new(),
+                };
+                // Each list's type from its contents.
+                let schema = declare_lists_for(&schema, &lists, std::iter::empty(), &limits);
+                let compiler = Compiler::new(&schema).with_limits(limits);
+                let n = cli::rulefile::check(&path, &compiler)?;
+                println!(
+                    "{path}: {n} rule{} checked, no problems",
+                    if n == 1 { "" } else { "s" }
+                );
+                return Ok(());
+            }
             let text = expression(expr, file)?;
             let compiler = Compiler::new(&schema).with_limits(limits);
             let checked = compiler.check(&text).map_err(|e| diagnostic(&e, &text))?;
@@ -239,31 +330,30 @@ fn run(cmd: Command) -> Result<(), Fail> {
             expr,
             file,
             rules,
+            check,
             schema,
         } => {
             let (_, limits) = load_schema(&schema)?;
             if let Some(path) = rules {
-                let set =
-                    RuleSet::load(&path, &read(&path)?).map_err(|e| rule_file_fail(&path, &e))?;
-                let mut failed = false;
-                for rule in &set.rules {
-                    match portcullis::parse_with(&rule.expression, &limits) {
-                        Ok(ast) => println!("{}\t{ast}", rule.id),
-                        Err(e) => {
-                            failed = true;
-                            eprintln!(
-                                "rule `{}`: {}",
-                                rule.id,
-                                e.render(&rule.expression).trim_end()
-                            );
-                        }
-                    }
+                let text = read(&path)?;
+                let canonical = cli::rulefile::canonical(&path, &text, &limits)?;
+                if check {
+                    return if canonical == text {
+                        Ok(())
+                    } else {
+                        Err(Fail(
+                            format!(
+                                "`{path}` is not in canonical form: run `portcullis fmt --rules {path}`"
+                            ),
+                            1,
+                        ))
+                    };
                 }
-                return if failed {
-                    Err(Fail(String::new(), 1))
-                } else {
-                    Ok(())
-                };
+                if canonical != text {
+                    std::fs::write(&path, canonical)
+                        .map_err(|e| Fail(format!("error: cannot write `{path}`: {e}"), 2))?;
+                }
+                return Ok(());
             }
             let text = expression(expr, file)?;
             let ast = portcullis::parse_with(&text, &limits).map_err(|e| diagnostic(&e, &text))?;
@@ -307,6 +397,7 @@ fn run(cmd: Command) -> Result<(), Fail> {
             request,
             lists,
             batch,
+            explain,
             schema,
         } => {
             let derive = schema.schema.is_none();
@@ -348,9 +439,9 @@ fn run(cmd: Command) -> Result<(), Fail> {
                     })?,
                     None => BTreeMap::new(),
                 };
-            match eval_one(&text, &request, &lists, &schema, derive, &limits) {
-                Ok(b) => {
-                    println!("{b}");
+            match eval_one(&text, &request, &lists, &schema, derive, &limits, explain) {
+                Ok(out) => {
+                    println!("{out}");
                     Ok(())
                 }
                 Err(e) => Err(match e.span() {
@@ -359,45 +450,136 @@ fn run(cmd: Command) -> Result<(), Fail> {
                 }),
             }
         }
+        Command::Lint {
+            expr,
+            rules,
+            lists,
+            deny,
+            json,
+            schema,
+        } => {
+            let (schema, limits) = load_schema(&schema)?;
+            let lists = match &lists {
+                Some(l) => lists_file(l)?,
+                None => BTreeMap::new(),
+            };
+            let (set, sources): (Option<RuleSet>, Vec<(String, String)>) = match (&rules, expr) {
+                (Some(path), None) => {
+                    let set =
+                        RuleSet::load(path, &read(path)?).map_err(|e| rule_file_fail(path, &e))?;
+                    let sources = set
+                        .rules
+                        .iter()
+                        .map(|r| (r.id.clone(), r.expression.clone()))
+                        .collect();
+                    (Some(set), sources)
+                }
+                (None, Some(e)) => (None, vec![(String::new(), e)]),
+                _ => return Err(Fail("error: give an expression or --rules FILE".into(), 2)),
+            };
+            let schema = declare_lists_for(
+                &schema,
+                &lists,
+                sources.iter().map(|(_, e)| e.as_str()),
+                &limits,
+            );
+            let store = Lists::for_schema(&schema);
+            store
+                .load_map(&lists)
+                .map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
+            let compiler = Compiler::new(&schema)
+                .with_limits(limits)
+                .with_lists(&store);
+            let found = match &set {
+                Some(set) => portcullis::lint(set, &compiler),
+                None => {
+                    let text = &sources[0].1;
+                    portcullis::lint_expression(text, &compiler)
+                        .map_err(|e| diagnostic(&e, text))?
+                }
+            };
+            if json {
+                println!("{}", serde_json::to_string(&found).unwrap_or_default());
+            } else {
+                let mut out = std::io::stdout().lock();
+                for l in &found {
+                    let source = sources
+                        .iter()
+                        .find(|(id, _)| l.rule.as_deref().unwrap_or_default() == id)
+                        .map_or("", |(_, e)| e.as_str());
+                    let _ = writeln!(out, "{}", l.render(source));
+                }
+                let _ = writeln!(
+                    out,
+                    "{} warning{}",
+                    found.len(),
+                    if found.len() == 1 { "" } else { "s" }
+                );
+            }
+            if deny && !found.is_empty() {
+                return Err(Fail(String::new(), 1));
+            }
+            Ok(())
+        }
+        Command::Test {
+            rules,
+            tests,
+            json,
+            coverage,
+            schema,
+        } => {
+            let derive = schema.schema.is_none();
+            let (schema, limits) = load_schema(&schema)?;
+            let suite = cli::suite::load(&tests)?;
+            let (set, compiled, schema, store) =
+                compile_rules(&rules, &suite.all_lists(), &schema, &limits)?;
+            let subject = cli::suite::Subject {
+                rules: &set,
+                compiled: &compiled,
+                store: &store,
+                schema: &schema,
+                derive,
+            };
+            if cli::suite::run(&suite, &subject, json, coverage)? {
+                Ok(())
+            } else {
+                Err(Fail(String::new(), 1))
+            }
+        }
         Command::Run {
             rules,
             request: request_file,
             requests,
             lists,
+            explain,
+            summary,
+            shadow,
             schema,
         } => {
             let derive = schema.schema.is_none();
             let (schema, limits) = load_schema(&schema)?;
-            let set =
-                RuleSet::load(&rules, &read(&rules)?).map_err(|e| rule_file_fail(&rules, &e))?;
             let lists_json = match &lists {
-                Some(path) => {
-                    serde_json::from_str::<BTreeMap<String, Vec<serde_json::Value>>>(&read(path)?)
-                        .map_err(|e| {
-                        Fail(
-                            format!("error: lists `{path}` must be a JSON object of arrays: {e}"),
-                            2,
-                        )
-                    })?
-                }
+                Some(path) => lists_file(path)?,
                 None => BTreeMap::new(),
             };
-            let schema = declare_lists_for(
-                &schema,
-                &lists_json,
-                set.rules.iter().map(|r| r.expression.as_str()),
-                &limits,
-            );
-            let list_store = Lists::for_schema(&schema);
-            list_store
-                .load_map(&lists_json)
-                .map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
-            let compiler = Compiler::new(&schema)
-                .with_limits(limits)
-                .with_lists(&list_store);
-            let compiled = set.compile(&compiler).map_err(|e| Fail(e.to_string(), 1))?;
+            let (set, compiled, schema, _) = compile_rules(&rules, &lists_json, &schema, &limits)?;
+            if summary || shadow.is_some() {
+                let candidate = match &shadow {
+                    Some(path) => Some(compile_rules(path, &lists_json, &schema, &limits)?.1),
+                    None => None,
+                };
+                let path = requests.as_deref().unwrap_or("-");
+                let report =
+                    cli::stream::run(lines(path)?, &compiled, candidate.as_ref(), &schema, derive)?;
+                print!("{}", report.render(&set, summary, candidate.is_some()));
+                return Ok(());
+            }
             let verdict_line = |req: &serde_json::Value| -> String {
-                match request(&schema, derive, req) {
+                match request(&schema, derive, req, Some(compiled.fields())) {
+                    Ok(cx) if explain => match compiled.explain(&*cx) {
+                        Ok(e) => serde_json::to_string(&e).unwrap_or_default(),
+                        Err(e) => serde_json::json!({"error": {"stage": e.stage().name(), "message": e.message()}}).to_string(),
+                    },
                     Ok(cx) => compiled.evaluate(&*cx).to_json().to_string(),
                     Err(e) => {
                         serde_json::json!({"error": {"stage": "request", "message": e.message()}})
@@ -412,10 +594,17 @@ fn run(cmd: Command) -> Result<(), Fail> {
                         serde_json::from_str::<serde_json::Value>(&read(&path)?).map_err(|e| {
                             Fail(format!("error: request `{path}` is not valid JSON: {e}"), 2)
                         })?;
-                    let cx = request(&schema, derive, &req)
+                    let cx = request(&schema, derive, &req, Some(compiled.fields()))
                         .map_err(|e| Fail(format!("error: {e}"), 1))?;
-                    let v: Verdict = compiled.evaluate(&*cx);
-                    let _ = writeln!(out, "{}", v.to_json());
+                    if explain {
+                        let e = compiled
+                            .explain(&*cx)
+                            .map_err(|e| Fail(format!("error: {e}"), 1))?;
+                        let _ = write!(out, "{}", e.render(true));
+                    } else {
+                        let v: Verdict = compiled.evaluate(&*cx);
+                        let _ = writeln!(out, "{}", v.to_json());
+                    }
                 }
                 (None, Some(path)) => {
                     answer_lines(&path, |line| {
@@ -466,6 +655,54 @@ fn lines(path: &str) -> Result<Box<dyn Iterator<Item = Result<Line, Fail>>>, Fai
     })))
 }
 
+/// A lists file: `{"name": [values...]}`.
+fn lists_file(path: &str) -> Result<BTreeMap<String, Vec<serde_json::Value>>, Fail> {
+    serde_json::from_str(&read(path)?).map_err(|e| {
+        Fail(
+            format!("error: lists `{path}` must be a JSON object of arrays: {e}"),
+            2,
+        )
+    })
+}
+
+/// Reads and compiles rule file `path` over `schema` with the lists
+/// `lists` names (declared, and loaded into the returned store).
+fn compile_rules(
+    path: &str,
+    lists: &BTreeMap<String, Vec<serde_json::Value>>,
+    schema: &Schema,
+    limits: &Limits,
+) -> Result<(RuleSet, portcullis::CompiledRuleSet, Schema, Lists), Fail> {
+    let set = match RuleSet::load(path, &read(path)?) {
+        Ok(set) => set,
+        Err(e) => {
+            // Every problem at once: the file's, and the type errors of the
+            // rules that could be read.
+            let schema = declare_lists_for(schema, lists, std::iter::empty(), limits);
+            let compiler = Compiler::new(&schema).with_limits(limits.clone());
+            return Err(match cli::rulefile::check(path, &compiler) {
+                Err(all) => all,
+                Ok(_) => rule_file_fail(path, &e),
+            });
+        }
+    };
+    let schema = declare_lists_for(
+        schema,
+        lists,
+        set.rules.iter().map(|r| r.expression.as_str()),
+        limits,
+    );
+    let store = Lists::for_schema(&schema);
+    store
+        .load_map(lists)
+        .map_err(|e| Fail(format!("error: {}", e.message()), 2))?;
+    let compiler = Compiler::new(&schema)
+        .with_limits(limits.clone())
+        .with_lists(&store);
+    let compiled = set.compile(&compiler).map_err(|e| Fail(e.to_string(), 1))?;
+    Ok((set, compiled, schema, store))
+}
+
 /// Adds the lists named in `lists` to `schema` ([`portcullis::declare_lists`]).
 fn declare_lists_for<'e>(
     schema: &Schema,
@@ -483,9 +720,13 @@ fn request<'s>(
     schema: &'s Schema,
     derive: bool,
     json: &serde_json::Value,
+    only: Option<&[portcullis::FieldId]>,
 ) -> Result<Box<dyn Request + 's>, Error> {
     Ok(if derive {
-        Box::new(HttpRequest::from_json_value(json)?)
+        Box::new(match only {
+            Some(fields) => HttpRequest::from_json_value_only(json, fields)?,
+            None => HttpRequest::from_json_value(json)?,
+        })
     } else {
         Box::new(Context::from_json_value(schema, json)?)
     })
@@ -498,7 +739,8 @@ fn eval_one(
     schema: &Schema,
     derive: bool,
     limits: &Limits,
-) -> Result<bool, Error> {
+    explain: bool,
+) -> Result<String, Error> {
     let schema = declare_lists_for(schema, lists, std::iter::once(text), limits);
     let store = Lists::for_schema(&schema);
     let compiler = Compiler::new(&schema)
@@ -506,8 +748,13 @@ fn eval_one(
         .with_lists(&store);
     let filter = compiler.compile(text)?;
     store.load_map(lists)?;
-    let cx = request(&schema, derive, json)?;
-    Ok(filter.matches(&*cx))
+    // Only the fields the expression reads are built.
+    let cx = request(&schema, derive, json, Some(filter.fields()))?;
+    Ok(if explain {
+        filter.explain(&*cx)?.render().trim_end().to_string()
+    } else {
+        filter.matches(&*cx).to_string()
+    })
 }
 
 fn eval_batch(path: &str, schema: &Schema, derive: bool, limits: &Limits) -> Result<(), Fail> {
@@ -569,8 +816,8 @@ fn batch_line(line: &str, schema: &Schema, derive: bool, limits: &Limits) -> ser
             }
         },
     };
-    match eval_one(expr, &request, &lists, schema, derive, limits) {
-        Ok(b) => json!({ "result": b }),
+    match eval_one(expr, &request, &lists, schema, derive, limits, false) {
+        Ok(b) => json!({ "result": b == "true" }),
         Err(e) => {
             let stage = match e.stage() {
                 portcullis::Stage::Config => "request",

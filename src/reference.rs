@@ -23,12 +23,37 @@ pub fn evaluate<'a, R: Request + ?Sized>(
     lists: &'a Lists,
     limits: &Limits,
 ) -> bool {
+    truth(&typed.root, req, lists, limits)
+}
+
+/// Evaluates one checked node (a whole rule or a part of one).
+pub fn truth<'a, R: Request + ?Sized>(
+    node: &'a Node,
+    req: &'a R,
+    lists: &'a Lists,
+    limits: &Limits,
+) -> bool {
     let cx = Cx {
         req,
         lists,
         limits: limits.clone(),
     };
-    cx.node(&typed.root, None)
+    cx.node(node, None)
+}
+
+/// The value of one checked operand, owned (`None` when missing).
+pub fn value<R: Request + ?Sized>(
+    op: &Operand,
+    req: &R,
+    lists: &Lists,
+    limits: &Limits,
+) -> Option<crate::types::Value> {
+    let cx = Cx {
+        req,
+        lists,
+        limits: limits.clone(),
+    };
+    cx.value(op, None).to_value()
 }
 
 struct Cx<'r, R: ?Sized> {

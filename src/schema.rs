@@ -76,9 +76,15 @@ pub struct FieldDef {
     pub doc: &'static str,
 }
 
-/// Typed fields, aliases, named lists and user functions.
+/// Typed fields, aliases, named lists and user functions. Cheap to clone
+/// (shared): a compiled filter keeps its schema, to explain itself.
 #[derive(Clone, Default)]
-pub struct Schema {
+pub struct Schema(Arc<SchemaData>);
+
+#[derive(Clone, Default)]
+struct SchemaData {
+    /// The tag of its field ids, shifted into place (see [`FieldId`]).
+    base: u32,
     fields: Vec<FieldDef>,
     /// Every field's name by id, shared with the programs compiled against
     /// the schema (for listings) without a copy per program.
@@ -92,10 +98,10 @@ pub struct Schema {
 impl fmt::Debug for Schema {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Schema")
-            .field("fields", &self.fields.len())
-            .field("aliases", &self.aliases.len())
-            .field("lists", &self.lists)
-            .field("functions", &self.functions.keys().collect::<Vec<_>>())
+            .field("fields", &self.0.fields.len())
+            .field("aliases", &self.0.aliases.len())
+            .field("lists", &self.0.lists)
+            .field("functions", &self.0.functions.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -103,7 +109,7 @@ impl fmt::Debug for Schema {
 impl Schema {
     /// Every field's name by id, shared (programs keep it for listings).
     pub fn names(&self) -> &Arc<[Box<str>]> {
-        &self.names
+        &self.0.names
     }
 
     /// Starts an empty schema.
@@ -130,8 +136,10 @@ impl Schema {
             #[serde(default)]
             lists: BTreeMap<String, String>,
         }
-        let json: SchemaJson =
+        let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| Error::config(format!("schema JSON: {e}")))?;
+        let json: SchemaJson =
+            serde_json::from_value(value).map_err(|e| Error::config(format!("schema: {e}")))?;
         let mut b = Schema::builder();
         for (name, ty) in &json.fields {
             b = b.field(name, Type::parse(ty)?);
@@ -147,68 +155,88 @@ impl Schema {
 
     /// Resolves a field name or alias.
     pub fn field_id(&self, name: &str) -> Option<FieldId> {
-        self.by_name.get(name).copied()
+        self.0.by_name.get(name).copied()
     }
 
     /// The definition of a field.
     pub fn field(&self, id: FieldId) -> Option<&FieldDef> {
-        self.fields.get(id.index())
+        self.0.fields.get(id.0.wrapping_sub(self.0.base) as usize)
+    }
+
+    /// The tag of the schema's field ids, in place: a request table of
+    /// this schema keeps field `id` at `id.0 - base()`.
+    pub(crate) fn base(&self) -> u32 {
+        self.0.base
     }
 
     /// Every field, in id order.
     pub fn fields(&self) -> impl Iterator<Item = (FieldId, &FieldDef)> {
-        self.fields
+        self.0
+            .fields
             .iter()
             .enumerate()
-            .map(|(k, f)| (FieldId(k as u32), f))
+            .map(|(k, f)| (FieldId(self.0.base | k as u32), f))
     }
 
     /// Every alias and the field it names.
     pub fn aliases(&self) -> impl Iterator<Item = (&str, FieldId)> {
-        self.aliases.iter().map(|(a, id)| (a.as_str(), *id))
+        self.0.aliases.iter().map(|(a, id)| (a.as_str(), *id))
     }
 
     /// Number of fields (ids are `0..len`).
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.0.fields.len()
     }
 
     /// True when the schema has no fields.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.0.fields.is_empty()
     }
 
     /// A copy of the schema that also declares list `$name` of element type `ty`.
     pub fn with_list(&self, name: &str, ty: Type) -> Schema {
         let mut s = self.clone();
-        s.lists.insert(name.to_string(), ty);
+        Arc::make_mut(&mut s.0).lists.insert(name.to_string(), ty);
         s
     }
 
     /// The element type of a declared named list.
     pub fn list_type(&self, name: &str) -> Option<&Type> {
-        self.lists.get(name)
+        self.0.lists.get(name)
     }
 
     /// Every declared list and its element type.
     pub fn lists(&self) -> impl Iterator<Item = (&str, &Type)> {
-        self.lists.iter().map(|(n, t)| (n.as_str(), t))
+        self.0.lists.iter().map(|(n, t)| (n.as_str(), t))
     }
 
     /// A registered user function.
     pub fn function(&self, name: &str) -> Option<&Arc<UserFunction>> {
-        self.functions.get(name)
+        self.0.functions.get(name)
     }
 
     /// The known name closest to `name` (for "did you mean").
     pub fn suggest_field(&self, name: &str) -> Option<&str> {
-        closest(name, self.by_name.keys().map(String::as_str))
+        closest(name, self.0.by_name.keys().map(String::as_str))
     }
 
     /// The declared list name closest to `name`.
     pub fn suggest_list(&self, name: &str) -> Option<&str> {
-        closest(name, self.lists.keys().map(String::as_str))
+        closest(name, self.0.lists.keys().map(String::as_str))
     }
+}
+
+/// The tag of a schema that does not extend the catalogue: 1 to 65535, from
+/// its fields' names and types, so that the same fields get the same tag
+/// (a request built for one copy of a schema fits filters of another).
+fn tag(fields: &[(String, Type)]) -> u32 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    for (name, ty) in fields {
+        name.hash(&mut h);
+        ty.to_string().hash(&mut h);
+    }
+    (h.finish() % 0xFFFF) as u32 + 1
 }
 
 /// The candidate within a small edit distance of `name`, if any.
@@ -246,6 +274,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Builds a [`Schema`]; [`SchemaBuilder::build`] validates names and aliases.
 #[derive(Default)]
 pub struct SchemaBuilder {
+    /// Started from the default catalogue: its field ids are the catalogue's.
+    extends_catalogue: bool,
     fields: Vec<(String, Type)>,
     aliases: Vec<(String, String)>,
     lists: Vec<(String, Type)>,
@@ -260,7 +290,10 @@ impl SchemaBuilder {
     /// added fields with
     /// [`HttpRequestBuilder::extra_field`](crate::HttpRequestBuilder::extra_field).
     pub fn default_http() -> SchemaBuilder {
-        let mut b = SchemaBuilder::default();
+        let mut b = SchemaBuilder {
+            extends_catalogue: true,
+            ..SchemaBuilder::default()
+        };
         for (name, ty) in crate::catalogue::FIELDS {
             b = b.field(name, Type::parse(ty).unwrap_or(Type::Bytes));
         }
@@ -299,13 +332,27 @@ impl SchemaBuilder {
 
     /// Validates and builds the schema.
     pub fn build(self) -> Result<Schema, Error> {
-        let mut s = Schema::default();
+        if self.fields.len() > FieldId::MAX_FIELDS {
+            return Err(Error::config(format!(
+                "a schema has at most {} fields, this one {}",
+                FieldId::MAX_FIELDS,
+                self.fields.len()
+            )));
+        }
+        let mut s = SchemaData {
+            base: if self.extends_catalogue {
+                0
+            } else {
+                tag(&self.fields) << 16
+            },
+            ..SchemaData::default()
+        };
         for (name, ty) in self.fields {
             validate_name(&name, "field")?;
             if s.by_name.contains_key(&name) {
                 return Err(Error::config(format!("field `{name}` is declared twice")));
             }
-            let id = FieldId(s.fields.len() as u32);
+            let id = FieldId(s.base | s.fields.len() as u32);
             s.by_name.insert(name.clone(), id);
             let doc = crate::catalogue::doc(&name);
             s.fields.push(FieldDef { name, ty, doc });
@@ -355,7 +402,7 @@ impl SchemaBuilder {
             }
             s.functions.insert(f.name.clone(), Arc::new(f));
         }
-        Ok(s)
+        Ok(Schema(Arc::new(s)))
     }
 }
 

@@ -29,6 +29,16 @@ const BIT_STACK: usize = 256;
 /// Evaluates `p` over `req`.
 #[inline]
 pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
+    execute_with(p, req, &mut JsonCache::default())
+}
+
+/// [`execute`] with the JSON documents already parsed in this evaluation
+/// (a rule set's rules share one cache, so a body is parsed once per request).
+fn execute_with<'a, R: Request + ?Sized>(
+    p: &'a Program,
+    req: &'a R,
+    json: &mut JsonCache<'a>,
+) -> bool {
     // Only a simple program has branches: the first test runs here. It
     // decides most rules on most requests, and the loop (with its larger
     // frame) only starts when it does not.
@@ -36,7 +46,7 @@ pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
         return if p.simple {
             p.branch_start == VERDICT_TRUE
         } else {
-            run_general(p, req)
+            run_general(p, req, json)
         };
     };
     let next = b.next[usize::from(branch_way(p, req, b))];
@@ -53,7 +63,7 @@ pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
 /// Runs `p`'s instructions, whatever its branch form says (`false` when it
 /// kept none): for tests that compare the two forms.
 pub(crate) fn execute_instructions<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
-    run_general(p, req)
+    run_general(p, req, &mut JsonCache::default())
 }
 
 /// Which verdict `next` (one of the two) is: [`VERDICT_TRUE`] is odd and
@@ -67,27 +77,35 @@ fn is_true(next: Next) -> bool {
 /// Programs with registers, loops, calls or `xor`: kept out of line so the
 /// common path above stays a plain call.
 #[inline(never)]
-fn run_general<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
+fn run_general<'a, R: Request + ?Sized>(
+    p: &'a Program,
+    req: &'a R,
+    json: &mut JsonCache<'a>,
+) -> bool {
     // A program that may look lists up twice runs here, never in branch
     // form (see `compile::direct`): one version of each for the evaluation.
     if p.may_read_lists_twice() {
-        return crate::lists::pinned(|| run_instructions(p, req));
+        return crate::lists::pinned(|| run_instructions(p, req, json));
     }
-    run_instructions(p, req)
+    run_instructions(p, req, json)
 }
 
 /// [`run_general`] without the lists pinned.
-fn run_instructions<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
+fn run_instructions<'a, R: Request + ?Sized>(
+    p: &'a Program,
+    req: &'a R,
+    json: &mut JsonCache<'a>,
+) -> bool {
     let n = p.bytecode().regs as usize;
     if n == 0 {
-        run(p, req, &mut [])
+        run(p, req, &mut [], json)
     } else if n <= STACK_REGS {
         // As many as the program uses (rounded up): each is set to missing
         // before, and dropped after, the run.
         macro_rules! on_stack {
             ($k:expr) => {{
                 let mut regs: [Val<'_>; $k] = [const { Val::Missing }; $k];
-                run(p, req, &mut regs)
+                run(p, req, &mut regs, json)
             }};
         }
         match n {
@@ -98,7 +116,7 @@ fn run_instructions<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
         }
     } else {
         let mut regs = vec![Val::Missing; n];
-        run(p, req, &mut regs)
+        run(p, req, &mut regs, json)
     }
 }
 
@@ -200,14 +218,15 @@ impl SharedTests<'_> {
 /// (`ids[k]` for branch `k`, [`NOT_SHARED`] otherwise) take their result
 /// from `shared` when an earlier rule computed it. Programs that are not
 /// simple, or ids that do not fit, run as [`execute`] does.
-pub fn execute_shared<R: Request + ?Sized>(
-    p: &Program,
-    req: &R,
+pub fn execute_shared<'a, R: Request + ?Sized>(
+    p: &'a Program,
+    req: &'a R,
     ids: &[u32],
     shared: &mut SharedTests<'_>,
+    json: &mut JsonCache<'a>,
 ) -> bool {
     if !p.simple || ids.len() != p.branches.len() {
-        return execute(p, req);
+        return execute_with(p, req, json);
     }
     // Branches that share an id have the same inversion, so their ways
     // agree; a regex the index searched has none (its way is its match).
@@ -398,7 +417,12 @@ fn truthy_composite<R: Request + ?Sized>(req: &R, field: crate::types::FieldId) 
     matches!(req.get(field), Val::Bool(true))
 }
 
-fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]) -> bool {
+fn run<'a, R: Request + ?Sized>(
+    p: &'a Program,
+    req: &'a R,
+    regs: &mut [Val<'a>],
+    json: &mut JsonCache<'a>,
+) -> bool {
     // The hot instructions (field tests, jumps) stay in this small loop; the
     // rest go through `step_slow`, so the common path keeps a small stack
     // frame. Programs made only of these run in their branch form instead.
@@ -437,7 +461,7 @@ fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]
             }
             Instr::Not => acc = !acc,
             Instr::Return => return acc,
-            other => step_slow(p, req, regs, other, &mut acc, &mut pc, &mut xor),
+            other => step_slow(p, req, regs, other, &mut acc, &mut pc, &mut xor, json),
         }
     }
     acc
@@ -447,11 +471,16 @@ fn run<'a, R: Request + ?Sized>(p: &'a Program, req: &'a R, regs: &mut [Val<'a>]
 /// chains, and the bytes the values built so far hold (against the
 /// evaluation's budget, [`Limits::max_evaluation_bytes`](crate::Limits)).
 #[derive(Default)]
-struct SlowState<'a> {
+struct SlowState {
     bits: [u64; BIT_STACK / 64],
     depth: usize,
     spent: usize,
-    json: JsonCache<'a>,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many JSON documents this thread parsed (for tests of the cache).
+    pub(crate) static JSON_PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// The JSON document the evaluation parsed last, so that many
@@ -493,6 +522,8 @@ impl<'a> JsonCache<'a> {
             return None;
         }
         *spent += bytes.len();
+        #[cfg(test)]
+        JSON_PARSES.with(|n| n.set(n.get() + 1));
         // serde_json refuses nesting deeper than 128 levels: deep input is
         // not JSON, not a crash.
         let value = serde_json::from_slice::<serde_json::Value>(bytes).ok();
@@ -520,13 +551,11 @@ fn step_slow<'a, R: Request + ?Sized>(
     ins: Instr,
     acc: &mut bool,
     pc: &mut usize,
-    xor: &mut SlowState<'a>,
+    xor: &mut SlowState,
+    json: &mut JsonCache<'a>,
 ) {
     let SlowState {
-        bits,
-        depth,
-        spent,
-        json,
+        bits, depth, spent, ..
     } = xor;
     match ins {
         Instr::Test { src, pred, flags } => {

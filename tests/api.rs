@@ -254,3 +254,70 @@ fn the_default_catalogue_extends_and_http_requests_fit_it() {
         "{e}"
     );
 }
+
+/// A request JSON with more values than any real request is refused with
+/// an error (through the raw-parts reader and the custom-schema one), and
+/// one just under the limit is read.
+#[test]
+fn a_request_json_with_too_many_values_is_an_error() {
+    let many = |n: usize| {
+        let headers: Vec<serde_json::Value> = (0..n)
+            .map(|k| serde_json::json!([format!("X-{k}"), "v"]))
+            .collect();
+        serde_json::json!({ "headers": headers })
+    };
+    // Each header is an array of two strings: three values.
+    let limit = portcullis::MAX_REQUEST_ELEMENTS;
+    let under = many(limit / 3 - 1);
+    assert!(portcullis::HttpRequest::from_json_value(&under).is_ok());
+    let over = many(limit / 3 + 1);
+    let err = portcullis::HttpRequest::from_json_value(&over).unwrap_err();
+    assert!(err.message().contains("more than 100000 values"), "{err}");
+    let schema = portcullis::Schema::default_http();
+    let names: Vec<String> = (0..limit + 1).map(|k| format!("n{k}")).collect();
+    let fields = serde_json::json!({ "http.request.headers.names": names });
+    assert!(portcullis::Context::from_json_value(&schema, &fields).is_err());
+}
+
+/// A filter run on a request of another schema reads missing values, never
+/// another field that happens to have the same position; the same schema
+/// built twice fits either way.
+#[test]
+fn a_filter_never_reads_another_schemas_field() {
+    use portcullis::{Compiler, Context, HttpRequest, Schema, Type, Value};
+    let custom = || {
+        Schema::builder()
+            .field("device.name", Type::Bytes)
+            .field("device.port", Type::Int)
+            .build()
+            .unwrap()
+    };
+    let (a, a_again) = (custom(), custom());
+    let other = Schema::builder()
+        .field("user.name", Type::Bytes)
+        .field("user.port", Type::Int)
+        .build()
+        .unwrap();
+    let http = Schema::default_http();
+    // Position 0 of the catalogue is http.host: a custom filter on field 0
+    // must not read it.
+    let on_custom = Compiler::new(&a).compile(r#"device.name eq "x""#).unwrap();
+    let negated = Compiler::new(&a).compile(r#"not device.name eq "x""#).unwrap();
+    let host = HttpRequest::builder().header("Host", "x").build().unwrap();
+    assert_eq!(http.field_id("http.host").map(|id| id.index()), Some(0));
+    assert!(!on_custom.matches(&host), "reads http.host as device.name");
+    assert!(negated.matches(&host), "missing, so `not` is true");
+    let mut cx = Context::new(&other);
+    cx.set("user.name", Value::from("x")).unwrap();
+    assert!(!on_custom.matches(&cx), "reads user.name as device.name");
+    // The catalogue's filter on a custom request.
+    let on_http = Compiler::new(&http).compile(r#"http.host eq "x""#).unwrap();
+    let mut device = Context::new(&a);
+    device.set("device.name", Value::from("x")).unwrap();
+    assert!(!on_http.matches(&device), "reads device.name as http.host");
+    // The same fields, built twice: one fits the other.
+    let mut again = Context::new(&a_again);
+    again.set("device.name", Value::from("x")).unwrap();
+    assert!(on_custom.matches(&again));
+    assert!(on_custom.matches(&device));
+}

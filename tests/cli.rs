@@ -1,31 +1,10 @@
 //! The command-line contract: outputs, exit codes, the batch format, and
 //! hostile inputs that must end with exit 0 or 1 and a message.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+#[path = "support/cli.rs"]
+mod support_cli;
 
-fn run(args: &[&str], stdin: impl AsRef<[u8]>) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn portcullis");
-    let mut input = child.stdin.take().unwrap();
-    let text = stdin.as_ref().to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&text);
-    });
-    let out = child.wait_with_output().expect("wait");
-    writer.join().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use support_cli::run;
 
 #[test]
 fn check_prints_the_canonical_form_or_a_caret_diagnostic() {
@@ -254,9 +233,34 @@ fn fields_and_disasm_and_fmt() {
         out.contains("jump_if_true") && out.contains("return"),
         "{out}"
     );
-    let (code, out, _) = run(&["fmt", "--rules", "examples/mtls/rules.json"], "");
-    assert_eq!(code, 0);
-    assert!(out.contains("mtls-required\t(http.host in {"), "{out}");
+    // The bundled rule files are canonical; a rewritten copy of a
+    // non-canonical one is, and keeps its comments and its other keys.
+    for file in ["examples/mtls/rules.json", "examples/mtls/rules.toml"] {
+        let (code, _, err) = run(&["fmt", "--check", "--rules", file], "");
+        assert_eq!(code, 0, "{file}: {err}");
+    }
+    let dir = std::env::temp_dir().join(format!("portcullis-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = dir.join("rules.toml");
+    std::fs::write(
+        &toml,
+        "# keep me\n[[rules]]\nref = \"r1\"\naction = \"block\"\nexpression = \"http.host==\\\"a\\\"  &&  ssl\"\nid = \"x\"\n",
+    )
+    .unwrap();
+    let path = toml.to_str().unwrap();
+    let (code, _, err) = run(&["fmt", "--check", "--rules", path], "");
+    assert_eq!(code, 1, "not canonical: {err}");
+    assert!(err.contains("not in canonical form"), "{err}");
+    let (code, _, err) = run(&["fmt", "--rules", path], "");
+    assert_eq!(code, 0, "{err}");
+    let written = std::fs::read_to_string(&toml).unwrap();
+    assert_eq!(
+        written,
+        "# keep me\n[[rules]]\nid = \"x\"\nexpression = 'http.host eq \"a\" and ssl'\naction = \"block\"\nref = \"r1\"\n"
+    );
+    let (code, _, err) = run(&["fmt", "--check", "--rules", path], "");
+    assert_eq!(code, 0, "canonical after fmt: {err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A line of a stream that is not UTF-8 gets an error line of its own; the
@@ -398,4 +402,72 @@ fn usage_mistakes_are_errors_that_say_the_fix() {
         out.contains("--schema") && !out.contains("--max-depth"),
         "{out}"
     );
+}
+
+/// The exit codes the README promises, command by command: 0 success, 1 an
+/// invalid expression, rule set, schema or test file (or a failing test,
+/// a lint under --deny, a file fmt --check finds not canonical), 2 an
+/// input that cannot be read or is not JSON/TOML at all.
+#[test]
+fn every_command_exits_as_the_readme_says() {
+    let dir = std::env::temp_dir().join(format!("portcullis-exit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let not_json = file("not.json", "{");
+    let not_toml = file("not.toml", "x = [");
+    let bad_rules = file(
+        "bad.json",
+        r#"{"rules": [{"id": "a", "expresion": "ssl", "action": "block"}]}"#,
+    );
+    let rules = file(
+        "ok.json",
+        r#"{"rules": [{"id": "a", "expression": "ssl", "action": "block"}]}"#,
+    );
+    let bad_schema = file("schema.json", r#"{"fields": {"Bad": "Int"}}"#);
+    let request = file("req.json", r#"{"uri": "/"}"#);
+    let failing = file(
+        "tests.toml",
+        "[[case]]\nname = \"x\"\nrequest = {}\nexpect = { action = \"block\" }\n",
+    );
+    let missing = dir.join("missing").to_str().unwrap().to_string();
+    let cases: &[(&[&str], i32)] = &[
+        (&["check", "ssl"], 0),
+        (&["check", "ssl and"], 1),
+        (&["check", "--rules", &rules], 0),
+        (&["check", "--rules", &bad_rules], 1),
+        (&["check", "--rules", &not_json], 2),
+        (&["check", "--rules", &missing], 2),
+        (&["eval", "--request", &request, "ssl"], 0),
+        (&["eval", "--request", &request, "http.hots eq 1"], 1),
+        (&["eval", "--request", &not_json, "ssl"], 2),
+        (&["eval", "--request", &missing, "ssl"], 2),
+        (&["eval", "ssl"], 2),
+        (&["run", "--rules", &rules, "--request", &request], 0),
+        (&["run", "--rules", &bad_rules, "--request", &request], 1),
+        (&["run", "--rules", &not_json, "--request", &request], 2),
+        (&["run", "--rules", &not_toml, "--request", &request], 2),
+        (&["run", "--rules", &rules, "--request", &not_json], 2),
+        (&["fields", "--schema", &bad_schema], 1),
+        (&["fields", "--schema", &not_json], 2),
+        (&["test", &rules, &failing], 1),
+        (&["test", &rules, &not_toml], 2),
+        (&["test", &rules, &missing], 2),
+        (&["lint", "ssl"], 0),
+        (&["lint", "--deny", "http.host eq \"A\""], 1),
+        (&["lint", "--rules", &not_json], 2),
+        (&["fmt", "ssl and"], 1),
+        (&["fmt", "--check", "--rules", &rules], 1),
+        (&["fmt", "--rules", &not_toml], 2),
+        (&["disasm", "ssl and"], 1),
+        (&["no-such-command"], 2),
+    ];
+    for (args, want) in cases {
+        let (code, out, err) = run(args, "");
+        assert_eq!(code, *want, "{args:?}\n{out}{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,7 +1,8 @@
 //! Differential property: on well-typed expressions over the default schema
 //! and random requests (fields present and missing), the bytecode VM agrees
 //! with the tree-walking reference evaluator, and a compiled rule set agrees
-//! with evaluating its rules one by one.
+//! with evaluating its rules one by one; explanations reach the same
+//! decisions.
 
 use portcullis::{Action, Rule, RuleSet};
 use portcullis::{Compiler, Context, Schema};
@@ -199,6 +200,9 @@ proptest! {
         let vm = filter.matches(&cx);
         let oracle = portcullis::test_support::reference_matches(&checked, &cx, compiler.lists());
         prop_assert_eq!(vm, oracle, "`{}` on {}\n{}", text, req, filter.disassemble());
+        // An explanation reaches the same decision, from its own walk.
+        let explained = filter.explain(&cx).map_err(|e| TestCaseError::fail(format!("explain `{text}`: {e}")))?;
+        prop_assert_eq!(explained.matched, vm, "explain of `{}` on {}\n{}", text, req, explained);
         // The instructions themselves, without the branch form most
         // programs run as: both must say the same.
         let kept = compiler.clone().keep_instructions(true).compile(&text).unwrap();
@@ -343,6 +347,18 @@ fn check_rule_set(
     .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let cx = Context::from_json_value(&schema, req).unwrap();
     let verdict = set.evaluate(&cx);
+    // The explanation, which explains every rule rather than the index's
+    // candidates, reaches the same verdict.
+    let explained = set
+        .explain(&cx)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(
+        &explained.verdict,
+        &verdict,
+        "explain of {:?}\n{}",
+        exprs,
+        explained
+    );
     // A request that computes its fields on demand is read through the
     // set's memo: the same verdict, and no field computed twice.
     for with_scalar in [true, false] {

@@ -10,8 +10,11 @@
 use portcullis::{Compiler, Filter, HttpRequest, Schema, Seq, Val};
 use proptest::prelude::*;
 use serde_json::json;
+
+#[path = "support/cli.rs"]
+mod support_cli;
+
 use std::io::Write;
-use std::process::{Command, Stdio};
 
 /// The rules every trick is decided by, with the ids the CLI logs them under.
 const RULES: &[(&str, &str)] = &[
@@ -148,24 +151,7 @@ fn target(raw: &[u8]) -> HttpRequest {
 
 /// Runs the CLI with `stdin`; its exit code, stdout and stderr.
 fn cli(args: &[&str], stdin: Vec<u8>) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn portcullis");
-    let mut input = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let out = child.wait_with_output().expect("wait");
-    writer.join().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    support_cli::run(args, stdin)
 }
 
 #[test]

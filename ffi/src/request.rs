@@ -67,34 +67,41 @@ impl RequestObject {
 
 /// A request of any schema: every field's value by id, owned (a
 /// [`Context`] borrows its schema; C objects cannot).
-pub(crate) struct FieldTable(Vec<Option<Value>>);
+/// The values are kept by position: field `id` at `id.0 - base`, so an id
+/// of another schema (another tag, `FieldId`) is missing.
+pub(crate) struct FieldTable {
+    base: u32,
+    values: Vec<Option<Value>>,
+}
 
 impl FieldTable {
-    /// The values `cx` holds.
+    /// The values `cx` holds, by field position.
     fn of(schema: &Schema, cx: &Context<'_>) -> FieldTable {
-        FieldTable(
-            (0..schema.len())
-                .map(|k| cx.get(FieldId(k as u32)).to_value())
+        FieldTable {
+            base: schema.fields().next().map_or(0, |(id, _)| id.0),
+            values: schema
+                .fields()
+                .map(|(id, _)| cx.get(id).to_value())
                 .collect(),
-        )
+        }
+    }
+
+    fn at(&self, id: FieldId) -> Option<&Value> {
+        self.values
+            .get(id.0.wrapping_sub(self.base) as usize)?
+            .as_ref()
     }
 }
 
 impl Request for FieldTable {
     #[inline]
     fn get(&self, id: FieldId) -> Val<'_> {
-        match self.0.get(id.index()) {
-            Some(Some(v)) => v.as_val(),
-            _ => Val::Missing,
-        }
+        self.at(id).map_or(Val::Missing, Value::as_val)
     }
 
     #[inline]
     fn scalar(&self, id: FieldId) -> Scalar<'_> {
-        match self.0.get(id.index()) {
-            Some(Some(v)) => v.scalar(),
-            _ => Scalar::Missing,
-        }
+        self.at(id).map_or(Scalar::Missing, Value::scalar)
     }
 
     #[inline]
@@ -175,7 +182,7 @@ impl BuilderObject {
         let table = FieldTable::of(&self.schema, cx);
         match &mut self.parts {
             Parts::Fields(values) => {
-                for (slot, v) in values.iter_mut().zip(table.0) {
+                for (slot, v) in values.iter_mut().zip(table.values) {
                     if v.is_some() {
                         *slot = v;
                     }
@@ -184,7 +191,7 @@ impl BuilderObject {
             Parts::Http(b) => {
                 let names = self.schema.names().clone();
                 let mut builder = std::mem::take(b);
-                for (k, v) in table.0.into_iter().enumerate() {
+                for (k, v) in table.values.into_iter().enumerate() {
                     if let (Some(v), Some(n)) = (v, names.get(k)) {
                         builder = builder.field(n, v);
                     }
@@ -641,11 +648,12 @@ pub unsafe extern "C" fn portcullis_request_builder_build(
         };
         let b = taken.ok_or_else(|| Fail::null("*builder"))?;
         out.check()?;
+        let base = b.schema.fields().next().map_or(0, |(id, _)| id.0);
         let request = match b.parts {
             Parts::Http(h) => {
                 RequestObject::Http(h.build().map_err(|e| Fail::engine(&e, ""))?, b.schema)
             }
-            Parts::Fields(values) => RequestObject::Fields(FieldTable(values), b.schema),
+            Parts::Fields(values) => RequestObject::Fields(FieldTable { base, values }, b.schema),
         };
         out.set_object(request)
     })

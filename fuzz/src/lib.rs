@@ -177,7 +177,7 @@ pub fn roundtrip(data: &[u8]) {
 }
 
 /// Target `compile_eval`: `EXPR\0REQUEST`; compiling (default and raised
-/// limits), disassembling and evaluating never panic.
+/// limits), disassembling, evaluating and linting never panic.
 pub fn compile_eval(data: &[u8]) {
     let (expr, request) = split(data);
     let Ok(text) = std::str::from_utf8(expr) else {
@@ -196,12 +196,19 @@ pub fn compile_eval(data: &[u8]) {
     };
     let empty = Context::new(&env.schema);
     for limits in [Limits::default(), raised_limits()] {
-        match env.compiler(limits).compile(text) {
+        let compiler = env.compiler(limits);
+        match compiler.compile(text) {
             Ok(filter) => {
                 let _ = filter.disassemble();
                 let _ = filter.fields();
                 let _ = filter.matches(&cx);
                 let _ = filter.matches(&empty);
+                // Linting what compiles never panics, and every lint renders.
+                let lints = portcullis::lint_expression(text, &compiler);
+                assert!(lints.is_ok(), "lint refused what compiles: {text:?}");
+                for l in lints.unwrap_or_default() {
+                    let _ = l.render(text);
+                }
             }
             Err(e) => check_error(&e, text),
         }
@@ -322,6 +329,14 @@ pub fn differential(data: &[u8]) {
             "instructions and reference disagree\n  expr:    {text:?}\n  request: {request}\n  program:\n{}",
             kept.disassemble()
         );
+    }
+    // An explanation reaches the VM's decision by its own walk.
+    match filter.explain(&cx) {
+        Ok(e) => assert_eq!(
+            e.matched, vm,
+            "explain and VM disagree\n  expr:    {text:?}\n  request: {request}\n{e}"
+        ),
+        Err(e) => panic!("a compiled filter failed to explain: {e}\n  expr: {text:?}"),
     }
     let vm_empty = filter.matches(&empty);
     let oracle_empty =
@@ -520,6 +535,11 @@ fn check_verdict(
     }
 
     let got = compiled.evaluate(cx);
+    // The explanation's verdict, reached without the index, is the same.
+    match compiled.explain(cx) {
+        Ok(e) => assert_eq!(e.verdict, got, "explain and evaluate disagree\n{e}"),
+        Err(e) => panic!("a compiled rule set failed to explain: {e}"),
+    }
     let want = (want_action, want_rule, want_logged, want_skipped);
     if (
         got.action,

@@ -194,19 +194,26 @@ pub(crate) fn check(
     cache: &RegexCache,
     root: &mut Node,
 ) -> Result<Vec<String>, Error> {
-    let mut c = Checker {
-        schema,
-        limits,
-        cache,
-        regexes: 0,
-        lists: Vec::new(),
-        max_depth: limits.effective_depth(),
-        last_field: None,
-    };
+    let mut c = Checker::new(schema, limits, cache);
     // Before typing, which moves the literals out of `expr`.
     growth::check(expr, limits)?;
     c.node(expr, 0, root)?;
     Ok(c.lists)
+}
+
+/// Types one value on its own (for explanations: the value a sub-expression
+/// of a checked rule had). A value mapped by `[*]` becomes the array of its
+/// elements' values.
+pub(crate) fn check_value(
+    value: &syntax::Value,
+    schema: &Schema,
+    limits: &Limits,
+    cache: &RegexCache,
+) -> Result<Operand, Error> {
+    Ok(Checker::new(schema, limits, cache)
+        .value(value, 0)?
+        .close()
+        .op)
 }
 
 mod calls;
@@ -273,6 +280,20 @@ fn a_type(ty: &Type) -> String {
         "a"
     };
     format!("{article} {t}")
+}
+
+impl<'s> Checker<'s> {
+    fn new(schema: &'s Schema, limits: &'s Limits, cache: &'s RegexCache) -> Self {
+        Checker {
+            schema,
+            limits,
+            cache,
+            regexes: 0,
+            lists: Vec::new(),
+            max_depth: limits.effective_depth(),
+            last_field: None,
+        }
+    }
 }
 
 impl Checker<'_> {
@@ -733,8 +754,18 @@ impl Checker<'_> {
                 format!("regex compiles to more than {limit} bytes (raise `max_regex_size` in the settings)"),
                 span,
             ),
-            other => Error::compile(format!("invalid regex: {}", one_line(&other.to_string())), span)
-                .with_kind(ErrorKind::InvalidRegex),
+            other => {
+                // Point at the place in the pattern, when the parser says where.
+                let (message, at) = match regex_syntax::ast::parse::Parser::new().parse(pattern) {
+                    Err(e) => (
+                        e.kind().to_string(),
+                        pattern_span(pattern, span, e.span().start.offset, e.span().end.offset),
+                    ),
+                    Ok(_) => (one_line(&other.to_string()), span),
+                };
+                Error::compile(format!("invalid regex: {message}"), at)
+                    .with_kind(ErrorKind::InvalidRegex)
+            }
         })?;
         // The worst search: every state stepped for every byte of a value
         // as large as a value may be.
@@ -1064,8 +1095,9 @@ impl Checker<'_> {
 impl<'s> Checker<'s> {
     /// A logical expression over `Array<Bool>` operands, element by element
     /// (`LANGUAGE.md` §4): `not` maps over the elements, `and`/`or`/`xor`
-    /// combine the elements of operands that map over the same array. The
-    /// result maps over that array (its `[*]` source), per element.
+    /// combine the elements of their operands. Over one array the result
+    /// maps over it (its `[*]` source), per element; over different arrays
+    /// it is an `Array<Bool>` as long as the shortest ([`zip`]).
     fn elementwise<'e>(&mut self, e: &'e Expr, depth: usize) -> Result<TVal<'e>, Error> {
         let depth = self.deeper(depth, e.span())?;
         match e {
@@ -1082,27 +1114,39 @@ impl<'s> Checker<'s> {
                 })
             }
             Expr::Logical { op, terms, span } => {
-                let mut source: Option<(Box<Operand>, String)> = None;
-                let mut bodies = Vec::with_capacity(terms.len());
+                let mut mapped = Vec::with_capacity(terms.len());
                 for t in terms {
-                    let (s, body) = self.element_term(t, depth)?;
-                    let key = format!("{s:?}");
-                    match &source {
-                        None => source = Some((s, key)),
-                        Some((_, first)) if *first == key => {}
-                        Some(_) => {
-                            return Err(Error::check(
-                                format!(
-                                    "the operands of this `{}` map `[*]` over different arrays; combine element by element only over one array (or test each with its own any(...)/all(...))",
-                                    op.keyword()
-                                ),
-                                t.span(),
-                            ));
-                        }
-                    }
+                    mapped.push(self.element_term(t, depth)?);
+                }
+                let same = mapped
+                    .windows(2)
+                    .all(|w| format!("{:?}", w[0].0) == format!("{:?}", w[1].0));
+                if !same {
+                    // Different arrays: each term becomes its own Array<Bool>,
+                    // combined element by element, as long as the shortest.
+                    let arrays = mapped
+                        .into_iter()
+                        .map(|(source, body)| Operand::Each {
+                            source,
+                            body: Box::new(body),
+                        })
+                        .collect();
+                    return Ok(TVal {
+                        op: Operand::Call(Callee::User(zip(*op)), arrays),
+                        ty: Type::array(Type::Bool),
+                        star: None,
+                        literal: None,
+                        span: *span,
+                        text: Text::Expr(e),
+                    });
+                }
+                let mut source = None;
+                let mut bodies = Vec::with_capacity(mapped.len());
+                for (s, body) in mapped {
+                    source.get_or_insert(s);
                     bodies.push(Node::Test(body));
                 }
-                let Some((source, _)) = source else {
+                let Some(source) = source else {
                     return Err(Error::check("a logical chain needs terms", *span));
                 };
                 let node = match op {
@@ -1172,6 +1216,67 @@ impl<'s> Checker<'s> {
             )),
         }
     }
+}
+
+/// The span in the source of bytes `start..end` of `pattern`, whose literal
+/// stands at `literal`: quoted (`"..."`, where only `\"` is an escape) or
+/// raw (`r#"..."#`). The whole literal when the two do not line up.
+fn pattern_span(pattern: &str, literal: Span, start: usize, end: usize) -> Span {
+    let quotes_before = |o: usize| pattern.get(..o).map_or(0, |p| p.matches('"').count());
+    let extra = literal
+        .end
+        .saturating_sub(literal.start)
+        .saturating_sub(pattern.len());
+    let at = |o: usize| {
+        if extra == 2 + quotes_before(pattern.len()) {
+            literal.start + 1 + o + quotes_before(o)
+        } else {
+            literal.start + extra.div_ceil(2) + o
+        }
+    };
+    let (s, e) = (
+        at(start),
+        at(end.max(start + 1)).min(literal.end.saturating_sub(1)),
+    );
+    if start > pattern.len() || s >= literal.end || e <= s {
+        return literal;
+    }
+    Span::new(s, e)
+}
+
+/// `and`/`or`/`xor` of `Array<Bool>`s element by element, as long as the
+/// shortest (`LANGUAGE.md` §4): what a logical operator over `[*]` of
+/// different arrays is. A missing element counts as false.
+fn zip(op: LogicalOp) -> std::sync::Arc<crate::functions::UserFunction> {
+    std::sync::Arc::new(crate::functions::UserFunction::new(
+        op.keyword(),
+        Vec::new(),
+        Type::array(Type::Bool),
+        move |arrays| zip_arrays(op, arrays),
+    ))
+}
+
+fn zip_arrays<'a>(op: LogicalOp, arrays: &[crate::types::Val<'a>]) -> crate::types::Val<'a> {
+    use crate::types::{Seq, Val};
+    let mut seqs = Vec::with_capacity(arrays.len());
+    for a in arrays {
+        match a {
+            Val::Array(s) => seqs.push(s),
+            _ => return Val::Missing,
+        }
+    }
+    let len = seqs.iter().map(|s| s.len()).min().unwrap_or(0);
+    let items = (0..len)
+        .map(|k| {
+            let mut truths = seqs.iter().map(|s| s.get(k) == Val::Bool(true));
+            Val::Bool(match op {
+                LogicalOp::And => truths.all(|t| t),
+                LogicalOp::Or => truths.any(|t| t),
+                LogicalOp::Xor => truths.fold(false, |acc, t| acc ^ t),
+            })
+        })
+        .collect();
+    Val::Array(Seq::Vals(items))
 }
 
 /// Whether an expression maps over an array (`[*]`) anywhere in it.

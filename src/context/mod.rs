@@ -14,6 +14,7 @@ mod url;
 pub use client_cert::ClientCert;
 pub use connection::{ConnectionInfo, TlsInfo};
 pub use http::{DEFAULT_BODY_LIMIT, HttpRequest, HttpRequestBuilder};
+pub use request_json::MAX_REQUEST_ELEMENTS;
 
 use crate::error::Error;
 use crate::schema::Schema;
@@ -52,6 +53,9 @@ pub trait Request {
 /// (a missing field is `None`). Reading a field is one bounds-checked load.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Table {
+    /// The schema's tag ([`Schema::base`]): field `id` is at `id.0 - base`,
+    /// and an id of another schema falls outside the table (missing).
+    base: u32,
     values: Vec<Option<Value>>,
     /// While a request is built for some fields only
     /// ([`HttpRequestBuilder::only`]): a bit per field, set for those to keep.
@@ -61,10 +65,22 @@ struct Table {
 impl Table {
     /// `len` fields, all missing.
     fn new(len: usize) -> Self {
+        Table::of(0, len)
+    }
+
+    /// `len` fields of the schema tagged `base`, all missing.
+    fn of(base: u32, len: usize) -> Self {
         Table {
+            base,
             values: vec![None; len],
             only: None,
         }
+    }
+
+    /// Where field `id` is kept (past the end for another schema's id).
+    #[inline]
+    fn at(&self, id: FieldId) -> usize {
+        id.0.wrapping_sub(self.base) as usize
     }
 
     /// Whether field `id` is to be stored (always, unless the table is
@@ -74,8 +90,8 @@ impl Table {
         match &self.only {
             None => true,
             Some(bits) => bits
-                .get(id.index() / 64)
-                .is_some_and(|w| w & (1 << (id.index() % 64)) != 0),
+                .get(self.at(id) / 64)
+                .is_some_and(|w| w & (1 << (self.at(id) % 64)) != 0),
         }
     }
 
@@ -90,7 +106,7 @@ impl Table {
 
     #[inline]
     fn get(&self, id: FieldId) -> Val<'_> {
-        match self.values.get(id.index()) {
+        match self.values.get(self.at(id)) {
             Some(Some(v)) => v.as_val(),
             _ => Val::Missing,
         }
@@ -98,7 +114,7 @@ impl Table {
 
     #[inline]
     fn scalar(&self, id: FieldId) -> Scalar<'_> {
-        match self.values.get(id.index()) {
+        match self.values.get(self.at(id)) {
             Some(Some(v)) => v.scalar(),
             _ => Scalar::Missing,
         }
@@ -107,7 +123,7 @@ impl Table {
     /// The stored value of field `id`, if set.
     #[inline]
     fn value(&self, id: FieldId) -> Option<&Value> {
-        self.values.get(id.index()).and_then(Option::as_ref)
+        self.values.get(self.at(id)).and_then(Option::as_ref)
     }
 
     /// Stores `value` (the caller has checked its type) as field `id`; an id
@@ -117,7 +133,8 @@ impl Table {
         if !self.wants(id) {
             return;
         }
-        if let Some(slot) = self.values.get_mut(id.index()) {
+        let at = self.at(id);
+        if let Some(slot) = self.values.get_mut(at) {
             *slot = Some(value);
         }
     }
@@ -125,15 +142,17 @@ impl Table {
     /// [`set`](Self::set), growing the table for a field past its end (a
     /// field an extended schema adds to the catalogue).
     fn set_growing(&mut self, id: FieldId, value: Value) {
-        if id.index() >= self.values.len() {
-            self.values.resize(id.index() + 1, None);
+        let at = self.at(id);
+        if at >= self.values.len() && at < FieldId::MAX_FIELDS {
+            self.values.resize(at + 1, None);
         }
         self.set(id, value);
     }
 
     /// Makes field `id` missing.
     fn unset(&mut self, id: FieldId) {
-        if let Some(slot) = self.values.get_mut(id.index()) {
+        let at = self.at(id);
+        if let Some(slot) = self.values.get_mut(at) {
             *slot = None;
         }
     }
@@ -145,10 +164,11 @@ impl Table {
 
     /// The fields that are set, by id.
     fn into_set(self) -> impl Iterator<Item = (FieldId, Value)> {
+        let base = self.base;
         self.values
             .into_iter()
             .enumerate()
-            .filter_map(|(k, v)| Some((FieldId(k as u32), v?)))
+            .filter_map(move |(k, v)| Some((FieldId(base | k as u32), v?)))
     }
 }
 
@@ -181,7 +201,7 @@ impl<'s> Context<'s> {
     pub fn new(schema: &'s Schema) -> Self {
         Context {
             schema,
-            table: Table::new(schema.len()),
+            table: Table::of(schema.base(), schema.len()),
         }
     }
 
@@ -239,6 +259,7 @@ impl<'s> Context<'s> {
 
     /// Like [`Context::from_json`], from parsed JSON.
     pub fn from_json_value(schema: &'s Schema, json: &serde_json::Value) -> Result<Self, Error> {
+        request_json::within_element_limit(json)?;
         let serde_json::Value::Object(obj) = json else {
             return Err(Error::Request {
                 field: String::new(),

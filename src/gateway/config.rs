@@ -43,6 +43,12 @@ pub struct RulesConfig {
     /// Named lists JSON (`{"name": [items...]}`), as `portcullis run --lists` reads it.
     #[serde(default)]
     pub lists: Option<PathBuf>,
+    /// A candidate rule set evaluated beside `file` on every request, with
+    /// the same lists: it never decides; where its verdict differs, a
+    /// `shadow verdict differs` log line and the
+    /// `portcullis_shadow_changes_total` counter say so. It reloads with the rules.
+    #[serde(default)]
+    pub shadow: Option<PathBuf>,
     /// How often the files are checked for changes, in milliseconds; 0 turns
     /// watching off (SIGHUP still reloads).
     #[serde(default = "default_watch_ms")]
@@ -359,6 +365,9 @@ impl Config {
         };
         fix(&mut self.rules.file);
         if let Some(l) = &mut self.rules.lists {
+            fix(l);
+        }
+        if let Some(l) = &mut self.rules.shadow {
             fix(l);
         }
         if let Some(g) = &mut self.gateway {

@@ -106,7 +106,7 @@ impl Decide {
         let started = Instant::now();
         let request_id = self.shared.ids.next();
         let (parts, _) = request.into_parts();
-        let set = self.shared.rules.handle.load();
+        let sets = self.shared.sets();
         let original = match original_request(&parts.headers, self.auth.as_ref()) {
             Ok(o) => o,
             Err(message) => {
@@ -116,10 +116,13 @@ impl Decide {
             }
         };
         let builder = HttpRequest::builder()
-            .only(set.fields())
+            .only(&sets.fields())
             .http_parts(&original.parts)
             .connection(&original.info);
-        let decided = match self.shared.decide_http(Mode::AuthRequest, builder, &set) {
+        let decided = match self
+            .shared
+            .decide_http(Mode::AuthRequest, builder, &sets, &request_id)
+        {
             Ok(d) => d,
             Err(e) => {
                 self.shared.metrics.bad_request();
@@ -217,13 +220,13 @@ impl Decide {
                 return error_json(StatusCode::BAD_REQUEST, &format!("not valid JSON: {e}"));
             }
         };
-        let set = self.shared.rules.handle.load();
+        let sets = self.shared.sets();
         let one = |req: &serde_json::Value| -> Result<Decided, Error> {
             let start = Instant::now();
             let request = HttpRequest::from_json_value(req)?;
             Ok(self
                 .shared
-                .decide(Mode::Api, &request, &set, start.elapsed()))
+                .decide(Mode::Api, &request, &sets, start.elapsed(), ""))
         };
         let answer = |r: Result<Decided, Error>| match r {
             Ok(d) => verdict_json(&d.decision),

@@ -65,6 +65,8 @@ pub(crate) struct Metrics {
     build_sum_ns: AtomicU64,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
+    /// Requests whose shadow verdict differed from the live one.
+    shadow_changes: AtomicU64,
     rules_loaded: AtomicU64,
     upstream_connect: AtomicU64,
     upstream_timeout: AtomicU64,
@@ -115,6 +117,11 @@ impl Metrics {
         } else {
             self.reloads_failed.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// A request the shadow set would have decided otherwise.
+    pub(crate) fn shadow_changed(&self) {
+        self.shadow_changes.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The rule set in force has `n` rules.
@@ -222,6 +229,11 @@ impl Metrics {
             "# HELP portcullis_reloads_total Rule and list reloads, by result.\n# TYPE portcullis_reloads_total counter\nportcullis_reloads_total{{result=\"ok\"}} {}\nportcullis_reloads_total{{result=\"failed\"}} {}",
             load(&self.reloads_ok),
             load(&self.reloads_failed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP portcullis_shadow_changes_total Requests the shadow rule set would have decided otherwise (action or rule).\n# TYPE portcullis_shadow_changes_total counter\nportcullis_shadow_changes_total {}",
+            load(&self.shadow_changes)
         );
         let _ = writeln!(
             out,

@@ -266,33 +266,87 @@ pub(crate) struct Decided {
     pub eval: Duration,
 }
 
+/// The sets that decide one request, loaded once for it: the live set and
+/// the shadow candidate, if one is configured.
+pub(crate) struct Sets {
+    pub live: Arc<CompiledRuleSet>,
+    pub shadow: Option<Arc<CompiledRuleSet>>,
+}
+
+impl Sets {
+    /// The fields either set reads: what the request is built with.
+    pub(crate) fn fields(&self) -> std::borrow::Cow<'_, [crate::types::FieldId]> {
+        match &self.shadow {
+            None => std::borrow::Cow::Borrowed(self.live.fields()),
+            Some(s) => {
+                let mut all = self.live.fields().to_vec();
+                all.extend_from_slice(s.fields());
+                all.sort_unstable();
+                all.dedup();
+                std::borrow::Cow::Owned(all)
+            }
+        }
+    }
+
+    /// Whether either set reads a body field.
+    pub(crate) fn reads_body(&self) -> bool {
+        reload::reads_body(&self.live) || self.shadow.as_deref().is_some_and(reload::reads_body)
+    }
+}
+
 impl Shared {
-    /// Builds the request from `builder` and decides it with `set`.
+    /// The sets in force, for one request.
+    pub(crate) fn sets(&self) -> Sets {
+        Sets {
+            live: self.rules.handle.load(),
+            shadow: self.rules.handle.load_shadow(),
+        }
+    }
+
+    /// Builds the request from `builder` and decides it with `sets`.
     fn decide_http(
         &self,
         mode: Mode,
         builder: HttpRequestBuilder,
-        set: &CompiledRuleSet,
+        sets: &Sets,
+        request_id: &str,
     ) -> Result<Decided, Error> {
         let start = Instant::now();
         let request = builder.build()?;
         let build = start.elapsed();
-        Ok(self.decide(mode, &request, set, build))
+        Ok(self.decide(mode, &request, sets, build, request_id))
     }
 
-    /// Decides `request` with `set`, counting it.
+    /// Decides `request` with the live set, counting it; with a shadow set,
+    /// evaluates it too and logs (and counts) a verdict it would change.
     fn decide<R: Request + ?Sized>(
         &self,
         mode: Mode,
         request: &R,
-        set: &CompiledRuleSet,
+        sets: &Sets,
         build: Duration,
+        request_id: &str,
     ) -> Decided {
         let start = Instant::now();
-        let verdict = set.evaluate(request);
+        let verdict = sets.live.evaluate(request);
         let eval = start.elapsed();
         self.metrics
             .decided(mode, verdict.action, verdict.rule, build, eval);
+        if let Some(shadow) = &sets.shadow {
+            let other = shadow.evaluate(request);
+            if !verdict.same_decision(&other) {
+                self.metrics.shadow_changed();
+                tracing::info!(
+                    request_id,
+                    mode = mode.name(),
+                    action = verdict.action.map_or("none", crate::Action::name),
+                    rule = verdict.rule.unwrap_or(""),
+                    shadow_action = other.action.map_or("none", crate::Action::name),
+                    shadow_rule = other.rule.unwrap_or(""),
+                    "shadow verdict differs"
+                );
+            }
+        }
         Decided {
             decision: Decision::from(&verdict),
             build,

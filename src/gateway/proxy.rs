@@ -8,7 +8,6 @@ use super::headers;
 use super::listen::{Body, BoxError, Conn, Handler, error_json};
 use super::log::{self, Line};
 use super::metrics::Mode;
-use super::reload::reads_body;
 use crate::context::{HttpRequest, HttpRequestBuilder};
 use crate::error::Error;
 use crate::integrations::ActionResponse;
@@ -110,18 +109,18 @@ impl Proxy {
             &parts.headers,
             &self.trusted_proxies,
         );
-        // One version decides this request: the set loaded here.
-        let set = self.shared.rules.handle.load();
+        // One version decides this request: the sets loaded here.
+        let sets = self.shared.sets();
         let mut prefix = None;
-        // Only the fields the set reads are built.
+        // Only the fields the sets read are built.
         let mut builder = HttpRequest::builder()
-            .only(set.fields())
+            .only(&sets.fields())
             .http_parts(&parts)
             .connection(&conn.info);
         if let Some(ip) = client_ip {
             builder = builder.client_ip(ip);
         }
-        if reads_body(&set) {
+        if sets.reads_body() {
             match tokio::time::timeout(self.body_timeout, read_prefix(&mut body, self.max_body))
                 .await
             {
@@ -145,14 +144,17 @@ impl Proxy {
                 }
             }
         }
-        let decided = match self.shared.decide_http(Mode::Gateway, builder, &set) {
+        let decided = match self
+            .shared
+            .decide_http(Mode::Gateway, builder, &sets, &request_id)
+        {
             Ok(d) => d,
             Err(e) => {
                 self.shared.metrics.bad_request();
                 return error_json(StatusCode::BAD_REQUEST, &e.to_string());
             }
         };
-        drop(set);
+        drop(sets);
         let host = parts
             .headers
             .get(http::header::HOST)

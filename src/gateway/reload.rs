@@ -34,8 +34,11 @@ type Stamp = Option<(usize, u64)>;
 struct Loaded {
     rules_stamp: Stamp,
     lists_stamp: Stamp,
-    /// The rule set's source, for type inference of lists on a lists-only change.
+    shadow_stamp: Stamp,
+    /// The rule set's source (and the shadow's), for type inference of
+    /// lists on a lists-only change.
     source: RuleSet,
+    shadow: Option<RuleSet>,
     /// The element type of each list the lists file declared.
     declared: BTreeMap<String, Type>,
     lists: Lists,
@@ -110,19 +113,20 @@ fn parse_lists(path: &Path, text: &str) -> Result<ListsFile, Vec<String>> {
     })
 }
 
-/// Compiles `source` with `lists`: the set, its lists store and the
-/// declared element types; or every error.
+/// Compiles `source` (and the `shadow` candidate, against the same lists)
+/// with `lists`: the sets, their lists store and the declared element
+/// types; or every error.
 fn compile(
     rules_path: &Path,
     source: &RuleSet,
+    shadow: Option<(&Path, &RuleSet)>,
     lists: &ListsFile,
-) -> Result<(CompiledRuleSet, Lists, BTreeMap<String, Type>), Vec<String>> {
-    let base = Schema::default_http();
+) -> Result<Compiled, Vec<String>> {
     let limits = Limits::default();
     let schema = declare_lists(
-        &base,
+        &Schema::default_http(),
         lists,
-        source.rules.iter().map(|r| r.expression.as_str()),
+        expressions(source, shadow.map(|(_, s)| s)),
         &limits,
     );
     let store = Lists::for_schema(&schema);
@@ -131,11 +135,45 @@ fn compile(
     let set = source
         .compile(&compiler)
         .map_err(|e| problems(rules_path, &e))?;
+    let shadow = match shadow {
+        Some((path, s)) => Some(s.compile(&compiler).map_err(|e| problems(path, &e))?),
+        None => None,
+    };
     let declared = schema
         .lists()
         .map(|(n, t)| (n.to_string(), t.clone()))
         .collect();
-    Ok((set, store, declared))
+    Ok((set, shadow, store, declared))
+}
+
+/// What [`compile`] gives: the set, the shadow set, the lists, their types.
+type Compiled = (
+    CompiledRuleSet,
+    Option<CompiledRuleSet>,
+    Lists,
+    BTreeMap<String, Type>,
+);
+
+/// Every expression of the set and of the shadow.
+fn expressions<'a>(
+    source: &'a RuleSet,
+    shadow: Option<&'a RuleSet>,
+) -> impl Iterator<Item = &'a str> + Clone {
+    source
+        .rules
+        .iter()
+        .chain(shadow.into_iter().flat_map(|s| s.rules.iter()))
+        .map(|r| r.expression.as_str())
+}
+
+/// Reads the shadow rule file, if one is configured.
+fn read_shadow(path: Option<&Path>) -> Result<(Option<RuleSet>, Stamp), Vec<String>> {
+    let Some(path) = path else {
+        return Ok((None, None));
+    };
+    let (text, stamp) = read(path)?;
+    let set = RuleSet::load(&path.to_string_lossy(), &text).map_err(|e| problems(path, &e))?;
+    Ok((Some(set), stamp))
 }
 
 impl Rules {
@@ -152,15 +190,23 @@ impl Rules {
             }
             None => (ListsFile::new(), None),
         };
-        let (set, lists, declared) = compile(&files.file, &source, &lists_file).map_err(all)?;
+        let shadow_path = files.shadow.as_deref();
+        let (shadow_source, shadow_stamp) = read_shadow(shadow_path).map_err(all)?;
+        let shadow = shadow_path.zip(shadow_source.as_ref());
+        let (set, shadow_set, lists, declared) =
+            compile(&files.file, &source, shadow, &lists_file).map_err(all)?;
         metrics.loaded(set.len());
+        let handle = RuleSetHandle::new(set);
+        handle.store_shadow(shadow_set);
         Ok(Rules {
-            handle: RuleSetHandle::new(set),
+            handle,
             files: files.clone(),
             loaded: Mutex::new(Loaded {
                 rules_stamp,
                 lists_stamp,
+                shadow_stamp,
                 source,
+                shadow: shadow_source,
                 declared,
                 lists,
             }),
@@ -210,7 +256,13 @@ impl Rules {
             None => None,
         };
         let lists_stamp = lists_read.as_ref().and_then(|(_, (_, s))| *s);
-        let rules_changed = rules_stamp != loaded.rules_stamp;
+        let shadow_path = self.files.shadow.as_deref();
+        let shadow_stamp = match shadow_path {
+            Some(p) => read(p)?.1,
+            None => None,
+        };
+        let rules_changed =
+            rules_stamp != loaded.rules_stamp || shadow_stamp != loaded.shadow_stamp;
         let lists_changed = lists_stamp != loaded.lists_stamp;
         if !forced && !rules_changed && !lists_changed {
             return Ok(None);
@@ -225,7 +277,7 @@ impl Rules {
             let schema = declare_lists(
                 &Schema::default_http(),
                 &lists_file,
-                loaded.source.rules.iter().map(|r| r.expression.as_str()),
+                expressions(&loaded.source, loaded.shadow.as_ref()),
                 &Limits::default(),
             );
             let declared: BTreeMap<String, Type> = schema
@@ -243,12 +295,19 @@ impl Rules {
         }
         let source = RuleSet::load(&self.files.file.to_string_lossy(), &rules_text)
             .map_err(|e| problems(&self.files.file, &e))?;
-        let (set, lists, declared) = compile(&self.files.file, &source, &lists_file)?;
+        let (shadow_source, shadow_stamp) = read_shadow(shadow_path)?;
+        let shadow = shadow_path.zip(shadow_source.as_ref());
+        let (set, shadow_set, lists, declared) =
+            compile(&self.files.file, &source, shadow, &lists_file)?;
+        // The shadow first: a request that sees the new set sees its candidate.
+        self.handle.store_shadow(shadow_set);
         self.handle.store(set);
         *loaded = Loaded {
             rules_stamp,
             lists_stamp,
+            shadow_stamp,
             source,
+            shadow: shadow_source,
             declared,
             lists,
         };

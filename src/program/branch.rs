@@ -536,7 +536,7 @@ mod tests {
     #[test]
     fn lowers_and_or_not_as_the_bytecode_runs_them() {
         let both = [(false, false), (false, true), (true, false), (true, true)];
-        let hits = |h0: bool, h1: bool| move |f: FieldId| if f.0 == 0 { h0 } else { h1 };
+        let hits = |h0: bool, h1: bool| move |f: FieldId| if f.index() == 0 { h0 } else { h1 };
         let (start, b) = lowered("f0 == 1 and not f1");
         assert_eq!(b.len(), 2);
         for (h0, h1) in both {

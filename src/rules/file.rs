@@ -83,7 +83,9 @@ impl<'t> Problems<'t> {
         if self.out.problems.is_empty() {
             Ok(set)
         } else {
-            Err(self.out)
+            let mut out = self.out;
+            out.readable = Some(Box::new(set));
+            Err(out)
         }
     }
 }

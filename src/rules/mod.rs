@@ -6,6 +6,7 @@
 //! [`Verdict`]. A [`RuleSetHandle`] lets a service swap rule sets while
 //! requests are being evaluated.
 
+mod explain;
 mod file;
 mod index;
 mod intern;
@@ -17,6 +18,7 @@ use crate::error::Error;
 use crate::filter::{Compiler, Filter, SourceText};
 use crate::swap::Swap;
 use crate::types::FieldId;
+pub use explain::{Fate, RuleSetExplanation, RuleTrace, Stop};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -125,6 +127,8 @@ pub struct RuleSetError {
     pub problems: Vec<(String, String)>,
     /// The problems as errors, in the same order.
     errors: Vec<Error>,
+    /// The rules of a file that was read that have an id, an expression and an action.
+    readable: Option<Box<RuleSet>>,
 }
 
 impl RuleSetError {
@@ -132,6 +136,13 @@ impl RuleSetError {
     /// order of [`problems`](RuleSetError::problems).
     pub fn errors(&self) -> &[Error] {
         &self.errors
+    }
+
+    /// When a rule file could be read as a whole, the rules in it that have
+    /// an id, an expression and an action: a checker compiles them too, to
+    /// report every problem at once.
+    pub fn readable(&self) -> Option<&RuleSet> {
+        self.readable.as_deref()
     }
 
     /// Records a problem of rule `id`, rendered against its `source`.
@@ -198,10 +209,7 @@ impl RuleSet {
     /// Compiles every enabled rule; reports every bad rule, duplicate id and
     /// skip of an unknown rule at once.
     pub fn compile(&self, compiler: &Compiler<'_>) -> Result<CompiledRuleSet, RuleSetError> {
-        let mut problems = RuleSetError {
-            problems: Vec::new(),
-            errors: Vec::new(),
-        };
+        let mut problems = RuleSetError::default();
         let mut index: HashMap<&str, usize, crate::hash::FastHash> =
             HashMap::with_capacity_and_hasher(self.rules.len(), Default::default());
         for (k, r) in self.rules.iter().enumerate() {
@@ -515,6 +523,9 @@ impl CompiledRuleSet {
             value: &mut value[..shared_words],
         };
         self.index.candidates(request, cand, &mut tests);
+        // A JSON body is parsed once for the whole set, however many rules
+        // look into it.
+        let mut json = crate::vm::JsonCache::default();
         let mut verdict = Verdict::default();
         for w in 0..words {
             // Bits set while scanning this word (by a skip) are seen too.
@@ -530,19 +541,19 @@ impl CompiledRuleSet {
                     continue;
                 }
                 let program = rule.filter.program();
-                if !crate::vm::execute_shared(program, request, self.shared_ids(rule), &mut tests) {
+                if !crate::vm::execute_shared(
+                    program,
+                    request,
+                    self.shared_ids(rule),
+                    &mut tests,
+                    &mut json,
+                ) {
                     continue;
                 }
                 match rule.action {
                     Action::Log => verdict.logged.push(rule.id()),
                     Action::Skip => {
-                        verdict.logged.push(rule.id());
-                        verdict
-                            .skipped_phases
-                            .extend(rule.skips_phases.iter().map(String::as_str));
-                        verdict
-                            .skipped_products
-                            .extend(rule.skips_products.iter().map(String::as_str));
+                        verdict.record_skip(rule);
                         // Skipped rules are visited (to be reported) even when
                         // the index did not name them; earlier ones are past.
                         for &t in &rule.skips {
@@ -563,6 +574,20 @@ impl CompiledRuleSet {
         verdict
     }
 
+    /// The index's candidates for `request`, one bit per rule (for explanations).
+    fn candidate_bits<R: Request + ?Sized>(&self, request: &R) -> Vec<u64> {
+        let mut cand = vec![0u64; self.index.len().div_ceil(64)];
+        const SHARED_WORDS: usize = shared::MAX_SHARED / 64;
+        let shared_words = self.shared_count.div_ceil(64).min(SHARED_WORDS);
+        let (mut known, mut value) = ([0u64; SHARED_WORDS], [0u64; SHARED_WORDS]);
+        let mut tests = crate::vm::SharedTests {
+            known: &mut known[..shared_words],
+            value: &mut value[..shared_words],
+        };
+        self.index.candidates(request, &mut cand, &mut tests);
+        cand
+    }
+
     /// Number of rules (enabled or not).
     pub fn len(&self) -> usize {
         self.rules.len()
@@ -581,17 +606,22 @@ impl CompiledRuleSet {
 }
 
 /// A shared, swappable compiled rule set: readers take the current one,
-/// writers replace it whole; a reader never sees a half-built set.
+/// writers replace it whole; a reader never sees a half-built set. It may
+/// also hold a shadow set, a candidate evaluated beside the live one on
+/// every request ([`RuleSetHandle::evaluate_shadowed`]) so a service can log
+/// where the two disagree before switching.
 #[derive(Debug, Clone)]
 pub struct RuleSetHandle {
     current: Swap<CompiledRuleSet>,
+    shadow: Swap<Option<Arc<CompiledRuleSet>>>,
 }
 
 impl RuleSetHandle {
-    /// A handle holding `set`.
+    /// A handle holding `set`, with no shadow.
     pub fn new(set: CompiledRuleSet) -> Self {
         RuleSetHandle {
             current: Swap::new(set),
+            shadow: Swap::new(None),
         }
     }
 
@@ -605,6 +635,56 @@ impl RuleSetHandle {
     /// no request pays for freeing a large set.
     pub fn store(&self, set: CompiledRuleSet) {
         self.current.store(set)
+    }
+
+    /// Sets (or, with `None`, removes) the shadow set.
+    pub fn store_shadow(&self, set: Option<CompiledRuleSet>) {
+        self.shadow.store(set.map(Arc::new))
+    }
+
+    /// The shadow set, if one is held (an `Arc`, as [`RuleSetHandle::load`]).
+    pub fn load_shadow(&self) -> Option<Arc<CompiledRuleSet>> {
+        self.shadow.with(Option::clone)
+    }
+
+    /// Whether a shadow set is held.
+    pub fn has_shadow(&self) -> bool {
+        self.shadow.with(Option::is_some)
+    }
+
+    /// Evaluates the live set, and the shadow set when there is one, on
+    /// `request`, and hands both verdicts to `f` (the live one decides; the
+    /// shadow's is for comparing, e.g. with [`Verdict::same_decision`]).
+    /// Each set is one version for the whole call.
+    pub fn evaluate_shadowed<R: Request + ?Sized, T>(
+        &self,
+        request: &R,
+        f: impl FnOnce(&Verdict<'_>, Option<&Verdict<'_>>) -> T,
+    ) -> T {
+        let live = self.current.load();
+        let verdict = live.evaluate(request);
+        self.shadow.with(|shadow| match shadow {
+            Some(candidate) => f(&verdict, Some(&candidate.evaluate(request))),
+            None => f(&verdict, None),
+        })
+    }
+}
+
+impl<'r> Verdict<'r> {
+    /// Records a matching `skip` rule: logged, with the phases and products
+    /// it skips (the rules it skips are the caller's to mark).
+    fn record_skip(&mut self, rule: &'r CompiledRule) {
+        self.logged.push(rule.id());
+        self.skipped_phases
+            .extend(rule.skips_phases.iter().map(String::as_str));
+        self.skipped_products
+            .extend(rule.skips_products.iter().map(String::as_str));
+    }
+
+    /// Whether `other` decides the same: the same action by the same rule
+    /// (what a shadow comparison counts as a change).
+    pub fn same_decision(&self, other: &Verdict<'_>) -> bool {
+        self.action == other.action && self.rule == other.rule
     }
 }
 
@@ -624,6 +704,35 @@ pub(crate) mod tests {
             enabled: true,
             extra: Default::default(),
         }
+    }
+
+    /// However many rules look into a JSON body, a request parses it once.
+    #[test]
+    fn a_json_body_is_parsed_once_per_rule_set_evaluation() {
+        let rules: Vec<Rule> = (0..20)
+            .map(|k| {
+                block(
+                    &format!("r{k}"),
+                    &format!(
+                        r#"lookup_json_string(http.request.body.raw, "user", "name") == "n{k}" or lookup_json_integer(http.request.body.raw, "n") == {k}"#
+                    ),
+                )
+            })
+            .collect();
+        let schema = Schema::default_http();
+        let set = RuleSet { rules }
+            .compile(&Compiler::new(&schema))
+            .expect("compiles");
+        let req = crate::HttpRequest::builder()
+            .method("POST")
+            .body(br#"{"user": {"name": "n17"}, "n": 99}"#, "application/json")
+            .build()
+            .expect("request");
+        let before = crate::vm::JSON_PARSES.with(|n| n.get());
+        let verdict = set.evaluate(&req);
+        let parses = crate::vm::JSON_PARSES.with(|n| n.get()) - before;
+        assert_eq!(verdict.rule, Some("r17"));
+        assert_eq!(parses, 1, "rules 0..=17 all read the body");
     }
 
     /// The rules' texts share one string, and so do their ids: each rule

@@ -29,18 +29,19 @@ impl FieldSlots {
     /// Slots for the fields the most programs read (ties: lower id first).
     pub(crate) fn assign(programs: &[Option<&Program>]) -> FieldSlots {
         let mut readers: Vec<(usize, FieldId)> = Vec::new();
-        let mut count = Vec::<usize>::new();
+        // By field index: how many programs read it, and its id.
+        let mut count = Vec::<(usize, FieldId)>::new();
         for p in programs.iter().flatten() {
-            for f in p.fields().iter() {
+            for &f in p.fields().iter() {
                 if count.len() <= f.index() {
-                    count.resize(f.index() + 1, 0);
+                    count.resize(f.index() + 1, (0, f));
                 }
-                count[f.index()] += 1;
+                count[f.index()] = (count[f.index()].0 + 1, f);
             }
         }
-        for (k, &n) in count.iter().enumerate() {
+        for &(n, f) in &count {
             if n > 0 {
-                readers.push((n, FieldId(k as u32)));
+                readers.push((n, f));
             }
         }
         readers.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.0.cmp(&b.1.0)));

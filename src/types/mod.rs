@@ -80,13 +80,20 @@ impl fmt::Display for Type {
     }
 }
 
-/// A field's dense index in its schema.
+/// A field of a schema: its position in the schema (the low 16 bits) and
+/// the schema's tag (the high 16 bits: 0 for the default catalogue and the
+/// schemas that extend it, a hash of the fields for any other). A request
+/// of one schema answers an id of another as missing, never with the value
+/// of some other field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FieldId(pub u32);
 
 impl FieldId {
-    /// The id as a `usize` index.
+    /// Most fields a schema may have.
+    pub const MAX_FIELDS: usize = 1 << 16;
+
+    /// The field's position in its schema, as a `usize` index.
     pub fn index(self) -> usize {
-        self.0 as usize
+        (self.0 & 0xFFFF) as usize
     }
 }

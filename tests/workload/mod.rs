@@ -69,6 +69,27 @@ impl Req {
         self.builder().build().expect("request")
     }
 
+    /// As a line of request JSON (`portcullis run --requests`): raw parts,
+    /// and the fields no part carries by name.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "method": self.method,
+            "uri": self.path,
+            "headers": {
+                "Host": self.host,
+                "User-Agent": self.ua,
+                "Referer": self.referer,
+                "Cookie": self.cookie,
+            },
+            "client_ip": self.ip.to_string(),
+            "client_cert": { "presented": self.verified, "verified": self.verified },
+            "ip.src.country": self.country,
+            "tcp.dstport": self.port,
+            "cf.bot_management.score": self.bot_score,
+            "cf.bot_management.verified_bot": self.verified_bot,
+        })
+    }
+
     fn builder(&self) -> HttpRequestBuilder {
         HttpRequest::builder()
             .method(&self.method)

@@ -24,7 +24,7 @@ use wasm_bindgen::prelude::*;
 /// What the rule box holds, compiled.
 enum Rules {
     /// One expression.
-    Expression { source: String, filter: Filter },
+    Expression { filter: Filter },
     /// A rule set, and each enabled rule compiled alone (for the per-rule results).
     Set(Box<RuleSetRules>),
 }
@@ -140,10 +140,7 @@ impl Playground {
         match kind {
             "expression" => match compiler.compile(text) {
                 Ok(filter) => {
-                    self.rules = Some(Rules::Expression {
-                        source: text.to_string(),
-                        filter,
-                    });
+                    self.rules = Some(Rules::Expression { filter });
                     answer(Vec::new())
                 }
                 Err(e) => answer(vec![diagnostic(&e, text, None)]),
@@ -240,13 +237,12 @@ impl Playground {
         let (Some(rules), Some(request)) = (&self.rules, self.requests.first()) else {
             return json!({"ready": false}).to_string();
         };
-        let compiler = Compiler::new(&self.schema).with_lists(&self.lists);
         match rules {
-            Rules::Expression { source, filter } => json!({
+            Rules::Expression { filter } => json!({
                 "ready": true,
                 "mode": "expression",
                 "matched": filter.matches(request),
-                "explain": explain::tree(&compiler, source, request),
+                "explain": explain::tree(filter, request),
                 "disassembly": filter.disassemble(),
             }),
             Rules::Set(s) => {
@@ -262,7 +258,7 @@ impl Playground {
                             "action": r.action.name(),
                             "enabled": r.enabled,
                             "matched": f.as_ref().map(|f| f.matches(request)),
-                            "explain": f.as_ref().map(|_| explain::tree(&compiler, &r.expression, request)),
+                            "explain": f.as_ref().map(|f| explain::tree(f, request)),
                             "disassembly": f.as_ref().map(Filter::disassemble),
                         })
                     })
@@ -288,7 +284,7 @@ impl Playground {
         for _ in 0..rounds {
             for request in &self.requests {
                 let hit = match rules {
-                    Rules::Expression { filter, .. } => filter.matches(request),
+                    Rules::Expression { filter } => filter.matches(request),
                     Rules::Set(s) => s.set.evaluate(request).action.is_some(),
                 };
                 hits = hits.wrapping_add(u32::from(hit));

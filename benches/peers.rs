@@ -464,7 +464,11 @@ fn main() {
 
 /// Reads criterion's estimates back and prints the one-line-per-case summary.
 fn summary(memory: &[String]) {
-    let dir = std::env::var("CRITERION_HOME").unwrap_or_else(|_| "target/criterion".into());
+    // Where criterion writes: `CRITERION_HOME`, else the target directory's `criterion`.
+    let dir = std::env::var("CRITERION_HOME").unwrap_or_else(|_| {
+        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+        format!("{target}/criterion")
+    });
     // The median of the samples: one measurement at a time on a shared
     // machine, a burst of other work lands on a few samples and drags the
     // mean (and the mean only) of whichever engine it hit.

@@ -49,16 +49,11 @@ impl ListData {
     pub fn from_json(ty: &Type, items: &[serde_json::Value]) -> Result<ListData, String> {
         match ty {
             Type::Bytes => {
-                let mut out = Vec::with_capacity(items.len());
-                for it in items {
-                    match it {
-                        serde_json::Value::String(s) => out.push(s.as_bytes().to_vec()),
-                        other => return Err(format!("expected a string, found {other}")),
-                    }
+                if let Some(other) = items.iter().find(|it| !it.is_string()) {
+                    return Err(format!("expected a string, found {other}"));
                 }
-                out.sort();
-                out.dedup();
-                Ok(ListData::Bytes(BytesSet::new(out)))
+                let strings = items.iter().filter_map(|it| it.as_str().map(str::as_bytes));
+                Ok(ListData::Bytes(BytesSet::from_slices(strings, items.len())))
             }
             Type::Int => {
                 let mut out = Vec::with_capacity(items.len());

@@ -6,7 +6,6 @@
 use crate::types::Scalar;
 use aho_corasick::AhoCorasick;
 use memchr::memmem;
-use std::collections::HashSet;
 use std::net::IpAddr;
 
 /// Byte-string equality without a library call for short strings (the
@@ -81,22 +80,38 @@ pub fn contains(finder: &memmem::Finder<'_>, hay: &[u8]) -> bool {
 /// A set of byte strings: a hash set, or a slice when small.
 #[derive(Clone, Debug)]
 pub enum BytesSet {
-    /// Up to 4 entries: linear scan with a length check first.
+    /// Up to [`BytesSet::SMALL`] entries: linear scan with a length check first.
     Small(Box<[Box<[u8]>]>),
-    /// More entries: hashed.
-    Hashed(HashSet<Box<[u8]>, FastHash>),
+    /// More entries: hashed, in one buffer.
+    Hashed(PackedSet),
 }
 
 impl BytesSet {
-    /// Builds a set from distinct entries (a small set keeps them sorted).
+    /// The most entries a set scans rather than hashes.
+    pub const SMALL: usize = 4;
+
+    /// Builds a set from entries, distinct when there are at most
+    /// [`BytesSet::SMALL`] (a small set keeps them sorted; a hashed one
+    /// drops duplicates).
     pub fn new(items: Vec<Vec<u8>>) -> Self {
-        let mut boxed: Vec<Box<[u8]>> = items.into_iter().map(Vec::into_boxed_slice).collect();
-        if boxed.len() <= 4 {
+        if items.len() <= Self::SMALL {
+            let mut boxed: Vec<Box<[u8]>> = items.into_iter().map(Vec::into_boxed_slice).collect();
             boxed.sort_unstable();
             BytesSet::Small(boxed.into_boxed_slice())
         } else {
-            BytesSet::Hashed(boxed.into_iter().collect())
+            BytesSet::Hashed(PackedSet::new(items.iter().map(Vec::as_slice), items.len()))
         }
+    }
+
+    /// Builds a set from `count` entries, which may repeat.
+    pub fn from_slices<'a>(items: impl Iterator<Item = &'a [u8]> + Clone, count: usize) -> Self {
+        if count <= Self::SMALL {
+            let mut v: Vec<Vec<u8>> = items.map(<[u8]>::to_vec).collect();
+            v.sort_unstable();
+            v.dedup();
+            return BytesSet::new(v);
+        }
+        BytesSet::Hashed(PackedSet::new(items, count))
     }
 
     /// Membership.
@@ -108,14 +123,143 @@ impl BytesSet {
         }
     }
 
+    /// Every entry (a small set's sorted; a hashed one's in the order given).
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let (small, hashed) = match self {
+            BytesSet::Small(items) => (Some(items.iter().map(|b| &**b)), None),
+            BytesSet::Hashed(h) => (None, Some(h.iter())),
+        };
+        small
+            .into_iter()
+            .flatten()
+            .chain(hashed.into_iter().flatten())
+    }
+
     /// Bit `min(len, 63)` set for the length of every entry: a value whose
     /// length has no bit is in no set without hashing or comparing it.
     pub fn length_mask(&self) -> u64 {
-        let bit = |b: &[u8]| 1u64 << b.len().min(63);
-        match self {
-            BytesSet::Small(items) => items.iter().fold(0, |m, i| m | bit(i)),
-            BytesSet::Hashed(h) => h.iter().fold(0, |m, i| m | bit(i)),
+        self.iter().fold(0, |m, i| m | 1u64 << i.len().min(63))
+    }
+}
+
+/// Distinct byte strings packed in one buffer, found through an
+/// open-addressing table of their indexes: three allocations whatever the
+/// number of entries (a million-entry list loads, swaps and frees without
+/// a million allocations), and a lookup is one hash and, mostly, one
+/// comparison.
+#[derive(Clone, Debug, Default)]
+pub struct PackedSet {
+    bytes: Box<[u8]>,
+    /// Where entry `k` ends in `bytes` (it starts where `k - 1` ends).
+    ends: Box<[usize]>,
+    /// Entry index + 1, 0 for an empty slot; a power of two long, at most
+    /// half full, so a probe ends at an empty slot.
+    slots: Box<[u32]>,
+    /// Per slot, 8 more bits of its entry's hash: most entries that are
+    /// not the one looked up are passed over without reading them.
+    tags: Box<[u8]>,
+    /// `64 - log2(slots.len())`: a hash's top bits are its first slot.
+    shift: u32,
+}
+
+impl PackedSet {
+    /// The set of `items` (about `count` of them), duplicates dropped.
+    fn new<'a>(items: impl Iterator<Item = &'a [u8]> + Clone, count: usize) -> PackedSet {
+        let want = count.max(1).saturating_mul(2).next_power_of_two();
+        let len = want.min(1 << 31);
+        let shift = 64 - len.trailing_zeros();
+        let total: usize = items.clone().map(<[u8]>::len).sum();
+        let mut set = PackedSet {
+            bytes: Box::default(),
+            ends: Box::default(),
+            slots: vec![0u32; len].into_boxed_slice(),
+            tags: vec![0u8; len].into_boxed_slice(),
+            shift,
+        };
+        let mut bytes = Vec::with_capacity(total);
+        let mut ends = Vec::with_capacity(count);
+        for item in items {
+            // Past the table's half (more items than counted), stop: the
+            // caller counted them, so this is never reached.
+            if ends.len() >= len / 2 {
+                break;
+            }
+            let (mut at, tag) = set.first_slot(item);
+            let fresh = loop {
+                match set.slots.get(at).copied() {
+                    Some(0) | None => break true,
+                    Some(k) => {
+                        let k = k as usize - 1;
+                        let start = if k == 0 { 0 } else { ends[k - 1] };
+                        if bytes.get(start..ends[k]) == Some(item) {
+                            break false;
+                        }
+                    }
+                }
+                at = (at + 1) & (len - 1);
+            };
+            if fresh {
+                bytes.extend_from_slice(item);
+                ends.push(bytes.len());
+                if let (Some(slot), Some(t)) = (set.slots.get_mut(at), set.tags.get_mut(at)) {
+                    *slot = ends.len() as u32;
+                    *t = tag;
+                }
+            }
         }
+        set.bytes = bytes.into_boxed_slice();
+        set.ends = ends.into_boxed_slice();
+        set
+    }
+
+    /// Where `b`'s probe starts, and its tag.
+    #[inline]
+    fn first_slot(&self, b: &[u8]) -> (usize, u8) {
+        use std::hash::BuildHasher;
+        let h = crate::hash::FastHash::default().hash_one(b);
+        // Mixed, then the top bits (a multiplicative hash's best) for the
+        // slot and the 8 below them for the tag.
+        let mixed = h.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (
+            (mixed >> self.shift) as usize,
+            (mixed >> self.shift.saturating_sub(8)) as u8,
+        )
+    }
+
+    /// Entry `k`.
+    #[inline]
+    fn entry(&self, k: usize) -> &[u8] {
+        let start = match k.checked_sub(1) {
+            Some(j) => self.ends.get(j).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = self.ends.get(k).copied().unwrap_or(start);
+        self.bytes.get(start..end).unwrap_or_default()
+    }
+
+    /// Membership.
+    #[inline]
+    pub fn contains(&self, b: &[u8]) -> bool {
+        let mask = self.slots.len().wrapping_sub(1);
+        let (mut at, tag) = self.first_slot(b);
+        // At most half the slots are full: the probe meets an empty one.
+        for _ in 0..self.slots.len() {
+            match self.slots.get(at).copied() {
+                Some(0) | None => return false,
+                Some(k) => {
+                    if self.tags.get(at) == Some(&tag) && bytes_eq(self.entry(k as usize - 1), b) {
+                        return true;
+                    }
+                }
+            }
+            at = (at + 1) & mask;
+        }
+        false
+    }
+
+    /// The entries, in the order given.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.ends.len()).map(|k| self.entry(k))
     }
 }
 
@@ -349,6 +493,27 @@ pub fn merge_ranges<T: Ord + Copy>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// A byte-string set, small or packed, holds exactly its entries
+        /// (repeats, the empty string and prefixes of entries included).
+        #[test]
+        fn byte_sets_hold_exactly_their_entries(
+            items in proptest::collection::vec(proptest::collection::vec(0u8..4, 0..4), 0..40),
+            probes in proptest::collection::vec(proptest::collection::vec(0u8..4, 0..5), 0..20),
+        ) {
+            let set = BytesSet::from_slices(items.iter().map(Vec::as_slice), items.len());
+            for p in items.iter().chain(&probes) {
+                proptest::prop_assert_eq!(set.contains(p), items.contains(p), "{:?}", p);
+            }
+            let mut listed: Vec<&[u8]> = set.iter().collect();
+            listed.sort_unstable();
+            let mut want: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+            want.sort_unstable();
+            want.dedup();
+            proptest::prop_assert_eq!(listed, want);
+        }
+    }
 
     proptest::proptest! {
         /// Short and long haystacks (either side of `SHORT_HAYSTACK`), with

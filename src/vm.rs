@@ -17,7 +17,7 @@ use crate::program::branch::{
 };
 use crate::program::pred::Pred;
 use crate::program::{Instr, LoopKind, Program, Src, compare_values};
-use crate::types::{Scalar, Seq, Val};
+use crate::types::{Scalar, Seq, Val, Value};
 use std::borrow::Cow;
 
 /// Registers kept on the stack; programs needing more use a heap vector.
@@ -100,8 +100,20 @@ fn run_instructions<'a, R: Request + ?Sized>(
     if n == 0 {
         run(p, req, &mut [], json)
     } else if n <= STACK_REGS {
-        let mut regs: [Val<'_>; STACK_REGS] = [const { Val::Missing }; STACK_REGS];
-        run(p, req, &mut regs, json)
+        // As many as the program uses (rounded up): each is set to missing
+        // before, and dropped after, the run.
+        macro_rules! on_stack {
+            ($k:expr) => {{
+                let mut regs: [Val<'_>; $k] = [const { Val::Missing }; $k];
+                run(p, req, &mut regs, json)
+            }};
+        }
+        match n {
+            1 => on_stack!(1),
+            2 => on_stack!(2),
+            3 | 4 => on_stack!(4),
+            _ => on_stack!(STACK_REGS),
+        }
     } else {
         let mut regs = vec![Val::Missing; n];
         run(p, req, &mut regs, json)
@@ -643,6 +655,12 @@ fn step_slow<'a, R: Request + ?Sized>(
                 *pc = body as usize;
             }
         }
+        Instr::LoopTest {
+            kind,
+            src,
+            pred,
+            flags,
+        } => *acc = loop_test(p, req, regs, kind, src, pred, flags),
         Instr::LoopPush { iter, src } => {
             let v = take(p, req, regs, src);
             if let Some(Val::Array(Seq::Vals(out))) = regs.get_mut(iter as usize + 2) {
@@ -651,6 +669,58 @@ fn step_slow<'a, R: Request + ?Sized>(
         }
         _ => {}
     }
+}
+
+/// [`Instr::LoopTest`]: the elements' scalars through one predicate, in
+/// a plain loop that stops at the deciding element.
+fn loop_test<'a, R: Request + ?Sized>(
+    p: &'a Program,
+    req: &'a R,
+    regs: &[Val<'a>],
+    kind: LoopKind,
+    src: Src,
+    pred: u32,
+    flags: u8,
+) -> bool {
+    let pr = p.preds.get(pred as usize).map(Pred::resolved);
+    let (invert, negate) = (flags & 1 != 0, flags & 2 != 0);
+    let all = kind == LoopKind::All;
+    let v = load(p, req, regs, src);
+    match &*v {
+        Val::Array(Seq::Values(vs)) => any_all(all, vs.iter(), |v| {
+            elem_test(pr, v.scalar(), invert, negate)
+        }),
+        Val::Array(Seq::Vals(vs)) => any_all(all, vs.iter(), |v| {
+            elem_test(pr, v.scalar(), invert, negate)
+        }),
+        Val::Map(m) => any_all(all, m.values(), |v| {
+            elem_test(pr, v.scalar(), invert, negate)
+        }),
+        // A missing array: `any`/`all` of it is missing (false).
+        _ => false,
+    }
+}
+
+/// Whether any (`all`: every) item passes `test`, stopping at the first
+/// that decides.
+#[inline(always)]
+fn any_all<T>(all: bool, items: impl Iterator<Item = T>, mut test: impl FnMut(T) -> bool) -> bool {
+    for item in items {
+        if test(item) != all {
+            return !all;
+        }
+    }
+    all
+}
+
+/// What [`Instr::Test`] leaves in `acc` for one element.
+#[inline(always)]
+fn elem_test(pr: Option<&Pred>, s: Scalar<'_>, invert: bool, negate: bool) -> bool {
+    let hit = match pr {
+        Some(pr) if s != Scalar::Missing => pr.test_scalar(s) != invert,
+        _ => false,
+    };
+    hit != negate
 }
 
 /// Jumps only go forward; anything else ends the program.
@@ -690,6 +760,11 @@ fn load<'r, 'a, R: Request + ?Sized>(
             let Some(path) = p.bytecode().paths.get(k as usize) else {
                 return Cow::Owned(Val::Missing);
             };
+            // A path from a request field borrows from the request all
+            // the way: each step is a slice or map lookup.
+            if let Src::Field(id) = path.root {
+                return Cow::Owned(walk(req.get(id), &path.keys));
+            }
             let mut cur = load(p, req, regs, path.root);
             for key in path.keys.iter() {
                 cur = step(cur, key);
@@ -723,6 +798,7 @@ fn take<'a, R: Request + ?Sized>(
     }
 }
 
+#[inline(always)]
 fn element<'r, 'a>(regs: &'r [Val<'a>], iter: usize) -> Cow<'r, Val<'a>> {
     match (regs.get(iter), regs.get(iter + 1)) {
         (Some(Val::Array(seq)), Some(Val::Int(k))) => match seq {
@@ -735,7 +811,27 @@ fn element<'r, 'a>(regs: &'r [Val<'a>], iter: usize) -> Cow<'r, Val<'a>> {
     }
 }
 
+/// The value at `keys` from `v`, a value borrowed from the request.
+#[inline]
+fn walk<'a>(mut v: Val<'a>, keys: &[crate::check::Key]) -> Val<'a> {
+    use crate::check::Key;
+    for key in keys {
+        v = match (v, key) {
+            (Val::Array(Seq::Values(vs)), Key::Position(n)) => {
+                vs.get(*n as usize).map_or(Val::Missing, Value::as_val)
+            }
+            (Val::Array(Seq::Vals(vs)), Key::Position(n)) => {
+                vs.into_iter().nth(*n as usize).unwrap_or(Val::Missing)
+            }
+            (Val::Map(m), Key::Name(k)) => m.get(k.as_slice()).map_or(Val::Missing, Value::as_val),
+            _ => return Val::Missing,
+        };
+    }
+    v
+}
+
 /// One index step: an array position or a map key.
+#[inline(always)]
 fn step<'r, 'a>(v: Cow<'r, Val<'a>>, key: &crate::check::Key) -> Cow<'r, Val<'a>> {
     use crate::check::Key;
     match (v, key) {

@@ -312,6 +312,27 @@ impl Gen<'_> {
         if let Operand::Compare(c) = op {
             return self.compare(c, negate);
         }
+        // `starts_with(x, "a")` / `ends_with(x, "a")` tested for truth: the
+        // byte test itself, as `x matches "^a"` is (a missing `x` is false
+        // either way), so that it needs no register and fuses into a loop.
+        if let Operand::Call(Callee::Builtin(b @ (Builtin::StartsWith | Builtin::EndsWith)), args) =
+            op
+            && let [subject, affix] = args.as_mut_slice()
+            && let Some(affix) = affix.literal_bytes()
+        {
+            let affix: Box<[u8]> = affix.into();
+            let pred = self.pred(if *b == Builtin::StartsWith {
+                Pred::StartsWith(affix)
+            } else {
+                Pred::EndsWith(affix)
+            });
+            let flags = u8::from(negate) << 1;
+            match self.operand(subject)? {
+                Src::Field(field) => self.emit(Instr::TestField { field, pred, flags })?,
+                src => self.emit(Instr::Test { src, pred, flags })?,
+            };
+            return Ok(());
+        }
         if let Operand::Logic(n) = op {
             return self.node(n, negate);
         }
@@ -340,6 +361,27 @@ impl Gen<'_> {
         self.loops.push(iter);
         self.truthy(body, false)?;
         self.loops.pop();
+        // A body that is one test of the element: the whole loop is one
+        // instruction, a plain loop in the VM, and needs no registers.
+        if self.here() == body_at + 1
+            && let Some(&Instr::Test {
+                src: Src::Elem(r),
+                pred,
+                flags,
+            }) = self.b.code.last()
+            && r == iter
+            && self.b.regs == iter + 2
+        {
+            self.b.code.truncate(start as usize);
+            self.b.regs = iter;
+            self.emit(Instr::LoopTest {
+                kind,
+                src,
+                pred,
+                flags,
+            })?;
+            return Ok(());
+        }
         self.emit(Instr::LoopNext {
             kind,
             iter,

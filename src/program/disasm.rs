@@ -196,6 +196,21 @@ impl Display for Program {
                         format!("next_{}", kind(k))
                     )?;
                 }
+                Instr::LoopTest {
+                    kind: k,
+                    src,
+                    pred,
+                    flags,
+                } => {
+                    let not = if flags & 2 != 0 { "_not" } else { "" };
+                    write!(
+                        f,
+                        "{:<14}{}[*] {}",
+                        format!("{}_test{not}", kind(k)),
+                        ShowSrc(self, src),
+                        self.pred_text(pred, flags)
+                    )?;
+                }
                 Instr::LoopPush { iter, src } => {
                     write!(f, "{:<14}r{} <- {}", "push", iter + 2, ShowSrc(self, src))?
                 }

@@ -145,6 +145,21 @@ pub enum Instr {
         /// The first instruction of the body.
         body: u32,
     },
+    /// A whole `any`/`all` loop whose body is one test of the element
+    /// (`any(x[*] == "a")`): `acc` = whether any (all) elements of the
+    /// array (or map values) at `src` pass the test, as [`Instr::Test`]
+    /// with `flags` decides it; false for a missing array, `kind == All`
+    /// for an empty one. It runs as a plain loop, without registers.
+    LoopTest {
+        /// `Any` or `All`.
+        kind: LoopKind,
+        /// The array or map.
+        src: Src,
+        /// Index into the predicate pool.
+        pred: u32,
+        /// As in [`Instr::Test`], applied to each element.
+        flags: u8,
+    },
     /// Appends `src` to the collected array of a `Map` loop.
     LoopPush {
         /// First state register.

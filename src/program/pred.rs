@@ -186,7 +186,7 @@ impl Pred {
             Pred::Wildcard(w) => PredKey::Wildcard(&w.source, w.strict),
             Pred::BytesSet(BytesSet::Small(items)) => PredKey::SmallSet(items),
             Pred::BytesSet(BytesSet::Hashed(h)) => {
-                let mut items: Vec<&[u8]> = h.iter().map(|b| &**b).collect();
+                let mut items: Vec<&[u8]> = h.iter().collect();
                 items.sort_unstable();
                 PredKey::Set(items)
             }
@@ -219,10 +219,7 @@ impl fmt::Debug for Pred {
                 Q(&w.source)
             ),
             Pred::BytesSet(s) => {
-                let mut items: Vec<&[u8]> = match s {
-                    BytesSet::Small(v) => v.iter().map(|b| &**b).collect(),
-                    BytesSet::Hashed(h) => h.iter().map(|b| &**b).collect(),
-                };
+                let mut items: Vec<&[u8]> = s.iter().collect();
                 if items.len() > 8 {
                     return write!(f, "in hash-set({} items)", items.len());
                 }

@@ -92,9 +92,11 @@ impl AnchorOptions {
     }
 }
 
-/// Picks each rule's anchor: the best rank, and among equality anchors the
-/// one whose values are shared by the fewest other rules (`path == "/x"`
-/// rather than `method == "POST"`).
+/// Picks each rule's anchor: the one the fewest other rules share, so that
+/// a request makes the fewest candidates (`path == "/x"` rather than
+/// `method == "POST"`; `ua contains "bot7"` rather than `host == "a.com"`
+/// when every rule of the set tests that host), with the rank as a small
+/// extra cost (an equality is the cheapest lookup and the most exact).
 fn choose(options: AnchorOptions) -> Vec<Option<Option<Anchor>>> {
     let picks = pick_anchors(&options);
     // The picked anchor moves out of the options.
@@ -105,23 +107,48 @@ fn choose(options: AnchorOptions) -> Vec<Option<Option<Anchor>>> {
         .collect()
 }
 
+/// What two rules' anchors share when they are the same lookup: an
+/// equality value, or the same needle, prefix, regex or address ranges.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum SharedKey<'a> {
+    Value(FieldId, &'a [u8]),
+    Contains(FieldId, &'a [u8]),
+    Prefix(FieldId, &'a [u8]),
+    Regex(FieldId, &'a str),
+    Ips(FieldId, &'a [(IpAddr, IpAddr)]),
+}
+
+/// The extra cost of an anchor of each rank, in rules: a rarer anchor of a
+/// higher rank wins over an equality that more than this many rules share.
+const RANK_COST: [usize; 4] = [0, 1, 2, 4];
+
 /// For each rule, the position in `options.all` of its best anchor.
 fn pick_anchors(options: &AnchorOptions) -> Vec<Option<Option<usize>>> {
-    let mut shared: HashMap<(u32, &[u8]), usize, FastHash> =
-        HashMap::with_capacity_and_hasher(options.rules.len(), FastHash::default());
+    // The keys of one anchor: each of its values for an equality, else one.
+    fn keys(a: &Anchor) -> impl Iterator<Item = SharedKey<'_>> {
+        let (values, other) = match a {
+            Anchor::Eq(f, v) => (Some((*f, std::slice::from_ref(v))), None),
+            Anchor::Bytes(f, values) => (Some((*f, values.as_slice())), None),
+            Anchor::Contains(f, b) => (None, Some(SharedKey::Contains(*f, b))),
+            Anchor::Prefix(f, b) => (None, Some(SharedKey::Prefix(*f, b))),
+            Anchor::Regex(f, re) => (None, Some(SharedKey::Regex(*f, re))),
+            Anchor::Ips(f, r) => (None, Some(SharedKey::Ips(*f, r))),
+        };
+        let values = values
+            .into_iter()
+            .flat_map(|(f, vs)| vs.iter().map(move |v| SharedKey::Value(f, v.as_slice())));
+        values.chain(other)
+    }
+    let mut shared: HashMap<SharedKey<'_>, usize, FastHash> =
+        HashMap::with_capacity_and_hasher(options.all.len(), FastHash::default());
     for (_, a) in &options.all {
-        if let Some((f, values)) = a.values() {
-            for v in values {
-                *shared.entry((f.0, v.as_slice())).or_default() += 1;
-            }
+        for k in keys(a) {
+            *shared.entry(k).or_default() += 1;
         }
     }
-    let cost = |a: &Anchor| match a.values() {
-        Some((f, values)) => values
-            .iter()
-            .map(|v| shared.get(&(f.0, v.as_slice())).copied().unwrap_or(0))
-            .sum::<usize>(),
-        None => 0,
+    let cost = |rank: u8, a: &Anchor| {
+        let rules: usize = keys(a).map(|k| shared.get(&k).copied().unwrap_or(0)).sum();
+        rules + RANK_COST.get(usize::from(rank)).copied().unwrap_or(8)
     };
     options
         .rules
@@ -132,23 +159,12 @@ fn pick_anchors(options: &AnchorOptions) -> Vec<Option<Option<usize>>> {
                 options.all.get(range).and_then(|opts| {
                     opts.iter()
                         .enumerate()
-                        .min_by_key(|(_, (rank, a))| (*rank, cost(a)))
+                        .min_by_key(|(_, (rank, a))| (cost(*rank, a), *rank))
                         .map(|(k, _)| start + k)
                 })
             })
         })
         .collect()
-}
-
-impl Anchor {
-    /// The field and values of an equality anchor.
-    fn values(&self) -> Option<(FieldId, &[Vec<u8>])> {
-        match self {
-            Anchor::Eq(f, v) => Some((*f, std::slice::from_ref(v))),
-            Anchor::Bytes(f, values) => Some((*f, values)),
-            _ => None,
-        }
-    }
 }
 
 /// An anchor and its rank (lower is more selective).

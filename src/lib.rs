@@ -86,7 +86,7 @@ mod vm;
 
 pub use context::{
     ClientCert, ConnectionInfo, Context, DEFAULT_BODY_LIMIT, HttpRequest, HttpRequestBuilder,
-    MAX_REQUEST_ELEMENTS, Request, TlsInfo,
+    MAX_REQUEST_ELEMENTS, Request, RequestView, TlsInfo, VIEW_CAPACITY,
 };
 pub use error::{Error, ErrorKind, LineCol, Stage, line_col};
 pub use explain::{Explanation, Outcome, Step, StepKind};

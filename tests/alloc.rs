@@ -214,3 +214,38 @@ fn the_benchmark_cases_do_not_allocate() {
     });
     assert_eq!(n, 0, "R1000 on demand allocated {n} times");
 }
+
+/// A `RequestView` over the values R1000 reads, borrowed from each request:
+/// building it and evaluating the set allocate nothing, and every verdict
+/// is the request's own.
+#[test]
+fn a_borrowing_view_decides_as_the_request_without_allocating() {
+    use portcullis::{Request, RequestView};
+    let schema = Schema::default_http();
+    let set = workload::rule_set(&workload::r1000())
+        .compile(&Compiler::new(&schema))
+        .unwrap();
+    let requests: Vec<HttpRequest> = workload::r1000_requests()
+        .iter()
+        .map(workload::Req::portcullis)
+        .collect();
+    let fields = set.fields().to_vec();
+    let mut agreed = 0;
+    let (n, _) = count(|| {
+        for r in &requests {
+            let mut view = RequestView::new(&schema);
+            for &id in &fields {
+                view.set(id, r.get(id)).unwrap();
+            }
+            let (a, b) = (set.evaluate(&view), set.evaluate(r));
+            agreed += usize::from(a.action == b.action && a.rule == b.rule);
+        }
+        true
+    });
+    assert_eq!(n, 0, "views allocated {n} times");
+    assert_eq!(
+        agreed,
+        101 * requests.len(),
+        "every verdict the request's own"
+    );
+}

@@ -10,11 +10,13 @@ mod connection;
 pub mod http;
 mod request_json;
 mod url;
+mod view;
 
 pub use client_cert::ClientCert;
 pub use connection::{ConnectionInfo, TlsInfo};
 pub use http::{DEFAULT_BODY_LIMIT, HttpRequest, HttpRequestBuilder};
 pub use request_json::MAX_REQUEST_ELEMENTS;
+pub use view::{RequestView, VIEW_CAPACITY};
 
 use crate::error::Error;
 use crate::schema::Schema;

@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// Most fields one view holds.
-pub const VIEW_CAPACITY: usize = 32;
+pub const VIEW_CAPACITY: usize = 24;
 
 /// Field positions a view finds in one step (later ones by a scan).
-const DIRECT: usize = 512;
+const DIRECT: usize = 256;
 
 /// A request over values the caller owns: each field set by id to a value
 /// borrowed for `'a`, checked against the schema's type; nothing is copied,

@@ -21,7 +21,7 @@ for k in range(1000):
     elif shape == 1: e = f'starts_with(http.request.uri.path, "/api/v{m % 9}/item{m}")'
     elif shape == 2: e = f'ip.src in {{10.{m % 256}.0.0/16}} and http.request.method eq "POST"'
     elif shape == 3: e = f'http.user_agent contains "scanner{m}"'
-    else: e = f'any(lower(http.request.headers.names[*]) eq "x-probe-{m}")'
+    else: e = f'any(http.request.headers.names[*] eq "X-Probe-{m}")'
     rules.append({"id": f"r{k}", "expression": e, "action": "log" if k % 3 else "block"})
 json.dump({"rules": rules}, open(f"{d}/rules.json", "w"))
 cand = [dict(r) for r in rules]
@@ -43,6 +43,6 @@ measure() {
   set -- $(cat "$dir/time")
   echo "$label seconds=$1 requests_per_s=$(python3 -c "print(round($lines/max($1,0.001)))") peak_kib=$2"
 }
-measure read_only      sh -c "wc -l < '$dir/requests.jsonl'"
+measure read_only_wc_l sh -c "wc -l < '$dir/requests.jsonl'"
 measure summary        "$bin" run --rules "$dir/rules.json" --requests "$dir/requests.jsonl" --summary
 measure summary_shadow "$bin" run --rules "$dir/rules.json" --requests "$dir/requests.jsonl" --summary --shadow "$dir/candidate.json"

@@ -10,7 +10,6 @@ use crate::check;
 use crate::context::Request;
 use crate::error::Error;
 use crate::filter::{Filter, Origin};
-use crate::regexes::RegexCache;
 use crate::syntax::{self, Arg, Expr, LogicalOp, Rhs, ValueBase};
 use crate::types::{Span, Value};
 use serde::Serialize;
@@ -77,7 +76,6 @@ impl Filter {
         let expr = syntax::parse_with(source, &origin.limits)?;
         let mut walker = Walker {
             origin,
-            regexes: RegexCache::default(),
             request,
             steps: Vec::new(),
         };
@@ -123,7 +121,6 @@ enum Op {
 
 struct Walker<'o, 'r, R: ?Sized> {
     origin: &'o Origin,
-    regexes: RegexCache,
     request: &'r R,
     steps: Vec<Built>,
 }
@@ -233,7 +230,7 @@ impl<R: Request + ?Sized> Walker<'_, '_, R> {
             &mut e.clone(),
             &self.origin.schema,
             &self.origin.limits,
-            &self.regexes,
+            &self.origin.regexes,
             &mut root,
         )?;
         Ok(crate::reference::truth(
@@ -247,8 +244,12 @@ impl<R: Request + ?Sized> Walker<'_, '_, R> {
     /// Records a value a clause reads, and the values its call reads.
     fn value(&mut self, v: &syntax::Value, evaluate: bool) -> Result<(), Error> {
         let outcome = if evaluate {
-            let op =
-                check::check_value(v, &self.origin.schema, &self.origin.limits, &self.regexes)?;
+            let op = check::check_value(
+                v,
+                &self.origin.schema,
+                &self.origin.limits,
+                &self.origin.regexes,
+            )?;
             Outcome::Value(crate::reference::value(
                 &op,
                 self.request,

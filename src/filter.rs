@@ -30,6 +30,9 @@ pub(crate) struct Origin {
     pub(crate) schema: Schema,
     pub(crate) lists: Lists,
     pub(crate) limits: Limits,
+    /// The regexes its filters use, each compiled once (explanations reuse
+    /// them too).
+    pub(crate) regexes: RegexCache,
 }
 
 /// A filter's expression text: a range of a shared string, so the rules of a
@@ -125,7 +128,6 @@ impl Filter {
 pub struct Compiler<'s> {
     schema: &'s Schema,
     origin: Arc<Origin>,
-    regexes: RegexCache,
     keep_instructions: bool,
 }
 
@@ -138,8 +140,8 @@ impl<'s> Compiler<'s> {
                 schema: schema.clone(),
                 lists: Lists::for_schema(schema),
                 limits: Limits::default(),
+                regexes: RegexCache::default(),
             }),
-            regexes: RegexCache::default(),
             keep_instructions: false,
         }
     }
@@ -173,7 +175,7 @@ impl<'s> Compiler<'s> {
     /// How many distinct regexes this compiler holds compiled (each
     /// pattern once, shared by every filter that uses it).
     pub fn regex_count(&self) -> usize {
-        self.regexes.len()
+        self.origin.regexes.len()
     }
 
     /// The limits in force.
@@ -195,7 +197,7 @@ impl<'s> Compiler<'s> {
             &mut expr.clone(),
             self.schema,
             &self.origin.limits,
-            &self.regexes,
+            &self.origin.regexes,
             &mut root,
         )?;
         Ok(Checked {
@@ -213,7 +215,7 @@ impl<'s> Compiler<'s> {
             &mut expr,
             self.schema,
             &self.origin.limits,
-            &self.regexes,
+            &self.origin.regexes,
             root,
         )?;
         Ok(())
@@ -239,7 +241,7 @@ impl<'s> Compiler<'s> {
             self.schema,
             &self.origin.lists,
             &self.origin.limits,
-            &self.regexes,
+            &self.origin.regexes,
             self.keep_instructions,
         )?;
         Ok(Filter {

@@ -29,15 +29,18 @@ const BIT_STACK: usize = 256;
 /// Evaluates `p` over `req`.
 #[inline]
 pub fn execute<R: Request + ?Sized>(p: &Program, req: &R) -> bool {
-    execute_with(p, req, &mut JsonCache::default())
+    execute_in(p, req, None)
 }
 
-/// [`execute`] with the JSON documents already parsed in this evaluation
-/// (a rule set's rules share one cache, so a body is parsed once per request).
-fn execute_with<'a, R: Request + ?Sized>(
+/// [`execute`], with the JSON documents already parsed in this evaluation
+/// when there is a cache (a rule set's rules share one, so a body is parsed
+/// once per request); a program that needs one and got none makes its own.
+/// The common program never touches it, so it costs nothing to pass.
+#[inline]
+fn execute_in<'a, R: Request + ?Sized>(
     p: &'a Program,
     req: &'a R,
-    json: &mut JsonCache<'a>,
+    json: Option<&mut JsonCache<'a>>,
 ) -> bool {
     // Only a simple program has branches: the first test runs here. It
     // decides most rules on most requests, and the loop (with its larger
@@ -46,7 +49,10 @@ fn execute_with<'a, R: Request + ?Sized>(
         return if p.simple {
             p.branch_start == VERDICT_TRUE
         } else {
-            run_general(p, req, json)
+            match json {
+                Some(json) => run_general(p, req, json),
+                None => run_general(p, req, &mut JsonCache::default()),
+            }
         };
     };
     let next = b.next[usize::from(branch_way(p, req, b))];
@@ -226,7 +232,7 @@ pub fn execute_shared<'a, R: Request + ?Sized>(
     json: &mut JsonCache<'a>,
 ) -> bool {
     if !p.simple || ids.len() != p.branches.len() {
-        return execute_with(p, req, json);
+        return execute_in(p, req, Some(json));
     }
     // Branches that share an id have the same inversion, so their ways
     // agree; a regex the index searched has none (its way is its match).
